@@ -1,0 +1,50 @@
+#pragma once
+// Dense and dropout layer kernels: each forward sits beside its backward, and a naive reference
+// sits beside the optimised version (tests hold them equal).
+//
+// Shapes (row-major): x (rows x in), w (in x out), b (out), z (rows x out).
+#include <cstddef>
+#include <cstdint>
+
+#include "dptrain/gemm.hpp"
+
+namespace dptrain {
+
+/// z = x w + b.
+template <class T>
+void dense_forward(GemmBackend gemm, const T* x, std::size_t rows, std::size_t in, const T* w,
+                   const T* b, std::size_t out, T* z);
+
+/// Given dz = dL/dz: dw (in x out) = x^T dz, db (out) = column sums of dz, and, when dx is not
+/// null, dx (rows x in) = dz w^T. With accumulate, dw and db are added to instead of overwritten.
+template <class T>
+void dense_backward(GemmBackend gemm, const T* x, const T* dz, std::size_t rows, std::size_t in,
+                    std::size_t out, const T* w, T* dw, T* db, T* dx, bool accumulate);
+
+/// Reference versions: plain loops, same contracts.
+template <class T>
+void dense_forward_reference(const T* x, std::size_t rows, std::size_t in, const T* w, const T* b,
+                             std::size_t out, T* z);
+template <class T>
+void dense_backward_reference(const T* x, const T* dz, std::size_t rows, std::size_t in,
+                              std::size_t out, const T* w, T* dw, T* db, T* dx, bool accumulate);
+
+/// Identifies one training step's dropout masks: the mask of (row, unit) is a pure function of
+/// (seed, layer, step, first_row + row, unit), so it does not depend on how the batch is sharded.
+struct DropoutKey {
+  std::uint64_t seed = 0;
+  std::uint64_t step = 0;
+  std::uint64_t first_row = 0;  ///< global index in the batch of this shard's row 0
+};
+
+/// Inverted dropout: y = x * mask with mask = 0 (probability `rate`) or 1 / (1 - rate).
+/// x and y may alias. mask (rows x cols) is written for the backward pass.
+template <class T>
+void dropout_forward(const T* x, T* y, T* mask, std::size_t rows, std::size_t cols, double rate,
+                     DropoutKey key, std::uint64_t layer);
+
+/// grad *= mask, element-wise over n values.
+template <class T>
+void dropout_backward(const T* mask, T* grad, std::size_t n);
+
+}  // namespace dptrain

@@ -1,0 +1,144 @@
+#pragma once
+// A sequential stack of dense and dropout layers over one flat parameter buffer.
+//
+// Layout (see Note [Flat parameters]): every dense layer's weight matrix w (in x out, row-major),
+// each starting on a cache line, then every layer's bias b (out). Gradients use exactly the same
+// layout in buffers the caller owns (one per worker), so zero-grad, reduce, optimizer step and
+// checkpoint are each one loop over a span. All weights come before all biases so that
+// regularisation applies to the prefix [0, weight_count()).
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dptrain/activation.hpp"
+#include "dptrain/aligned_buffer.hpp"
+#include "dptrain/dense.hpp"
+#include "dptrain/gemm.hpp"
+
+namespace dptrain {
+
+struct LayerSpec {
+  enum class Kind { dense, dropout };
+  Kind kind = Kind::dense;
+  std::size_t units = 0;                       ///< dense: output width
+  Activation activation = Activation::identity;  ///< dense only
+  double rate = 0.0;                           ///< dropout only, in [0, 1)
+
+  static LayerSpec dense(std::size_t units, Activation activation) {
+    return {Kind::dense, units, activation, 0.0};
+  }
+  static LayerSpec dropout(double rate) { return {Kind::dropout, 0, Activation::identity, rate}; }
+};
+
+enum class Init { automatic, glorot, he };  ///< automatic: He for relu/leaky_relu, else Glorot
+
+struct ModelSpec {
+  std::size_t inputs = 0;
+  std::vector<LayerSpec> layers;
+  Init init = Init::automatic;
+
+  /// widths = {inputs, hidden..., outputs}; hidden layers use `hidden`, the last `output`;
+  /// dropout > 0 adds a Dropout layer after every hidden layer.
+  static ModelSpec mlp(const std::vector<std::size_t>& widths, Activation hidden,
+                       Activation output, double dropout = 0.0);
+
+  /// Throws dptrain::Error if the stack is not valid: no dense layer, zero widths, softmax on a
+  /// hidden layer, dropout rate outside [0, 1), dropout first or last.
+  void validate() const;
+  std::size_t outputs() const;
+  Activation output_activation() const;
+  /// e.g. "784-128(relu)-10(softmax)".
+  std::string describe() const;
+};
+
+/// Where one dense layer's parameters live in the flat buffer.
+struct DenseLayout {
+  std::size_t in = 0, out = 0;
+  std::size_t weight_offset = 0;  ///< w: in x out
+  std::size_t bias_offset = 0;    ///< b: out
+  Activation activation = Activation::identity;
+};
+
+template <class T>
+class Workspace;
+
+/// Parameters of a model. Not copyable by accident (views would alias): use clone().
+/// Forward/backward are const and thread-safe for distinct workspaces and gradient buffers:
+/// workers share one Model read-only during a step.
+template <class T>
+class Model {
+ public:
+  explicit Model(ModelSpec spec);
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  Model(Model&&) noexcept = default;
+  Model& operator=(Model&&) noexcept = default;
+  Model clone() const;
+
+  /// Glorot / He uniform initialisation from the seed; biases zero.
+  void initialize(std::uint64_t seed);
+
+  const ModelSpec& spec() const { return spec_; }
+  std::size_t parameter_count() const { return params_.size(); }
+  std::size_t weight_count() const { return weight_count_; }
+  std::span<T> parameters() { return params_.span(); }
+  std::span<const T> parameters() const { return params_.span(); }
+  const std::vector<DenseLayout>& dense_layers() const { return dense_; }
+  /// Multiply-adds x 2 of one sample's forward + backward (without the unneeded input gradient).
+  double flops_per_sample() const;
+
+  /// Forward pass of `rows` samples x (rows x inputs) through the workspace. Leaves the output
+  /// layer's logits (pre-activation) in ws.logits(). training enables dropout with `key`.
+  /// Requires rows <= ws.max_rows().
+  void forward(Workspace<T>& ws, const T* x, std::size_t rows, bool training,
+               DropoutKey key = {}) const;
+
+  /// Backward pass after forward() on the same rows, with dL/dlogits in ws.logit_grad().
+  /// Writes (overwrites) the parameter gradient into `grads` (parameter_count() values, the same
+  /// layout as parameters()). Destroys ws.logit_grad().
+  void backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads) const;
+
+ private:
+  ModelSpec spec_;
+  std::vector<DenseLayout> dense_;
+  std::size_t weight_count_ = 0;
+  AlignedBuffer<T> params_;
+};
+
+/// One worker's private activation memory for up to max_rows samples, allocated once.
+template <class T>
+class Workspace {
+ public:
+  Workspace(const ModelSpec& spec, std::size_t max_rows, GemmBackend gemm);
+  std::size_t max_rows() const { return max_rows_; }
+  GemmBackend gemm() const { return gemm_; }
+  T* input() { return input_.data(); }           ///< max_rows x inputs: gathered rows
+  T* logits() { return layer_out_.back().data(); }  ///< max_rows x outputs
+  T* logit_grad() { return grad_a_.data(); }     ///< max_rows x outputs
+  T* outputs() { return outputs_.data(); }       ///< max_rows x outputs: f(logits)
+  std::int32_t* labels() { return labels_.data(); }
+  float* target_values() { return target_values_.data(); }
+  /// Bytes held by this workspace.
+  std::size_t bytes() const;
+
+ private:
+  friend class Model<T>;
+  std::size_t max_rows_;
+  GemmBackend gemm_;
+  AlignedBuffer<T> input_;
+  std::vector<AlignedBuffer<T>> layer_out_;  // one per layer spec (dropout: its output)
+  std::vector<AlignedBuffer<T>> masks_;      // dropout layers only (else empty)
+  AlignedBuffer<T> grad_a_, grad_b_;         // max_rows x widest layer, ping-pong
+  AlignedBuffer<T> outputs_;
+  AlignedBuffer<std::int32_t> labels_;
+  AlignedBuffer<float> target_values_;
+};
+
+extern template class Model<float>;
+extern template class Model<double>;
+extern template class Workspace<float>;
+extern template class Workspace<double>;
+
+}  // namespace dptrain

@@ -1,0 +1,60 @@
+#pragma once
+// A persistent pool of workers that runs one task per worker index and joins.
+//
+// The pool is the only owner of threads in dptrain: the caller picks the worker count once
+// (the CLI's --threads) and the engine never spawns threads anywhere else. Backends differ only
+// in how "run f(i) for every i, then join" is carried out; everything the engine synchronises
+// on (slice ownership, fixed reduction order) lives in code shared by all backends, so that a
+// ThreadSanitizer run of one backend checks it for all (see DESIGN.md on TSan and prebuilt
+// TBB/libgomp).
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <string_view>
+
+#include "dptrain/parallel/function_ref.hpp"
+
+namespace dptrain::parallel {
+
+enum class Backend {
+  tbb,      ///< oneTBB task_arena + parallel_for with a static partitioner (default)
+  openmp,   ///< one OpenMP parallel region per run
+  threads,  ///< dptrain's own std::thread workers with a spin-then-block barrier
+};
+
+/// Parses "tbb", "openmp" or "threads"; throws std::invalid_argument naming the bad value.
+Backend parse_backend(std::string_view name);
+const char* backend_name(Backend backend);
+
+/// Number of hardware threads this process may run on (sched affinity), at least 1.
+std::size_t hardware_threads();
+
+class WorkerPool {
+ public:
+  /// Creates `workers` workers (>= 1). With one worker no thread is created and run() calls the
+  /// task inline. Throws std::invalid_argument for 0 workers.
+  WorkerPool(Backend backend, std::size_t workers);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  std::size_t size() const { return workers_; }
+  Backend backend() const { return backend_; }
+
+  /// Calls task(i) exactly once for every i in [0, size()) and returns when all calls have
+  /// finished: the return is a barrier, and everything the tasks wrote is visible to the caller
+  /// and to the next run(). Calls may run concurrently (and with more workers than cores, do
+  /// not all run at once): tasks must not wait for each other. If tasks throw, every task still
+  /// runs to its end and the exception of the lowest index is rethrown here.
+  /// One run at a time: call from one thread, not from inside a task.
+  void run(FunctionRef<void(std::size_t)> task);
+
+  struct Impl;  ///< backend implementation (pool.cpp)
+
+ private:
+  Backend backend_;
+  std::size_t workers_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dptrain::parallel

@@ -1,0 +1,169 @@
+#include "dptrain/parallel/pool.hpp"
+
+#include <omp.h>
+#include <sched.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "dptrain/parallel/barrier.hpp"
+
+namespace dptrain::parallel {
+
+Backend parse_backend(std::string_view name) {
+  if (name == "tbb") return Backend::tbb;
+  if (name == "openmp") return Backend::openmp;
+  if (name == "threads") return Backend::threads;
+  throw std::invalid_argument("unknown backend '" + std::string(name) +
+                              "' (expected tbb, openmp or threads)");
+}
+
+const char* backend_name(Backend backend) {
+  switch (backend) {
+    case Backend::tbb: return "tbb";
+    case Backend::openmp: return "openmp";
+    case Backend::threads: return "threads";
+  }
+  return "?";
+}
+
+std::size_t hardware_threads() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<std::size_t>(n);
+  }
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? n : 1;
+}
+
+struct WorkerPool::Impl {
+  explicit Impl(std::size_t n) : errors(n) {}
+  virtual ~Impl() = default;
+  virtual void run_all(FunctionRef<void(std::size_t)> guarded) = 0;
+  std::vector<std::exception_ptr> errors;  // one slot per worker, allocated once
+};
+
+namespace {
+
+struct TbbImpl final : WorkerPool::Impl {
+  explicit TbbImpl(std::size_t n) : Impl(n), arena(static_cast<int>(n)) {
+    // oneTBB caps its worker count at the hardware concurrency; asking for more threads than
+    // cores (oversubscription) needs the process-wide limit raised explicitly.
+    if (n > static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()))
+      limit.emplace(tbb::global_control::max_allowed_parallelism, n);
+  }
+  void run_all(FunctionRef<void(std::size_t)> guarded) override {
+    const std::size_t n = errors.size();
+    arena.execute([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<std::size_t>(0, n, 1),
+          [&](const tbb::blocked_range<std::size_t>& r) {
+            for (std::size_t i = r.begin(); i != r.end(); ++i) guarded(i);
+          },
+          tbb::static_partitioner());
+    });
+  }
+  std::optional<tbb::global_control> limit;
+  tbb::task_arena arena;
+};
+
+struct OpenMpImpl final : WorkerPool::Impl {
+  using Impl::Impl;
+  void run_all(FunctionRef<void(std::size_t)> guarded) override {
+    const int n = static_cast<int>(errors.size());
+#pragma omp parallel num_threads(n)
+    {
+      // OpenMP may grant fewer threads than asked (thread limits, dynamic adjustment):
+      // the tasks are then shared round-robin among those that exist.
+      const int nt = omp_get_num_threads();
+      for (int i = omp_get_thread_num(); i < n; i += nt) guarded(static_cast<std::size_t>(i));
+    }
+  }
+};
+
+struct ThreadsImpl final : WorkerPool::Impl {
+  explicit ThreadsImpl(std::size_t n) : Impl(n), done(n) {
+    threads.reserve(n - 1);
+    for (std::size_t i = 1; i < n; ++i) threads.emplace_back([this, i] { worker_loop(i); });
+  }
+  ~ThreadsImpl() override {
+    stop.store(true, std::memory_order_relaxed);
+    generation.fetch_add(1, std::memory_order_release);
+    generation.notify_all();
+    for (auto& t : threads) t.join();
+  }
+  void run_all(FunctionRef<void(std::size_t)> guarded) override {
+    task = &guarded;
+    generation.fetch_add(1, std::memory_order_release);
+    generation.notify_all();
+    guarded(0);  // the caller is worker 0
+    done.arrive_and_wait();
+    task = nullptr;
+  }
+  void worker_loop(std::size_t index) {
+    std::uint32_t seen = 0;
+    for (;;) {
+      spin_then_wait(generation, seen);
+      seen = generation.load(std::memory_order_acquire);
+      if (stop.load(std::memory_order_relaxed)) return;
+      (*task)(index);
+      done.arrive_and_wait();
+    }
+  }
+  const FunctionRef<void(std::size_t)>* task = nullptr;
+  alignas(64) std::atomic<std::uint32_t> generation{0};
+  std::atomic<bool> stop{false};
+  Barrier done;
+  std::vector<std::thread> threads;
+};
+
+}  // namespace
+
+WorkerPool::WorkerPool(Backend backend, std::size_t workers) : backend_(backend), workers_(workers) {
+  if (workers == 0) throw std::invalid_argument("a worker pool needs at least one worker");
+  if (workers == 1) return;  // serial: run() calls the task inline, no threads, no overhead
+  switch (backend) {
+    case Backend::tbb: impl_ = std::make_unique<TbbImpl>(workers); break;
+    case Backend::openmp: impl_ = std::make_unique<OpenMpImpl>(workers); break;
+    case Backend::threads: impl_ = std::make_unique<ThreadsImpl>(workers); break;
+  }
+}
+
+WorkerPool::~WorkerPool() = default;
+
+void WorkerPool::run(FunctionRef<void(std::size_t)> task) {
+  if (!impl_) {
+    task(0);
+    return;
+  }
+  auto& errors = impl_->errors;
+  auto guarded = [&](std::size_t i) {
+    try {
+      task(i);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  };
+  impl_->run_all(guarded);
+  for (auto& e : errors) {
+    if (e) {
+      std::exception_ptr first = e;
+      for (auto& other : errors) other = nullptr;
+      std::rethrow_exception(first);
+    }
+  }
+}
+
+}  // namespace dptrain::parallel

@@ -1,0 +1,71 @@
+#include "options.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include "dptrain/error.hpp"
+
+namespace dptrain::cli {
+
+std::size_t parse_count(const std::string& text, const std::string& option, std::size_t minimum) {
+  std::size_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end)
+    throw Error("--" + option + ": '" + text + "' is not a whole number");
+  if (value < minimum)
+    throw Error("--" + option + " must be at least " + std::to_string(minimum) + ", got " + text);
+  return value;
+}
+
+double parse_real(const std::string& text, const std::string& option) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value))
+    throw Error("--" + option + ": '" + text + "' is not a number");
+  return value;
+}
+
+std::vector<std::size_t> parse_size_list(const std::string& text, const std::string& option) {
+  std::vector<std::size_t> values;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string part = text.substr(start, comma - start);
+    if (part.empty()) throw Error("--" + option + ": empty entry in '" + text + "'");
+    values.push_back(parse_count(part, option, 1));
+    start = comma + 1;
+  }
+  return values;
+}
+
+void add_engine_options(cxxopts::Options& options) {
+  options.add_options("Engine")
+    ("threads", "Worker threads (data: minibatch shards; intra: Eigen GEMM threads)",
+     cxxopts::value<std::string>()->default_value("1"))
+    ("backend", "Worker pool: tbb, openmp or threads", cxxopts::value<std::string>()->default_value("tbb"))
+    ("parallelism", "data (split the minibatch) or intra (one worker, threaded GEMM)",
+     cxxopts::value<std::string>()->default_value("data"))
+    ("deterministic", "Same bits for every --threads: fixed micro-batches summed in fixed order")
+    ("micro-batches", "Micro-batches per step with --deterministic",
+     cxxopts::value<std::string>()->default_value("16"))
+    ("gemm", "GEMM kernel: openblas, eigen or reference (default: the fastest in this build)",
+     cxxopts::value<std::string>());
+}
+
+void read_engine_options(const cxxopts::ParseResult& r, TrainConfig& c) {
+  c.threads = parse_count(r["threads"].as<std::string>(), "threads", 1);
+  c.backend = parallel::parse_backend(r["backend"].as<std::string>());
+  c.parallelism = parse_parallelism(r["parallelism"].as<std::string>());
+  c.deterministic = r.count("deterministic") > 0;
+  c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
+  if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
+}
+
+void reject_unmatched(const cxxopts::ParseResult& result) {
+  if (!result.unmatched().empty())
+    throw Error("unexpected argument '" + result.unmatched().front() + "'");
+}
+
+}  // namespace dptrain::cli

@@ -1,0 +1,30 @@
+#pragma once
+// Command-line parsing shared by the dptrain subcommands. Everything here throws dptrain::Error
+// (or cxxopts' exceptions) for bad input; main() turns them into exit status 2.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <cxxopts.hpp>
+
+#include "dptrain/trainer.hpp"
+
+namespace dptrain::cli {
+
+/// "784,128,10" -> {784, 128, 10}; throws Error naming the option for empty or non-numeric parts.
+std::vector<std::size_t> parse_size_list(const std::string& text, const std::string& option);
+
+/// A whole number >= minimum from an option value, with an error naming the option.
+std::size_t parse_count(const std::string& text, const std::string& option, std::size_t minimum);
+double parse_real(const std::string& text, const std::string& option);
+
+/// Adds the engine options (--threads, --backend, --parallelism, --deterministic,
+/// --micro-batches, --gemm) to `options`.
+void add_engine_options(cxxopts::Options& options);
+/// Reads them into `config`.
+void read_engine_options(const cxxopts::ParseResult& result, TrainConfig& config);
+
+/// Rejects positional arguments nobody asked for.
+void reject_unmatched(const cxxopts::ParseResult& result);
+
+}  // namespace dptrain::cli

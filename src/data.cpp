@@ -1,0 +1,192 @@
+#include "dptrain/data.hpp"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dptrain/error.hpp"
+
+namespace dptrain {
+
+void Dataset::validate() const {
+  const std::string where = "data '" + source + "'";
+  if (rows == 0) throw Error(where + ": no rows");
+  if (features == 0) throw Error(where + ": no feature columns");
+  if (x.size() != rows * features) throw Error(where + ": feature matrix has the wrong size");
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!std::isfinite(x[i]))
+      throw Error(where + ": row " + std::to_string(i / features + 1) + ", feature " +
+                  std::to_string(i % features + 1) + " is " + (std::isnan(x[i]) ? "NaN" : "Inf"));
+  if (classes > 0) {
+    if (labels.size() != rows) throw Error(where + ": label count differs from row count");
+    for (std::size_t r = 0; r < rows; ++r)
+      if (labels[r] < 0 || std::size_t(labels[r]) >= classes)
+        throw Error(where + ": row " + std::to_string(r + 1) + " has label " +
+                    std::to_string(labels[r]) + ", outside [0, " + std::to_string(classes) + ")");
+  } else {
+    if (target_width == 0 || targets.size() != rows * target_width)
+      throw Error(where + ": regression targets missing or of the wrong size");
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      if (!std::isfinite(targets[i]))
+        throw Error(where + ": row " + std::to_string(i / target_width + 1) + " has a " +
+                    (std::isnan(targets[i]) ? "NaN" : "Inf") + " target");
+  }
+}
+
+Dataset Dataset::head(std::size_t n) const {
+  Dataset d;
+  d.source = source;
+  d.rows = std::min(n, rows);
+  d.features = features;
+  d.x.assign(x.begin(), x.begin() + std::ptrdiff_t(d.rows * features));
+  d.classes = classes;
+  if (!labels.empty()) d.labels.assign(labels.begin(), labels.begin() + std::ptrdiff_t(d.rows));
+  d.target_width = target_width;
+  if (!targets.empty())
+    d.targets.assign(targets.begin(), targets.begin() + std::ptrdiff_t(d.rows * target_width));
+  return d;
+}
+
+// ---- IDX ----------------------------------------------------------------------------------------
+
+namespace {
+
+/// Reads a whole file, inflating it if it is gzip (zlib's gzread passes plain files through).
+std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
+  errno = 0;
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f)
+    throw Error("cannot open '" + path + "': " + (errno ? std::strerror(errno) : "out of memory"));
+  gzbuffer(f, 1 << 17);
+  std::vector<unsigned char> out;
+  unsigned char buf[1 << 16];
+  for (;;) {
+    const int n = gzread(f, buf, sizeof buf);
+    if (n < 0) {
+      int code = 0;
+      std::string msg = gzerror(f, &code);
+      if (code == Z_ERRNO) msg = std::strerror(errno);
+      gzclose(f);
+      throw Error("cannot read '" + path + "': " + msg + " (corrupt gzip data?)");
+    }
+    if (n == 0) break;
+    out.insert(out.end(), buf, buf + n);
+  }
+  int code = 0;
+  const char* msg = gzerror(f, &code);
+  if (code != Z_OK && code != Z_BUF_ERROR) {
+    std::string m = msg;
+    gzclose(f);
+    throw Error("cannot read '" + path + "': " + m);
+  }
+  // zlib reports a truncated gzip stream only at close (Z_BUF_ERROR).
+  if (gzclose(f) != Z_OK) throw Error("cannot read '" + path + "': truncated or corrupt gzip data");
+  return out;
+}
+
+std::uint32_t be32(const unsigned char* p) {
+  return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
+         std::uint32_t(p[3]);
+}
+
+struct IdxFile {
+  std::vector<unsigned char> bytes;
+  std::vector<std::size_t> dims;
+  const unsigned char* data() const { return bytes.data() + 4 + 4 * dims.size(); }
+};
+
+IdxFile read_idx(const std::string& path, std::size_t expected_dims) {
+  IdxFile f{read_maybe_gzipped(path), {}};
+  if (f.bytes.size() < 4) throw Error("'" + path + "' is not an IDX file: too short for a header");
+  const unsigned char* p = f.bytes.data();
+  if (p[0] != 0 || p[1] != 0 || p[2] != 0x08 || p[3] != expected_dims) {
+    char got[16];
+    std::snprintf(got, sizeof got, "0x%02x%02x%02x%02x", p[0], p[1], p[2], p[3]);
+    throw Error("'" + path + "' has IDX magic " + got + ", expected 0x000008" +
+                (expected_dims == 3 ? "03 (u8 images)" : "01 (u8 labels)"));
+  }
+  if (f.bytes.size() < 4 + 4 * expected_dims)
+    throw Error("'" + path + "' is truncated: the IDX header is incomplete");
+  std::size_t count = 1;
+  for (std::size_t i = 0; i < expected_dims; ++i) {
+    f.dims.push_back(be32(p + 4 + 4 * i));
+    if (f.dims.back() == 0) throw Error("'" + path + "' has a zero dimension in its IDX header");
+    count *= f.dims.back();
+    if (count > (std::size_t(1) << 36)) throw Error("'" + path + "' declares an absurd size");
+  }
+  const std::size_t have = f.bytes.size() - 4 - 4 * expected_dims;
+  if (have < count)
+    throw Error("'" + path + "' is truncated: header promises " + std::to_string(count) +
+                " bytes of data, file has " + std::to_string(have));
+  if (have > count)
+    throw Error("'" + path + "' has " + std::to_string(have - count) +
+                " bytes of trailing data after the IDX payload");
+  return f;
+}
+
+}  // namespace
+
+Dataset load_idx(const std::string& images_path, const std::string& labels_path) {
+  const IdxFile images = read_idx(images_path, 3);
+  const IdxFile labels = read_idx(labels_path, 1);
+  if (images.dims[0] != labels.dims[0])
+    throw Error("'" + images_path + "' holds " + std::to_string(images.dims[0]) + " images but '" +
+                labels_path + "' holds " + std::to_string(labels.dims[0]) + " labels");
+  Dataset d;
+  d.source = images_path;
+  d.rows = images.dims[0];
+  d.features = images.dims[1] * images.dims[2];
+  d.x.resize(d.rows * d.features);
+  const unsigned char* px = images.data();
+  for (std::size_t i = 0; i < d.x.size(); ++i) d.x[i] = float(px[i]) * (1.0f / 255.0f);
+  d.labels.resize(d.rows);
+  const unsigned char* lb = labels.data();
+  int max_label = 0;
+  for (std::size_t r = 0; r < d.rows; ++r) {
+    d.labels[r] = lb[r];
+    max_label = std::max(max_label, int(lb[r]));
+  }
+  // MNIST-format label files carry digits/classes 0-9; a larger label means more classes.
+  d.classes = std::max(10, max_label + 1);
+  d.validate();
+  return d;
+}
+
+std::string fashion_mnist_dir() {
+  if (const char* dir = std::getenv("DPTRAIN_FASHION_MNIST_DIR"); dir && *dir) return dir;
+  return "/usr/share/datasets/fashion-mnist";
+}
+
+Dataset load_dataset(std::string_view spec, std::uint64_t seed) {
+  if (spec == "fashion-mnist" || spec == "fashion-mnist:train" || spec == "fashion-mnist:test") {
+    const std::string dir = fashion_mnist_dir();
+    const std::string prefix = spec == "fashion-mnist:test" ? "/t10k" : "/train";
+    try {
+      Dataset d = load_idx(dir + prefix + "-images-idx3-ubyte.gz", dir + prefix + "-labels-idx1-ubyte.gz");
+      d.source = std::string(spec);
+      return d;
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) +
+                  " (Fashion-MNIST comes from Debian's dataset-fashion-mnist package: "
+                  "apt-get install dataset-fashion-mnist)");
+    }
+  }
+  if (spec.starts_with("idx:")) {
+    const std::string_view rest = spec.substr(4);
+    const auto comma = rest.find(',');
+    if (comma == std::string_view::npos || comma == 0 || comma + 1 == rest.size())
+      throw Error("data spec '" + std::string(spec) + "' must be idx:<images>,<labels>");
+    return load_idx(std::string(rest.substr(0, comma)), std::string(rest.substr(comma + 1)));
+  }
+  if (is_synthetic_name(spec)) return make_synthetic(spec, seed);
+  throw Error("unknown data set '" + std::string(spec) +
+              "' (expected fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, xor, "
+              "square, blobs8 or linear)");
+}
+
+}  // namespace dptrain

@@ -1,0 +1,169 @@
+#include "dptrain/gemm.hpp"
+
+#include <Eigen/Core>
+#include <string>
+
+#include "dptrain/error.hpp"
+
+#if DPTRAIN_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace dptrain {
+
+GemmBackend parse_gemm_backend(std::string_view name) {
+  GemmBackend b;
+  if (name == "openblas") b = GemmBackend::openblas;
+  else if (name == "eigen") b = GemmBackend::eigen;
+  else if (name == "reference") b = GemmBackend::reference;
+  else
+    throw Error("unknown GEMM backend '" + std::string(name) +
+                "' (expected openblas, eigen or reference)");
+  if (!gemm_backend_available(b))
+    throw Error("GEMM backend '" + std::string(name) + "' is not in this build");
+  return b;
+}
+
+const char* gemm_backend_name(GemmBackend backend) {
+  switch (backend) {
+    case GemmBackend::openblas: return "openblas";
+    case GemmBackend::eigen: return "eigen";
+    case GemmBackend::reference: return "reference";
+  }
+  return "?";
+}
+
+bool gemm_backend_available(GemmBackend backend) {
+#if DPTRAIN_HAVE_OPENBLAS
+  (void)backend;
+  return true;
+#else
+  return backend != GemmBackend::openblas;
+#endif
+}
+
+GemmBackend default_gemm_backend() {
+#if DPTRAIN_HAVE_OPENBLAS
+  return GemmBackend::openblas;
+#else
+  return GemmBackend::eigen;
+#endif
+}
+
+std::string gemm_kernel_description(GemmBackend backend) {
+  switch (backend) {
+    case GemmBackend::openblas: {
+#if DPTRAIN_HAVE_OPENBLAS
+      std::string d = "serial OpenBLAS (";
+      d += openblas_get_corename();
+      d += " kernel)";
+      return d;
+#else
+      return "openblas (not in this build)";
+#endif
+    }
+    case GemmBackend::eigen:
+      return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
+             std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION) +
+             " (" + std::to_string(Eigen::nbThreads()) + " thread(s))";
+    case GemmBackend::reference: return "naive reference loops";
+  }
+  return "?";
+}
+
+void set_eigen_threads(int threads) { Eigen::setNbThreads(threads); }
+int eigen_threads() { return Eigen::nbThreads(); }
+
+namespace {
+
+template <class T>
+using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using ConstMap = Eigen::Map<const RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using MutMap = Eigen::Map<RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+template <class T>
+void gemm_eigen(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                std::size_t ldc) {
+  using Index = Eigen::Index;
+  const Index am = ta == Transpose::no ? Index(m) : Index(k);
+  const Index an = ta == Transpose::no ? Index(k) : Index(m);
+  const Index bm = tb == Transpose::no ? Index(k) : Index(n);
+  const Index bn = tb == Transpose::no ? Index(n) : Index(k);
+  ConstMap<T> A(a, am, an, Eigen::OuterStride<>(Index(lda)));
+  ConstMap<T> B(b, bm, bn, Eigen::OuterStride<>(Index(ldb)));
+  MutMap<T> C(c, Index(m), Index(n), Eigen::OuterStride<>(Index(ldc)));
+  if (beta == T(0)) C.setZero();
+  else if (beta != T(1)) C *= beta;
+  if (ta == Transpose::no && tb == Transpose::no) C.noalias() += alpha * A * B;
+  else if (ta == Transpose::yes && tb == Transpose::no) C.noalias() += alpha * A.transpose() * B;
+  else if (ta == Transpose::no && tb == Transpose::yes) C.noalias() += alpha * A * B.transpose();
+  else C.noalias() += alpha * A.transpose() * B.transpose();
+}
+
+template <class T>
+void gemm_reference(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k,
+                    T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
+                    T* c, std::size_t ldc) {
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      T sum = 0;
+      for (std::size_t p = 0; p < k; ++p) {
+        const T av = ta == Transpose::no ? a[i * lda + p] : a[p * lda + i];
+        const T bv = tb == Transpose::no ? b[p * ldb + j] : b[j * ldb + p];
+        sum += av * bv;
+      }
+      T& out = c[i * ldc + j];
+      out = beta == T(0) ? alpha * sum : alpha * sum + beta * out;
+    }
+}
+
+#if DPTRAIN_HAVE_OPENBLAS
+CBLAS_TRANSPOSE cblas_trans(Transpose t) { return t == Transpose::no ? CblasNoTrans : CblasTrans; }
+#endif
+
+}  // namespace
+
+template <class T>
+void gemm(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+          std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
+          T* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    // C = beta C; BLAS leaves C alone here, but beta == 0 must overwrite (contract).
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+    return;
+  }
+  switch (backend) {
+    case GemmBackend::openblas:
+#if DPTRAIN_HAVE_OPENBLAS
+      if constexpr (std::is_same_v<T, float>)
+        cblas_sgemm(CblasRowMajor, cblas_trans(ta), cblas_trans(tb), int(m), int(n), int(k), alpha,
+                    a, int(lda), b, int(ldb), beta, c, int(ldc));
+      else
+        cblas_dgemm(CblasRowMajor, cblas_trans(ta), cblas_trans(tb), int(m), int(n), int(k), alpha,
+                    a, int(lda), b, int(ldb), beta, c, int(ldc));
+      return;
+#else
+      throw Error("GEMM backend 'openblas' is not in this build");
+#endif
+    case GemmBackend::eigen:
+      gemm_eigen(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    case GemmBackend::reference:
+      gemm_reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+  }
+}
+
+template void gemm<float>(GemmBackend, Transpose, Transpose, std::size_t, std::size_t,
+                          std::size_t, float, const float*, std::size_t, const float*,
+                          std::size_t, float, float*, std::size_t);
+template void gemm<double>(GemmBackend, Transpose, Transpose, std::size_t, std::size_t,
+                           std::size_t, double, const double*, std::size_t, const double*,
+                           std::size_t, double, double*, std::size_t);
+
+}  // namespace dptrain

@@ -1,0 +1,230 @@
+#include "dptrain/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "dptrain/error.hpp"
+#include "dptrain/rng.hpp"
+
+namespace dptrain {
+
+// ---- ModelSpec --------------------------------------------------------------------------------
+
+ModelSpec ModelSpec::mlp(const std::vector<std::size_t>& widths, Activation hidden,
+                         Activation output, double dropout) {
+  if (widths.size() < 2)
+    throw Error("a model needs at least an input and an output width (e.g. 784,128,10)");
+  ModelSpec spec;
+  spec.inputs = widths.front();
+  for (std::size_t i = 1; i < widths.size(); ++i) {
+    const bool last = i + 1 == widths.size();
+    spec.layers.push_back(LayerSpec::dense(widths[i], last ? output : hidden));
+    if (!last && dropout > 0.0) spec.layers.push_back(LayerSpec::dropout(dropout));
+  }
+  spec.validate();
+  return spec;
+}
+
+void ModelSpec::validate() const {
+  if (inputs == 0) throw Error("model input width must be at least 1");
+  if (layers.empty()) throw Error("model has no layers");
+  if (layers.back().kind != LayerSpec::Kind::dense)
+    throw Error("the last layer must be dense (dropout cannot be the output)");
+  if (layers.front().kind != LayerSpec::Kind::dense)
+    throw Error("the first layer must be dense (dropout on the inputs is not supported)");
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const LayerSpec& l = layers[i];
+    const std::string where = "layer " + std::to_string(i + 1);
+    if (l.kind == LayerSpec::Kind::dense) {
+      if (l.units == 0) throw Error(where + ": dense layer width must be at least 1");
+      if (l.activation == Activation::softmax && i + 1 != layers.size())
+        throw Error(where + ": softmax is only supported on the output layer");
+    } else if (layers[i - 1].kind != LayerSpec::Kind::dense) {
+      throw Error(where + ": a dropout layer must follow a dense layer");
+    } else if (!(l.rate >= 0.0 && l.rate < 1.0)) {
+      throw Error(where + ": dropout rate must be in [0, 1), got " + std::to_string(l.rate));
+    }
+  }
+}
+
+std::size_t ModelSpec::outputs() const { return layers.back().units; }
+Activation ModelSpec::output_activation() const { return layers.back().activation; }
+
+std::string ModelSpec::describe() const {
+  std::string s = std::to_string(inputs);
+  for (const LayerSpec& l : layers) {
+    char part[64];
+    if (l.kind == LayerSpec::Kind::dense)
+      std::snprintf(part, sizeof part, "-%zu(%s)", l.units, activation_name(l.activation));
+    else
+      std::snprintf(part, sizeof part, "-dropout(%g)", l.rate);
+    s += part;
+  }
+  return s;
+}
+
+// ---- Model ------------------------------------------------------------------------------------
+
+namespace {
+
+std::size_t layer_width(const ModelSpec& spec, std::size_t i) {
+  // A dropout layer keeps the width of the layer before it.
+  while (spec.layers[i].kind != LayerSpec::Kind::dense) --i;
+  return spec.layers[i].units;
+}
+
+}  // namespace
+
+// Note [Flat parameters]: all weights first, each matrix starting on a cache line, then all
+// biases. Padding between blocks stays zero with zero gradient, so it never changes.
+template <class T>
+Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
+  spec_.validate();
+  std::size_t in = spec_.inputs, offset = 0;
+  for (const LayerSpec& l : spec_.layers) {
+    if (l.kind != LayerSpec::Kind::dense) continue;
+    DenseLayout d;
+    d.in = in;
+    d.out = l.units;
+    d.activation = l.activation;
+    d.weight_offset = offset;
+    offset += round_up_to_cache_line<T>(d.in * d.out);
+    dense_.push_back(d);
+    in = l.units;
+  }
+  weight_count_ = offset;
+  for (DenseLayout& d : dense_) {
+    d.bias_offset = offset;
+    offset += round_up_to_cache_line<T>(d.out);
+  }
+  params_ = AlignedBuffer<T>(offset);
+}
+
+template <class T>
+Model<T> Model<T>::clone() const {
+  Model copy(spec_);
+  std::memcpy(copy.params_.data(), params_.data(), params_.bytes());
+  return copy;
+}
+
+template <class T>
+void Model<T>::initialize(std::uint64_t seed) {
+  params_.fill_zero();
+  Rng rng(hash_position(seed, kStreamInit, 0));
+  for (const DenseLayout& d : dense_) {
+    bool he = spec_.init == Init::he;
+    if (spec_.init == Init::automatic)
+      he = d.activation == Activation::relu || d.activation == Activation::leaky_relu;
+    // Uniform variants: He U(-sqrt(6/in), +), Glorot U(-sqrt(6/(in+out)), +).
+    const double limit = he ? std::sqrt(6.0 / double(d.in)) : std::sqrt(6.0 / double(d.in + d.out));
+    T* w = params_.data() + d.weight_offset;
+    for (std::size_t i = 0; i < d.in * d.out; ++i) w[i] = T(rng.uniform(-limit, limit));
+  }
+}
+
+template <class T>
+double Model<T>::flops_per_sample() const {
+  double flops = 0;
+  for (std::size_t i = 0; i < dense_.size(); ++i) {
+    const double mac = double(dense_[i].in) * double(dense_[i].out);
+    flops += 2 * mac * (i == 0 ? 2 : 3);  // forward, dW, and dX except for the input layer
+  }
+  return flops;
+}
+
+template <class T>
+void Model<T>::forward(Workspace<T>& ws, const T* x, std::size_t rows, bool training,
+                       DropoutKey key) const {
+  if (rows > ws.max_rows_)
+    throw std::logic_error("Model::forward: more rows than the workspace holds");
+  const T* in = x;
+  std::size_t dense_index = 0, width = spec_.inputs;
+  for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
+    const LayerSpec& l = spec_.layers[i];
+    T* out = ws.layer_out_[i].data();
+    if (l.kind == LayerSpec::Kind::dense) {
+      const DenseLayout& d = dense_[dense_index++];
+      dense_forward(ws.gemm_, in, rows, d.in, params_.data() + d.weight_offset,
+                    params_.data() + d.bias_offset, d.out, out);
+      if (i + 1 != spec_.layers.size()) activation_forward(d.activation, out, rows, d.out);
+      width = d.out;
+    } else if (training && l.rate > 0.0) {
+      dropout_forward(in, out, ws.masks_[i].data(), rows, width, l.rate, key, i);
+    } else {
+      std::memcpy(out, in, rows * width * sizeof(T));
+    }
+    in = out;
+  }
+}
+
+template <class T>
+void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads) const {
+  T* cur = ws.grad_a_.data();  // dL/dz of the layer being processed
+  T* other = ws.grad_b_.data();
+  std::size_t dense_index = dense_.size();
+  for (std::size_t i = spec_.layers.size(); i-- > 0;) {
+    const LayerSpec& l = spec_.layers[i];
+    if (l.kind == LayerSpec::Kind::dropout) {
+      // cur holds dL/d(dropout output); turn it into dL/d(its input).
+      if (l.rate > 0.0) dropout_backward(ws.masks_[i].data(), cur, rows * layer_width(spec_, i));
+      // The layer below is dense (validate() forbids dropout first): apply its activation.
+      const DenseLayout& below = dense_[dense_index - 1];
+      activation_backward(below.activation, ws.layer_out_[i - 1].data(), cur, rows, below.out);
+      continue;
+    }
+    const DenseLayout& d = dense_[--dense_index];
+    const T* input = i == 0 ? x : ws.layer_out_[i - 1].data();
+    T* dx = i == 0 ? nullptr : other;  // the input gradient of layer 1 is never needed
+    dense_backward(ws.gemm_, input, cur, rows, d.in, d.out, params_.data() + d.weight_offset,
+                   grads + d.weight_offset, grads + d.bias_offset, dx, false);
+    if (i == 0) break;
+    std::swap(cur, other);
+    // cur = dL/d(output of layer i-1). If that layer is dense, go through its activation now;
+    // a dropout layer handles its own and the dense layer below it.
+    if (spec_.layers[i - 1].kind == LayerSpec::Kind::dense) {
+      const DenseLayout& below = dense_[dense_index - 1];
+      activation_backward(below.activation, ws.layer_out_[i - 1].data(), cur, rows, below.out);
+    }
+  }
+}
+
+// ---- Workspace --------------------------------------------------------------------------------
+
+template <class T>
+Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmBackend gemm)
+    : max_rows_(max_rows), gemm_(gemm) {
+  spec.validate();
+  const std::size_t rows = std::max<std::size_t>(max_rows, 1);
+  input_ = AlignedBuffer<T>(rows * spec.inputs);
+  std::size_t widest = spec.inputs;
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    const std::size_t width = layer_width(spec, i);
+    widest = std::max(widest, width);
+    layer_out_.emplace_back(rows * width);
+    masks_.emplace_back(spec.layers[i].kind == LayerSpec::Kind::dropout ? rows * width : 0);
+  }
+  grad_a_ = AlignedBuffer<T>(rows * widest);
+  grad_b_ = AlignedBuffer<T>(rows * widest);
+  outputs_ = AlignedBuffer<T>(rows * spec.outputs());
+  labels_ = AlignedBuffer<std::int32_t>(rows);
+  target_values_ = AlignedBuffer<float>(rows * spec.outputs());
+}
+
+template <class T>
+std::size_t Workspace<T>::bytes() const {
+  std::size_t b = input_.bytes() + grad_a_.bytes() + grad_b_.bytes() + outputs_.bytes() +
+                  labels_.bytes() + target_values_.bytes();
+  for (const auto& l : layer_out_) b += l.bytes();
+  for (const auto& m : masks_) b += m.bytes();
+  return b;
+}
+
+template class Model<float>;
+template class Model<double>;
+template class Workspace<float>;
+template class Workspace<double>;
+
+}  // namespace dptrain

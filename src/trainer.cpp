@@ -1,0 +1,377 @@
+#include "dptrain/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <string>
+
+#include "dptrain/error.hpp"
+#include "dptrain/parallel/partition.hpp"
+#include "dptrain/parallel/reduce.hpp"
+#include "dptrain/rng.hpp"
+
+namespace dptrain {
+
+Parallelism parse_parallelism(std::string_view name) {
+  if (name == "data") return Parallelism::data;
+  if (name == "intra") return Parallelism::intra;
+  throw Error("unknown parallelism '" + std::string(name) + "' (expected data or intra)");
+}
+
+const char* parallelism_name(Parallelism p) { return p == Parallelism::data ? "data" : "intra"; }
+
+void TrainConfig::validate() const {
+  if (batch_size == 0) throw Error("batch size must be at least 1");
+  if (threads == 0) throw Error("threads must be at least 1");
+  if (threads > 1024) throw Error("threads must be at most 1024, got " + std::to_string(threads));
+  if (deterministic && micro_batches == 0) throw Error("micro-batches must be at least 1");
+  if (!gemm_backend_available(gemm))
+    throw Error(std::string("GEMM backend '") + gemm_backend_name(gemm) + "' is not in this build");
+  optimizer.validate();
+  schedule.validate();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Reduce+update runs over chunks small enough to stay in L1/L2 between the sum and the update.
+constexpr std::size_t kUpdateChunk = 4096;
+constexpr std::size_t kFloatsPerLine = kCacheLine / sizeof(float);
+
+struct alignas(kCacheLine) UnitStats {
+  double loss_sum = 0;
+  double metric_sum = 0;
+};
+struct alignas(kCacheLine) WorkerClock {
+  double busy = 0;
+};
+
+}  // namespace
+
+Trainer::Trainer(Model<float>& model, TrainConfig config)
+    : model_(model),
+      config_(std::move(config)),
+      units_capacity_(0),
+      optimizer_(config_.optimizer, model.parameter_count(), model.weight_count()) {
+  config_.validate();
+  const ModelSpec& spec = model_.spec();
+  check_loss_fits(config_.loss, spec.output_activation(), spec.outputs());
+
+  const std::size_t cores = parallel::hardware_threads();
+  if (config_.threads > cores && config_.on_warning)
+    config_.on_warning(std::to_string(config_.threads) + " threads on " + std::to_string(cores) +
+                       " available cores: oversubscribed, expect lower throughput");
+
+  std::size_t workers = config_.threads;
+  if (config_.parallelism == Parallelism::intra) {
+    // One worker; Eigen's GEMM gets the threads (Eigen is the only kernel that can use them).
+    workers = 1;
+    config_.gemm = GemmBackend::eigen;
+    set_eigen_threads(int(config_.threads));
+  } else {
+    set_eigen_threads(1);  // never let Eigen fork inside a worker
+  }
+  pool_ = std::make_unique<parallel::WorkerPool>(config_.backend, workers);
+
+  const std::size_t batch = config_.batch_size;
+  units_capacity_ = config_.deterministic ? config_.micro_batches : workers;
+  for (std::size_t u = 0; u < units_capacity_; ++u)
+    gradients_.emplace_back(model_.parameter_count());
+  active_gradients_.reserve(units_capacity_);
+  for (std::size_t w = 0; w < workers; ++w) {
+    // Worker w only works when at least w + 1 workers do, so its shard is at most
+    // ceil(B / (w + 1)) rows; with micro-batches it holds one micro-batch at a time.
+    const std::size_t rows = config_.deterministic
+                                 ? (batch + config_.micro_batches - 1) / config_.micro_batches
+                                 : (batch + w) / (w + 1);
+    workspaces_.emplace_back(spec, rows, config_.gemm);
+  }
+}
+
+Trainer::~Trainer() {
+  if (config_.parallelism == Parallelism::intra) set_eigen_threads(1);
+}
+
+std::size_t Trainer::workers_for(std::size_t rows) const {
+  const std::size_t pool = pool_->size();
+  if (pool == 1 || rows == 0) return 1;
+  const double flops = double(rows) * model_.flops_per_sample();
+  std::size_t w = std::size_t(std::max(1.0, std::floor(flops / kMinFlopsPerWorker)));
+  w = std::min({w, pool, rows});
+  if (config_.deterministic) w = std::min(w, config_.micro_batches);
+  return w;
+}
+
+std::size_t Trainer::workspace_bytes(std::size_t worker) const {
+  return workspaces_.at(worker).bytes();
+}
+
+std::size_t Trainer::gradient_buffer_bytes() const { return gradients_.front().bytes(); }
+
+void Trainer::check_data(const Dataset& data) const {
+  const ModelSpec& spec = model_.spec();
+  const std::string where = "data '" + data.source + "'";
+  if (data.features != spec.inputs)
+    throw Error(where + " has " + std::to_string(data.features) +
+                " features but the model's input layer takes " + std::to_string(spec.inputs) +
+                " (check --layers)");
+  const std::size_t outputs = spec.outputs();
+  if (data.classification()) {
+    if (outputs == 1 && data.classes != 2)
+      throw Error(where + " has " + std::to_string(data.classes) +
+                  " classes; a single output unit only fits 2 classes");
+    if (outputs > 1 && outputs != data.classes)
+      throw Error(where + " has " + std::to_string(data.classes) + " classes but the output layer has " +
+                  std::to_string(outputs) + " units (check --layers)");
+  } else {
+    if (config_.loss == Loss::ce)
+      throw Error(where + " has real-valued targets; loss ce needs class labels (use --loss mse)");
+    if (data.target_width != outputs)
+      throw Error(where + " has " + std::to_string(data.target_width) +
+                  " target columns but the output layer has " + std::to_string(outputs) + " units");
+  }
+}
+
+double Trainer::current_lr(std::size_t steps_per_epoch) const {
+  return learning_rate_at(config_.schedule, config_.optimizer.learning_rate, optimizer_.step(),
+                          steps_per_epoch, steps_per_epoch * config_.epochs);
+}
+
+void Trainer::gather(const Dataset& data, std::span<const std::uint32_t> rows,
+                     Workspace<float>& ws) {
+  const std::size_t f = data.features;
+  float* x = ws.input();
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    std::memcpy(x + i * f, data.x.data() + std::size_t(rows[i]) * f, f * sizeof(float));
+  if (data.classification()) {
+    for (std::size_t i = 0; i < rows.size(); ++i) ws.labels()[i] = data.labels[rows[i]];
+  } else {
+    const std::size_t t = data.target_width;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::memcpy(ws.target_values() + i * t, data.targets.data() + std::size_t(rows[i]) * t,
+                  t * sizeof(float));
+  }
+}
+
+namespace {
+
+TargetsView targets_of(const Dataset& data, Workspace<float>& ws) {
+  if (data.classification()) return {ws.labels(), nullptr, 1};
+  return {nullptr, ws.target_values(), data.target_width};
+}
+
+/// Correct predictions (classification) or sum of squared errors (regression) of `rows` outputs.
+double metric_sum(const Dataset& data, Workspace<float>& ws, std::size_t rows, std::size_t cols) {
+  double sum = 0;
+  const float* out = ws.outputs();
+  if (data.classification()) {
+    for (std::size_t r = 0; r < rows; ++r)
+      sum += predicted_class(out + r * cols, cols) == std::size_t(ws.labels()[r]) ? 1 : 0;
+  } else {
+    const float* y = ws.target_values();
+    for (std::size_t i = 0; i < rows * cols; ++i) sum += double(out[i] - y[i]) * (out[i] - y[i]);
+  }
+  return sum;
+}
+
+}  // namespace
+
+Trainer::StepResult Trainer::run_unit(const Dataset& data, std::span<const std::uint32_t> rows,
+                                      std::size_t first_row, std::size_t batch_rows,
+                                      std::size_t worker, float* grads) {
+  Workspace<float>& ws = workspaces_[worker];
+  const ModelSpec& spec = model_.spec();
+  const std::size_t n = rows.size();
+  gather(data, rows, ws);
+  const DropoutKey key{config_.seed, optimizer_.step() + 1, first_row};
+  model_.forward(ws, ws.input(), n, true, key);
+  StepResult r;
+  r.loss_sum = loss_forward_backward<float>(config_.loss, spec.output_activation(), ws.logits(), n,
+                                            spec.outputs(), targets_of(data, ws),
+                                            1.0f / float(batch_rows), ws.outputs(), ws.logit_grad());
+  model_.backward(ws, ws.input(), n, grads);
+  r.metric_sum = metric_sum(data, ws, n, spec.outputs());
+  return r;
+}
+
+Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint32_t> rows) {
+  const std::size_t batch = rows.size();
+  if (batch == 0 || batch > config_.batch_size)
+    throw std::logic_error("Trainer::step: the step must have 1..batch_size rows");
+  const std::size_t workers = workers_for(batch);
+  const std::size_t units = config_.deterministic ? config_.micro_batches : workers;
+  const std::uint64_t t = optimizer_.step() + 1;
+  const double lr = current_lr(steps_per_epoch_ ? steps_per_epoch_ : 1);
+
+  // Per-step scratch on the stack (no allocation in the step) unless there are > 64 units.
+  UnitStats stats_small[64];
+  std::vector<UnitStats> stats_large;
+  UnitStats* stats = stats_small;
+  if (units > 64) {
+    stats_large.resize(units);  // only with > 64 micro-batches or threads
+    stats = stats_large.data();
+  }
+  for (std::size_t u = 0; u < units; ++u) stats[u] = {};
+  WorkerClock clocks_small[64];
+  std::vector<WorkerClock> clocks_large;
+  WorkerClock* clocks = clocks_small;
+  if (workers > 64) {
+    clocks_large.resize(workers);
+    clocks = clocks_large.data();
+  }
+
+  const auto t0 = Clock::now();
+  // Phase 1: forward + loss + backward, one private gradient buffer per unit.
+  auto phase1 = [&](std::size_t w) {
+    if (w >= workers) return;
+    const auto start = timing_ ? Clock::now() : Clock::time_point{};
+    const parallel::Range mine = parallel::partition(units, workers, w);
+    for (std::size_t u = mine.begin; u < mine.end; ++u) {
+      const parallel::Range r = parallel::partition(batch, units, u);
+      if (r.empty()) continue;
+      const StepResult s =
+          run_unit(data, rows.subspan(r.begin, r.size()), r.begin, batch, w, gradients_[u].data());
+      stats[u].loss_sum = s.loss_sum;
+      stats[u].metric_sum = s.metric_sum;
+    }
+    if (timing_) clocks[w].busy = seconds_since(start);
+  };
+  if (workers == 1) phase1(0);
+  else pool_->run(phase1);
+  double fb = 0;
+  if (timing_)
+    for (std::size_t w = 0; w < workers; ++w) fb += clocks[w].busy;
+
+  // Phase 2: fused reduce-scatter + update (Note [The step]).
+  active_gradients_.clear();
+  for (std::size_t u = 0; u < units; ++u)
+    if (!parallel::partition(batch, units, u).empty()) active_gradients_.push_back(gradients_[u].data());
+  const std::span<float* const> sources(active_gradients_);
+  const std::span<float> params = model_.parameters();
+  auto phase2 = [&](std::size_t w) {
+    if (w >= workers) return;
+    const auto start = timing_ ? Clock::now() : Clock::time_point{};
+    const parallel::Range slice =
+        parallel::partition_aligned(params.size(), workers, w, kFloatsPerLine);
+    for (std::size_t b = slice.begin; b < slice.end; b += kUpdateChunk) {
+      const parallel::Range chunk{b, std::min(b + kUpdateChunk, slice.end)};
+      parallel::sum_in_order(sources[0], sources, chunk);
+      optimizer_.update_range(params, sources[0], chunk.begin, chunk.end, lr, t);
+    }
+    if (timing_) clocks[w].busy = seconds_since(start);
+  };
+  if (workers == 1) phase2(0);
+  else pool_->run(phase2);
+  optimizer_.set_step(t);
+
+  if (timing_) {
+    double ru = 0;
+    for (std::size_t w = 0; w < workers; ++w) ru += clocks[w].busy;
+    times_.steps += 1;
+    times_.wall += seconds_since(t0);
+    times_.forward_backward += fb / double(workers);
+    times_.reduce_update += ru / double(workers);
+  }
+
+  StepResult result;
+  for (std::size_t u = 0; u < units; ++u) {  // fixed order: reproducible sums
+    result.loss_sum += stats[u].loss_sum;
+    result.metric_sum += stats[u].metric_sum;
+  }
+  return result;
+}
+
+EpochResult Trainer::train_epoch(const Dataset& data) {
+  check_data(data);
+  const auto t0 = Clock::now();
+  const std::size_t n = data.rows;
+  // The epoch's order is a pure function of (seed, epoch): resumable and thread-count free.
+  order_.resize(n);
+  std::iota(order_.begin(), order_.end(), 0u);
+  if (config_.shuffle) {
+    Rng rng(hash_position(config_.seed, kStreamShuffle, epochs_done_));
+    for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[rng.below(i)]);
+  }
+  const std::size_t batch = config_.batch_size;
+  steps_per_epoch_ = (n + batch - 1) / batch;
+  double loss_sum = 0, metric_sum = 0;
+  for (std::size_t s = 0; s < steps_per_epoch_; ++s) {
+    const std::size_t begin = s * batch, end = std::min(n, begin + batch);
+    const StepResult r = step(data, std::span<const std::uint32_t>(order_).subspan(begin, end - begin));
+    loss_sum += r.loss_sum;
+    metric_sum += r.metric_sum;
+  }
+  ++epochs_done_;
+  EpochResult e;
+  e.epoch = epochs_done_;
+  e.steps = steps_per_epoch_;
+  e.train_loss = loss_sum / double(n);
+  e.train_metric =
+      data.classification() ? metric_sum / double(n) : metric_sum / double(n * data.target_width);
+  e.learning_rate = learning_rate_at(config_.schedule, config_.optimizer.learning_rate,
+                                     optimizer_.step() - 1, steps_per_epoch_,
+                                     steps_per_epoch_ * config_.epochs);
+  e.seconds = seconds_since(t0);
+  e.samples_per_second = e.seconds > 0 ? double(n) / e.seconds : 0;
+  return e;
+}
+
+Evaluation Trainer::evaluate(const Dataset& data) {
+  check_data(data);
+  const ModelSpec& spec = model_.spec();
+  const std::size_t cols = spec.outputs();
+  std::vector<std::uint32_t> all(data.rows);
+  std::iota(all.begin(), all.end(), 0u);
+  const std::size_t workers = std::min(pool_->size(), workers_for(data.rows));
+  std::vector<double> losses(workers, 0.0);
+  std::vector<ConfusionMatrix> confusion(workers, ConfusionMatrix(data.classes));
+  std::vector<RegressionMetrics> regression(workers);
+  auto task = [&](std::size_t w) {
+    if (w >= workers) return;
+    Workspace<float>& ws = workspaces_[w];
+    const parallel::Range mine = parallel::partition(data.rows, workers, w);
+    for (std::size_t b = mine.begin; b < mine.end; b += ws.max_rows()) {
+      const std::size_t n = std::min(ws.max_rows(), mine.end - b);
+      const std::span<const std::uint32_t> rows(all.data() + b, n);
+      gather(data, rows, ws);
+      model_.forward(ws, ws.input(), n, false);
+      losses[w] += loss_forward_backward<float>(config_.loss, spec.output_activation(),
+                                                ws.logits(), n, cols, targets_of(data, ws), 1.0f,
+                                                ws.outputs(), nullptr);
+      const float* out = ws.outputs();
+      if (data.classification()) {
+        for (std::size_t r = 0; r < n; ++r)
+          confusion[w].add(std::size_t(ws.labels()[r]), predicted_class(out + r * cols, cols));
+      } else {
+        const float* y = ws.target_values();
+        for (std::size_t i = 0; i < n * cols; ++i) {
+          const double d = double(out[i]) - double(y[i]);
+          regression[w].sum_squared_error += d * d;
+          regression[w].sum_absolute_error += std::abs(d);
+        }
+        regression[w].count += n * cols;
+      }
+    }
+  };
+  if (workers == 1) task(0);
+  else pool_->run(task);
+  Evaluation e;
+  e.rows = data.rows;
+  e.classification = data.classification();
+  e.confusion = ConfusionMatrix(data.classes);
+  for (std::size_t w = 0; w < workers; ++w) {
+    e.loss += losses[w];
+    if (e.classification) e.confusion += confusion[w];
+    else e.regression += regression[w];
+  }
+  e.loss /= double(data.rows);
+  return e;
+}
+
+}  // namespace dptrain
