@@ -69,8 +69,10 @@ std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
     const int n = gzread(f, buf, sizeof buf);
     if (n < 0) {
       int code = 0;
+      // zlib's message starts with the path; keep only what follows it.
       std::string msg = gzerror(f, &code);
       if (code == Z_ERRNO) msg = std::strerror(errno);
+      else if (msg.rfind(path + ": ", 0) == 0) msg = msg.substr(path.size() + 2);
       gzclose(f);
       throw Error("cannot read '" + path + "': " + msg + " (corrupt gzip data?)");
     }
@@ -81,6 +83,7 @@ std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
   const char* msg = gzerror(f, &code);
   if (code != Z_OK && code != Z_BUF_ERROR) {
     std::string m = msg;
+    if (m.rfind(path + ": ", 0) == 0) m = m.substr(path.size() + 2);
     gzclose(f);
     throw Error("cannot read '" + path + "': " + m);
   }

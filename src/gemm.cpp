@@ -11,6 +11,17 @@
 
 namespace dptrain {
 
+#if DPTRAIN_HAVE_OPENBLAS
+namespace {
+// OpenBLAS must never start threads of its own: each dptrain worker calls it single-threaded.
+// Runs at load time, after libopenblas' own initialisation (it is a dependency of this library).
+const bool openblas_single_threaded = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
+}  // namespace
+#endif
+
 GemmBackend parse_gemm_backend(std::string_view name) {
   GemmBackend b;
   if (name == "openblas") b = GemmBackend::openblas;
@@ -54,7 +65,8 @@ std::string gemm_kernel_description(GemmBackend backend) {
   switch (backend) {
     case GemmBackend::openblas: {
 #if DPTRAIN_HAVE_OPENBLAS
-      std::string d = "serial OpenBLAS (";
+      (void)openblas_single_threaded;
+      std::string d = "OpenBLAS, 1 thread per worker (";
       d += openblas_get_corename();
       d += " kernel)";
       return d;

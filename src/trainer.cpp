@@ -102,7 +102,7 @@ std::size_t Trainer::workers_for(std::size_t rows) const {
   const std::size_t pool = pool_->size();
   if (pool == 1 || rows == 0) return 1;
   const double flops = double(rows) * model_.flops_per_sample();
-  std::size_t w = std::size_t(std::max(1.0, std::floor(flops / kMinFlopsPerWorker)));
+  std::size_t w = std::size_t(std::max(1.0, config_.min_flops_per_worker > 0 ? std::floor(flops / config_.min_flops_per_worker) : double(pool)));
   w = std::min({w, pool, rows});
   if (config_.deterministic) w = std::min(w, config_.micro_batches);
   return w;

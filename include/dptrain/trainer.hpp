@@ -59,6 +59,9 @@ struct TrainConfig {
   std::size_t micro_batches = 16;  ///< units per step with deterministic
   GemmBackend gemm = default_gemm_backend();
   bool shuffle = true;
+  /// Note [When to fork]: the least arithmetic per worker and step. Tests set 0 to force every
+  /// step onto all threads.
+  double min_flops_per_worker = kMinFlopsPerWorker;
   /// Receives warnings (e.g. more threads than cores); the default drops them.
   std::function<void(const std::string&)> on_warning;
 
@@ -120,6 +123,10 @@ class Trainer {
   /// One synchronous step on data rows `rows` (indices), as step number step_count() + 1.
   StepResult step(const Dataset& data, std::span<const std::uint32_t> rows);
 
+  /// Throws dptrain::Error naming the data set when its shape does not fit the model and loss
+  /// (feature count, classes vs outputs, labels vs real targets). train_epoch and evaluate call it.
+  void check_data(const Dataset& data) const;
+
   const TrainConfig& config() const { return config_; }
   Model<float>& model() { return model_; }
   std::size_t epochs_done() const { return epochs_done_; }
@@ -136,7 +143,6 @@ class Trainer {
   void reset_times() { times_ = {}; }
 
  private:
-  void check_data(const Dataset& data) const;
   double current_lr(std::size_t steps_per_epoch) const;
   void gather(const Dataset& data, std::span<const std::uint32_t> rows, Workspace<float>& ws);
   StepResult run_unit(const Dataset& data, std::span<const std::uint32_t> rows,

@@ -127,17 +127,15 @@ int bench_command(int argc, char** argv) {
      cxxopts::value<std::string>()->default_value("5"))
     ("h,help", "Show this help");
   add_engine_options(options);
-  options.add_options("Engine")("thread-list", "Alias of --threads accepting a list",
-                                cxxopts::value<std::string>());
   const auto r = options.parse(argc, argv);
   if (r.count("help")) {
     std::printf("%s\n", options.help().c_str());
     return 0;
   }
   reject_unmatched(r);
-  const std::vector<std::size_t> thread_list = parse_size_list(
-      r.count("thread-list") ? r["thread-list"].as<std::string>() : r["threads"].as<std::string>(),
-      "threads");
+  // Here --threads is a list: one measured point per entry.
+  const std::vector<std::size_t> thread_list =
+      parse_size_list(r["threads"].as<std::string>(), "threads");
   const double seconds = parse_real(r["seconds"].as<std::string>(), "seconds");
   if (!(seconds > 0)) throw Error("--seconds must be positive");
   const std::size_t repeats = parse_count(r["repeats"].as<std::string>(), "repeats", 1);
@@ -160,7 +158,7 @@ int bench_command(int argc, char** argv) {
 
   TrainConfig base;
   base.threads = 1;
-  read_engine_options(r, base);  // validates backend, gemm, parallelism
+  read_engine_options(r, base, false);  // backend, gemm, parallelism
   const std::size_t cores = parallel::hardware_threads();
 
   std::printf("dptrain %s bench on %s, %zu cores available\n", version_string, cpu_model().c_str(),

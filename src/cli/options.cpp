@@ -54,8 +54,8 @@ void add_engine_options(cxxopts::Options& options) {
      cxxopts::value<std::string>());
 }
 
-void read_engine_options(const cxxopts::ParseResult& r, TrainConfig& c) {
-  c.threads = parse_count(r["threads"].as<std::string>(), "threads", 1);
+void read_engine_options(const cxxopts::ParseResult& r, TrainConfig& c, bool read_threads) {
+  if (read_threads) c.threads = parse_count(r["threads"].as<std::string>(), "threads", 1);
   c.backend = parallel::parse_backend(r["backend"].as<std::string>());
   c.parallelism = parse_parallelism(r["parallelism"].as<std::string>());
   c.deterministic = r.count("deterministic") > 0;

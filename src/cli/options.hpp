@@ -21,8 +21,9 @@ double parse_real(const std::string& text, const std::string& option);
 /// Adds the engine options (--threads, --backend, --parallelism, --deterministic,
 /// --micro-batches, --gemm) to `options`.
 void add_engine_options(cxxopts::Options& options);
-/// Reads them into `config`.
-void read_engine_options(const cxxopts::ParseResult& result, TrainConfig& config);
+/// Reads them into `config`; --threads too unless the caller reads it as a list (bench).
+void read_engine_options(const cxxopts::ParseResult& result, TrainConfig& config,
+                         bool read_threads = true);
 
 /// Rejects positional arguments nobody asked for.
 void reject_unmatched(const cxxopts::ParseResult& result);

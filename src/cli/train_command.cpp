@@ -150,8 +150,9 @@ int train_command(int argc, char** argv) {
   Model<float> model(spec);
   model.initialize(config.seed);
   Trainer trainer(model, config);
-  // Shapes are checked before the first epoch, for the test set too.
-  if (test) (void)trainer.evaluate(test->head(1));
+  // Shapes are checked before anything is printed, training set first.
+  trainer.check_data(train);
+  if (test) trainer.check_data(*test);
 
   std::printf("dptrain %s: model %s, %zu parameters, loss %s, optimizer %s (lr %g)\n",
               version_string, spec.describe().c_str(), model.parameter_count(),

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Shared set-up for the README commands: installs the Debian packages dptrain needs (only the
+# missing ones), then configures and builds a CMake build folder.
+#   source scripts/setup.sh; dptrain_install_packages; dptrain_build <build-dir> [cmake args...]
+set -euo pipefail
+
+DPTRAIN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Build tools and libraries (see README: what each dependency is for).
+DPTRAIN_PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libeigen3-dev libtbb-dev libcxxopts-dev libgtest-dev zlib1g-dev
+  libopenblas-pthread-dev libomp-dev
+  dataset-fashion-mnist
+)
+
+dptrain_sudo() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+dptrain_install_packages() {
+  local extra=("$@") missing=() p
+  for p in "${DPTRAIN_PACKAGES[@]}" "${extra[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "dptrain: installing ${missing[*]}" >&2
+    dptrain_sudo apt-get update -qq
+    dptrain_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >&2
+  fi
+}
+
+dptrain_build() {
+  local dir="$1"
+  shift
+  local generator=()
+  command -v ninja >/dev/null && generator=(-G Ninja)
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S "$DPTRAIN_ROOT" -B "$dir" "${generator[@]}" "$@" >&2
+  else
+    cmake -S "$DPTRAIN_ROOT" -B "$dir" "$@" >/dev/null
+  fi
+  cmake --build "$dir" -j "$(nproc)" >&2
+}

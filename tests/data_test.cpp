@@ -1,0 +1,134 @@
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "test_util.hpp"
+
+namespace dptrain {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<unsigned char> idx_header(unsigned char type_dims, std::vector<std::uint32_t> dims) {
+  std::vector<unsigned char> h = {0, 0, 0x08, type_dims};
+  for (std::uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) h.push_back(static_cast<unsigned char>(d >> s));
+  return h;
+}
+
+class IdxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("dptrain_idx_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::vector<unsigned char>& bytes,
+                    bool gzip = false) {
+    const std::string path = (dir_ / name).string();
+    if (gzip) {
+      gzFile f = gzopen(path.c_str(), "wb");
+      gzwrite(f, bytes.data(), unsigned(bytes.size()));
+      gzclose(f);
+    } else {
+      std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                  std::streamsize(bytes.size()));
+    }
+    return path;
+  }
+  /// 3 images of 2x2 pixels and their labels.
+  std::pair<std::vector<unsigned char>, std::vector<unsigned char>> sample() {
+    auto img = idx_header(3, {3, 2, 2});
+    for (int i = 0; i < 12; ++i) img.push_back(static_cast<unsigned char>(i * 20));
+    auto lbl = idx_header(1, {3});
+    lbl.insert(lbl.end(), {7, 0, 9});
+    return {img, lbl};
+  }
+  std::string error_of(const std::string& images, const std::string& labels) {
+    try {
+      load_idx(images, labels);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  fs::path dir_;
+};
+
+TEST_F(IdxTest, ReadsPlainAndGzipAlike) {
+  auto [img, lbl] = sample();
+  for (bool gz : {false, true}) {
+    const Dataset d = load_idx(write("img", img, gz), write("lbl", lbl, gz));
+    EXPECT_EQ(d.rows, 3u);
+    EXPECT_EQ(d.features, 4u);
+    EXPECT_EQ(d.classes, 10u);
+    EXPECT_EQ(d.labels, (std::vector<std::int32_t>{7, 0, 9}));
+    EXPECT_FLOAT_EQ(d.x[5], 100.0f / 255.0f);  // pixels scaled to [0, 1]
+  }
+}
+
+TEST_F(IdxTest, ClearErrors) {
+  auto [img, lbl] = sample();
+  const std::string good_img = write("img", img), good_lbl = write("lbl", lbl);
+  EXPECT_NE(error_of(dir_ / "missing", good_lbl).find("cannot open"), std::string::npos);
+  EXPECT_NE(error_of(dir_ / "missing", good_lbl).find("missing"), std::string::npos);
+  // Labels given as images: wrong magic.
+  EXPECT_NE(error_of(good_lbl, good_lbl).find("IDX magic"), std::string::npos);
+  auto truncated = img;
+  truncated.resize(img.size() - 3);
+  EXPECT_NE(error_of(write("trunc", truncated), good_lbl).find("truncated"), std::string::npos);
+  auto more_labels = idx_header(1, {4});
+  more_labels.insert(more_labels.end(), {1, 2, 3, 4});
+  EXPECT_NE(error_of(good_img, write("lbl4", more_labels)).find("3 images"), std::string::npos);
+  EXPECT_NE(error_of(write("empty", {}), good_lbl).find("too short"), std::string::npos);
+  // gzip with its middle corrupted.
+  write("gz", img, true);
+  std::vector<unsigned char> gz;
+  {
+    std::ifstream f(dir_ / "gz", std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  for (std::size_t i = 12; i + 8 < gz.size(); ++i) gz[i] ^= 0x5a;
+  EXPECT_NE(error_of(write("bad.gz", gz), good_lbl).find("cannot read"), std::string::npos);
+}
+
+TEST(Dataset, ValidateNamesTheBadRow) {
+  Dataset d = make_synthetic("blobs8", 1);
+  d.x[8 * 4 + 2] = std::nanf("");
+  try {
+    d.validate();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("row 5, feature 3 is NaN"), std::string::npos) << e.what();
+  }
+  Dataset l = make_synthetic("xor", 1);
+  l.labels[2] = 5;
+  EXPECT_THROW(l.validate(), Error);
+}
+
+TEST(Synthetic, ShapesAndSeeding) {
+  EXPECT_EQ(make_synthetic("xor", 1).rows, 4u);
+  const Dataset sq = make_synthetic("square", 3);
+  EXPECT_EQ(sq.rows, 100u);
+  for (std::size_t i = 0; i < sq.rows; ++i) EXPECT_FLOAT_EQ(sq.targets[i], sq.x[i] * sq.x[i]);
+  const Dataset b = make_synthetic("blobs8", 3);
+  EXPECT_EQ(b.rows, 768u);
+  EXPECT_EQ(b.features, 8u);
+  std::size_t positives = 0;
+  for (auto l : b.labels) positives += l;
+  EXPECT_GT(positives, 768u * 25 / 100);
+  EXPECT_LT(positives, 768u * 45 / 100);
+  EXPECT_EQ(make_synthetic("linear", 3).x, make_synthetic("linear", 3).x);
+  EXPECT_NE(make_synthetic("linear", 3).x, make_synthetic("linear", 4).x);
+  EXPECT_THROW(load_dataset("mnist-ish", 1), Error);
+  EXPECT_THROW(load_dataset("idx:onlyone", 1), Error);
+}
+
+}  // namespace
+}  // namespace dptrain

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+#include "test_util.hpp"
+
+namespace dptrain {
+namespace {
+
+TEST(Model, FlatLayoutWeightsFirstCacheLineAligned) {
+  Model<float> m(ModelSpec::mlp({784, 128, 10}, Activation::relu, Activation::softmax));
+  const auto& d = m.dense_layers();
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(m.parameters().data()) % 64, 0u);
+  for (const auto& l : d) {
+    EXPECT_EQ(l.weight_offset % 16, 0u);
+    EXPECT_EQ(l.bias_offset % 16, 0u);
+    EXPECT_LT(l.weight_offset, m.weight_count());
+    EXPECT_GE(l.bias_offset, m.weight_count());
+  }
+  EXPECT_GE(m.parameter_count(), 784u * 128 + 128 + 128 * 10 + 10);
+}
+
+TEST(Model, InitialisationIsSeededAndScaled) {
+  const ModelSpec spec = ModelSpec::mlp({100, 50, 10}, Activation::relu, Activation::softmax);
+  Model<float> a(spec), b(spec), c(spec);
+  a.initialize(1);
+  b.initialize(1);
+  c.initialize(2);
+  EXPECT_EQ(params_hash<float>(a.parameters()), params_hash<float>(b.parameters()));
+  EXPECT_NE(params_hash<float>(a.parameters()), params_hash<float>(c.parameters()));
+  // He uniform for relu: |w| <= sqrt(6 / fan_in); Glorot for the softmax layer.
+  const auto& d = a.dense_layers();
+  for (std::size_t i = 0; i < 100 * 50; ++i)
+    EXPECT_LE(std::abs(a.parameters()[d[0].weight_offset + i]), std::sqrt(6.0f / 100));
+  for (std::size_t i = 0; i < 50 * 10; ++i)
+    EXPECT_LE(std::abs(a.parameters()[d[1].weight_offset + i]), std::sqrt(6.0f / 60));
+  for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(a.parameters()[d[1].bias_offset + i], 0.0f);
+}
+
+TEST(Model, CloneCopiesParametersButSharesNothing) {
+  Model<float> a(ModelSpec::mlp({4, 3, 2}, Activation::tanh, Activation::softmax));
+  a.initialize(5);
+  Model<float> b = a.clone();
+  EXPECT_NE(a.parameters().data(), b.parameters().data());
+  EXPECT_EQ(params_hash<float>(a.parameters()), params_hash<float>(b.parameters()));
+  b.parameters()[0] += 1.0f;
+  EXPECT_NE(a.parameters()[0], b.parameters()[0]);
+  static_assert(!std::is_copy_constructible_v<Model<float>>);
+}
+
+TEST(Model, ForwardMatchesHandComputation) {
+  // 2-2-1: hidden relu, output identity, weights set by hand.
+  Model<double> m(ModelSpec::mlp({2, 2, 1}, Activation::relu, Activation::identity));
+  auto p = m.parameters();
+  const auto& d = m.dense_layers();
+  double* w1 = &p[d[0].weight_offset];  // (in 2 x out 2)
+  w1[0] = 1; w1[1] = -1; w1[2] = 2; w1[3] = 0.5;
+  p[d[0].bias_offset] = 0.5;
+  p[d[0].bias_offset + 1] = -3;
+  p[d[1].weight_offset] = 2;
+  p[d[1].weight_offset + 1] = 4;
+  p[d[1].bias_offset] = 1;
+  Workspace<double> ws(m.spec(), 1, GemmBackend::reference);
+  const double x[] = {1, 2};
+  m.forward(ws, x, 1, false);
+  // h = relu([1 + 4 + 0.5, -1 + 1 - 3]) = [5.5, 0]; y = 2 * 5.5 + 0 + 1 = 12
+  EXPECT_DOUBLE_EQ(ws.logits()[0], 12.0);
+}
+
+TEST(ModelSpec, RejectsBadStacks) {
+  EXPECT_THROW(ModelSpec::mlp({4}, Activation::relu, Activation::softmax), Error);
+  EXPECT_THROW(ModelSpec::mlp({4, 0, 2}, Activation::relu, Activation::softmax), Error);
+  EXPECT_THROW(ModelSpec::mlp({4, 3, 2}, Activation::softmax, Activation::softmax), Error);
+  EXPECT_THROW(ModelSpec::mlp({4, 3, 2}, Activation::relu, Activation::softmax, 1.0), Error);
+  EXPECT_EQ(ModelSpec::mlp({784, 128, 10}, Activation::relu, Activation::softmax).describe(),
+            "784-128(relu)-10(softmax)");
+}
+
+}  // namespace
+}  // namespace dptrain

@@ -1,0 +1,106 @@
+// Each optimizer's step against values computed by hand (w0 = 1, constant gradient 0.5,
+// lr 0.1, two steps), the regularisers, and the schedules.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "dptrain/error.hpp"
+#include "dptrain/optimizer.hpp"
+#include "dptrain/schedule.hpp"
+
+namespace dptrain {
+namespace {
+
+std::vector<double> two_steps(OptimizerConfig c, std::vector<double> w, std::vector<double> g,
+                              std::size_t weight_count) {
+  OptimizerState<double> state(c, w.size(), weight_count);
+  for (std::uint64_t t = 1; t <= 2; ++t)
+    state.update_range(std::span<double>(w), g.data(), 0, w.size(), c.learning_rate, t);
+  return w;
+}
+
+double after_two(OptimizerKind kind, double weight_decay = 0) {
+  OptimizerConfig c;
+  c.kind = kind;
+  c.learning_rate = 0.1;
+  c.momentum = 0.9;
+  c.weight_decay = weight_decay;
+  return two_steps(c, {1.0}, {0.5}, 1)[0];
+}
+
+TEST(Optimizer, HandComputedTwoSteps) {
+  EXPECT_NEAR(after_two(OptimizerKind::sgd), 0.9, 1e-12);          // 1 - 2 * 0.05
+  EXPECT_NEAR(after_two(OptimizerKind::momentum), 0.855, 1e-12);   // v: 0.5, 0.95
+  EXPECT_NEAR(after_two(OptimizerKind::nesterov), 0.7695, 1e-12);  // 1 - .095 - .1355
+  // adagrad: s = 0.25, 0.5; w = 1 - 0.1 - 0.05 / sqrt(0.5)
+  EXPECT_NEAR(after_two(OptimizerKind::adagrad), 0.9 - 0.05 / std::sqrt(0.5), 1e-9);
+  // rmsprop (rho 0.9): s = 0.025, 0.0475
+  EXPECT_NEAR(after_two(OptimizerKind::rmsprop),
+              1 - 0.05 / std::sqrt(0.025) - 0.05 / std::sqrt(0.0475), 1e-6);
+  // adam with a constant gradient: the bias-corrected step is lr each time
+  EXPECT_NEAR(after_two(OptimizerKind::adam), 0.8, 1e-6);
+  // adamw, wd 0.1: w1 = 1 * 0.99 - 0.1, w2 = 0.89 * 0.99 - 0.1
+  EXPECT_NEAR(after_two(OptimizerKind::adamw, 0.1), 0.7811, 1e-6);
+}
+
+TEST(Optimizer, L1AndL2ApplyToWeightsNotBiases) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::sgd;
+  c.learning_rate = 0.1;
+  c.l2 = 0.2;
+  c.l1 = 0.1;
+  OptimizerState<double> state(c, 3, 2);  // params 0, 1 are weights; 2 is a bias
+  std::vector<double> w = {1.0, -1.0, 1.0}, g = {0.5, 0.5, 0.5};
+  state.update_range(std::span<double>(w), g.data(), 0, 3, 0.1, 1);
+  EXPECT_NEAR(w[0], 1 - 0.1 * (0.5 + 0.2 + 0.1), 1e-12);
+  EXPECT_NEAR(w[1], -1 - 0.1 * (0.5 - 0.2 - 0.1), 1e-12);
+  EXPECT_NEAR(w[2], 1 - 0.1 * 0.5, 1e-12);
+}
+
+TEST(Optimizer, SlicedUpdateEqualsWholeUpdate) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::adam;
+  c.l2 = 0.01;
+  std::vector<double> w(100), g(100);
+  for (int i = 0; i < 100; ++i) {
+    w[i] = std::sin(i);
+    g[i] = std::cos(3 * i);
+  }
+  auto whole = w, sliced = w;
+  OptimizerState<double> a(c, 100, 60), b(c, 100, 60);
+  a.update_range(std::span<double>(whole), g.data(), 0, 100, 1e-3, 1);
+  for (std::size_t start : {0u, 16u, 48u, 64u})
+    b.update_range(std::span<double>(sliced), g.data(), start,
+                   start == 64 ? 100 : start == 0 ? 16 : start == 16 ? 48 : 64, 1e-3, 1);
+  EXPECT_EQ(whole, sliced);
+}
+
+TEST(Optimizer, RejectsNonsense) {
+  OptimizerConfig c;
+  c.learning_rate = -1;
+  EXPECT_THROW(c.validate(), Error);
+  c.learning_rate = 0.1;
+  c.momentum = 1.5;
+  EXPECT_THROW(c.validate(), Error);
+  EXPECT_THROW(parse_optimizer("lbfgs"), Error);
+  EXPECT_EQ(state_slots(OptimizerKind::adamw), 2u);
+}
+
+TEST(Schedule, StepAndCosine) {
+  ScheduleConfig s;
+  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 999, 10, 1000), 0.1);
+  s.kind = ScheduleKind::step;
+  s.step_epochs = 2;
+  s.gamma = 0.5;
+  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 19, 10, 100), 0.1);
+  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 20, 10, 100), 0.05);
+  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 45, 10, 100), 0.025);
+  s.kind = ScheduleKind::cosine;
+  s.min_lr = 0.01;
+  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 0, 10, 100), 0.1);
+  EXPECT_NEAR(learning_rate_at(s, 0.1, 50, 10, 100), 0.055, 1e-12);
+  EXPECT_NEAR(learning_rate_at(s, 0.1, 100, 10, 100), 0.01, 1e-12);
+}
+
+}  // namespace
+}  // namespace dptrain

@@ -1,0 +1,71 @@
+#pragma once
+// Helpers shared by the test files: random fills and the finite-difference gradient check.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "dptrain/dptrain.hpp"
+
+namespace dptrain::test {
+
+template <class T>
+std::vector<T> random_vector(std::size_t n, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {
+  Rng rng(seed);
+  std::vector<T> v(n);
+  for (auto& x : v) x = T(rng.uniform(lo, hi));
+  return v;
+}
+
+/// Mean loss of `rows` samples and (optionally) its gradient, through Model<double>.
+struct LossProbe {
+  const Model<double>& model;
+  Workspace<double>& ws;
+  const std::vector<double>& x;
+  std::size_t rows;
+  Loss loss;
+  TargetsView targets;
+  DropoutKey key;
+  bool training = true;
+
+  double value() const {
+    model.forward(ws, x.data(), rows, training, key);
+    return loss_forward_backward<double>(loss, model.spec().output_activation(), ws.logits(), rows,
+                                         model.spec().outputs(), targets, 1.0, ws.outputs(),
+                                         nullptr) /
+           double(rows);
+  }
+  std::vector<double> gradient() const {
+    model.forward(ws, x.data(), rows, training, key);
+    loss_forward_backward<double>(loss, model.spec().output_activation(), ws.logits(), rows,
+                                  model.spec().outputs(), targets, 1.0 / double(rows), ws.outputs(),
+                                  ws.logit_grad());
+    std::vector<double> g(model.parameter_count());
+    model.backward(ws, x.data(), rows, g.data());
+    return g;
+  }
+};
+
+/// Central differences on every parameter; returns the largest relative error
+/// |analytic - numeric| / max(1e-3, |analytic| + |numeric|): relative for ordinary gradients,
+/// absolute (x 1e3) for tiny ones, where central differences carry ~1e-10 rounding noise.
+inline double max_gradient_error(Model<double>& model, const LossProbe& probe) {
+  const std::vector<double> analytic = probe.gradient();
+  auto params = model.parameters();
+  double worst = 0;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const double saved = params[i];
+    const double h = 1e-6;
+    params[i] = saved + h;
+    const double up = probe.value();
+    params[i] = saved - h;
+    const double down = probe.value();
+    params[i] = saved;
+    const double numeric = (up - down) / (2 * h);
+    const double err = std::abs(analytic[i] - numeric) / std::max(1e-3, std::abs(analytic[i]) + std::abs(numeric));
+    worst = std::max(worst, err);
+  }
+  return worst;
+}
+
+}  // namespace dptrain::test

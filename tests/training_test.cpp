@@ -1,0 +1,130 @@
+// Convergence on the source articles' workloads and reproducibility of whole runs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "test_util.hpp"
+
+namespace dptrain {
+namespace {
+
+struct Outcome {
+  double test_metric;
+  std::uint64_t hash;
+};
+
+Outcome train(const ModelSpec& spec, TrainConfig config, const Dataset& train_set, const Dataset& test_set) {
+  Model<float> model(spec);
+  model.initialize(config.seed);
+  Trainer trainer(model, config);
+  for (std::size_t e = 0; e < config.epochs; ++e) trainer.train_epoch(train_set);
+  return {trainer.evaluate(test_set).metric(), params_hash<float>(model.parameters())};
+}
+
+TEST(Convergence, XorReachesFullAccuracy) {
+  TrainConfig c;
+  c.loss = Loss::bce;
+  c.optimizer.kind = OptimizerKind::sgd;
+  c.optimizer.learning_rate = 0.5;
+  c.batch_size = 4;
+  c.epochs = 3000;
+  const Dataset xor_set = make_synthetic("xor", 0);
+  const Outcome r = train(ModelSpec::mlp({2, 3, 1}, Activation::sigmoid, Activation::sigmoid), c, xor_set, xor_set);
+  EXPECT_EQ(r.test_metric, 1.0);
+}
+
+TEST(Convergence, SquareRegressionMseBelow1e3) {
+  TrainConfig c;
+  c.loss = Loss::mse;
+  c.optimizer.learning_rate = 0.01;
+  c.batch_size = 10;
+  c.epochs = 300;
+  const Outcome r = train(ModelSpec::mlp({1, 10, 1}, Activation::relu, Activation::identity), c,
+                      make_synthetic("square", 1), make_synthetic("square", 2));
+  EXPECT_LT(r.test_metric, 1e-3);
+}
+
+TEST(Convergence, Blobs8Above90Percent) {
+  TrainConfig c;
+  c.loss = Loss::bce;
+  c.batch_size = 32;
+  c.epochs = 30;
+  const Outcome r = train(ModelSpec::mlp({8, 10, 8, 1}, Activation::relu, Activation::sigmoid), c,
+                      make_synthetic("blobs8", 1), make_synthetic("blobs8", 2));
+  EXPECT_GT(r.test_metric, 0.90);
+}
+
+TEST(Convergence, LinearRegressionWithMomentumAndCosine) {
+  TrainConfig c;
+  c.loss = Loss::mse;
+  c.optimizer.kind = OptimizerKind::nesterov;
+  c.optimizer.learning_rate = 0.05;
+  c.schedule.kind = ScheduleKind::cosine;
+  c.batch_size = 50;
+  c.epochs = 40;
+  const Outcome r = train(ModelSpec::mlp({8, 1}, Activation::relu, Activation::identity), c,
+                      make_synthetic("linear", 1), make_synthetic("linear", 2));
+  EXPECT_LT(r.test_metric, 0.02);  // noise variance is 0.01
+}
+
+TEST(Convergence, FashionMnistSubsetAbove80Percent) {
+  if (!std::filesystem::exists(fashion_mnist_dir() + "/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  const Dataset train_set = load_dataset("fashion-mnist", 0).head(12000);
+  const Dataset test_set = load_dataset("fashion-mnist:test", 0).head(2000);
+  TrainConfig c;
+  c.loss = Loss::ce;
+  c.batch_size = 128;
+  c.epochs = 3;
+  c.threads = 2;
+  const Outcome r = train(ModelSpec::mlp({784, 128, 10}, Activation::relu, Activation::softmax), c,
+                      train_set, test_set);
+  EXPECT_GT(r.test_metric, 0.80);
+}
+
+TEST(Reproducibility, SameSeedSameBitsDifferentSeedDifferentBits) {
+  TrainConfig c;
+  c.loss = Loss::ce;
+  c.batch_size = 16;
+  c.epochs = 2;
+  const ModelSpec spec = ModelSpec::mlp({8, 16, 2}, Activation::tanh, Activation::softmax, 0.2);
+  const Dataset d = make_synthetic("blobs8", 1);
+  const Outcome a = train(spec, c, d, d), b = train(spec, c, d, d);
+  EXPECT_EQ(a.hash, b.hash);
+  c.seed = 43;
+  EXPECT_NE(train(spec, c, d, d).hash, a.hash);
+}
+
+TEST(Trainer, LastPartialBatchIsTrained) {
+  TrainConfig c;
+  c.loss = Loss::mse;
+  c.batch_size = 4;
+  c.shuffle = false;
+  Dataset d = make_synthetic("square", 1).head(10);
+  Model<float> model(ModelSpec::mlp({1, 4, 1}, Activation::relu, Activation::identity));
+  model.initialize(1);
+  Trainer t(model, c);
+  const EpochResult e = t.train_epoch(d);
+  EXPECT_EQ(e.steps, 3u);  // 4 + 4 + 2
+  EXPECT_EQ(t.step_count(), 3u);
+}
+
+TEST(Trainer, RejectsDataThatDoesNotFitTheModel) {
+  TrainConfig c;
+  c.loss = Loss::ce;
+  Model<float> model(ModelSpec::mlp({3, 4, 2}, Activation::relu, Activation::softmax));
+  Trainer t(model, c);
+  try {
+    t.train_epoch(make_synthetic("xor", 0));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2 features but the model's input layer takes 3"),
+              std::string::npos) << e.what();
+  }
+  TrainConfig bad;
+  bad.batch_size = 0;
+  EXPECT_THROW(Trainer(model, bad), Error);
+}
+
+}  // namespace
+}  // namespace dptrain
