@@ -145,11 +145,12 @@ OptimizerState<T>::OptimizerState(const OptimizerConfig& config, std::size_t par
 }
 
 template <class T>
-void OptimizerState<T>::update_range(std::span<T> params, const T* grads, std::size_t begin,
-                                     std::size_t end, double lr, std::uint64_t t) {
+void OptimizerState<T>::update_range(std::span<T> params, std::size_t begin,
+                                     std::span<const T> grads, double lr, std::uint64_t t) {
+  const std::size_t end = begin + grads.size();
   auto part = [&](std::size_t b, std::size_t e, bool regularise) {
     if (b >= e) return;
-    UpdateSlice<T> s{params.subspan(b, e - b), std::span<const T>(grads + b, e - b),
+    UpdateSlice<T> s{params.subspan(b, e - b), grads.subspan(b - begin, e - b),
                      s0_.size() ? s0_.data() + b : nullptr, s1_.size() ? s1_.data() + b : nullptr,
                      regularise};
     apply_update(config_, lr, t, s);

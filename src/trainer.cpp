@@ -40,8 +40,6 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Reduce+update runs over chunks small enough to stay in L1/L2 between the sum and the update.
-constexpr std::size_t kUpdateChunk = 4096;
 constexpr std::size_t kFloatsPerLine = kCacheLine / sizeof(float);
 
 struct alignas(kCacheLine) UnitStats {
@@ -91,6 +89,7 @@ Trainer::Trainer(Model<float>& model, TrainConfig config)
                                  ? (batch + config_.micro_batches - 1) / config_.micro_batches
                                  : (batch + w) / (w + 1);
     workspaces_.emplace_back(spec, rows, config_.gemm);
+    update_scratch_.emplace_back(kUpdateChunk);
   }
 }
 
@@ -259,10 +258,15 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
     const auto start = timing_ ? Clock::now() : Clock::time_point{};
     const parallel::Range slice =
         parallel::partition_aligned(params.size(), workers, w, kFloatsPerLine);
+    float* sum = update_scratch_[w].data();
     for (std::size_t b = slice.begin; b < slice.end; b += kUpdateChunk) {
       const parallel::Range chunk{b, std::min(b + kUpdateChunk, slice.end)};
-      parallel::sum_in_order(sources[0], sources, chunk);
-      optimizer_.update_range(params, sources[0], chunk.begin, chunk.end, lr, t);
+      std::span<const float> grads(sources[0] + b, chunk.size());
+      if (sources.size() > 1) {  // one unit: its buffer already is the sum
+        parallel::sum_in_order(sum, sources, chunk);
+        grads = std::span<const float>(sum, chunk.size());
+      }
+      optimizer_.update_range(params, b, grads, lr, t);
     }
     if (timing_) clocks[w].busy = seconds_since(start);
   };

@@ -15,7 +15,7 @@ std::vector<double> two_steps(OptimizerConfig c, std::vector<double> w, std::vec
                               std::size_t weight_count) {
   OptimizerState<double> state(c, w.size(), weight_count);
   for (std::uint64_t t = 1; t <= 2; ++t)
-    state.update_range(std::span<double>(w), g.data(), 0, w.size(), c.learning_rate, t);
+    state.update_range(std::span<double>(w), 0, std::span<const double>(g), c.learning_rate, t);
   return w;
 }
 
@@ -51,7 +51,7 @@ TEST(Optimizer, L1AndL2ApplyToWeightsNotBiases) {
   c.l1 = 0.1;
   OptimizerState<double> state(c, 3, 2);  // params 0, 1 are weights; 2 is a bias
   std::vector<double> w = {1.0, -1.0, 1.0}, g = {0.5, 0.5, 0.5};
-  state.update_range(std::span<double>(w), g.data(), 0, 3, 0.1, 1);
+  state.update_range(std::span<double>(w), 0, std::span<const double>(g), 0.1, 1);
   EXPECT_NEAR(w[0], 1 - 0.1 * (0.5 + 0.2 + 0.1), 1e-12);
   EXPECT_NEAR(w[1], -1 - 0.1 * (0.5 - 0.2 - 0.1), 1e-12);
   EXPECT_NEAR(w[2], 1 - 0.1 * 0.5, 1e-12);
@@ -68,10 +68,11 @@ TEST(Optimizer, SlicedUpdateEqualsWholeUpdate) {
   }
   auto whole = w, sliced = w;
   OptimizerState<double> a(c, 100, 60), b(c, 100, 60);
-  a.update_range(std::span<double>(whole), g.data(), 0, 100, 1e-3, 1);
-  for (std::size_t start : {0u, 16u, 48u, 64u})
-    b.update_range(std::span<double>(sliced), g.data(), start,
-                   start == 64 ? 100 : start == 0 ? 16 : start == 16 ? 48 : 64, 1e-3, 1);
+  a.update_range(std::span<double>(whole), 0, std::span<const double>(g), 1e-3, 1);
+  const std::size_t cuts[] = {0, 16, 48, 64, 100};  // one cut inside the weights, one at 60
+  for (std::size_t i = 0; i + 1 < 5; ++i)
+    b.update_range(std::span<double>(sliced), cuts[i],
+                   std::span<const double>(g).subspan(cuts[i], cuts[i + 1] - cuts[i]), 1e-3, 1);
   EXPECT_EQ(whole, sliced);
 }
 

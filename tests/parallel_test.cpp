@@ -121,11 +121,15 @@ TEST(Barrier, NoThreadPassesBeforeAllArrive) {
   EXPECT_EQ(arrived.load(), kThreads * kPhases);
 }
 
-TEST(SumInOrder, SumsInFixedOrderInPlace) {
+TEST(SumInOrder, SumsRangeInFixedOrder) {
   std::vector<float> a = {1, 2, 3, 4}, b = {10, 20, 30, 40}, c = {100, 200, 300, 400};
   std::vector<float*> srcs = {a.data(), b.data(), c.data()};
-  sum_in_order<float>(a.data(), srcs, Range{1, 3});
-  EXPECT_EQ(a, (std::vector<float>{1, 222, 333, 4}));
+  std::vector<float> chunk(2);
+  sum_in_order<float>(chunk.data(), srcs, Range{1, 3});
+  EXPECT_EQ(chunk, (std::vector<float>{222, 333}));
+  std::vector<float*> one = {b.data()};
+  sum_in_order<float>(chunk.data(), one, Range{2, 4});
+  EXPECT_EQ(chunk, (std::vector<float>{30, 40}));
   // The order is (s0 + s1) + s2: 1e8 + 1 - 1e8 in float is 0, not 1.
   std::vector<float> x = {1e8f}, y = {1.0f}, z = {-1e8f}, out = {0};
   std::vector<float*> order = {x.data(), y.data(), z.data()};

@@ -71,10 +71,11 @@ class OptimizerState {
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t step) { step_ = step; }
 
-  /// Update parameters [begin, end) from gradients at the same indices, as step `t`. Splits the
-  /// range at weight_count() so biases are not regularised. Thread-safe for disjoint ranges.
-  void update_range(std::span<T> params, const T* grads, std::size_t begin, std::size_t end,
-                    double lr, std::uint64_t t);
+  /// Update parameters [begin, begin + grads.size()) as step `t`; grads[j] is the gradient of
+  /// params[begin + j]. Splits the range at weight_count() so biases are not regularised.
+  /// Thread-safe for disjoint ranges.
+  void update_range(std::span<T> params, std::size_t begin, std::span<const T> grads, double lr,
+                    std::uint64_t t);
   std::span<T> state(std::size_t slot) { return slot == 0 ? s0_.span() : s1_.span(); }
   std::size_t bytes() const { return s0_.bytes() + s1_.bytes(); }
 

@@ -44,6 +44,9 @@ const char* parallelism_name(Parallelism p);
 
 /// Each worker gets at least this much arithmetic per step, or fewer workers are used.
 inline constexpr double kMinFlopsPerWorker = 2.0e6;
+/// The fused reduce + update sums this many gradient values into a per-worker scratch chunk
+/// (16 KB, stays in L1) and updates them before moving on.
+inline constexpr std::size_t kUpdateChunk = 4096;
 
 struct TrainConfig {
   std::size_t epochs = 10;
@@ -156,6 +159,7 @@ class Trainer {
   std::vector<Workspace<float>> workspaces_;
   std::vector<AlignedBuffer<float>> gradients_;  // one per unit, the parameter layout
   std::vector<float*> active_gradients_;         // reserved; the non-empty units of a step
+  std::vector<AlignedBuffer<float>> update_scratch_;  // one kUpdateChunk chunk per worker
   OptimizerState<float> optimizer_;
   std::vector<std::uint32_t> order_;  // the epoch's row order
   std::size_t epochs_done_ = 0;

@@ -107,10 +107,11 @@ std::string cpu_model() {
 
 struct Point {
   std::size_t threads;
+  TrainConfig config;
   std::unique_ptr<Model<float>> model;
-  std::unique_ptr<Trainer> trainer;
   std::vector<double> samples_per_s;
   PhaseTimes times;
+  std::size_t workers = 1, extra_bytes = 0;
 };
 
 }  // namespace
@@ -187,16 +188,13 @@ int bench_command(int argc, char** argv) {
       c.optimizer.learning_rate = ref->lr;
       Point p;
       p.threads = n;
+      p.config = c;
       p.model = std::make_unique<Model<float>>(ModelSpec::mlp(ref->widths, ref->hidden, ref->output));
       p.model->initialize(42);
-      p.trainer = std::make_unique<Trainer>(*p.model, c);
       points.push_back(std::move(p));
     }
     std::size_t cursor = 0;
-    auto window = [&](Point& p, double secs, bool record) {
-      Trainer& t = *p.trainer;
-      t.reset_times();
-      t.set_timing(record);
+    auto run_steps = [&](Trainer& t, double secs) {
       std::size_t steps = 0;
       const auto t0 = Clock::now();
       double elapsed = 0;
@@ -207,18 +205,25 @@ int bench_command(int argc, char** argv) {
         ++steps;
         elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
       } while (elapsed < secs);
-      if (record) {
-        p.samples_per_s.push_back(double(steps * ref->batch) / elapsed);
-        const PhaseTimes& pt = t.times();
-        p.times.steps += pt.steps;
-        p.times.wall += pt.wall;
-        p.times.forward_backward += pt.forward_backward;
-        p.times.reduce_update += pt.reduce_update;
-      }
+      return double(steps * ref->batch) / elapsed;
     };
-    for (Point& p : points) window(p, std::max(0.2, 0.3 * seconds), false);  // warm-up
+    // One trainer (and so one worker pool) alive at a time: oneTBB applies the smallest
+    // thread limit of all live pools. Each window builds it, warms up, then times.
+    auto window = [&](Point& p) {
+      Trainer t(*p.model, p.config);
+      run_steps(t, std::max(0.1, 0.25 * seconds));  // warm-up: pages, caches, thread wake-up
+      t.set_timing(true);
+      p.samples_per_s.push_back(run_steps(t, seconds));
+      const PhaseTimes& pt = t.times();
+      p.times.steps += pt.steps;
+      p.times.wall += pt.wall;
+      p.times.forward_backward += pt.forward_backward;
+      p.times.reduce_update += pt.reduce_update;
+      p.workers = t.workers_for(ref->batch);
+      p.extra_bytes = p.threads > 1 ? t.workspace_bytes(1) + t.gradient_buffer_bytes() : 0;
+    };
     for (std::size_t rep = 0; rep < repeats; ++rep)
-      for (Point& p : points) window(p, seconds, true);  // interleaved: drift hits all points
+      for (Point& p : points) window(p);  // interleaved: drift hits all points alike
 
     const double base_rate = median(points.front().samples_per_s);
     const double flops_per_sample = 6.0 * double(points.front().model->weight_count());
@@ -227,15 +232,14 @@ int bench_command(int argc, char** argv) {
       const auto [lo, hi] = std::minmax_element(p.samples_per_s.begin(), p.samples_per_s.end());
       const double speedup = med / base_rate;
       const double steps = double(std::max<std::uint64_t>(p.times.steps, 1));
-      const std::size_t extra =
-          p.threads > 1 ? p.trainer->workspace_bytes(1) + p.trainer->gradient_buffer_bytes() : 0;
+      const std::size_t extra = p.extra_bytes;
       char range[64], mem[32];
       std::snprintf(range, sizeof range, "[%.0f - %.0f]", *lo, *hi);
       std::snprintf(mem, sizeof mem, "%.2f MB", double(extra) / 1e6);
       std::printf("%-6s %5zu%s %12.0f %20s %10.1f %8.2f %6.2f %7.1f %8.1fus %8.1fus %8.1fus %12s\n",
                   ref->name.c_str(), p.threads, p.threads > cores ? "*" : " ", med, range,
                   1e6 * double(ref->batch) / med, speedup,
-                  speedup / double(p.threads) * double(p.trainer->workers_for(ref->batch) > 0),
+                  speedup / double(p.threads),
                   flops_per_sample * med / 1e9, 1e6 * p.times.forward_backward / steps,
                   1e6 * p.times.reduce_update / steps, 1e6 * p.times.waiting() / steps, mem);
     }
@@ -243,7 +247,7 @@ int bench_command(int argc, char** argv) {
     std::printf("%-6s %s; %zu worker(s) per step at %zu threads; %.1f GFLOP/s at %zu thread(s) = "
                 "%.0f%% of the SGEMM rate\n\n",
                 ref->name.c_str(), ref->what.c_str(),
-                points.back().trainer->workers_for(ref->batch), points.back().threads, gf,
+                points.back().workers, points.back().threads, gf,
                 points.front().threads, 100.0 * gf / sgemm_rate);
   }
   std::printf("GFLOP/s counts 6 x weights per sample; * = more threads than cores "
