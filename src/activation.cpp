@@ -21,12 +21,18 @@ Activation parse_activation(std::string_view name) {
 
 const char* activation_name(Activation activation) {
   switch (activation) {
-    case Activation::identity: return "identity";
-    case Activation::sigmoid: return "sigmoid";
-    case Activation::tanh: return "tanh";
-    case Activation::relu: return "relu";
-    case Activation::leaky_relu: return "leaky_relu";
-    case Activation::softmax: return "softmax";
+    case Activation::identity:
+      return "identity";
+    case Activation::sigmoid:
+      return "sigmoid";
+    case Activation::tanh:
+      return "tanh";
+    case Activation::relu:
+      return "relu";
+    case Activation::leaky_relu:
+      return "leaky_relu";
+    case Activation::softmax:
+      return "softmax";
   }
   return "?";
 }
@@ -62,7 +68,8 @@ template <class T>
 void activation_forward(Activation activation, T* v, std::size_t rows, std::size_t cols) {
   const std::size_t n = rows * cols;
   switch (activation) {
-    case Activation::identity: return;
+    case Activation::identity:
+      return;
     case Activation::sigmoid:
       for (std::size_t i = 0; i < n; ++i) v[i] = sigmoid(v[i]);
       return;
@@ -75,7 +82,9 @@ void activation_forward(Activation activation, T* v, std::size_t rows, std::size
     case Activation::leaky_relu:
       for (std::size_t i = 0; i < n; ++i) v[i] = v[i] > T(0) ? v[i] : T(kLeakyReluSlope) * v[i];
       return;
-    case Activation::softmax: softmax_rows(v, rows, cols); return;
+    case Activation::softmax:
+      softmax_rows(v, rows, cols);
+      return;
   }
 }
 
@@ -84,7 +93,8 @@ void activation_backward(Activation activation, const T* a, T* g, std::size_t ro
                          std::size_t cols) {
   const std::size_t n = rows * cols;
   switch (activation) {
-    case Activation::identity: return;
+    case Activation::identity:
+      return;
     case Activation::sigmoid:
       for (std::size_t i = 0; i < n; ++i) g[i] *= a[i] * (T(1) - a[i]);
       return;

@@ -71,8 +71,10 @@ std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
       int code = 0;
       // zlib's message starts with the path; keep only what follows it.
       std::string msg = gzerror(f, &code);
-      if (code == Z_ERRNO) msg = std::strerror(errno);
-      else if (msg.rfind(path + ": ", 0) == 0) msg = msg.substr(path.size() + 2);
+      if (code == Z_ERRNO)
+        msg = std::strerror(errno);
+      else if (msg.rfind(path + ": ", 0) == 0)
+        msg = msg.substr(path.size() + 2);
       gzclose(f);
       throw Error("cannot read '" + path + "': " + msg + " (corrupt gzip data?)");
     }
@@ -170,7 +172,8 @@ Dataset load_dataset(std::string_view spec, std::uint64_t seed) {
     const std::string dir = fashion_mnist_dir();
     const std::string prefix = spec == "fashion-mnist:test" ? "/t10k" : "/train";
     try {
-      Dataset d = load_idx(dir + prefix + "-images-idx3-ubyte.gz", dir + prefix + "-labels-idx1-ubyte.gz");
+      Dataset d =
+          load_idx(dir + prefix + "-images-idx3-ubyte.gz", dir + prefix + "-labels-idx1-ubyte.gz");
       d.source = std::string(spec);
       return d;
     } catch (const Error& e) {

@@ -15,9 +15,8 @@ void dense_forward(GemmBackend backend, const T* x, std::size_t rows, std::size_
 }
 
 template <class T>
-void dense_backward(GemmBackend backend, const T* x, const T* dz, std::size_t rows,
-                    std::size_t in, std::size_t out, const T* w, T* dw, T* db, T* dx,
-                    bool accumulate) {
+void dense_backward(GemmBackend backend, const T* x, const T* dz, std::size_t rows, std::size_t in,
+                    std::size_t out, const T* w, T* dw, T* db, T* dx, bool accumulate) {
   const T beta = accumulate ? T(1) : T(0);
   // dw (in x out) = x^T (in x rows) * dz (rows x out)
   gemm<T>(backend, Transpose::yes, Transpose::no, in, out, rows, T(1), x, in, dz, out, beta, dw,
@@ -89,17 +88,17 @@ void dropout_backward(const T* mask, T* grad, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) grad[i] *= mask[i];
 }
 
-#define DPTRAIN_INSTANTIATE(T)                                                                  \
-  template void dense_forward<T>(GemmBackend, const T*, std::size_t, std::size_t, const T*,     \
-                                 const T*, std::size_t, T*);                                    \
-  template void dense_backward<T>(GemmBackend, const T*, const T*, std::size_t, std::size_t,    \
-                                  std::size_t, const T*, T*, T*, T*, bool);                     \
-  template void dense_forward_reference<T>(const T*, std::size_t, std::size_t, const T*,        \
-                                           const T*, std::size_t, T*);                          \
-  template void dense_backward_reference<T>(const T*, const T*, std::size_t, std::size_t,       \
-                                            std::size_t, const T*, T*, T*, T*, bool);           \
-  template void dropout_forward<T>(const T*, T*, T*, std::size_t, std::size_t, double,          \
-                                   DropoutKey, std::uint64_t);                                  \
+#define DPTRAIN_INSTANTIATE(T)                                                                     \
+  template void dense_forward<T>(GemmBackend, const T*, std::size_t, std::size_t, const T*,        \
+                                 const T*, std::size_t, T*);                                       \
+  template void dense_backward<T>(GemmBackend, const T*, const T*, std::size_t, std::size_t,       \
+                                  std::size_t, const T*, T*, T*, T*, bool);                        \
+  template void dense_forward_reference<T>(const T*, std::size_t, std::size_t, const T*, const T*, \
+                                           std::size_t, T*);                                       \
+  template void dense_backward_reference<T>(const T*, const T*, std::size_t, std::size_t,          \
+                                            std::size_t, const T*, T*, T*, T*, bool);              \
+  template void dropout_forward<T>(const T*, T*, T*, std::size_t, std::size_t, double, DropoutKey, \
+                                   std::uint64_t);                                                 \
   template void dropout_backward<T>(const T*, T*, std::size_t);
 DPTRAIN_INSTANTIATE(float)
 DPTRAIN_INSTANTIATE(double)

@@ -24,9 +24,12 @@ const bool openblas_single_threaded = [] {
 
 GemmBackend parse_gemm_backend(std::string_view name) {
   GemmBackend b;
-  if (name == "openblas") b = GemmBackend::openblas;
-  else if (name == "eigen") b = GemmBackend::eigen;
-  else if (name == "reference") b = GemmBackend::reference;
+  if (name == "openblas")
+    b = GemmBackend::openblas;
+  else if (name == "eigen")
+    b = GemmBackend::eigen;
+  else if (name == "reference")
+    b = GemmBackend::reference;
   else
     throw Error("unknown GEMM backend '" + std::string(name) +
                 "' (expected openblas, eigen or reference)");
@@ -37,9 +40,12 @@ GemmBackend parse_gemm_backend(std::string_view name) {
 
 const char* gemm_backend_name(GemmBackend backend) {
   switch (backend) {
-    case GemmBackend::openblas: return "openblas";
-    case GemmBackend::eigen: return "eigen";
-    case GemmBackend::reference: return "reference";
+    case GemmBackend::openblas:
+      return "openblas";
+    case GemmBackend::eigen:
+      return "eigen";
+    case GemmBackend::reference:
+      return "reference";
   }
   return "?";
 }
@@ -78,13 +84,18 @@ std::string gemm_kernel_description(GemmBackend backend) {
       return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
              std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION) +
              " (" + std::to_string(Eigen::nbThreads()) + " thread(s))";
-    case GemmBackend::reference: return "naive reference loops";
+    case GemmBackend::reference:
+      return "naive reference loops";
   }
   return "?";
 }
 
-void set_eigen_threads(int threads) { Eigen::setNbThreads(threads); }
-int eigen_threads() { return Eigen::nbThreads(); }
+void set_eigen_threads(int threads) {
+  Eigen::setNbThreads(threads);
+}
+int eigen_threads() {
+  return Eigen::nbThreads();
+}
 
 namespace {
 
@@ -107,18 +118,24 @@ void gemm_eigen(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::s
   ConstMap<T> A(a, am, an, Eigen::OuterStride<>(Index(lda)));
   ConstMap<T> B(b, bm, bn, Eigen::OuterStride<>(Index(ldb)));
   MutMap<T> C(c, Index(m), Index(n), Eigen::OuterStride<>(Index(ldc)));
-  if (beta == T(0)) C.setZero();
-  else if (beta != T(1)) C *= beta;
-  if (ta == Transpose::no && tb == Transpose::no) C.noalias() += alpha * A * B;
-  else if (ta == Transpose::yes && tb == Transpose::no) C.noalias() += alpha * A.transpose() * B;
-  else if (ta == Transpose::no && tb == Transpose::yes) C.noalias() += alpha * A * B.transpose();
-  else C.noalias() += alpha * A.transpose() * B.transpose();
+  if (beta == T(0))
+    C.setZero();
+  else if (beta != T(1))
+    C *= beta;
+  if (ta == Transpose::no && tb == Transpose::no)
+    C.noalias() += alpha * A * B;
+  else if (ta == Transpose::yes && tb == Transpose::no)
+    C.noalias() += alpha * A.transpose() * B;
+  else if (ta == Transpose::no && tb == Transpose::yes)
+    C.noalias() += alpha * A * B.transpose();
+  else
+    C.noalias() += alpha * A.transpose() * B.transpose();
 }
 
 template <class T>
 void gemm_reference(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k,
-                    T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
-                    T* c, std::size_t ldc) {
+                    T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                    std::size_t ldc) {
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t j = 0; j < n; ++j) {
       T sum = 0;
@@ -133,7 +150,9 @@ void gemm_reference(Transpose ta, Transpose tb, std::size_t m, std::size_t n, st
 }
 
 #if DPTRAIN_HAVE_OPENBLAS
-CBLAS_TRANSPOSE cblas_trans(Transpose t) { return t == Transpose::no ? CblasNoTrans : CblasTrans; }
+CBLAS_TRANSPOSE cblas_trans(Transpose t) {
+  return t == Transpose::no ? CblasNoTrans : CblasTrans;
+}
 #endif
 
 }  // namespace
@@ -146,7 +165,8 @@ void gemm(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m, std::s
   if (k == 0) {
     // C = beta C; BLAS leaves C alone here, but beta == 0 must overwrite (contract).
     for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+      for (std::size_t j = 0; j < n; ++j)
+        c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
     return;
   }
   switch (backend) {
@@ -171,11 +191,11 @@ void gemm(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m, std::s
   }
 }
 
-template void gemm<float>(GemmBackend, Transpose, Transpose, std::size_t, std::size_t,
-                          std::size_t, float, const float*, std::size_t, const float*,
-                          std::size_t, float, float*, std::size_t);
-template void gemm<double>(GemmBackend, Transpose, Transpose, std::size_t, std::size_t,
-                           std::size_t, double, const double*, std::size_t, const double*,
-                           std::size_t, double, double*, std::size_t);
+template void gemm<float>(GemmBackend, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
+                          float, const float*, std::size_t, const float*, std::size_t, float,
+                          float*, std::size_t);
+template void gemm<double>(GemmBackend, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
+                           double, const double*, std::size_t, const double*, std::size_t, double,
+                           double*, std::size_t);
 
 }  // namespace dptrain

@@ -17,9 +17,12 @@ Loss parse_loss(std::string_view name) {
 
 const char* loss_name(Loss loss) {
   switch (loss) {
-    case Loss::mse: return "mse";
-    case Loss::bce: return "bce";
-    case Loss::ce: return "ce";
+    case Loss::mse:
+      return "mse";
+    case Loss::bce:
+      return "bce";
+    case Loss::ce:
+      return "ce";
   }
   return "?";
 }
@@ -87,7 +90,8 @@ double loss_forward_backward(Loss loss, Activation output, const T* logits, std:
           const T y = target_at<T>(targets, r, c, cols);
           const T zc = z[c];
           row_loss += std::max(zc, T(0)) - zc * y + std::log1p(std::exp(-std::abs(zc)));
-          const T p = zc >= 0 ? T(1) / (T(1) + std::exp(-zc)) : std::exp(zc) / (T(1) + std::exp(zc));
+          const T p =
+              zc >= 0 ? T(1) / (T(1) + std::exp(-zc)) : std::exp(zc) / (T(1) + std::exp(zc));
           out[c] = p;
           if (dz) dz[c] = (p - y) * inv_cols * grad_scale;
         }

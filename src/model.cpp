@@ -50,8 +50,12 @@ void ModelSpec::validate() const {
   }
 }
 
-std::size_t ModelSpec::outputs() const { return layers.back().units; }
-Activation ModelSpec::output_activation() const { return layers.back().activation; }
+std::size_t ModelSpec::outputs() const {
+  return layers.back().units;
+}
+Activation ModelSpec::output_activation() const {
+  return layers.back().activation;
+}
 
 std::string ModelSpec::describe() const {
   std::string s = std::to_string(inputs);
@@ -123,6 +127,13 @@ void Model<T>::initialize(std::uint64_t seed) {
     T* w = params_.data() + d.weight_offset;
     for (std::size_t i = 0; i < d.in * d.out; ++i) w[i] = T(rng.uniform(-limit, limit));
   }
+}
+
+template <class T>
+std::size_t Model<T>::trainable_count() const {
+  std::size_t n = 0;
+  for (const DenseLayout& d : dense_) n += d.in * d.out + d.out;
+  return n;
 }
 
 template <class T>

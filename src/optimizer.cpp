@@ -21,13 +21,20 @@ OptimizerKind parse_optimizer(std::string_view name) {
 
 const char* optimizer_name(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::sgd: return "sgd";
-    case OptimizerKind::momentum: return "momentum";
-    case OptimizerKind::nesterov: return "nesterov";
-    case OptimizerKind::adagrad: return "adagrad";
-    case OptimizerKind::rmsprop: return "rmsprop";
-    case OptimizerKind::adam: return "adam";
-    case OptimizerKind::adamw: return "adamw";
+    case OptimizerKind::sgd:
+      return "sgd";
+    case OptimizerKind::momentum:
+      return "momentum";
+    case OptimizerKind::nesterov:
+      return "nesterov";
+    case OptimizerKind::adagrad:
+      return "adagrad";
+    case OptimizerKind::rmsprop:
+      return "rmsprop";
+    case OptimizerKind::adam:
+      return "adam";
+    case OptimizerKind::adamw:
+      return "adamw";
   }
   return "?";
 }
@@ -51,13 +58,16 @@ void OptimizerConfig::validate() const {
 
 std::size_t state_slots(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::sgd: return 0;
+    case OptimizerKind::sgd:
+      return 0;
     case OptimizerKind::momentum:
     case OptimizerKind::nesterov:
     case OptimizerKind::adagrad:
-    case OptimizerKind::rmsprop: return 1;
+    case OptimizerKind::rmsprop:
+      return 1;
     case OptimizerKind::adam:
-    case OptimizerKind::adamw: return 2;
+    case OptimizerKind::adamw:
+      return 2;
   }
   return 0;
 }

@@ -18,9 +18,12 @@ ScheduleKind parse_schedule(std::string_view name) {
 
 const char* schedule_name(ScheduleKind kind) {
   switch (kind) {
-    case ScheduleKind::constant: return "constant";
-    case ScheduleKind::step: return "step";
-    case ScheduleKind::cosine: return "cosine";
+    case ScheduleKind::constant:
+      return "constant";
+    case ScheduleKind::step:
+      return "step";
+    case ScheduleKind::cosine:
+      return "cosine";
   }
   return "?";
 }
@@ -35,7 +38,8 @@ void ScheduleConfig::validate() const {
 double learning_rate_at(const ScheduleConfig& s, double base_lr, std::size_t step,
                         std::size_t steps_per_epoch, std::size_t total_steps) {
   switch (s.kind) {
-    case ScheduleKind::constant: return base_lr;
+    case ScheduleKind::constant:
+      return base_lr;
     case ScheduleKind::step: {
       const std::size_t epoch = steps_per_epoch ? step / steps_per_epoch : 0;
       return base_lr * std::pow(s.gamma, double(epoch / s.step_epochs));

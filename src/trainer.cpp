@@ -20,7 +20,9 @@ Parallelism parse_parallelism(std::string_view name) {
   throw Error("unknown parallelism '" + std::string(name) + "' (expected data or intra)");
 }
 
-const char* parallelism_name(Parallelism p) { return p == Parallelism::data ? "data" : "intra"; }
+const char* parallelism_name(Parallelism p) {
+  return p == Parallelism::data ? "data" : "intra";
+}
 
 void TrainConfig::validate() const {
   if (batch_size == 0) throw Error("batch size must be at least 1");
@@ -101,7 +103,9 @@ std::size_t Trainer::workers_for(std::size_t rows) const {
   const std::size_t pool = pool_->size();
   if (pool == 1 || rows == 0) return 1;
   const double flops = double(rows) * model_.flops_per_sample();
-  std::size_t w = std::size_t(std::max(1.0, config_.min_flops_per_worker > 0 ? std::floor(flops / config_.min_flops_per_worker) : double(pool)));
+  std::size_t w = std::size_t(std::max(1.0, config_.min_flops_per_worker > 0
+                                                ? std::floor(flops / config_.min_flops_per_worker)
+                                                : double(pool)));
   w = std::min({w, pool, rows});
   if (config_.deterministic) w = std::min(w, config_.micro_batches);
   return w;
@@ -111,7 +115,9 @@ std::size_t Trainer::workspace_bytes(std::size_t worker) const {
   return workspaces_.at(worker).bytes();
 }
 
-std::size_t Trainer::gradient_buffer_bytes() const { return gradients_.front().bytes(); }
+std::size_t Trainer::gradient_buffer_bytes() const {
+  return gradients_.front().bytes();
+}
 
 void Trainer::check_data(const Dataset& data) const {
   const ModelSpec& spec = model_.spec();
@@ -126,8 +132,9 @@ void Trainer::check_data(const Dataset& data) const {
       throw Error(where + " has " + std::to_string(data.classes) +
                   " classes; a single output unit only fits 2 classes");
     if (outputs > 1 && outputs != data.classes)
-      throw Error(where + " has " + std::to_string(data.classes) + " classes but the output layer has " +
-                  std::to_string(outputs) + " units (check --layers)");
+      throw Error(where + " has " + std::to_string(data.classes) +
+                  " classes but the output layer has " + std::to_string(outputs) +
+                  " units (check --layers)");
   } else {
     if (config_.loss == Loss::ce)
       throw Error(where + " has real-valued targets; loss ce needs class labels (use --loss mse)");
@@ -191,9 +198,9 @@ Trainer::StepResult Trainer::run_unit(const Dataset& data, std::span<const std::
   const DropoutKey key{config_.seed, optimizer_.step() + 1, first_row};
   model_.forward(ws, ws.input(), n, true, key);
   StepResult r;
-  r.loss_sum = loss_forward_backward<float>(config_.loss, spec.output_activation(), ws.logits(), n,
-                                            spec.outputs(), targets_of(data, ws),
-                                            1.0f / float(batch_rows), ws.outputs(), ws.logit_grad());
+  r.loss_sum = loss_forward_backward<float>(
+      config_.loss, spec.output_activation(), ws.logits(), n, spec.outputs(), targets_of(data, ws),
+      1.0f / float(batch_rows), ws.outputs(), ws.logit_grad());
   model_.backward(ws, ws.input(), n, grads);
   r.metric_sum = metric_sum(data, ws, n, spec.outputs());
   return r;
@@ -241,8 +248,10 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
     }
     if (timing_) clocks[w].busy = seconds_since(start);
   };
-  if (workers == 1) phase1(0);
-  else pool_->run(phase1);
+  if (workers == 1)
+    phase1(0);
+  else
+    pool_->run(phase1);
   double fb = 0;
   if (timing_)
     for (std::size_t w = 0; w < workers; ++w) fb += clocks[w].busy;
@@ -250,7 +259,8 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
   // Phase 2: fused reduce-scatter + update (Note [The step]).
   active_gradients_.clear();
   for (std::size_t u = 0; u < units; ++u)
-    if (!parallel::partition(batch, units, u).empty()) active_gradients_.push_back(gradients_[u].data());
+    if (!parallel::partition(batch, units, u).empty())
+      active_gradients_.push_back(gradients_[u].data());
   const std::span<float* const> sources(active_gradients_);
   const std::span<float> params = model_.parameters();
   auto phase2 = [&](std::size_t w) {
@@ -270,8 +280,10 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
     }
     if (timing_) clocks[w].busy = seconds_since(start);
   };
-  if (workers == 1) phase2(0);
-  else pool_->run(phase2);
+  if (workers == 1)
+    phase2(0);
+  else
+    pool_->run(phase2);
   optimizer_.set_step(t);
 
   if (timing_) {
@@ -307,7 +319,8 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   double loss_sum = 0, metric_sum = 0;
   for (std::size_t s = 0; s < steps_per_epoch_; ++s) {
     const std::size_t begin = s * batch, end = std::min(n, begin + batch);
-    const StepResult r = step(data, std::span<const std::uint32_t>(order_).subspan(begin, end - begin));
+    const StepResult r =
+        step(data, std::span<const std::uint32_t>(order_).subspan(begin, end - begin));
     loss_sum += r.loss_sum;
     metric_sum += r.metric_sum;
   }
@@ -318,9 +331,9 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   e.train_loss = loss_sum / double(n);
   e.train_metric =
       data.classification() ? metric_sum / double(n) : metric_sum / double(n * data.target_width);
-  e.learning_rate = learning_rate_at(config_.schedule, config_.optimizer.learning_rate,
-                                     optimizer_.step() - 1, steps_per_epoch_,
-                                     steps_per_epoch_ * config_.epochs);
+  e.learning_rate =
+      learning_rate_at(config_.schedule, config_.optimizer.learning_rate, optimizer_.step() - 1,
+                       steps_per_epoch_, steps_per_epoch_ * config_.epochs);
   e.seconds = seconds_since(t0);
   e.samples_per_second = e.seconds > 0 ? double(n) / e.seconds : 0;
   return e;
@@ -345,9 +358,9 @@ Evaluation Trainer::evaluate(const Dataset& data) {
       const std::span<const std::uint32_t> rows(all.data() + b, n);
       gather(data, rows, ws);
       model_.forward(ws, ws.input(), n, false);
-      losses[w] += loss_forward_backward<float>(config_.loss, spec.output_activation(),
-                                                ws.logits(), n, cols, targets_of(data, ws), 1.0f,
-                                                ws.outputs(), nullptr);
+      losses[w] +=
+          loss_forward_backward<float>(config_.loss, spec.output_activation(), ws.logits(), n, cols,
+                                       targets_of(data, ws), 1.0f, ws.outputs(), nullptr);
       const float* out = ws.outputs();
       if (data.classification()) {
         for (std::size_t r = 0; r < n; ++r)
@@ -363,16 +376,20 @@ Evaluation Trainer::evaluate(const Dataset& data) {
       }
     }
   };
-  if (workers == 1) task(0);
-  else pool_->run(task);
+  if (workers == 1)
+    task(0);
+  else
+    pool_->run(task);
   Evaluation e;
   e.rows = data.rows;
   e.classification = data.classification();
   e.confusion = ConfusionMatrix(data.classes);
   for (std::size_t w = 0; w < workers; ++w) {
     e.loss += losses[w];
-    if (e.classification) e.confusion += confusion[w];
-    else e.regression += regression[w];
+    if (e.classification)
+      e.confusion += confusion[w];
+    else
+      e.regression += regression[w];
   }
   e.loss /= double(data.rows);
   return e;

@@ -39,8 +39,8 @@ TEST(Activation, SoftmaxAndSigmoidDoNotOverflow) {
 }
 
 TEST(Activation, BackwardMatchesFiniteDifferences) {
-  for (Activation a : {Activation::identity, Activation::sigmoid, Activation::tanh, Activation::relu,
-                       Activation::leaky_relu, Activation::softmax}) {
+  for (Activation a : {Activation::identity, Activation::sigmoid, Activation::tanh,
+                       Activation::relu, Activation::leaky_relu, Activation::softmax}) {
     const std::size_t cols = 5;
     const auto z = test::random_vector<double>(cols, 11, -2, 2);
     const auto upstream = test::random_vector<double>(cols, 12);

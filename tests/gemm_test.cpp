@@ -15,19 +15,21 @@ TEST_P(GemmTest, MatchesReference) {
     for (Transpose tb : {Transpose::no, Transpose::yes})
       for (float beta : {0.0f, 1.0f}) {
         const std::size_t lda = ta == Transpose::no ? k : m, ldb = tb == Transpose::no ? n : k;
-        const auto a = test::random_vector<float>(m * k, 1), b = test::random_vector<float>(k * n, 2);
+        const auto a = test::random_vector<float>(m * k, 1),
+                   b = test::random_vector<float>(k * n, 2);
         auto c_ref = test::random_vector<float>(m * n, 3), c = c_ref;
         gemm<float>(GemmBackend::reference, ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb,
                     beta, c_ref.data(), n);
-        gemm<float>(GetParam(), ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, beta, c.data(), n);
+        gemm<float>(GetParam(), ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, beta, c.data(),
+                    n);
         for (std::size_t i = 0; i < c.size(); ++i) ASSERT_NEAR(c[i], c_ref[i], 1e-4f) << i;
       }
 }
 
 TEST_P(GemmTest, BetaZeroIgnoresNaNInOutput) {
   std::vector<double> a = {1, 2, 3, 4}, b = {5, 6, 7, 8}, c(4, std::nan(""));
-  gemm<double>(GetParam(), Transpose::no, Transpose::no, 2, 2, 2, 1.0, a.data(), 2, b.data(), 2, 0.0,
-               c.data(), 2);
+  gemm<double>(GetParam(), Transpose::no, Transpose::no, 2, 2, 2, 1.0, a.data(), 2, b.data(), 2,
+               0.0, c.data(), 2);
   EXPECT_EQ(c, (std::vector<double>{19, 22, 43, 50}));  // hand-computed
 }
 
@@ -38,14 +40,19 @@ std::vector<GemmBackend> fast_backends() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, GemmTest, ::testing::ValuesIn(fast_backends()),
-                         [](const auto& info) { return std::string(gemm_backend_name(info.param)); });
+                         [](const auto& info) {
+                           return std::string(gemm_backend_name(info.param));
+                         });
 
 TEST(DenseKernels, OptimisedEqualsReference) {
   const std::size_t rows = 9, in = 13, out = 7;
-  const auto x = test::random_vector<double>(rows * in, 4), w = test::random_vector<double>(in * out, 5);
-  const auto b = test::random_vector<double>(out, 6), dz = test::random_vector<double>(rows * out, 7);
+  const auto x = test::random_vector<double>(rows * in, 4),
+             w = test::random_vector<double>(in * out, 5);
+  const auto b = test::random_vector<double>(out, 6),
+             dz = test::random_vector<double>(rows * out, 7);
   std::vector<double> z(rows * out), z_ref(rows * out);
-  dense_forward<double>(default_gemm_backend(), x.data(), rows, in, w.data(), b.data(), out, z.data());
+  dense_forward<double>(default_gemm_backend(), x.data(), rows, in, w.data(), b.data(), out,
+                        z.data());
   dense_forward_reference<double>(x.data(), rows, in, w.data(), b.data(), out, z_ref.data());
   for (std::size_t i = 0; i < z.size(); ++i) EXPECT_NEAR(z[i], z_ref[i], 1e-12);
   for (bool accumulate : {false, true}) {

@@ -11,8 +11,9 @@ TEST(Loss, CrossEntropyHandValue) {
   const std::vector<double> z = {1.0, 2.0, 0.5};
   const std::int32_t label = 1;
   std::vector<double> out(3), dz(3);
-  const double loss = loss_forward_backward<double>(Loss::ce, Activation::softmax, z.data(), 1, 3,
-                                                    {&label, nullptr, 1}, 1.0, out.data(), dz.data());
+  const double loss =
+      loss_forward_backward<double>(Loss::ce, Activation::softmax, z.data(), 1, 3,
+                                    {&label, nullptr, 1}, 1.0, out.data(), dz.data());
   const double denom = std::exp(1.0) + std::exp(2.0) + std::exp(0.5);
   EXPECT_NEAR(loss, -std::log(std::exp(2.0) / denom), 1e-12);
   EXPECT_NEAR(dz[0], std::exp(1.0) / denom, 1e-12);
@@ -23,8 +24,9 @@ TEST(Loss, CrossEntropyStableForHugeLogits) {
   const std::vector<float> z = {1000.0f, -1000.0f};
   const std::int32_t label = 1;
   std::vector<float> out(2), dz(2);
-  const double loss = loss_forward_backward<float>(Loss::ce, Activation::softmax, z.data(), 1, 2,
-                                                   {&label, nullptr, 1}, 1.0f, out.data(), dz.data());
+  const double loss =
+      loss_forward_backward<float>(Loss::ce, Activation::softmax, z.data(), 1, 2,
+                                   {&label, nullptr, 1}, 1.0f, out.data(), dz.data());
   EXPECT_NEAR(loss, 2000.0, 1e-3);
   EXPECT_TRUE(std::isfinite(dz[0]) && std::isfinite(dz[1]));
 }
@@ -33,8 +35,9 @@ TEST(Loss, BinaryCrossEntropyOnLogitsHandValueAndStability) {
   const std::vector<double> z = {0.3, -50.0};
   const std::vector<float> y = {1.0f, 1.0f};
   std::vector<double> out(2), dz(2);
-  const double loss = loss_forward_backward<double>(Loss::bce, Activation::sigmoid, z.data(), 2, 1,
-                                                    {nullptr, y.data(), 1}, 0.5, out.data(), dz.data());
+  const double loss =
+      loss_forward_backward<double>(Loss::bce, Activation::sigmoid, z.data(), 2, 1,
+                                    {nullptr, y.data(), 1}, 0.5, out.data(), dz.data());
   // -log(sigmoid(0.3)) + -log(sigmoid(-50)) = log(1 + e^-0.3) + 50 + log(1 + e^-50)
   EXPECT_NEAR(loss, std::log1p(std::exp(-0.3)) + 50.0 + std::log1p(std::exp(-50.0)), 1e-12);
   EXPECT_NEAR(dz[0], (1 / (1 + std::exp(-0.3)) - 1) * 0.5, 1e-12);
@@ -44,8 +47,9 @@ TEST(Loss, MeanSquaredErrorIsHalfMeanOfSquares) {
   const std::vector<double> z = {1.0, 3.0};
   const std::vector<float> y = {0.0f, 1.0f};
   std::vector<double> out(2), dz(2);
-  const double loss = loss_forward_backward<double>(Loss::mse, Activation::identity, z.data(), 1, 2,
-                                                    {nullptr, y.data(), 2}, 1.0, out.data(), dz.data());
+  const double loss =
+      loss_forward_backward<double>(Loss::mse, Activation::identity, z.data(), 1, 2,
+                                    {nullptr, y.data(), 2}, 1.0, out.data(), dz.data());
   EXPECT_DOUBLE_EQ(loss, 0.5 * (1.0 + 4.0) / 2);
   EXPECT_DOUBLE_EQ(dz[0], 0.5);
   EXPECT_DOUBLE_EQ(dz[1], 1.0);

@@ -62,7 +62,8 @@ inline double max_gradient_error(Model<double>& model, const LossProbe& probe) {
     const double down = probe.value();
     params[i] = saved;
     const double numeric = (up - down) / (2 * h);
-    const double err = std::abs(analytic[i] - numeric) / std::max(1e-3, std::abs(analytic[i]) + std::abs(numeric));
+    const double err =
+        std::abs(analytic[i] - numeric) / std::max(1e-3, std::abs(analytic[i]) + std::abs(numeric));
     worst = std::max(worst, err);
   }
   return worst;

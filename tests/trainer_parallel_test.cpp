@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <string>
 #include <numeric>
+#include <string>
 
 #include "test_util.hpp"
 
@@ -13,7 +13,8 @@ namespace dptrain {
 namespace {
 
 const ModelSpec& test_spec() {
-  static const ModelSpec spec = ModelSpec::mlp({8, 32, 16, 2}, Activation::relu, Activation::softmax);
+  static const ModelSpec spec =
+      ModelSpec::mlp({8, 32, 16, 2}, Activation::relu, Activation::softmax);
   return spec;
 }
 
@@ -26,7 +27,8 @@ parallel::Backend default_test_backend() {
   return parallel::parse_backend(s.substr(0, s.find(',')));
 }
 
-TrainConfig parallel_config(std::size_t threads, parallel::Backend backend = default_test_backend()) {
+TrainConfig parallel_config(std::size_t threads,
+                            parallel::Backend backend = default_test_backend()) {
   TrainConfig c;
   c.loss = Loss::ce;
   c.batch_size = 64;
@@ -105,7 +107,9 @@ TEST_P(DeterministicTest, BitwiseIdenticalForEveryThreadCount) {
 INSTANTIATE_TEST_SUITE_P(Backends, DeterministicTest,
                          ::testing::Values(parallel::Backend::tbb, parallel::Backend::openmp,
                                            parallel::Backend::threads),
-                         [](const auto& info) { return std::string(parallel::backend_name(info.param)); });
+                         [](const auto& info) {
+                           return std::string(parallel::backend_name(info.param));
+                         });
 
 TEST(DataParallel, SameThreadCountSameBitsEveryRun) {
   const Dataset d = make_synthetic("blobs8", 1);

@@ -13,7 +13,8 @@ struct Outcome {
   std::uint64_t hash;
 };
 
-Outcome train(const ModelSpec& spec, TrainConfig config, const Dataset& train_set, const Dataset& test_set) {
+Outcome train(const ModelSpec& spec, TrainConfig config, const Dataset& train_set,
+              const Dataset& test_set) {
   Model<float> model(spec);
   model.initialize(config.seed);
   Trainer trainer(model, config);
@@ -29,7 +30,8 @@ TEST(Convergence, XorReachesFullAccuracy) {
   c.batch_size = 4;
   c.epochs = 3000;
   const Dataset xor_set = make_synthetic("xor", 0);
-  const Outcome r = train(ModelSpec::mlp({2, 3, 1}, Activation::sigmoid, Activation::sigmoid), c, xor_set, xor_set);
+  const Outcome r = train(ModelSpec::mlp({2, 3, 1}, Activation::sigmoid, Activation::sigmoid), c,
+                          xor_set, xor_set);
   EXPECT_EQ(r.test_metric, 1.0);
 }
 
@@ -40,7 +42,7 @@ TEST(Convergence, SquareRegressionMseBelow1e3) {
   c.batch_size = 10;
   c.epochs = 300;
   const Outcome r = train(ModelSpec::mlp({1, 10, 1}, Activation::relu, Activation::identity), c,
-                      make_synthetic("square", 1), make_synthetic("square", 2));
+                          make_synthetic("square", 1), make_synthetic("square", 2));
   EXPECT_LT(r.test_metric, 1e-3);
 }
 
@@ -50,7 +52,7 @@ TEST(Convergence, Blobs8Above90Percent) {
   c.batch_size = 32;
   c.epochs = 30;
   const Outcome r = train(ModelSpec::mlp({8, 10, 8, 1}, Activation::relu, Activation::sigmoid), c,
-                      make_synthetic("blobs8", 1), make_synthetic("blobs8", 2));
+                          make_synthetic("blobs8", 1), make_synthetic("blobs8", 2));
   EXPECT_GT(r.test_metric, 0.90);
 }
 
@@ -63,7 +65,7 @@ TEST(Convergence, LinearRegressionWithMomentumAndCosine) {
   c.batch_size = 50;
   c.epochs = 40;
   const Outcome r = train(ModelSpec::mlp({8, 1}, Activation::relu, Activation::identity), c,
-                      make_synthetic("linear", 1), make_synthetic("linear", 2));
+                          make_synthetic("linear", 1), make_synthetic("linear", 2));
   EXPECT_LT(r.test_metric, 0.02);  // noise variance is 0.01
 }
 
@@ -78,7 +80,7 @@ TEST(Convergence, FashionMnistSubsetAbove80Percent) {
   c.epochs = 3;
   c.threads = 2;
   const Outcome r = train(ModelSpec::mlp({784, 128, 10}, Activation::relu, Activation::softmax), c,
-                      train_set, test_set);
+                          train_set, test_set);
   EXPECT_GT(r.test_metric, 0.80);
 }
 
@@ -119,7 +121,8 @@ TEST(Trainer, RejectsDataThatDoesNotFitTheModel) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("2 features but the model's input layer takes 3"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
   TrainConfig bad;
   bad.batch_size = 0;

@@ -28,8 +28,8 @@ class AlignedBuffer {
   AlignedBuffer() = default;
   explicit AlignedBuffer(std::size_t size) : size_(size) {
     if (size_ == 0) return;
-    data_ = static_cast<T*>(
-        ::operator new(round_up_to_cache_line<T>(size_) * sizeof(T), std::align_val_t{kCacheLine}));
+    data_ = static_cast<T*>(::operator new (round_up_to_cache_line<T>(size_) * sizeof(T),
+                                            std::align_val_t{kCacheLine}));
     std::memset(data_, 0, size_ * sizeof(T));
   }
   ~AlignedBuffer() { release(); }
@@ -66,7 +66,7 @@ class AlignedBuffer {
 
  private:
   void release() {
-    if (data_) ::operator delete(data_, std::align_val_t{kCacheLine});
+    if (data_) ::operator delete (data_, std::align_val_t{kCacheLine});
     data_ = nullptr;
   }
   T* data_ = nullptr;

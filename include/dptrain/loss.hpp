@@ -36,8 +36,8 @@ struct TargetsView {
 
 /// Computes the loss of `rows` samples from logits (rows x cols) and returns the *sum* of
 /// per-sample losses (so shards add up). Writes probabilities/outputs f(z) to `outputs`
-/// (rows x cols, required) and, when dlogits is not null, dL/dz scaled by grad_scale (the trainer passes
-/// 1 / global batch size, so shard gradients sum to the batch-mean gradient).
+/// (rows x cols, required) and, when dlogits is not null, dL/dz scaled by grad_scale (the trainer
+/// passes 1 / global batch size, so shard gradients sum to the batch-mean gradient).
 template <class T>
 double loss_forward_backward(Loss loss, Activation output, const T* logits, std::size_t rows,
                              std::size_t cols, TargetsView targets, T grad_scale, T* outputs,

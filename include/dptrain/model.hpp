@@ -22,9 +22,9 @@ namespace dptrain {
 struct LayerSpec {
   enum class Kind { dense, dropout };
   Kind kind = Kind::dense;
-  std::size_t units = 0;                       ///< dense: output width
+  std::size_t units = 0;                         ///< dense: output width
   Activation activation = Activation::identity;  ///< dense only
-  double rate = 0.0;                           ///< dropout only, in [0, 1)
+  double rate = 0.0;                             ///< dropout only, in [0, 1)
 
   static LayerSpec dense(std::size_t units, Activation activation) {
     return {Kind::dense, units, activation, 0.0};
@@ -41,8 +41,8 @@ struct ModelSpec {
 
   /// widths = {inputs, hidden..., outputs}; hidden layers use `hidden`, the last `output`;
   /// dropout > 0 adds a Dropout layer after every hidden layer.
-  static ModelSpec mlp(const std::vector<std::size_t>& widths, Activation hidden,
-                       Activation output, double dropout = 0.0);
+  static ModelSpec mlp(const std::vector<std::size_t>& widths, Activation hidden, Activation output,
+                       double dropout = 0.0);
 
   /// Throws dptrain::Error if the stack is not valid: no dense layer, zero widths, softmax on a
   /// hidden layer, dropout rate outside [0, 1), dropout first or last.
@@ -81,7 +81,10 @@ class Model {
   void initialize(std::uint64_t seed);
 
   const ModelSpec& spec() const { return spec_; }
+  /// Length of the flat buffer, cache-line padding between blocks included.
   std::size_t parameter_count() const { return params_.size(); }
+  /// Trainable values: sum over dense layers of in * out + out (no padding).
+  std::size_t trainable_count() const;
   std::size_t weight_count() const { return weight_count_; }
   std::span<T> parameters() { return params_.span(); }
   std::span<const T> parameters() const { return params_.span(); }
@@ -114,10 +117,10 @@ class Workspace {
   Workspace(const ModelSpec& spec, std::size_t max_rows, GemmBackend gemm);
   std::size_t max_rows() const { return max_rows_; }
   GemmBackend gemm() const { return gemm_; }
-  T* input() { return input_.data(); }           ///< max_rows x inputs: gathered rows
+  T* input() { return input_.data(); }              ///< max_rows x inputs: gathered rows
   T* logits() { return layer_out_.back().data(); }  ///< max_rows x outputs
-  T* logit_grad() { return grad_a_.data(); }     ///< max_rows x outputs
-  T* outputs() { return outputs_.data(); }       ///< max_rows x outputs: f(logits)
+  T* logit_grad() { return grad_a_.data(); }        ///< max_rows x outputs
+  T* outputs() { return outputs_.data(); }          ///< max_rows x outputs: f(logits)
   std::int32_t* labels() { return labels_.data(); }
   float* target_values() { return target_values_.data(); }
   /// Bytes held by this workspace.

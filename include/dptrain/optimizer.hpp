@@ -33,8 +33,8 @@ struct OptimizerConfig {
   double learning_rate = 1e-3;
   double momentum = 0.9;  ///< momentum / nesterov
   double beta1 = 0.9, beta2 = 0.999;
-  double rho = 0.9;        ///< rmsprop
-  double epsilon = -1.0;   ///< < 0: the optimizer's default (1e-8; adagrad 1e-10)
+  double rho = 0.9;       ///< rmsprop
+  double epsilon = -1.0;  ///< < 0: the optimizer's default (1e-8; adagrad 1e-10)
   double weight_decay = 0.0;
   double l1 = 0.0, l2 = 0.0;
 

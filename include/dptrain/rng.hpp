@@ -25,8 +25,8 @@ constexpr double to_unit_double(std::uint64_t bits) {
   return static_cast<double>(bits >> 11) * 0x1.0p-53;
 }
 
-/// A small sequential generator (a counter through mix64) for set-up work such as initialisation and
-/// shuffling. Its sequence is fixed by this code, not by the standard library's
+/// A small sequential generator (a counter through mix64) for set-up work such as initialisation
+/// and shuffling. Its sequence is fixed by this code, not by the standard library's
 /// implementation-defined distributions.
 class Rng {
  public:

@@ -75,8 +75,8 @@ struct TrainConfig {
 struct EpochResult {
   std::size_t epoch = 0;  ///< 1-based
   std::size_t steps = 0;
-  double train_loss = 0;    ///< mean data loss over the epoch's samples (before each update)
-  double train_metric = 0;  ///< accuracy (classification) or MSE (regression)
+  double train_loss = 0;     ///< mean data loss over the epoch's samples (before each update)
+  double train_metric = 0;   ///< accuracy (classification) or MSE (regression)
   double learning_rate = 0;  ///< at the epoch's last step
   double seconds = 0;
   double samples_per_second = 0;
@@ -96,7 +96,7 @@ struct Evaluation {
 /// Seconds spent per phase, summed over steps (enable with set_timing(true)).
 struct PhaseTimes {
   std::uint64_t steps = 0;
-  double wall = 0;            ///< whole steps, caller's clock
+  double wall = 0;              ///< whole steps, caller's clock
   double forward_backward = 0;  ///< mean over active workers of their busy time in phase 1
   double reduce_update = 0;     ///< mean over active workers of their busy time in phase 2
   double waiting() const { return wall - forward_backward - reduce_update; }
@@ -157,8 +157,8 @@ class Trainer {
   std::size_t units_capacity_;
   std::unique_ptr<parallel::WorkerPool> pool_;
   std::vector<Workspace<float>> workspaces_;
-  std::vector<AlignedBuffer<float>> gradients_;  // one per unit, the parameter layout
-  std::vector<float*> active_gradients_;         // reserved; the non-empty units of a step
+  std::vector<AlignedBuffer<float>> gradients_;       // one per unit, the parameter layout
+  std::vector<float*> active_gradients_;              // reserved; the non-empty units of a step
   std::vector<AlignedBuffer<float>> update_scratch_;  // one kUpdateChunk chunk per worker
   OptimizerState<float> optimizer_;
   std::vector<std::uint32_t> order_;  // the epoch's row order

@@ -25,8 +25,7 @@ void spin_then_wait(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
   while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
 }
 
-Barrier::Barrier(std::size_t participants)
-    : participants_(participants), remaining_(participants) {
+Barrier::Barrier(std::size_t participants) : participants_(participants), remaining_(participants) {
   if (participants == 0) throw std::invalid_argument("Barrier needs at least one participant");
 }
 

@@ -31,9 +31,12 @@ Backend parse_backend(std::string_view name) {
 
 const char* backend_name(Backend backend) {
   switch (backend) {
-    case Backend::tbb: return "tbb";
-    case Backend::openmp: return "openmp";
-    case Backend::threads: return "threads";
+    case Backend::tbb:
+      return "tbb";
+    case Backend::openmp:
+      return "openmp";
+    case Backend::threads:
+      return "threads";
   }
   return "?";
 }
@@ -131,13 +134,20 @@ struct ThreadsImpl final : WorkerPool::Impl {
 
 }  // namespace
 
-WorkerPool::WorkerPool(Backend backend, std::size_t workers) : backend_(backend), workers_(workers) {
+WorkerPool::WorkerPool(Backend backend, std::size_t workers)
+    : backend_(backend), workers_(workers) {
   if (workers == 0) throw std::invalid_argument("a worker pool needs at least one worker");
   if (workers == 1) return;  // serial: run() calls the task inline, no threads, no overhead
   switch (backend) {
-    case Backend::tbb: impl_ = std::make_unique<TbbImpl>(workers); break;
-    case Backend::openmp: impl_ = std::make_unique<OpenMpImpl>(workers); break;
-    case Backend::threads: impl_ = std::make_unique<ThreadsImpl>(workers); break;
+    case Backend::tbb:
+      impl_ = std::make_unique<TbbImpl>(workers);
+      break;
+    case Backend::openmp:
+      impl_ = std::make_unique<OpenMpImpl>(workers);
+      break;
+    case Backend::threads:
+      impl_ = std::make_unique<ThreadsImpl>(workers);
+      break;
   }
 }
 

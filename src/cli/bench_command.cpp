@@ -32,16 +32,51 @@ struct Reference {
 
 const std::vector<Reference>& references() {
   static const std::vector<Reference> refs = {
-      {"A", {784, 128, 10}, Activation::relu, Activation::softmax, Loss::ce, OptimizerKind::adam,
-       1e-3, 128, "784-128-10 relu/softmax CE, Adam, batch 128"},
-      {"B", {784, 1024, 1024, 10}, Activation::relu, Activation::softmax, Loss::ce,
-       OptimizerKind::momentum, 1e-2, 256, "784-1024-1024-10 relu/softmax CE, SGD momentum, batch 256"},
-      {"C", {8, 10, 8, 1}, Activation::relu, Activation::sigmoid, Loss::bce, OptimizerKind::adam,
-       1e-3, 32, "8-10-8-1 relu/sigmoid BCE, Adam, batch 32"},
-      {"xor", {2, 3, 1}, Activation::sigmoid, Activation::sigmoid, Loss::bce, OptimizerKind::sgd,
-       0.5, 4, "2-3-1 sigmoid BCE, SGD, batch 4"},
-      {"square", {1, 10, 1}, Activation::relu, Activation::identity, Loss::mse, OptimizerKind::adam,
-       1e-2, 32, "1-10-1 relu MSE, Adam, batch 32"},
+      {"A",
+       {784, 128, 10},
+       Activation::relu,
+       Activation::softmax,
+       Loss::ce,
+       OptimizerKind::adam,
+       1e-3,
+       128,
+       "784-128-10 relu/softmax CE, Adam, batch 128"},
+      {"B",
+       {784, 1024, 1024, 10},
+       Activation::relu,
+       Activation::softmax,
+       Loss::ce,
+       OptimizerKind::momentum,
+       1e-2,
+       256,
+       "784-1024-1024-10 relu/softmax CE, SGD momentum, batch 256"},
+      {"C",
+       {8, 10, 8, 1},
+       Activation::relu,
+       Activation::sigmoid,
+       Loss::bce,
+       OptimizerKind::adam,
+       1e-3,
+       32,
+       "8-10-8-1 relu/sigmoid BCE, Adam, batch 32"},
+      {"xor",
+       {2, 3, 1},
+       Activation::sigmoid,
+       Activation::sigmoid,
+       Loss::bce,
+       OptimizerKind::sgd,
+       0.5,
+       4,
+       "2-3-1 sigmoid BCE, SGD, batch 4"},
+      {"square",
+       {1, 10, 1},
+       Activation::relu,
+       Activation::identity,
+       Loss::mse,
+       OptimizerKind::adam,
+       1e-2,
+       32,
+       "1-10-1 relu MSE, Adam, batch 32"},
   };
   return refs;
 }
@@ -120,13 +155,11 @@ int bench_command(int argc, char** argv) {
   cxxopts::Options options("dptrain bench",
                            "Measure steady-state training throughput and thread scaling of the "
                            "reference models (random data; loading excluded).");
-  options.add_options()
-    ("models", "Reference models: A, B, C, xor, square (comma-separated)",
-     cxxopts::value<std::string>()->default_value("A,B,C"))
-    ("seconds", "Seconds per timed window", cxxopts::value<std::string>()->default_value("1"))
-    ("repeats", "Timed windows per point (median, min, max reported)",
-     cxxopts::value<std::string>()->default_value("5"))
-    ("h,help", "Show this help");
+  options.add_options()("models", "Reference models: A, B, C, xor, square (comma-separated)",
+                        cxxopts::value<std::string>()->default_value("A,B,C"))(
+      "seconds", "Seconds per timed window", cxxopts::value<std::string>()->default_value("1"))(
+      "repeats", "Timed windows per point (median, min, max reported)",
+      cxxopts::value<std::string>()->default_value("5"))("h,help", "Show this help");
   add_engine_options(options);
   const auto r = options.parse(argc, argv);
   if (r.count("help")) {
@@ -151,7 +184,8 @@ int bench_command(int argc, char** argv) {
       const Reference* found = nullptr;
       for (const Reference& ref : references())
         if (ref.name == name) found = &ref;
-      if (!found) throw Error("--models: unknown model '" + name + "' (expected A, B, C, xor, square)");
+      if (!found)
+        throw Error("--models: unknown model '" + name + "' (expected A, B, C, xor, square)");
       chosen.push_back(found);
       start = comma + 1;
     }
@@ -189,7 +223,8 @@ int bench_command(int argc, char** argv) {
       Point p;
       p.threads = n;
       p.config = c;
-      p.model = std::make_unique<Model<float>>(ModelSpec::mlp(ref->widths, ref->hidden, ref->output));
+      p.model =
+          std::make_unique<Model<float>>(ModelSpec::mlp(ref->widths, ref->hidden, ref->output));
       p.model->initialize(42);
       points.push_back(std::move(p));
     }
@@ -226,7 +261,7 @@ int bench_command(int argc, char** argv) {
       for (Point& p : points) window(p);  // interleaved: drift hits all points alike
 
     const double base_rate = median(points.front().samples_per_s);
-    const double flops_per_sample = 6.0 * double(points.front().model->weight_count());
+    const double flops_per_sample = 6.0 * double(points.front().model->trainable_count());
     for (Point& p : points) {
       const double med = median(p.samples_per_s);
       const auto [lo, hi] = std::minmax_element(p.samples_per_s.begin(), p.samples_per_s.end());
@@ -238,21 +273,22 @@ int bench_command(int argc, char** argv) {
       std::snprintf(mem, sizeof mem, "%.2f MB", double(extra) / 1e6);
       std::printf("%-6s %5zu%s %12.0f %20s %10.1f %8.2f %6.2f %7.1f %8.1fus %8.1fus %8.1fus %12s\n",
                   ref->name.c_str(), p.threads, p.threads > cores ? "*" : " ", med, range,
-                  1e6 * double(ref->batch) / med, speedup,
-                  speedup / double(p.threads),
+                  1e6 * double(ref->batch) / med, speedup, speedup / double(p.threads),
                   flops_per_sample * med / 1e9, 1e6 * p.times.forward_backward / steps,
                   1e6 * p.times.reduce_update / steps, 1e6 * p.times.waiting() / steps, mem);
     }
     const double gf = flops_per_sample * base_rate / 1e9;
-    std::printf("%-6s %s; %zu worker(s) per step at %zu threads; %.1f GFLOP/s at %zu thread(s) = "
-                "%.0f%% of the SGEMM rate\n\n",
-                ref->name.c_str(), ref->what.c_str(),
-                points.back().workers, points.back().threads, gf,
-                points.front().threads, 100.0 * gf / sgemm_rate);
+    std::printf(
+        "%-6s %s; %zu worker(s) per step at %zu threads; %.1f GFLOP/s at %zu thread(s) = "
+        "%.0f%% of the SGEMM rate\n\n",
+        ref->name.c_str(), ref->what.c_str(), points.back().workers, points.back().threads, gf,
+        points.front().threads, 100.0 * gf / sgemm_rate);
   }
-  std::printf("GFLOP/s counts 6 x weights per sample; * = more threads than cores "
-              "(oversubscribed); eff = speedup / threads;\nmem/worker = workspace + gradient "
-              "buffer an extra worker adds.\n");
+  std::printf(
+      "GFLOP/s counts 6 x parameters per sample (it includes the input layer's input "
+      "gradient, which dptrain never computes,\nso a model can exceed 100%% of the SGEMM "
+      "rate); * = more threads than cores (oversubscribed); eff = speedup / threads;\n"
+      "mem/worker = workspace + gradient buffer an extra worker adds.\n");
   return 0;
 }
 

@@ -41,17 +41,18 @@ std::vector<std::size_t> parse_size_list(const std::string& text, const std::str
 }
 
 void add_engine_options(cxxopts::Options& options) {
-  options.add_options("Engine")
-    ("threads", "Worker threads (data: minibatch shards; intra: Eigen GEMM threads)",
-     cxxopts::value<std::string>()->default_value("1"))
-    ("backend", "Worker pool: tbb, openmp or threads", cxxopts::value<std::string>()->default_value("tbb"))
-    ("parallelism", "data (split the minibatch) or intra (one worker, threaded GEMM)",
-     cxxopts::value<std::string>()->default_value("data"))
-    ("deterministic", "Same bits for every --threads: fixed micro-batches summed in fixed order")
-    ("micro-batches", "Micro-batches per step with --deterministic",
-     cxxopts::value<std::string>()->default_value("16"))
-    ("gemm", "GEMM kernel: openblas, eigen or reference (default: the fastest in this build)",
-     cxxopts::value<std::string>());
+  options.add_options("Engine")(
+      "threads", "Worker threads (data: minibatch shards; intra: Eigen GEMM threads)",
+      cxxopts::value<std::string>()->default_value("1"))(
+      "backend", "Worker pool: tbb, openmp or threads",
+      cxxopts::value<std::string>()->default_value("tbb"))(
+      "parallelism", "data (split the minibatch) or intra (one worker, threaded GEMM)",
+      cxxopts::value<std::string>()->default_value("data"))(
+      "deterministic", "Same bits for every --threads: fixed micro-batches summed in fixed order")(
+      "micro-batches", "Micro-batches per step with --deterministic",
+      cxxopts::value<std::string>()->default_value("16"))(
+      "gemm", "GEMM kernel: openblas, eigen or reference (default: the fastest in this build)",
+      cxxopts::value<std::string>());
 }
 
 void read_engine_options(const cxxopts::ParseResult& r, TrainConfig& c, bool read_threads) {

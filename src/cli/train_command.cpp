@@ -28,9 +28,12 @@ std::optional<Dataset> default_test_set(const std::string& train_spec, std::uint
 
 Activation default_output(Loss loss) {
   switch (loss) {
-    case Loss::ce: return Activation::softmax;
-    case Loss::bce: return Activation::sigmoid;
-    case Loss::mse: return Activation::identity;
+    case Loss::ce:
+      return Activation::softmax;
+    case Loss::bce:
+      return Activation::sigmoid;
+    case Loss::mse:
+      return Activation::identity;
   }
   return Activation::identity;
 }
@@ -51,42 +54,50 @@ std::string metric_line(const char* prefix, const Evaluation& e) {
 
 int train_command(int argc, char** argv) {
   cxxopts::Options options("dptrain train", "Train a multilayer perceptron with data parallelism.");
-  options.add_options("Data")
-    ("data", "Training data: fashion-mnist, idx:<images>,<labels>, xor, square, blobs8, linear",
-     cxxopts::value<std::string>()->default_value("fashion-mnist"))
-    ("test-data", "Test data (same syntax; default: the matching test split or a fresh sample, "
-     "'none' for no test set)", cxxopts::value<std::string>())
-    ("limit", "Use only the first N training rows", cxxopts::value<std::string>())
-    ("test-limit", "Use only the first N test rows", cxxopts::value<std::string>());
-  options.add_options("Model")
-    ("layers", "Widths input,hidden...,output", cxxopts::value<std::string>()->default_value("784,128,10"))
-    ("activation", "Hidden activation: relu, leaky_relu, tanh, sigmoid, identity",
-     cxxopts::value<std::string>()->default_value("relu"))
-    ("output", "Output activation: softmax, sigmoid, identity (default: from the loss)",
-     cxxopts::value<std::string>())
-    ("loss", "mse, bce or ce (default: ce for classes, bce for one output, mse for regression)",
-     cxxopts::value<std::string>())
-    ("dropout", "Dropout rate after each hidden layer", cxxopts::value<std::string>()->default_value("0"))
-    ("init", "Initialisation: auto (He for relu, else Glorot), he, glorot",
-     cxxopts::value<std::string>()->default_value("auto"));
-  options.add_options("Optimizer")
-    ("optimizer", "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw",
-     cxxopts::value<std::string>()->default_value("adam"))
-    ("lr", "Learning rate", cxxopts::value<std::string>()->default_value("0.001"))
-    ("momentum", "Momentum for momentum/nesterov", cxxopts::value<std::string>()->default_value("0.9"))
-    ("weight-decay", "Decoupled weight decay (default 0; 0.01 for adamw)", cxxopts::value<std::string>())
-    ("l1", "L1 penalty on weights", cxxopts::value<std::string>()->default_value("0"))
-    ("l2", "L2 penalty (l2/2 |w|^2) on weights", cxxopts::value<std::string>()->default_value("0"))
-    ("schedule", "Learning-rate schedule: constant, step, cosine",
-     cxxopts::value<std::string>()->default_value("constant"))
-    ("lr-step-epochs", "step schedule: epochs between decays", cxxopts::value<std::string>()->default_value("10"))
-    ("lr-gamma", "step schedule: decay factor", cxxopts::value<std::string>()->default_value("0.1"))
-    ("min-lr", "cosine schedule: final learning rate", cxxopts::value<std::string>()->default_value("0"));
-  options.add_options("Training")
-    ("epochs", "Epochs", cxxopts::value<std::string>()->default_value("10"))
-    ("batch-size", "Minibatch size (the global batch, split across threads)",
-     cxxopts::value<std::string>()->default_value("32"))
-    ("seed", "Seed for every random choice", cxxopts::value<std::string>()->default_value("42"));
+  options.add_options("Data")(
+      "data", "Training data: fashion-mnist, idx:<images>,<labels>, xor, square, blobs8, linear",
+      cxxopts::value<std::string>()->default_value("fashion-mnist"))(
+      "test-data",
+      "Test data (same syntax; default: the matching test split or a fresh sample, "
+      "'none' for no test set)",
+      cxxopts::value<std::string>())("limit", "Use only the first N training rows",
+                                     cxxopts::value<std::string>())(
+      "test-limit", "Use only the first N test rows", cxxopts::value<std::string>());
+  options.add_options("Model")("layers", "Widths input,hidden...,output",
+                               cxxopts::value<std::string>()->default_value("784,128,10"))(
+      "activation", "Hidden activation: relu, leaky_relu, tanh, sigmoid, identity",
+      cxxopts::value<std::string>()->default_value("relu"))(
+      "output", "Output activation: softmax, sigmoid, identity (default: from the loss)",
+      cxxopts::value<std::string>())(
+      "loss", "mse, bce or ce (default: ce for classes, bce for one output, mse for regression)",
+      cxxopts::value<std::string>())("dropout", "Dropout rate after each hidden layer",
+                                     cxxopts::value<std::string>()->default_value("0"))(
+      "init", "Initialisation: auto (He for relu, else Glorot), he, glorot",
+      cxxopts::value<std::string>()->default_value("auto"));
+  options.add_options("Optimizer")("optimizer",
+                                   "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw",
+                                   cxxopts::value<std::string>()->default_value("adam"))(
+      "lr", "Learning rate", cxxopts::value<std::string>()->default_value("0.001"))(
+      "momentum", "Momentum for momentum/nesterov",
+      cxxopts::value<std::string>()->default_value("0.9"))(
+      "weight-decay", "Decoupled weight decay (default 0; 0.01 for adamw)",
+      cxxopts::value<std::string>())("l1", "L1 penalty on weights",
+                                     cxxopts::value<std::string>()->default_value("0"))(
+      "l2", "L2 penalty (l2/2 |w|^2) on weights",
+      cxxopts::value<std::string>()->default_value("0"))(
+      "schedule", "Learning-rate schedule: constant, step, cosine",
+      cxxopts::value<std::string>()->default_value("constant"))(
+      "lr-step-epochs", "step schedule: epochs between decays",
+      cxxopts::value<std::string>()->default_value("10"))(
+      "lr-gamma", "step schedule: decay factor",
+      cxxopts::value<std::string>()->default_value("0.1"))(
+      "min-lr", "cosine schedule: final learning rate",
+      cxxopts::value<std::string>()->default_value("0"));
+  options.add_options("Training")("epochs", "Epochs",
+                                  cxxopts::value<std::string>()->default_value("10"))(
+      "batch-size", "Minibatch size (the global batch, split across threads)",
+      cxxopts::value<std::string>()->default_value("32"))(
+      "seed", "Seed for every random choice", cxxopts::value<std::string>()->default_value("42"));
   add_engine_options(options);
   options.add_options()("h,help", "Show this help");
 
@@ -111,17 +122,21 @@ int train_command(int argc, char** argv) {
   config.optimizer.l1 = parse_real(r["l1"].as<std::string>(), "l1");
   config.optimizer.l2 = parse_real(r["l2"].as<std::string>(), "l2");
   config.schedule.kind = parse_schedule(r["schedule"].as<std::string>());
-  config.schedule.step_epochs = parse_count(r["lr-step-epochs"].as<std::string>(), "lr-step-epochs", 1);
+  config.schedule.step_epochs =
+      parse_count(r["lr-step-epochs"].as<std::string>(), "lr-step-epochs", 1);
   config.schedule.gamma = parse_real(r["lr-gamma"].as<std::string>(), "lr-gamma");
   config.schedule.min_lr = parse_real(r["min-lr"].as<std::string>(), "min-lr");
   read_engine_options(r, config);
-  config.on_warning = [](const std::string& w) { std::fprintf(stderr, "dptrain: warning: %s\n", w.c_str()); };
+  config.on_warning = [](const std::string& w) {
+    std::fprintf(stderr, "dptrain: warning: %s\n", w.c_str());
+  };
   config.validate();  // settings first: a typo should not wait for a data set to load
 
   const std::vector<std::size_t> widths = parse_size_list(r["layers"].as<std::string>(), "layers");
   if (widths.size() < 2) throw Error("--layers needs at least an input and an output width");
   const Activation hidden = parse_activation(r["activation"].as<std::string>());
-  if (hidden == Activation::softmax) throw Error("--activation softmax: softmax is only for the output layer");
+  if (hidden == Activation::softmax)
+    throw Error("--activation softmax: softmax is only for the output layer");
   const double dropout = parse_real(r["dropout"].as<std::string>(), "dropout");
   if (!(dropout >= 0 && dropout < 1)) throw Error("--dropout must be in [0, 1)");
   const std::string init = r["init"].as<std::string>();
@@ -155,7 +170,7 @@ int train_command(int argc, char** argv) {
   if (test) trainer.check_data(*test);
 
   std::printf("dptrain %s: model %s, %zu parameters, loss %s, optimizer %s (lr %g)\n",
-              version_string, spec.describe().c_str(), model.parameter_count(),
+              version_string, spec.describe().c_str(), model.trainable_count(),
               loss_name(config.loss), optimizer_name(config.optimizer.kind),
               config.optimizer.learning_rate);
   std::printf("data %s: %zu rows x %zu features", train.source.c_str(), train.rows, train.features);
@@ -179,14 +194,17 @@ int train_command(int argc, char** argv) {
       last_test = trainer.evaluate(*test);
       line += metric_line("test_", *last_test);
     }
-    std::snprintf(buf, sizeof buf, "  samples/s %.0f  time %.2fs", er.samples_per_second, er.seconds);
+    std::snprintf(buf, sizeof buf, "  samples/s %.0f  time %.2fs", er.samples_per_second,
+                  er.seconds);
     line += buf;
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   }
   if (last_test) {
-    if (last_test->classification) std::printf("final test accuracy %.4f\n", last_test->metric());
-    else std::printf("final test mse %.6f\n", last_test->metric());
+    if (last_test->classification)
+      std::printf("final test accuracy %.4f\n", last_test->metric());
+    else
+      std::printf("final test mse %.6f\n", last_test->metric());
   }
   std::printf("params_hash=%s\n", hash_hex(params_hash<float>(model.parameters())).c_str());
   return 0;

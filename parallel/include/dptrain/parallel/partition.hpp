@@ -26,8 +26,7 @@ inline Range partition(std::size_t n, std::size_t nth, std::size_t ith) {
 /// Like partition(), but every boundary except the last is a multiple of `align` items, so
 /// that slices of a float buffer start on cache lines (align = 16 floats = 64 bytes) and two
 /// workers never write the same line. Requires align >= 1.
-inline Range partition_aligned(std::size_t n, std::size_t nth, std::size_t ith,
-                               std::size_t align) {
+inline Range partition_aligned(std::size_t n, std::size_t nth, std::size_t ith, std::size_t align) {
   const std::size_t blocks = (n + align - 1) / align;
   const Range r = partition(blocks, nth, ith);
   return {std::min(r.begin * align, n), std::min(r.end * align, n)};
