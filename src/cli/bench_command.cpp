@@ -265,7 +265,13 @@ int bench_command(int argc, char** argv) {
     for (Point& p : points) {
       const double med = median(p.samples_per_s);
       const auto [lo, hi] = std::minmax_element(p.samples_per_s.begin(), p.samples_per_s.end());
-      const double speedup = med / base_rate;
+      // Speedup: median over repeats of the ratio to the first point's window of the same
+      // repeat. Windows of one repeat are adjacent in time, so slow drifts of a shared machine
+      // cancel in each ratio.
+      std::vector<double> ratios;
+      for (std::size_t rep = 0; rep < p.samples_per_s.size(); ++rep)
+        ratios.push_back(p.samples_per_s[rep] / points.front().samples_per_s[rep]);
+      const double speedup = median(ratios);
       const double steps = double(std::max<std::uint64_t>(p.times.steps, 1));
       const std::size_t extra = p.extra_bytes;
       char range[64], mem[32];
