@@ -10,6 +10,14 @@ Usage (Debian's python3-torch; run with the system interpreter):
     /usr/bin/python3 scripts/bench_pytorch.py --models A,B --threads 1,2 \
         --seconds 2 --repeats 3 --json out.json
 
+Quality replay: `dptrain bench --quality --export DIR` writes, per model, the
+training data, the initial parameters and the hyper-parameters of a fixed-step
+training run (fixed cyclic row order, no shuffling) and dptrain's final loss.
+`--replay DIR` runs the same steps in PyTorch from the same initial parameters
+and reports the final loss and accuracy (or MSE) on the same rows, so the two
+implementations can be compared number for number:
+    /usr/bin/python3 scripts/bench_pytorch.py --models '' --replay DIR --json q.json
+
 Only the standard library and torch are required. threadpoolctl is used for
 BLAS thread control when it happens to be installed; otherwise OpenBLAS is
 driven directly through ctypes.
@@ -262,6 +270,133 @@ def bench_one(name, seconds, repeats, seed):
     }
 
 
+# --------------------------------------------------------------------------
+# Quality replay of a dptrain fixed-step run (dptrain bench --export DIR)
+# --------------------------------------------------------------------------
+
+def _read_tensor(path, dtype, shape):
+    with open(path, "rb") as f:
+        buf = bytearray(f.read())
+    t = torch.frombuffer(buf, dtype=dtype)
+    return t.reshape(shape).clone()
+
+
+def _activation(name):
+    return {"relu": nn.ReLU(), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(),
+            "leaky_relu": nn.LeakyReLU(0.01), "identity": None}[name]
+
+
+def replay_one(directory, spec):
+    """Replays one manifest entry; returns the final loss/metric on its rows."""
+    d = spec["data"]
+    rows, features = d["rows"], d["features"]
+    x = _read_tensor(os.path.join(directory, d["x"]), torch.float32,
+                     (rows, features))
+    loss_kind, out_act = spec["loss"], spec["output"]
+    if d.get("labels"):
+        labels = _read_tensor(os.path.join(directory, d["labels"]),
+                              torch.int32, (rows,)).long()
+        y = labels if loss_kind == "ce" else labels.float().reshape(rows, 1)
+    else:
+        y = _read_tensor(os.path.join(directory, d["targets"]), torch.float32,
+                         (rows, d["target_width"]))
+        labels = None
+
+    layers = []
+    init = spec["init"]
+    for i, l in enumerate(init):
+        lin = nn.Linear(l["in"], l["out"])
+        w = _read_tensor(os.path.join(directory, l["weight"]), torch.float32,
+                         (l["in"], l["out"]))  # dptrain: in x out, row-major
+        b = _read_tensor(os.path.join(directory, l["bias"]), torch.float32,
+                         (l["out"],))
+        with torch.no_grad():
+            lin.weight.copy_(w.t())
+            lin.bias.copy_(b)
+        layers.append(lin)
+        if i < len(init) - 1:
+            act = _activation(l["activation"])
+            if act is not None:
+                layers.append(act)
+    model = nn.Sequential(*layers)
+
+    # Losses as dptrain defines them (see the manifest's loss_note).
+    if loss_kind == "ce":
+        loss_fn = nn.CrossEntropyLoss()
+    elif loss_kind == "bce":
+        loss_fn = nn.BCEWithLogitsLoss()
+    else:
+        out = _activation(out_act) if out_act != "softmax" else nn.Softmax(1)
+        mse = nn.MSELoss()
+
+        def loss_fn(z, t):
+            return 0.5 * mse(out(z) if out is not None else z, t)
+
+    params = model.parameters()
+    kind, lr = spec["optimizer"], spec["lr"]
+    if kind == "sgd":
+        opt = torch.optim.SGD(params, lr=lr)
+    elif kind in ("momentum", "nesterov"):
+        opt = torch.optim.SGD(params, lr=lr, momentum=spec["momentum"],
+                              nesterov=kind == "nesterov")
+    elif kind == "adam":
+        opt = torch.optim.Adam(params, lr=lr,
+                               betas=(spec["beta1"], spec["beta2"]),
+                               eps=spec["epsilon"])
+    else:
+        raise SystemExit(f"replay: optimizer {kind} not supported")
+
+    batch, steps = spec["batch"], spec["steps"]
+    offsets = torch.arange(batch)
+    t0 = time.perf_counter()
+    for s in range(steps):
+        idx = (s * batch + offsets) % rows
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - t0
+
+    with torch.no_grad():
+        z = model(x)
+        final = float(loss_fn(z, y))
+        if labels is not None:
+            if z.shape[1] == 1:
+                pred = (torch.sigmoid(z[:, 0]) >= 0.5).long()
+            else:
+                pred = z.argmax(1)
+            metric, metric_name = float((pred == labels).float().mean()), "acc"
+        else:
+            o = z
+            if out_act == "sigmoid":
+                o = torch.sigmoid(z)
+            metric, metric_name = float(((o - y) ** 2).mean()), "mse"
+    return {"kind": "quality", "model": spec["name"], "data": d["spec"],
+            "rows": rows, "steps": steps, "threads": 1, "loss": final,
+            "metric": metric, "metric_name": metric_name, "seconds": seconds,
+            "dptrain": spec.get("dptrain")}
+
+
+def replay(directory, blas):
+    with open(os.path.join(directory, "manifest.json")) as f:
+        manifest = json.load(f)
+    torch.set_num_threads(1)
+    blas.set_threads(1)
+    out = []
+    print(f"\nquality replay of {directory} (1 thread; same data, initial "
+          f"parameters, row order and hyper-parameters as dptrain)")
+    print(f"{'model':<7} {'steps':>6} {'torch loss':>11} {'dptrain loss':>13} "
+          f"{'metric':>6} {'torch':>8} {'dptrain':>8}")
+    for spec in manifest["models"]:
+        r = replay_one(directory, spec)
+        dp = r["dptrain"] or {}
+        print(f"{r['model']:<7} {r['steps']:>6} {r['loss']:>11.5f} "
+              f"{dp.get('loss', float('nan')):>13.5f} {r['metric_name']:>6} "
+              f"{r['metric']:>8.4f} {dp.get('metric', float('nan')):>8.4f}")
+        out.append(r)
+    return out
+
+
 def parse_list(s, conv=str):
     return [conv(v.strip()) for v in s.split(",") if v.strip()]
 
@@ -281,6 +416,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", metavar="PATH",
                     help="also write the results as a JSON list to PATH")
+    ap.add_argument("--replay", metavar="DIR",
+                    help="also replay the fixed-step runs exported by "
+                         "`dptrain bench --export DIR` (final loss/metric)")
     args = ap.parse_args()
 
     models = parse_list(args.models)
@@ -330,6 +468,7 @@ def main():
         for name in models:
             r = bench_one(name, args.seconds, args.repeats, args.seed)
             r.update({
+                "kind": "throughput",
                 "threads": n,
                 "torch_threads": torch.get_num_threads(),
                 "blas_threads": eff_blas,
@@ -355,9 +494,15 @@ def main():
               f"{r['samples_per_s']:>14,.0f} {r['us_per_step']:>11.2f} "
               f"{spread:>6.1f}%")
 
+    if args.replay:
+        results.extend(replay(args.replay, blas))
+
     if args.json:
-        with open(args.json, "w") as f:
+        # Atomically: a temporary file in the same folder, then rename.
+        tmp = f"{args.json}.tmp.{os.getpid()}"
+        with open(tmp, "w") as f:
             json.dump(results, f, indent=2)
+        os.replace(tmp, args.json)
         print(f"\nwrote {args.json}")
 
 

@@ -11,7 +11,7 @@ DPTRAIN_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libtbb-dev libcxxopts-dev libgtest-dev zlib1g-dev
   libopenblas-pthread-dev libomp-dev libclang-rt-14-dev
-  nlohmann-json3-dev libsqlite3-dev gnuplot-nox
+  nlohmann-json3-dev libsqlite3-dev libcsv-dev gnuplot-nox
   dataset-fashion-mnist
 )
 

@@ -6,10 +6,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "dptrain/error.hpp"
+#include "dptrain/table.hpp"
 
 namespace dptrain {
 
@@ -28,7 +32,7 @@ void Dataset::validate() const {
       if (labels[r] < 0 || std::size_t(labels[r]) >= classes)
         throw Error(where + ": row " + std::to_string(r + 1) + " has label " +
                     std::to_string(labels[r]) + ", outside [0, " + std::to_string(classes) + ")");
-  } else {
+  } else if (target_width > 0 || !targets.empty()) {
     if (target_width == 0 || targets.size() != rows * target_width)
       throw Error(where + ": regression targets missing or of the wrong size");
     for (std::size_t i = 0; i < targets.size(); ++i)
@@ -56,43 +60,54 @@ Dataset Dataset::head(std::size_t n) const {
 
 namespace {
 
-/// Reads a whole file, inflating it if it is gzip (zlib's gzread passes plain files through).
-std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
-  errno = 0;
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f)
-    throw Error("cannot open '" + path + "': " + (errno ? std::strerror(errno) : "out of memory"));
-  gzbuffer(f, 1 << 17);
+/// Reads a whole file as bytes.
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error("cannot read '" + path + "': it is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+  return std::move(buffer).str();
+}
+
+}  // namespace
+
+std::vector<unsigned char> gunzip_if_gzipped(std::string_view bytes, const std::string& name) {
+  const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+                    static_cast<unsigned char>(bytes[1]) == 0x8b;
+  if (!gzip) return {bytes.begin(), bytes.end()};
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) throw std::bad_alloc();  // 16: gzip wrapper only
   std::vector<unsigned char> out;
-  unsigned char buf[1 << 16];
-  for (;;) {
-    const int n = gzread(f, buf, sizeof buf);
-    if (n < 0) {
-      int code = 0;
-      // zlib's message starts with the path; keep only what follows it.
-      std::string msg = gzerror(f, &code);
-      if (code == Z_ERRNO)
-        msg = std::strerror(errno);
-      else if (msg.rfind(path + ": ", 0) == 0)
-        msg = msg.substr(path.size() + 2);
-      gzclose(f);
-      throw Error("cannot read '" + path + "': " + msg + " (corrupt gzip data?)");
+  unsigned char chunk[1 << 16];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = chunk;
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      const std::string why = rc == Z_BUF_ERROR ? "truncated gzip data"
+                              : z.msg             ? std::string("corrupt gzip data: ") + z.msg
+                                                  : "corrupt gzip data";
+      inflateEnd(&z);
+      throw Error("cannot read '" + name + "': " + why);
     }
-    if (n == 0) break;
-    out.insert(out.end(), buf, buf + n);
+    out.insert(out.end(), chunk, chunk + (sizeof chunk - z.avail_out));
+    if (out.size() > (std::size_t(1) << 34)) {
+      inflateEnd(&z);
+      throw Error("cannot read '" + name + "': gzip data inflates beyond 16 GiB");
+    }
   }
-  int code = 0;
-  const char* msg = gzerror(f, &code);
-  if (code != Z_OK && code != Z_BUF_ERROR) {
-    std::string m = msg;
-    if (m.rfind(path + ": ", 0) == 0) m = m.substr(path.size() + 2);
-    gzclose(f);
-    throw Error("cannot read '" + path + "': " + m);
-  }
-  // zlib reports a truncated gzip stream only at close (Z_BUF_ERROR).
-  if (gzclose(f) != Z_OK) throw Error("cannot read '" + path + "': truncated or corrupt gzip data");
+  inflateEnd(&z);
   return out;
 }
+
+namespace {
 
 std::uint32_t be32(const unsigned char* p) {
   return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
@@ -105,8 +120,8 @@ struct IdxFile {
   const unsigned char* data() const { return bytes.data() + 4 + 4 * dims.size(); }
 };
 
-IdxFile read_idx(const std::string& path, std::size_t expected_dims) {
-  IdxFile f{read_maybe_gzipped(path), {}};
+IdxFile parse_idx_file(std::string_view raw, const std::string& path, std::size_t expected_dims) {
+  IdxFile f{gunzip_if_gzipped(raw, path), {}};
   if (f.bytes.size() < 4) throw Error("'" + path + "' is not an IDX file: too short for a header");
   const unsigned char* p = f.bytes.data();
   if (p[0] != 0 || p[1] != 0 || p[2] != 0x08 || p[3] != expected_dims) {
@@ -137,8 +152,15 @@ IdxFile read_idx(const std::string& path, std::size_t expected_dims) {
 }  // namespace
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path) {
-  const IdxFile images = read_idx(images_path, 3);
-  const IdxFile labels = read_idx(labels_path, 1);
+  const std::string image_bytes = read_file(images_path);
+  const std::string label_bytes = read_file(labels_path);
+  return parse_idx(image_bytes, label_bytes, images_path, labels_path);
+}
+
+Dataset parse_idx(std::string_view image_bytes, std::string_view label_bytes,
+                  const std::string& images_path, const std::string& labels_path) {
+  const IdxFile images = parse_idx_file(image_bytes, images_path, 3);
+  const IdxFile labels = parse_idx_file(label_bytes, labels_path, 1);
   if (images.dims[0] != labels.dims[0])
     throw Error("'" + images_path + "' holds " + std::to_string(images.dims[0]) + " images but '" +
                 labels_path + "' holds " + std::to_string(labels.dims[0]) + " labels");
@@ -167,7 +189,15 @@ std::string fashion_mnist_dir() {
   return "/usr/share/datasets/fashion-mnist";
 }
 
-Dataset load_dataset(std::string_view spec, std::uint64_t seed) {
+Dataset load_dataset(std::string_view spec, std::uint64_t seed, const TableOptions& table) {
+  if (spec.starts_with("csv:")) {
+    if (spec.size() == 4) throw Error("data spec 'csv:' needs a path: csv:<path>");
+    return load_csv(std::string(spec.substr(4)), table);
+  }
+  if (spec.starts_with("sqlite:")) {
+    if (spec.size() == 7) throw Error("data spec 'sqlite:' needs a path: sqlite:<db-path>");
+    return load_sqlite(std::string(spec.substr(7)), table);
+  }
   if (spec == "fashion-mnist" || spec == "fashion-mnist:train" || spec == "fashion-mnist:test") {
     const std::string dir = fashion_mnist_dir();
     const std::string prefix = spec == "fashion-mnist:test" ? "/t10k" : "/train";
@@ -191,8 +221,8 @@ Dataset load_dataset(std::string_view spec, std::uint64_t seed) {
   }
   if (is_synthetic_name(spec)) return make_synthetic(spec, seed);
   throw Error("unknown data set '" + std::string(spec) +
-              "' (expected fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, xor, "
-              "square, blobs8 or linear)");
+              "' (expected fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, "
+              "csv:<path>, sqlite:<db-path>, xor, square, blobs8 or linear)");
 }
 
 }  // namespace dptrain

@@ -127,6 +127,8 @@ void Trainer::check_data(const Dataset& data) const {
                 " features but the model's input layer takes " + std::to_string(spec.inputs) +
                 " (check --layers)");
   const std::size_t outputs = spec.outputs();
+  if (!data.labelled())
+    throw Error(where + " has no label column; training and evaluation need one");
   if (data.classification()) {
     if (outputs == 1 && data.classes != 2)
       throw Error(where + " has " + std::to_string(data.classes) +
@@ -157,7 +159,7 @@ void Trainer::gather(const Dataset& data, std::span<const std::uint32_t> rows,
     std::memcpy(x + i * f, data.x.data() + std::size_t(rows[i]) * f, f * sizeof(float));
   if (data.classification()) {
     for (std::size_t i = 0; i < rows.size(); ++i) ws.labels()[i] = data.labels[rows[i]];
-  } else {
+  } else if (data.target_width > 0) {  // unlabelled data (prediction) has neither
     const std::size_t t = data.target_width;
     for (std::size_t i = 0; i < rows.size(); ++i)
       std::memcpy(ws.target_values() + i * t, data.targets.data() + std::size_t(rows[i]) * t,
@@ -303,6 +305,46 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
   return result;
 }
 
+Checkpoint Trainer::checkpoint() const {
+  Checkpoint c;
+  c.spec = model_.spec();
+  const auto params = model_.parameters();
+  c.parameters.assign(params.begin(), params.end());
+  c.loss = config_.loss;
+  c.optimizer = config_.optimizer;
+  c.schedule = config_.schedule;
+  c.seed = config_.seed;
+  c.batch_size = config_.batch_size;
+  c.epochs_total = config_.epochs;
+  c.epochs_done = epochs_done_;
+  c.step = optimizer_.step();
+  c.deterministic = config_.deterministic;
+  c.micro_batches = config_.micro_batches;
+  const auto s0 = optimizer_.state(0), s1 = optimizer_.state(1);
+  c.state0.assign(s0.begin(), s0.end());
+  c.state1.assign(s1.begin(), s1.end());
+  return c;
+}
+
+void Trainer::restore(const Checkpoint& c) {
+  if (c.spec.describe() != model_.spec().describe() || c.spec.inputs != model_.spec().inputs)
+    throw Error("checkpoint model " + c.spec.describe() + " does not match this model " +
+                model_.spec().describe());
+  if (c.optimizer.kind != config_.optimizer.kind)
+    throw Error(std::string("checkpoint optimizer ") + optimizer_name(c.optimizer.kind) +
+                " does not match " + optimizer_name(config_.optimizer.kind));
+  const auto params = model_.parameters();
+  if (c.parameters.size() != params.size()) throw Error("checkpoint parameter count does not match");
+  std::copy(c.parameters.begin(), c.parameters.end(), params.begin());
+  const auto s0 = optimizer_.state(0), s1 = optimizer_.state(1);
+  if (c.state0.size() != s0.size() || c.state1.size() != s1.size())
+    throw Error("checkpoint optimizer state does not match");
+  std::copy(c.state0.begin(), c.state0.end(), s0.begin());
+  std::copy(c.state1.begin(), c.state1.end(), s1.begin());
+  optimizer_.set_step(c.step);
+  epochs_done_ = c.epochs_done;
+}
+
 EpochResult Trainer::train_epoch(const Dataset& data) {
   check_data(data);
   const auto t0 = Clock::now();
@@ -321,7 +363,14 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
     const std::size_t begin = s * batch, end = std::min(n, begin + batch);
     const StepResult r =
         step(data, std::span<const std::uint32_t>(order_).subspan(begin, end - begin));
+    if (!std::isfinite(r.loss_sum))
+      throw Error("training diverged: the loss is " +
+                  std::string(std::isnan(r.loss_sum) ? "NaN" : "infinite") + " at epoch " +
+                  std::to_string(epochs_done_ + 1) + ", step " + std::to_string(s + 1) + " of " +
+                  std::to_string(steps_per_epoch_) +
+                  " (try a lower learning rate or normalised features)");
     loss_sum += r.loss_sum;
+    if (config_.on_step) config_.on_step(s + 1, steps_per_epoch_);
     metric_sum += r.metric_sum;
   }
   ++epochs_done_;
@@ -337,6 +386,34 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   e.seconds = seconds_since(t0);
   e.samples_per_second = e.seconds > 0 ? double(n) / e.seconds : 0;
   return e;
+}
+
+std::vector<float> Trainer::predict(const Dataset& data) {
+  const ModelSpec& spec = model_.spec();
+  if (data.features != spec.inputs)
+    throw Error("data '" + data.source + "' has " + std::to_string(data.features) +
+                " features but the model's input layer takes " + std::to_string(spec.inputs));
+  const std::size_t cols = spec.outputs();
+  std::vector<float> out(data.rows * cols);
+  std::vector<std::uint32_t> all(data.rows);
+  std::iota(all.begin(), all.end(), 0u);
+  const std::size_t workers = std::min(pool_->size(), workers_for(data.rows));
+  auto task = [&](std::size_t w) {
+    if (w >= workers) return;
+    Workspace<float>& ws = workspaces_[w];
+    const parallel::Range mine = parallel::partition(data.rows, workers, w);
+    for (std::size_t b = mine.begin; b < mine.end; b += ws.max_rows()) {
+      const std::size_t n = std::min(ws.max_rows(), mine.end - b);
+      gather(data, std::span<const std::uint32_t>(all.data() + b, n), ws);
+      model_.forward(ws, ws.input(), n, false);
+      float* dst = out.data() + b * cols;
+      std::copy(ws.logits(), ws.logits() + n * cols, dst);
+      activation_forward(spec.output_activation(), dst, n, cols);
+    }
+  };
+  if (workers == 1) task(0);
+  else pool_->run(task);
+  return out;
 }
 
 Evaluation Trainer::evaluate(const Dataset& data) {

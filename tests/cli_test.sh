@@ -226,7 +226,7 @@ expect_error "zero IDX dimension" "'$TMP/zero_dim' has a zero dimension" train -
 expect_error "file shorter than a magic" "'$TMP/tiny' is not an IDX file" train --data "idx:$TMP/tiny,$LBL" --layers 16,10
 expect_error "empty file" "'$TMP/empty' is not an IDX file" train --data "idx:$TMP/empty,$LBL" --layers 16,10
 expect_error "directory instead of file" "cannot read '$TMP'" train --data "idx:$TMP,$LBL" --layers 16,10
-expect_error "truncated gzip" "cannot read '$TMP/trunc.gz': truncated or corrupt gzip data" train --data "idx:$TMP/trunc.gz,$TMP/big_lbl" --layers 64,10
+expect_error "truncated gzip" "cannot read '$TMP/trunc.gz': truncated gzip data" train --data "idx:$TMP/trunc.gz,$TMP/big_lbl" --layers 64,10
 expect_error "corrupt gzip (bytes flipped mid-stream)" "cannot read '$TMP/corrupt.gz'" \
   train --data "idx:$TMP/corrupt.gz,$TMP/big_lbl" --layers 64,10
 expect_error "corrupt gzip (bad CRC trailer)" "cannot read '$TMP/crc.gz'" train --data "idx:$TMP/crc.gz,$TMP/big_lbl" --layers 64,10

@@ -6,6 +6,8 @@
 //                          dataset-fashion-mnist package; fashion-mnist:test is the 10000-row
 //                          test split. DPTRAIN_FASHION_MNIST_DIR overrides the folder.
 //   idx:<images>,<labels>  any MNIST-format pair of IDX files, plain or gzipped
+//   csv:<path>             a CSV file, one sample per row (table.hpp; options in TableOptions)
+//   sqlite:<db-path>       a SQLite table (TableOptions::table) or query (TableOptions::query)
 //   xor | square | blobs8 | linear   synthetic sets generated from the seed (synthetic.cpp)
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +34,8 @@ struct Dataset {
   std::vector<float> targets;
 
   bool classification() const { return classes > 0; }
+  /// Features only (classes == 0 and target_width == 0): data to predict on.
+  bool labelled() const { return classes > 0 || target_width > 0; }
   /// Throws dptrain::Error naming the source and the first bad row: sizes that do not match,
   /// NaN/Inf features or targets, labels out of range, no rows.
   void validate() const;
@@ -39,11 +43,36 @@ struct Dataset {
   Dataset head(std::size_t n) const;
 };
 
+/// How to read tabular data (csv:, sqlite:): which column is the label and how rows look.
+struct TableOptions {
+  /// The label column: a header name, or a 0-based index (negative counts from the end).
+  /// Empty: the last column. "none": no label column, every column is a feature (prediction).
+  std::string label;
+  enum class Header { detect, yes, no };
+  /// detect: the first row is a header when any of its fields is not a number.
+  Header header = Header::detect;
+  char delimiter = ',';
+  /// true: the label is a class index (a whole number >= 0; classes = largest + 1, at least 2).
+  /// false: a real-valued regression target. The CLI decides from --loss (mse: regression).
+  bool classification = true;
+  /// SQLite: read every column of this table, or run this SELECT (exactly one of them).
+  std::string table;
+  std::string query;
+};
+
 /// Reads an MNIST-format image file (IDX magic 0x00000803, u8 pixels, scaled to [0, 1]) and label
 /// file (magic 0x00000801, u8). gzip is detected and inflated through zlib. Throws dptrain::Error
 /// naming the file for: missing/unreadable file, bad magic, truncated data, gzip errors,
 /// image/label count mismatch.
 Dataset load_idx(const std::string& images_path, const std::string& labels_path);
+
+/// The same from bytes already in memory (plain or gzip); the paths only name them in messages.
+Dataset parse_idx(std::string_view image_bytes, std::string_view label_bytes,
+                  const std::string& images_path, const std::string& labels_path);
+
+/// Inflates gzip data (detected by its magic bytes); other bytes are returned as they are.
+/// Throws dptrain::Error naming `name` for truncated or corrupt gzip data.
+std::vector<unsigned char> gunzip_if_gzipped(std::string_view bytes, const std::string& name);
 
 /// Folder of the Debian package's Fashion-MNIST files.
 std::string fashion_mnist_dir();
@@ -60,6 +89,7 @@ Dataset make_synthetic(std::string_view name, std::uint64_t seed);
 
 /// Resolves a data set spec (see the top of this header). For synthetic names, `seed` picks the
 /// sample (the CLI uses seed + 1 for the test set, a fresh sample of the same distribution).
-Dataset load_dataset(std::string_view spec, std::uint64_t seed);
+/// `table` applies to csv: and sqlite: specs.
+Dataset load_dataset(std::string_view spec, std::uint64_t seed, const TableOptions& table = {});
 
 }  // namespace dptrain

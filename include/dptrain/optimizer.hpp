@@ -77,6 +77,7 @@ class OptimizerState {
   void update_range(std::span<T> params, std::size_t begin, std::span<const T> grads, double lr,
                     std::uint64_t t);
   std::span<T> state(std::size_t slot) { return slot == 0 ? s0_.span() : s1_.span(); }
+  std::span<const T> state(std::size_t slot) const { return slot == 0 ? s0_.span() : s1_.span(); }
   std::size_t bytes() const { return s0_.bytes() + s1_.bytes(); }
 
  private:

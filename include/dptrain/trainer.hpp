@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "dptrain/checkpoint.hpp"
 #include "dptrain/data.hpp"
 #include "dptrain/gemm.hpp"
 #include "dptrain/loss.hpp"
@@ -65,6 +66,9 @@ struct TrainConfig {
   /// Note [When to fork]: the least arithmetic per worker and step. Tests set 0 to force every
   /// step onto all threads.
   double min_flops_per_worker = kMinFlopsPerWorker;
+  /// Called on the caller's thread after every step with (steps done, steps in the epoch), e.g.
+  /// for a progress bar. Keep it cheap.
+  std::function<void(std::size_t, std::size_t)> on_step;
   /// Receives warnings (e.g. more threads than cores); the default drops them.
   std::function<void(const std::string&)> on_warning;
 
@@ -114,10 +118,15 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
-  /// One pass over `data` in the epoch's seeded order, last partial batch included.
+  /// One pass over `data` in the epoch's seeded order, last partial batch included. Throws
+  /// dptrain::Error naming the epoch and step if the loss becomes NaN or infinite (divergence);
+  /// the parameters are then unusable, so callers keep their last good checkpoint.
   EpochResult train_epoch(const Dataset& data);
   /// Loss and metrics of the current parameters over all of `data` (no dropout).
   Evaluation evaluate(const Dataset& data);
+  /// Outputs f(logits) (rows x outputs: probabilities, or values for regression) for every row
+  /// of `data`, which may be unlabelled. Only the feature count must fit the model.
+  std::vector<float> predict(const Dataset& data);
 
   struct StepResult {
     double loss_sum = 0;
@@ -140,6 +149,13 @@ class Trainer {
   /// shared (optimizer state, worker 0's buffers).
   std::size_t workspace_bytes(std::size_t worker) const;
   std::size_t gradient_buffer_bytes() const;
+
+  /// Fills the training-state part of a checkpoint: parameters, optimizer state, position, and
+  /// the settings that define the run (the caller adds normalisation and early-stopping state).
+  Checkpoint checkpoint() const;
+  /// Continues from a checkpoint of the same architecture and optimizer: copies parameters and
+  /// optimizer state, and the epoch and step position. Throws dptrain::Error on a mismatch.
+  void restore(const Checkpoint& c);
 
   void set_timing(bool on) { timing_ = on; }
   const PhaseTimes& times() const { return times_; }

@@ -1,14 +1,25 @@
 // dptrain bench: steady-state training throughput of the reference models for a list of thread
 // counts, measured in one run with the runs interleaved, so every ratio it prints (speedup,
 // fraction of the machine's SGEMM rate) compares figures taken side by side.
+//
+// --json PATH writes the same figures machine-readably. --quality adds a fixed-step training
+// check per model on learnable data (fixed initial parameters, fixed cyclic row order, one
+// thread) and reports the final loss and metric; --export DIR writes that check's data, initial
+// parameters and hyper-parameters so another framework can replay it exactly
+// (scripts/bench_pytorch.py --replay DIR; scripts/compare-pytorch.sh).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "bench_common.hpp"
 #include "commands.hpp"
 #include "dptrain/dptrain.hpp"
 #include "options.hpp"
@@ -18,127 +29,7 @@ namespace dptrain::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Reference {
-  std::string name;
-  std::vector<std::size_t> widths;
-  Activation hidden, output;
-  Loss loss;
-  OptimizerKind optimizer;
-  double lr;
-  std::size_t batch;
-  std::string what;
-};
-
-const std::vector<Reference>& references() {
-  static const std::vector<Reference> refs = {
-      {"A",
-       {784, 128, 10},
-       Activation::relu,
-       Activation::softmax,
-       Loss::ce,
-       OptimizerKind::adam,
-       1e-3,
-       128,
-       "784-128-10 relu/softmax CE, Adam, batch 128"},
-      {"B",
-       {784, 1024, 1024, 10},
-       Activation::relu,
-       Activation::softmax,
-       Loss::ce,
-       OptimizerKind::momentum,
-       1e-2,
-       256,
-       "784-1024-1024-10 relu/softmax CE, SGD momentum, batch 256"},
-      {"C",
-       {8, 10, 8, 1},
-       Activation::relu,
-       Activation::sigmoid,
-       Loss::bce,
-       OptimizerKind::adam,
-       1e-3,
-       32,
-       "8-10-8-1 relu/sigmoid BCE, Adam, batch 32"},
-      {"xor",
-       {2, 3, 1},
-       Activation::sigmoid,
-       Activation::sigmoid,
-       Loss::bce,
-       OptimizerKind::sgd,
-       0.5,
-       4,
-       "2-3-1 sigmoid BCE, SGD, batch 4"},
-      {"square",
-       {1, 10, 1},
-       Activation::relu,
-       Activation::identity,
-       Loss::mse,
-       OptimizerKind::adam,
-       1e-2,
-       32,
-       "1-10-1 relu MSE, Adam, batch 32"},
-  };
-  return refs;
-}
-
-/// Random inputs in [0, 1) and random targets of the model's shape: throughput does not depend
-/// on the values, and loading is excluded from the measurement.
-Dataset bench_data(const Reference& ref, std::size_t rows) {
-  Dataset d;
-  d.source = "bench-" + ref.name;
-  d.rows = rows;
-  d.features = ref.widths.front();
-  Rng rng(1234);
-  d.x.resize(rows * d.features);
-  for (float& v : d.x) v = float(rng.uniform());
-  const std::size_t outputs = ref.widths.back();
-  if (ref.loss == Loss::mse) {
-    d.target_width = outputs;
-    d.targets.resize(rows * outputs);
-    for (float& v : d.targets) v = float(rng.uniform());
-  } else {
-    d.classes = outputs == 1 ? 2 : outputs;
-    d.labels.resize(rows);
-    for (auto& l : d.labels) l = std::int32_t(rng.below(d.classes));
-  }
-  return d;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/// Single-thread SGEMM rate of (m x k)(k x n), the best of several timed rounds.
-double sgemm_gflops(GemmBackend backend, std::size_t m, std::size_t n, std::size_t k,
-                    double seconds) {
-  AlignedBuffer<float> a(m * k), b(k * n), c(m * n);
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(i % 7) * 0.1f;
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(i % 5) * 0.1f;
-  double best = 0;
-  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  do {
-    const auto t0 = Clock::now();
-    std::size_t reps = 0;
-    do {
-      gemm<float>(backend, Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n,
-                  0.0f, c.data(), n);
-      ++reps;
-    } while (Clock::now() - t0 < std::chrono::milliseconds(50));
-    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    best = std::max(best, 2.0 * double(m) * double(n) * double(k) * double(reps) / s / 1e9);
-  } while (Clock::now() < end);
-  return best;
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
+using nlohmann::json;
 
 struct Point {
   std::size_t threads;
@@ -146,8 +37,124 @@ struct Point {
   std::unique_ptr<Model<float>> model;
   std::vector<double> samples_per_s;
   PhaseTimes times;
-  std::size_t workers = 1, extra_bytes = 0;
+  std::size_t workers = 1, extra_bytes = 0, engine = 0;
 };
+
+/// Number for JSON: null for NaN/Inf.
+json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+std::string bytes_of(const void* data, std::size_t bytes) {
+  return std::string(static_cast<const char*>(data), bytes);
+}
+
+/// Writes the replay files of one quality check into `dir` and returns its manifest entry.
+/// Data files are shared between models that use the same data (A and B).
+json export_replay(const std::string& dir, const Reference& ref, const Dataset& data,
+                   const Model<float>& model, const TrainConfig& config, std::size_t steps,
+                   std::set<std::string>& written) {
+  namespace fs = std::filesystem;
+  const std::string data_key =
+      ref.quality_data + (ref.quality_rows ? "-" + std::to_string(data.rows) : "");
+  json d = {{"spec", ref.quality_data},
+            {"rows", data.rows},
+            {"features", data.features},
+            {"classes", data.classes},
+            {"target_width", data.target_width},
+            {"x", data_key + ".x.f32"}};
+  auto write = [&](const std::string& name, const std::string& content) {
+    if (written.insert(name).second) write_file_atomically((fs::path(dir) / name).string(), content);
+  };
+  write(data_key + ".x.f32", bytes_of(data.x.data(), data.x.size() * sizeof(float)));
+  if (data.classification()) {
+    d["labels"] = data_key + ".labels.i32";
+    write(data_key + ".labels.i32",
+          bytes_of(data.labels.data(), data.labels.size() * sizeof(std::int32_t)));
+  } else {
+    d["targets"] = data_key + ".targets.f32";
+    write(data_key + ".targets.f32",
+          bytes_of(data.targets.data(), data.targets.size() * sizeof(float)));
+  }
+  json init = json::array();
+  const auto params = model.parameters();
+  std::size_t i = 0;
+  for (const DenseLayout& l : model.dense_layers()) {
+    const std::string w = ref.name + ".w" + std::to_string(i) + ".f32";
+    const std::string b = ref.name + ".b" + std::to_string(i) + ".f32";
+    write(w, bytes_of(params.data() + l.weight_offset, l.in * l.out * sizeof(float)));
+    write(b, bytes_of(params.data() + l.bias_offset, l.out * sizeof(float)));
+    init.push_back({{"in", l.in},
+                    {"out", l.out},
+                    {"activation", activation_name(l.activation)},
+                    {"weight", w},
+                    {"weight_layout", "in x out, row-major"},
+                    {"bias", b}});
+    ++i;
+  }
+  const OptimizerConfig& o = config.optimizer;
+  return {{"name", ref.name},
+          {"what", ref.what},
+          {"layers", ref.widths},
+          {"hidden", activation_name(ref.hidden)},
+          {"output", activation_name(ref.output)},
+          {"loss", loss_name(ref.loss)},
+          {"loss_note", "ce: mean softmax cross-entropy; bce: mean BCE on logits over rows and "
+                        "outputs; mse: 0.5 x mean squared error"},
+          {"optimizer", optimizer_name(o.kind)},
+          {"lr", o.learning_rate},
+          {"momentum", o.momentum},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"epsilon", o.effective_epsilon()},
+          {"batch", config.batch_size},
+          {"steps", steps},
+          {"order", "step s trains rows (s * batch + j) mod rows, j < batch"},
+          {"data", d},
+          {"init", init}};
+}
+
+/// Trains a fresh copy of `ref` for `steps` steps on its learnable data set and evaluates the
+/// final parameters on the same rows.
+json quality_check(const Reference& ref, const TrainConfig& base, std::size_t steps,
+                   const std::string& export_dir, std::set<std::string>& written,
+                   json& manifest) {
+  json q = {{"model", ref.name}, {"data", ref.quality_data}, {"steps", steps}, {"threads", 1}};
+  Dataset data;
+  try {
+    data = load_dataset(ref.quality_data, 42);
+  } catch (const Error& e) {
+    q["skipped"] = e.what();
+    return q;
+  }
+  if (ref.quality_rows) data = data.head(ref.quality_rows);
+  q["rows"] = data.rows;
+  TrainConfig c = reference_config(ref, base, 1);
+  c.parallelism = Parallelism::data;
+  Model<float> model(ModelSpec::mlp(ref.widths, ref.hidden, ref.output));
+  model.initialize(42);
+  json entry;
+  if (!export_dir.empty())
+    entry = export_replay(export_dir, ref, data, model, c, steps, written);
+  Trainer trainer(model, c);
+  trainer.check_data(data);
+  std::vector<std::uint32_t> rows(c.batch_size);
+  const auto t0 = Clock::now();
+  for (std::size_t s = 0; s < steps; ++s) {
+    for (std::size_t j = 0; j < rows.size(); ++j)
+      rows[j] = std::uint32_t((s * c.batch_size + j) % data.rows);
+    trainer.step(data, rows);
+  }
+  q["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  const Evaluation e = trainer.evaluate(data);
+  q["loss"] = number(e.loss);
+  q["metric"] = number(e.metric());
+  q["metric_name"] = e.metric_name();
+  if (!export_dir.empty()) {
+    entry["dptrain"] = {{"loss", q["loss"]}, {"metric", q["metric"]},
+                        {"metric_name", e.metric_name()}};
+    manifest["models"].push_back(entry);
+  }
+  return q;
+}
 
 }  // namespace
 
@@ -159,7 +166,17 @@ int bench_command(int argc, char** argv) {
                         cxxopts::value<std::string>()->default_value("A,B,C"))(
       "seconds", "Seconds per timed window", cxxopts::value<std::string>()->default_value("1"))(
       "repeats", "Timed windows per point (median, min, max reported)",
-      cxxopts::value<std::string>()->default_value("5"))("h,help", "Show this help");
+      cxxopts::value<std::string>()->default_value("5"))(
+      "json", "Also write the results as JSON to PATH (atomically)",
+      cxxopts::value<std::string>())(
+      "quality",
+      "Also train each model for a fixed number of steps on learnable data (A, B: first 8192 "
+      "Fashion-MNIST rows; C: blobs8; xor; square) and report the final loss and metric")(
+      "quality-steps", "Steps of the quality check (implies --quality; default per model)",
+      cxxopts::value<std::string>())(
+      "export", "Write the quality check's data, initial parameters and settings to folder DIR "
+                "(implies --quality; for scripts/bench_pytorch.py --replay DIR)",
+      cxxopts::value<std::string>())("h,help", "Show this help");
   add_engine_options(options);
   const auto r = options.parse(argc, argv);
   if (r.count("help")) {
@@ -173,31 +190,31 @@ int bench_command(int argc, char** argv) {
   const double seconds = parse_real(r["seconds"].as<std::string>(), "seconds");
   if (!(seconds > 0)) throw Error("--seconds must be positive");
   const std::size_t repeats = parse_count(r["repeats"].as<std::string>(), "repeats", 1);
-
-  std::vector<const Reference*> chosen;
-  {
-    std::string list = r["models"].as<std::string>();
-    std::size_t start = 0;
-    while (start <= list.size()) {
-      const std::size_t comma = std::min(list.find(',', start), list.size());
-      const std::string name = list.substr(start, comma - start);
-      const Reference* found = nullptr;
-      for (const Reference& ref : references())
-        if (ref.name == name) found = &ref;
-      if (!found)
-        throw Error("--models: unknown model '" + name + "' (expected A, B, C, xor, square)");
-      chosen.push_back(found);
-      start = comma + 1;
-    }
+  const std::vector<const Reference*> chosen =
+      parse_reference_list(r["models"].as<std::string>(), "models");
+  const std::string json_path = r.count("json") ? r["json"].as<std::string>() : "";
+  if (r.count("json")) check_output_path(json_path, "json");
+  const std::string export_dir = r.count("export") ? r["export"].as<std::string>() : "";
+  if (r.count("export")) {
+    if (export_dir.empty()) throw Error("--export: empty folder name");
+    std::error_code ec;
+    std::filesystem::create_directories(export_dir, ec);
+    if (ec || !std::filesystem::is_directory(export_dir))
+      throw Error("--export: cannot create folder '" + export_dir + "'" +
+                  (ec ? ": " + ec.message() : ""));
   }
+  const bool quality = r.count("quality") || r.count("quality-steps") || r.count("export");
+  const std::size_t quality_steps =
+      r.count("quality-steps") ? parse_count(r["quality-steps"].as<std::string>(), "quality-steps", 1)
+                               : 0;
 
   TrainConfig base;
   base.threads = 1;
   read_engine_options(r, base, false);  // backend, gemm, parallelism
   const std::size_t cores = parallel::hardware_threads();
+  const std::string cpu = cpu_model();
 
-  std::printf("dptrain %s bench on %s, %zu cores available\n", version_string, cpu_model().c_str(),
-              cores);
+  std::printf("dptrain %s bench on %s, %zu cores available\n", version_string, cpu.c_str(), cores);
   std::printf("GEMM: %s; backend %s; parallelism %s%s\n",
               gemm_kernel_description(base.gemm).c_str(), parallel::backend_name(base.backend),
               parallelism_name(base.parallelism), base.deterministic ? "; deterministic" : "");
@@ -205,57 +222,41 @@ int bench_command(int argc, char** argv) {
   const double sgemm_rate = sgemm_gflops(base.gemm, 256, 1024, 1024, std::min(1.0, seconds));
   std::printf("single-thread SGEMM rate (256x1024 * 1024x1024): %.1f GFLOP/s\n\n", sgemm_rate);
 
+  json results = json::array();
   std::printf("%-6s %7s %12s %20s %10s %8s %6s %7s %9s %9s %9s %12s\n", "model", "threads",
               "samples/s", "[min - max]", "us/step", "speedup", "eff", "GFLOP/s", "fwd+bwd",
               "red+upd", "wait", "mem/worker");
   for (const Reference* ref : chosen) {
     const Dataset data = bench_data(*ref, std::max<std::size_t>(ref->batch * 32, 4096));
-    std::vector<std::uint32_t> order(data.rows);
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = std::uint32_t(i);
+    StepRunner runner(data, ref->batch);
     std::vector<Point> points;
     for (std::size_t n : thread_list) {
-      TrainConfig c = base;
-      c.threads = n;
-      c.batch_size = ref->batch;
-      c.loss = ref->loss;
-      c.optimizer.kind = ref->optimizer;
-      c.optimizer.learning_rate = ref->lr;
       Point p;
       p.threads = n;
-      p.config = c;
+      p.config = reference_config(*ref, base, n);
       p.model =
           std::make_unique<Model<float>>(ModelSpec::mlp(ref->widths, ref->hidden, ref->output));
       p.model->initialize(42);
       points.push_back(std::move(p));
     }
-    std::size_t cursor = 0;
-    auto run_steps = [&](Trainer& t, double secs) {
-      std::size_t steps = 0;
-      const auto t0 = Clock::now();
-      double elapsed = 0;
-      do {
-        if (cursor + ref->batch > order.size()) cursor = 0;
-        t.step(data, std::span<const std::uint32_t>(order).subspan(cursor, ref->batch));
-        cursor += ref->batch;
-        ++steps;
-        elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-      } while (elapsed < secs);
-      return double(steps * ref->batch) / elapsed;
-    };
     // One trainer (and so one worker pool) alive at a time: oneTBB applies the smallest
     // thread limit of all live pools. Each window builds it, warms up, then times.
     auto window = [&](Point& p) {
       Trainer t(*p.model, p.config);
-      run_steps(t, std::max(0.1, 0.25 * seconds));  // warm-up: pages, caches, thread wake-up
+      runner.run_for(t, std::max(0.1, 0.25 * seconds));  // warm-up: pages, caches, wake-up
       t.set_timing(true);
-      p.samples_per_s.push_back(run_steps(t, seconds));
+      p.samples_per_s.push_back(runner.run_for(t, seconds));
       const PhaseTimes& pt = t.times();
       p.times.steps += pt.steps;
       p.times.wall += pt.wall;
       p.times.forward_backward += pt.forward_backward;
       p.times.reduce_update += pt.reduce_update;
       p.workers = t.workers_for(ref->batch);
-      p.extra_bytes = p.threads > 1 ? t.workspace_bytes(1) + t.gradient_buffer_bytes() : 0;
+      // intra runs one worker whatever --threads says: no extra worker memory.
+      p.extra_bytes = p.threads > 1 && p.config.parallelism == Parallelism::data
+                          ? t.workspace_bytes(1) + t.gradient_buffer_bytes()
+                          : 0;
+      p.engine = engine_bytes(t, *p.model);
     };
     for (std::size_t rep = 0; rep < repeats; ++rep)
       for (Point& p : points) window(p);  // interleaved: drift hits all points alike
@@ -282,6 +283,26 @@ int bench_command(int argc, char** argv) {
                   1e6 * double(ref->batch) / med, speedup, speedup / double(p.threads),
                   flops_per_sample * med / 1e9, 1e6 * p.times.forward_backward / steps,
                   1e6 * p.times.reduce_update / steps, 1e6 * p.times.waiting() / steps, mem);
+      results.push_back({{"model", ref->name},
+                         {"what", ref->what},
+                         {"layers", ref->widths},
+                         {"batch", ref->batch},
+                         {"threads", p.threads},
+                         {"oversubscribed", p.threads > cores},
+                         {"samples_per_s", number(med)},
+                         {"samples_per_s_min", number(*lo)},
+                         {"samples_per_s_max", number(*hi)},
+                         {"windows_samples_per_s", p.samples_per_s},
+                         {"us_per_step", number(1e6 * double(ref->batch) / med)},
+                         {"speedup", number(speedup)},
+                         {"efficiency", number(speedup / double(p.threads))},
+                         {"gflops", number(flops_per_sample * med / 1e9)},
+                         {"fwd_bwd_us", number(1e6 * p.times.forward_backward / steps)},
+                         {"reduce_update_us", number(1e6 * p.times.reduce_update / steps)},
+                         {"wait_us", number(1e6 * p.times.waiting() / steps)},
+                         {"workers", p.workers},
+                         {"extra_bytes_per_worker", extra},
+                         {"engine_bytes", p.engine}});
     }
     const double gf = flops_per_sample * base_rate / 1e9;
     std::printf(
@@ -295,6 +316,59 @@ int bench_command(int argc, char** argv) {
       "gradient, which dptrain never computes,\nso a model can exceed 100%% of the SGEMM "
       "rate); * = more threads than cores (oversubscribed); eff = speedup / threads;\n"
       "mem/worker = workspace + gradient buffer an extra worker adds.\n");
+
+  json quality_results = json::array();
+  if (quality) {
+    std::printf(
+        "\nquality check: fixed initial parameters (seed 42), rows in fixed cyclic order, "
+        "1 thread; loss and metric of the final parameters on the training rows\n");
+    std::printf("%-6s %-14s %6s %7s %10s %10s %8s\n", "model", "data", "rows", "steps", "loss",
+                "metric", "seconds");
+    json manifest = {{"format", "dptrain-replay-1"},
+                     {"dptrain_version", version_string},
+                     {"models", json::array()}};
+    std::set<std::string> written;
+    for (const Reference* ref : chosen) {
+      const std::size_t steps = quality_steps ? quality_steps : ref->quality_steps;
+      json q = quality_check(*ref, base, steps, export_dir, written, manifest);
+      if (q.contains("skipped")) {
+        std::printf("%-6s %-14s skipped: %s\n", ref->name.c_str(), ref->quality_data.c_str(),
+                    q["skipped"].get<std::string>().c_str());
+      } else {
+        std::printf("%-6s %-14s %6zu %7zu %10.5f %6s %.4f %7.2fs\n", ref->name.c_str(),
+                    ref->quality_data.c_str(), q["rows"].get<std::size_t>(), steps,
+                    q["loss"].is_null() ? NAN : q["loss"].get<double>(),
+                    q["metric_name"].get<std::string>().c_str(),
+                    q["metric"].is_null() ? NAN : q["metric"].get<double>(),
+                    q["seconds"].get<double>());
+      }
+      quality_results.push_back(std::move(q));
+    }
+    if (!export_dir.empty()) {
+      write_file_atomically((std::filesystem::path(export_dir) / "manifest.json").string(),
+                            manifest.dump(2) + "\n");
+      std::printf("replay files written to %s (manifest.json)\n", export_dir.c_str());
+    }
+  }
+
+  if (!json_path.empty()) {
+    json doc = {{"tool", "dptrain bench"},
+                {"version", version_string},
+                {"timestamp", iso_timestamp()},
+                {"cpu_model", cpu},
+                {"cores", cores},
+                {"gemm", gemm_kernel_description(base.gemm)},
+                {"backend", parallel::backend_name(base.backend)},
+                {"parallelism", parallelism_name(base.parallelism)},
+                {"deterministic", base.deterministic},
+                {"sgemm_gflops", number(sgemm_rate)},
+                {"seconds", seconds},
+                {"repeats", repeats},
+                {"results", results}};
+    if (quality) doc["quality"] = quality_results;
+    write_file_atomically(json_path, doc.dump(2) + "\n");
+    std::printf("wrote %s\n", json_path.c_str());
+  }
   return 0;
 }
 

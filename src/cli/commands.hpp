@@ -4,6 +4,9 @@
 namespace dptrain::cli {
 
 int train_command(int argc, char** argv);
+int eval_command(int argc, char** argv);
+int predict_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
+int scale_command(int argc, char** argv);
 
 }  // namespace dptrain::cli

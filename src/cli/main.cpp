@@ -2,6 +2,7 @@
 // exit statuses: 2 for bad input (usage, files, data, shapes), 1 for anything unexpected.
 #include <malloc.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -20,7 +21,10 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  train   train a model (dptrain train --help)\n"
+    "  eval    loss, accuracy, per-class scores and confusion matrix of a checkpoint\n"
+    "  predict write one prediction per input row to a CSV file\n"
     "  bench   measure training throughput and thread scaling (dptrain bench --help)\n"
+    "  scale   thread-scaling sweep of one model, CSV/JSON + Amdahl fit (dptrain scale --help)\n"
     "\n"
     "  dptrain --version | --help\n";
 
@@ -49,9 +53,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   keep_large_blocks();
+  // A file-size limit (ulimit -f) then fails the write with EFBIG, reported like a full disk,
+  // instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     if (command == "train") return dptrain::cli::train_command(argc - 1, argv + 1);
+    if (command == "eval") return dptrain::cli::eval_command(argc - 1, argv + 1);
+    if (command == "predict") return dptrain::cli::predict_command(argc - 1, argv + 1);
     if (command == "bench") return dptrain::cli::bench_command(argc - 1, argv + 1);
+    if (command == "scale") return dptrain::cli::scale_command(argc - 1, argv + 1);
     std::fprintf(stderr, "dptrain: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const dptrain::Error& e) {

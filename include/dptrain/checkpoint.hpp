@@ -1,0 +1,66 @@
+#pragma once
+// Checkpoints: everything needed to resume training exactly or to deploy a trained model.
+//
+// File format (version 1, little-endian):
+//   8 bytes   magic "DPTCKPT\n"
+//   u32       format version
+//   u64 n, n bytes   metadata: JSON (architecture, loss, optimizer and schedule settings, seed,
+//                    batch size, epoch/step position, normalisation, early-stopping state)
+//   u64 n, n floats  parameters (the model's flat layout)
+//   u64 n, n floats  optimizer state slot 0 (0 values if the optimizer has none)
+//   u64 n, n floats  optimizer state slot 1
+//   u32       CRC-32 (zlib) of every byte before it
+// The data order and all random draws are pure functions of (seed, epoch, step), so the epoch
+// count and step count are the whole RNG and data-order state. Checkpoints are written at epoch
+// boundaries.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dptrain/loss.hpp"
+#include "dptrain/model.hpp"
+#include "dptrain/normalize.hpp"
+#include "dptrain/optimizer.hpp"
+#include "dptrain/schedule.hpp"
+
+namespace dptrain {
+
+inline constexpr std::uint32_t kCheckpointVersion = 1;
+
+struct Checkpoint {
+  ModelSpec spec;
+  std::vector<float> parameters;
+  Loss loss = Loss::ce;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  std::uint64_t seed = 0;
+  std::size_t batch_size = 0;
+  std::size_t epochs_total = 0;  ///< --epochs of the run (the schedule's horizon)
+  std::size_t epochs_done = 0;
+  std::uint64_t step = 0;        ///< optimizer steps taken
+  bool deterministic = false;
+  std::size_t micro_batches = 0;
+  std::vector<float> state0, state1;
+  Normalizer normalizer;
+  std::size_t classes = 0;       ///< 0: regression
+  double best_validation_loss = 0;  ///< early stopping; meaningful when epochs_since_best is set
+  std::size_t epochs_since_best = 0;
+  std::string data;              ///< the training data spec, for the record
+};
+
+/// Serialises / parses the format above. decode_checkpoint throws dptrain::Error naming
+/// `source`: not a checkpoint, another format version, truncated, checksum mismatch, or
+/// metadata that does not describe a valid model.
+std::string encode_checkpoint(const Checkpoint& c);
+Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source);
+
+/// Atomic write (see io.hpp) / read of a checkpoint file.
+void save_checkpoint(const std::string& path, const Checkpoint& c);
+Checkpoint load_checkpoint(const std::string& path);
+
+/// The model a checkpoint describes, with its parameters.
+Model<float> model_from_checkpoint(const Checkpoint& c);
+
+}  // namespace dptrain

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Draws the results of `dptrain scale --out results.csv` as PNGs (gnuplot, pngcairo):
+#   PREFIX-speedup.png     speedup vs threads (median, min-max bars) of both strategies, the
+#                          ideal line, each strategy's Amdahl fit, noisy points ringed
+#   PREFIX-efficiency.png  efficiency (speedup / threads) vs threads
+#   PREFIX-split.png       time split of a step (fwd+bwd / reduce+update / wait) as stacked
+#                          bars (share of the step) per strategy and thread count; each bar's
+#                          tick label gives the step's wall time
+#   PREFIX-throughput.png  samples/s vs threads (median, min-max bars)
+# PREFIX defaults to the CSV's path without .csv. A dotted vertical line marks the core count:
+# points right of it are oversubscribed.
+#
+# usage: scripts/plot-scaling.sh results.csv [PREFIX]
+# Needs gnuplot (Debian gnuplot-nox) and python3 (standard library only).
+set -euo pipefail
+
+if [ $# -lt 1 ] || [ $# -gt 2 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+  echo "usage: scripts/plot-scaling.sh results.csv [PREFIX]" >&2
+  exit 2
+fi
+csv="$1"
+[ -r "$csv" ] || { echo "plot-scaling: cannot read '$csv'" >&2; exit 2; }
+prefix="${2:-${csv%.csv}}"
+command -v gnuplot >/dev/null || { echo "plot-scaling: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 2; }
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/dptrain-plot.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+# CSV -> whitespace-separated data files per strategy + shell variables (quoted CSV fields, e.g.
+# the CPU model, are parsed properly here rather than by gnuplot).
+"$PY" - "$csv" "$tmp" >"$tmp/vars.sh" <<'EOF'
+import csv, shlex, sys
+
+path, out = sys.argv[1], sys.argv[2]
+with open(path, newline="") as f:
+    rows = list(csv.DictReader(f))
+need = {"parallelism", "threads", "speedup", "speedup_min", "speedup_max", "efficiency",
+        "fwd_bwd_us", "reduce_update_us", "wait_us", "noisy", "oversubscribed",
+        "samples_per_s", "samples_per_s_min", "samples_per_s_max", "cores"}
+if not rows or not need <= set(rows[0]):
+    sys.exit(f"plot-scaling: '{path}' is not a `dptrain scale` CSV (missing columns "
+             f"{sorted(need - set(rows[0] if rows else []))})")
+def num(v, default="NaN"):
+    return v if v not in ("", None) else default
+strategies = []
+for r in rows:
+    s = r["parallelism"]
+    if s not in strategies:
+        strategies.append(s)
+fits = {}
+max_threads = 1
+for s in strategies:
+    mine = sorted((r for r in rows if r["parallelism"] == s), key=lambda r: int(r["threads"]))
+    fits[s] = num(mine[0].get("amdahl_serial_fraction", ""), "")
+    with open(f"{out}/{s}.dat", "w") as f:
+        f.write("# threads speedup smin smax efficiency noisy oversubscribed sps spsmin spsmax\n")
+        for r in mine:
+            max_threads = max(max_threads, int(r["threads"]))
+            f.write(" ".join([r["threads"], num(r["speedup"]), num(r["speedup_min"]),
+                              num(r["speedup_max"]), num(r["efficiency"]), r["noisy"],
+                              r["oversubscribed"], num(r["samples_per_s"]),
+                              num(r["samples_per_s_min"]), num(r["samples_per_s_max"])]) + "\n")
+    with open(f"{out}/{s}-split.dat", "w") as f:
+        for r in mine:
+            fwd, red, wait = (max(0.0, float(num(r[k], "0")))
+                              for k in ("fwd_bwd_us", "reduce_update_us", "wait_us"))
+            total = fwd + red + wait or 1.0
+            step = f"{total / 1000:.3g} ms" if total >= 1000 else f"{total:.3g} µs"
+            label = r["threads"] + ("*" if r["oversubscribed"] == "1" else "") + "\\n" + step
+            f.write(f'"{label}" {100 * fwd / total:.6g} {100 * red / total:.6g} '
+                    f'{100 * wait / total:.6g}\n')
+first = rows[0]
+title = (f"dptrain scale: model {first.get('model', '?')} ({first.get('layers', '?')}, "
+         f"batch {first.get('batch', '?')}), {first.get('cpu_model', '?')}, "
+         f"{first['cores']} cores")
+print("strategies=" + shlex.quote(" ".join(strategies)))
+print("cores=" + shlex.quote(first["cores"]))
+print("max_threads=" + str(max_threads))
+print("title=" + shlex.quote(title.replace('"', "'")))
+for s in strategies:
+    print(f"fit_{s}=" + shlex.quote(fits[s]))
+EOF
+# shellcheck disable=SC1091
+source "$tmp/vars.sh"
+
+colour() { case "$1" in data) echo '#1f77b4' ;; intra) echo '#d62728' ;; *) echo '#2ca02c' ;; esac; }
+common="set terminal pngcairo size 1100,650 enhanced font 'DejaVu Sans,11' noenhanced
+set title \"$title\"
+set grid
+set key outside right top box
+set xlabel 'threads'
+set logscale x 2
+set xrange [0.8:$max_threads * 1.3]
+set xtics 2
+set arrow from $cores, graph 0 to $cores, graph 1 nohead dt 3 lw 2 lc rgb 'gray40'
+set label 'cores' at $cores, graph 0.97 offset 0.5,0 tc rgb 'gray40'"
+
+# Speedup: ideal line, measured points with min-max bars, Amdahl fits, noisy points ringed.
+plots="(x <= $cores ? x : $cores) with lines dt 2 lw 1.5 lc rgb 'gray50' title 'ideal: min(n, cores)'"
+for s in $strategies; do
+  c="$(colour "$s")"
+  plots+=", '$tmp/$s.dat' using 1:2:3:4 with yerrorlines pt 7 ps 1.3 lw 2 lc rgb '$c' title '$s: median, min-max'"
+  fit="fit_$s"
+  if [ -n "${!fit}" ]; then
+    plots+=", 1 / (${!fit} + (1 - ${!fit}) / x) with lines dt 4 lw 1.5 lc rgb '$c' title sprintf('$s: Amdahl fit, f = %.3f', ${!fit})"
+  fi
+done
+t="title 'noisy: spread > threshold'"
+for s in $strategies; do
+  plots+=", '$tmp/$s.dat' using 1:(\$6 == 1 ? \$2 : NaN) with points pt 6 ps 3 lw 2 lc rgb 'orange' $t"
+  t=notitle
+done
+gnuplot <<EOF
+$common
+set output '$prefix-speedup.png'
+set ylabel 'speedup over 1 thread (same strategy)'
+set yrange [0:*]
+plot $plots
+EOF
+
+# Efficiency.
+plots="(x <= $cores ? 1 : $cores / x) with lines dt 2 lc rgb 'gray50' title 'ideal: min(n, cores) / n'"
+for s in $strategies; do
+  plots+=", '$tmp/$s.dat' using 1:5 with linespoints pt 7 ps 1.3 lw 2 lc rgb '$(colour "$s")' title '$s'"
+done
+gnuplot <<EOF
+$common
+set output '$prefix-efficiency.png'
+set ylabel 'efficiency = speedup / threads'
+set yrange [0:1.2]
+plot $plots
+EOF
+
+# Throughput.
+plots=""
+for s in $strategies; do
+  plots+="${plots:+, }'$tmp/$s.dat' using 1:8:9:10 with yerrorlines pt 7 ps 1.3 lw 2 lc rgb '$(colour "$s")' title '$s: median, min-max'"
+done
+gnuplot <<EOF
+$common
+set output '$prefix-throughput.png'
+set ylabel 'samples/s'
+set yrange [0:*]
+set format y '%.0s%c'
+plot $plots
+EOF
+
+# Time split: one group of stacked bars per strategy.
+plots=""
+first=1
+for s in $strategies; do
+  if [ $first = 1 ]; then t1="title 'forward+backward'"; t2="title 'reduce+update'"; t3="title 'wait (join, imbalance, fork)'"; else t1=notitle; t2=notitle; t3=notitle; fi
+  plots+="${plots:+, }newhistogram '$s' lt 1, '$tmp/$s-split.dat' using 2:xtic(1) $t1 lc rgb '#4c72b0', '' using 3 $t2 lc rgb '#dd8452', '' using 4 $t3 lc rgb '#8c8c8c'"
+  first=0
+done
+gnuplot <<EOF
+set terminal pngcairo size 1200,650 enhanced font 'DejaVu Sans,11' noenhanced
+set title "$title\ntime split of one training step; tick labels: threads (* = oversubscribed) and step time"
+set output '$prefix-split.png'
+set grid ytics
+set key outside right top box
+set bmargin 6
+set style data histograms
+set style histogram rowstacked title offset 0,-1.5
+set style fill solid 0.85 border rgb 'black'
+set boxwidth 0.7
+set ylabel 'share of the step (%)'
+set yrange [0:100]
+plot $plots
+EOF
+
+for f in speedup efficiency split throughput; do echo "$prefix-$f.png"; done

@@ -1,0 +1,239 @@
+#include "dptrain/checkpoint.hpp"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "dptrain/error.hpp"
+#include "dptrain/io.hpp"
+
+namespace dptrain {
+
+namespace {
+
+constexpr char kMagic[8] = {'D', 'P', 'T', 'C', 'K', 'P', 'T', '\n'};
+using json = nlohmann::json;
+
+template <class T>
+void put(std::string& out, T value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+void put_floats(std::string& out, const std::vector<float>& v) {
+  put<std::uint64_t>(out, v.size());
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+json spec_to_json(const ModelSpec& spec) {
+  json layers = json::array();
+  for (const LayerSpec& l : spec.layers) {
+    if (l.kind == LayerSpec::Kind::dense)
+      layers.push_back({{"kind", "dense"}, {"units", l.units}, {"activation", activation_name(l.activation)}});
+    else
+      layers.push_back({{"kind", "dropout"}, {"rate", l.rate}});
+  }
+  const char* init = spec.init == Init::he ? "he" : spec.init == Init::glorot ? "glorot" : "auto";
+  return {{"inputs", spec.inputs}, {"init", init}, {"layers", layers}};
+}
+
+ModelSpec spec_from_json(const json& j) {
+  ModelSpec spec;
+  spec.inputs = j.at("inputs").get<std::size_t>();
+  const std::string init = j.at("init").get<std::string>();
+  spec.init = init == "he" ? Init::he : init == "glorot" ? Init::glorot : Init::automatic;
+  for (const json& l : j.at("layers")) {
+    const std::string kind = l.at("kind").get<std::string>();
+    if (kind == "dense")
+      spec.layers.push_back(LayerSpec::dense(l.at("units").get<std::size_t>(),
+                                             parse_activation(l.at("activation").get<std::string>())));
+    else if (kind == "dropout")
+      spec.layers.push_back(LayerSpec::dropout(l.at("rate").get<double>()));
+    else
+      throw Error("unknown layer kind '" + kind + "'");
+  }
+  spec.validate();
+  return spec;
+}
+
+/// Reads from a byte range, failing with "truncated" instead of reading past the end.
+class Reader {
+ public:
+  Reader(std::string_view bytes, const std::string& source) : b_(bytes), source_(source) {}
+  template <class T>
+  T get() {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, b_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+  std::string_view take(std::uint64_t n) {
+    need(n);
+    const std::string_view s = b_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  std::vector<float> floats() {
+    const auto n = get<std::uint64_t>();
+    if (n > b_.size() / sizeof(float)) truncated();
+    const std::string_view raw = take(n * sizeof(float));
+    std::vector<float> v(n);
+    std::memcpy(v.data(), raw.data(), raw.size());
+    return v;
+  }
+  std::size_t position() const { return pos_; }
+
+ private:
+  void need(std::uint64_t n) {
+    if (n > b_.size() - pos_) truncated();
+  }
+  [[noreturn]] void truncated() { throw Error("checkpoint '" + source_ + "' is truncated"); }
+  std::string_view b_;
+  const std::string& source_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string encode_checkpoint(const Checkpoint& c) {
+  const OptimizerConfig& o = c.optimizer;
+  json meta = {
+      {"spec", spec_to_json(c.spec)},
+      {"loss", loss_name(c.loss)},
+      {"optimizer",
+       {{"kind", optimizer_name(o.kind)}, {"learning_rate", o.learning_rate}, {"momentum", o.momentum},
+        {"beta1", o.beta1}, {"beta2", o.beta2}, {"rho", o.rho}, {"epsilon", o.epsilon},
+        {"weight_decay", o.weight_decay}, {"l1", o.l1}, {"l2", o.l2}}},
+      {"schedule",
+       {{"kind", schedule_name(c.schedule.kind)}, {"step_epochs", c.schedule.step_epochs},
+        {"gamma", c.schedule.gamma}, {"min_lr", c.schedule.min_lr}}},
+      {"seed", c.seed},
+      {"batch_size", c.batch_size},
+      {"epochs_total", c.epochs_total},
+      {"epochs_done", c.epochs_done},
+      {"step", c.step},
+      {"deterministic", c.deterministic},
+      {"micro_batches", c.micro_batches},
+      {"normalizer",
+       {{"kind", normalization_name(c.normalizer.kind)}, {"offset", c.normalizer.offset},
+        {"scale", c.normalizer.scale}}},
+      {"classes", c.classes},
+      {"best_validation_loss", c.best_validation_loss},
+      {"epochs_since_best", c.epochs_since_best},
+      {"data", c.data},
+  };
+  const std::string meta_text = meta.dump();
+  std::string out(kMagic, sizeof kMagic);
+  put<std::uint32_t>(out, kCheckpointVersion);
+  put<std::uint64_t>(out, meta_text.size());
+  out += meta_text;
+  put_floats(out, c.parameters);
+  put_floats(out, c.state0);
+  put_floats(out, c.state1);
+  const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size()));
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(crc));
+  return out;
+}
+
+Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) {
+  const std::string where = "checkpoint '" + source + "'";
+  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+    throw Error("'" + source + "' is not a dptrain checkpoint (bad magic bytes)");
+  Reader r(bytes, source);
+  r.take(sizeof kMagic);
+  const auto version = r.get<std::uint32_t>();
+  if (version != kCheckpointVersion)
+    throw Error(where + " has format version " + std::to_string(version) + "; this dptrain reads version " +
+                std::to_string(kCheckpointVersion));
+  if (bytes.size() < sizeof kMagic + 4 + 4) throw Error(where + " is truncated");
+  const std::string_view body = bytes.substr(0, bytes.size() - 4);
+  std::uint32_t stored;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 4, 4);
+  const auto crc = static_cast<std::uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+  const std::string_view meta_text = r.take(r.get<std::uint64_t>());
+  Checkpoint c;
+  c.parameters = r.floats();
+  c.state0 = r.floats();
+  c.state1 = r.floats();
+  if (r.position() != body.size())
+    throw Error(where + (r.position() < body.size() ? " has trailing bytes" : " is truncated"));
+  if (crc != stored) throw Error(where + " is corrupted (CRC-32 mismatch)");
+  try {
+    const json meta = json::parse(meta_text);
+    c.spec = spec_from_json(meta.at("spec"));
+    c.loss = parse_loss(meta.at("loss").get<std::string>());
+    const json& o = meta.at("optimizer");
+    c.optimizer.kind = parse_optimizer(o.at("kind").get<std::string>());
+    c.optimizer.learning_rate = o.at("learning_rate").get<double>();
+    c.optimizer.momentum = o.at("momentum").get<double>();
+    c.optimizer.beta1 = o.at("beta1").get<double>();
+    c.optimizer.beta2 = o.at("beta2").get<double>();
+    c.optimizer.rho = o.at("rho").get<double>();
+    c.optimizer.epsilon = o.at("epsilon").get<double>();
+    c.optimizer.weight_decay = o.at("weight_decay").get<double>();
+    c.optimizer.l1 = o.at("l1").get<double>();
+    c.optimizer.l2 = o.at("l2").get<double>();
+    c.optimizer.validate();
+    const json& s = meta.at("schedule");
+    c.schedule.kind = parse_schedule(s.at("kind").get<std::string>());
+    c.schedule.step_epochs = s.at("step_epochs").get<std::size_t>();
+    c.schedule.gamma = s.at("gamma").get<double>();
+    c.schedule.min_lr = s.at("min_lr").get<double>();
+    c.schedule.validate();
+    c.seed = meta.at("seed").get<std::uint64_t>();
+    c.batch_size = meta.at("batch_size").get<std::size_t>();
+    c.epochs_total = meta.at("epochs_total").get<std::size_t>();
+    c.epochs_done = meta.at("epochs_done").get<std::size_t>();
+    c.step = meta.at("step").get<std::uint64_t>();
+    c.deterministic = meta.at("deterministic").get<bool>();
+    c.micro_batches = meta.at("micro_batches").get<std::size_t>();
+    const json& n = meta.at("normalizer");
+    c.normalizer.kind = parse_normalization(n.at("kind").get<std::string>());
+    c.normalizer.offset = n.at("offset").get<std::vector<float>>();
+    c.normalizer.scale = n.at("scale").get<std::vector<float>>();
+    c.classes = meta.at("classes").get<std::size_t>();
+    c.best_validation_loss = meta.at("best_validation_loss").get<double>();
+    c.epochs_since_best = meta.at("epochs_since_best").get<std::size_t>();
+    c.data = meta.at("data").get<std::string>();
+  } catch (const json::exception& e) {
+    throw Error(where + " has corrupt metadata: " + e.what());
+  } catch (const Error& e) {
+    throw Error(where + " has invalid metadata: " + e.what());
+  }
+  const std::size_t expected = Model<float>(c.spec).parameter_count();
+  if (c.parameters.size() != expected)
+    throw Error(where + " holds " + std::to_string(c.parameters.size()) + " parameters but its model " +
+                c.spec.describe() + " needs " + std::to_string(expected));
+  const std::size_t slots = state_slots(c.optimizer.kind);
+  if (c.state0.size() != (slots >= 1 ? expected : 0) || c.state1.size() != (slots >= 2 ? expected : 0))
+    throw Error(where + " has optimizer state of the wrong size");
+  if (c.normalizer.active() &&
+      (c.normalizer.offset.size() != c.spec.inputs || c.normalizer.scale.size() != c.spec.inputs))
+    throw Error(where + " has normalization for the wrong number of features");
+  return c;
+}
+
+void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  write_file_atomically(path, encode_checkpoint(c));
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open checkpoint '" + path + "': " + std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return decode_checkpoint(buffer.str(), path);
+}
+
+Model<float> model_from_checkpoint(const Checkpoint& c) {
+  Model<float> m(c.spec);
+  std::memcpy(m.parameters().data(), c.parameters.data(), c.parameters.size() * sizeof(float));
+  return m;
+}
+
+}  // namespace dptrain

@@ -1,0 +1,65 @@
+#include "data_options.hpp"
+
+#include "dptrain/error.hpp"
+#include "options.hpp"
+
+namespace dptrain::cli {
+
+const char* const kDataSpecHelp =
+    "fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, csv:<path>, sqlite:<db-path>, "
+    "xor, square, blobs8, linear";
+
+void add_data_options(cxxopts::Options& options, bool training) {
+  auto group = options.add_options("Data");
+  group("data", std::string("Data: ") + kDataSpecHelp,
+        training ? cxxopts::value<std::string>()->default_value("fashion-mnist")
+                 : cxxopts::value<std::string>());
+  if (training)
+    group("test-data",
+          "Test data (same syntax; default: the matching test split or a fresh sample, 'none' for "
+          "no test set)",
+          cxxopts::value<std::string>());
+  group("label", "csv/sqlite: label column, a name or 0-based index (default: last column; "
+                 "'none': unlabelled, for predict)",
+        cxxopts::value<std::string>());
+  group("header", "csv: first row is a header: yes, no or detect",
+        cxxopts::value<std::string>()->default_value("detect"));
+  group("delimiter", "csv: field delimiter (one character; 'tab' for a tab)",
+        cxxopts::value<std::string>()->default_value(","));
+  group("table", "sqlite: read every column of this table", cxxopts::value<std::string>());
+  group("query", "sqlite: run this SELECT instead of --table", cxxopts::value<std::string>());
+  group("limit", "Use only the first N rows", cxxopts::value<std::string>());
+  if (training) group("test-limit", "Use only the first N test rows", cxxopts::value<std::string>());
+}
+
+TableOptions read_table_options(const cxxopts::ParseResult& r, bool classification) {
+  TableOptions t;
+  t.classification = classification;
+  if (r.count("label")) t.label = r["label"].as<std::string>();
+  const std::string header = r["header"].as<std::string>();
+  if (header == "yes") t.header = TableOptions::Header::yes;
+  else if (header == "no") t.header = TableOptions::Header::no;
+  else if (header == "detect") t.header = TableOptions::Header::detect;
+  else throw Error("--header: '" + header + "' is not one of yes, no, detect");
+  const std::string delim = r["delimiter"].as<std::string>();
+  if (delim == "tab") t.delimiter = '\t';
+  else if (delim.size() == 1 && delim != "\"" && delim != "\n") t.delimiter = delim[0];
+  else throw Error("--delimiter must be one character (or 'tab'), got '" + delim + "'");
+  if (r.count("table")) t.table = r["table"].as<std::string>();
+  if (r.count("query")) t.query = r["query"].as<std::string>();
+  if (!t.table.empty() && !t.query.empty()) throw Error("give --table or --query, not both");
+  return t;
+}
+
+Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed, const TableOptions& table) {
+  if (!r.count("data")) throw Error("--data is required");
+  const std::string spec = r["data"].as<std::string>();
+  if (spec.starts_with("sqlite:") && table.table.empty() && table.query.empty())
+    throw Error("sqlite data needs --table <name> or --query \"SELECT ...\"");
+  Dataset d = load_dataset(spec, seed, table);
+  if (r.count("limit")) d = d.head(parse_count(r["limit"].as<std::string>(), "limit", 1));
+  d.validate();
+  return d;
+}
+
+}  // namespace dptrain::cli

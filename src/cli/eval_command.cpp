@@ -1,0 +1,165 @@
+// dptrain eval and dptrain predict: use a trained checkpoint on data.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "commands.hpp"
+#include "data_options.hpp"
+#include "dptrain/checkpoint.hpp"
+#include "dptrain/dptrain.hpp"
+#include "dptrain/io.hpp"
+#include "options.hpp"
+
+namespace dptrain::cli {
+
+namespace {
+
+struct Loaded {
+  Checkpoint checkpoint;
+  Model<float> model;
+};
+
+Loaded load_model(const cxxopts::ParseResult& r) {
+  if (!r.count("model")) throw Error("--model <checkpoint.dpt> is required");
+  Checkpoint c = load_checkpoint(r["model"].as<std::string>());
+  Model<float> m = model_from_checkpoint(c);
+  return {std::move(c), std::move(m)};
+}
+
+TrainConfig inference_config(const cxxopts::ParseResult& r, const Checkpoint& c) {
+  TrainConfig config;
+  read_engine_options(r, config);
+  config.loss = c.loss;
+  config.batch_size = std::max<std::size_t>(c.batch_size, 256);  // rows per worker chunk
+  config.optimizer = c.optimizer;
+  return config;
+}
+
+Dataset load_for(const cxxopts::ParseResult& r, const Checkpoint& c) {
+  Dataset d = load_main_data(r, c.seed, read_table_options(r, c.loss != Loss::mse));
+  c.normalizer.apply(d);
+  return d;
+}
+
+void add_common(cxxopts::Options& options) {
+  options.add_options()("model", "Checkpoint written by dptrain train --save",
+                        cxxopts::value<std::string>());
+  add_data_options(options, false);
+  add_engine_options(options);
+  options.add_options()("h,help", "Show this help");
+}
+
+}  // namespace
+
+int eval_command(int argc, char** argv) {
+  cxxopts::Options options("dptrain eval", "Loss and metrics of a trained model on labelled data.");
+  add_common(options);
+  options.add_options()("format", "text or json", cxxopts::value<std::string>()->default_value("text"));
+  const auto r = options.parse(argc, argv);
+  if (r.count("help")) {
+    std::printf("%s\n", options.help().c_str());
+    return 0;
+  }
+  reject_unmatched(r);
+  const std::string format = r["format"].as<std::string>();
+  if (format != "text" && format != "json") throw Error("--format must be text or json");
+  Loaded loaded = load_model(r);
+  const Checkpoint& c = loaded.checkpoint;
+  Trainer trainer(loaded.model, inference_config(r, c));
+  const Dataset data = load_for(r, c);
+  const Evaluation e = trainer.evaluate(data);
+  const ConfusionMatrix& cm = e.confusion;
+  if (format == "json") {
+    nlohmann::json j = {{"model", r["model"].as<std::string>()}, {"data", data.source},
+                        {"rows", e.rows}, {"loss", e.loss}};
+    if (e.classification) {
+      j["accuracy"] = cm.accuracy();
+      j["macro"] = {{"precision", cm.macro_precision()}, {"recall", cm.macro_recall()}, {"f1", cm.macro_f1()}};
+      nlohmann::json per = nlohmann::json::array(), matrix = nlohmann::json::array();
+      for (std::size_t k = 0; k < cm.classes(); ++k) {
+        per.push_back({{"class", k}, {"precision", cm.precision(k)}, {"recall", cm.recall(k)}, {"f1", cm.f1(k)}});
+        nlohmann::json row = nlohmann::json::array();
+        for (std::size_t p = 0; p < cm.classes(); ++p) row.push_back(cm.count(k, p));
+        matrix.push_back(row);
+      }
+      j["per_class"] = per;
+      j["confusion_matrix"] = matrix;  // rows: true class, columns: predicted class
+    } else {
+      j["mse"] = e.regression.mse();
+      j["mae"] = e.regression.mae();
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("model %s on %s: %zu rows\nloss %.6f\n", c.spec.describe().c_str(), data.source.c_str(),
+              e.rows, e.loss);
+  if (!e.classification) {
+    std::printf("mse %.6f\nmae %.6f\n", e.regression.mse(), e.regression.mae());
+    return 0;
+  }
+  std::printf("accuracy %.4f\n\n%-8s %10s %10s %10s %8s\n", cm.accuracy(), "class", "precision",
+              "recall", "f1", "support");
+  for (std::size_t k = 0; k < cm.classes(); ++k) {
+    std::uint64_t support = 0;
+    for (std::size_t p = 0; p < cm.classes(); ++p) support += cm.count(k, p);
+    std::printf("%-8zu %10.4f %10.4f %10.4f %8llu\n", k, cm.precision(k), cm.recall(k), cm.f1(k),
+                static_cast<unsigned long long>(support));
+  }
+  std::printf("%-8s %10.4f %10.4f %10.4f %8zu\n\nconfusion matrix (rows: true class, columns: "
+              "predicted)\n",
+              "macro", cm.macro_precision(), cm.macro_recall(), cm.macro_f1(), e.rows);
+  std::printf("%8s", "");
+  for (std::size_t p = 0; p < cm.classes(); ++p) std::printf(" %7zu", p);
+  std::printf("\n");
+  for (std::size_t k = 0; k < cm.classes(); ++k) {
+    std::printf("%8zu", k);
+    for (std::size_t p = 0; p < cm.classes(); ++p)
+      std::printf(" %7llu", static_cast<unsigned long long>(cm.count(k, p)));
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int predict_command(int argc, char** argv) {
+  cxxopts::Options options("dptrain predict",
+                           "Write one prediction per input row (class and probabilities, or values).");
+  add_common(options);
+  options.add_options()("out", "CSV file to write (atomically)", cxxopts::value<std::string>());
+  const auto r = options.parse(argc, argv);
+  if (r.count("help")) {
+    std::printf("%s\n", options.help().c_str());
+    return 0;
+  }
+  reject_unmatched(r);
+  if (!r.count("out")) throw Error("--out <predictions.csv> is required");
+  Loaded loaded = load_model(r);
+  const Checkpoint& c = loaded.checkpoint;
+  Trainer trainer(loaded.model, inference_config(r, c));
+  const Dataset data = load_for(r, c);
+  const std::vector<float> out = trainer.predict(data);
+  const std::size_t cols = c.spec.outputs();
+  const bool classes = c.classes > 0;
+  std::ostringstream csv;
+  csv.precision(7);
+  if (classes) {
+    csv << "class";
+    if (cols == 1) csv << ",p1";
+    else
+      for (std::size_t k = 0; k < cols; ++k) csv << ",p" << k;
+  } else {
+    for (std::size_t k = 0; k < cols; ++k) csv << (k ? "," : "") << "y" << k;
+  }
+  csv << '\n';
+  for (std::size_t i = 0; i < data.rows; ++i) {
+    const float* row = out.data() + i * cols;
+    if (classes) csv << predicted_class(row, cols) << ',';
+    for (std::size_t k = 0; k < cols; ++k) csv << (k ? "," : "") << row[k];
+    csv << '\n';
+  }
+  write_file_atomically(r["out"].as<std::string>(), csv.str());
+  std::fprintf(stderr, "dptrain predict: wrote %zu rows to %s\n", data.rows, r["out"].as<std::string>().c_str());
+  return 0;
+}
+
+}  // namespace dptrain::cli
