@@ -13,6 +13,7 @@ DPTRAIN_PACKAGES=(
   libopenblas-pthread-dev libomp-dev libclang-rt-14-dev
   nlohmann-json3-dev libsqlite3-dev libcsv-dev gnuplot-nox
   dataset-fashion-mnist
+  python3 # the plot scripts and test scripts parse CSV/JSON with its standard library
 )
 
 dptrain_sudo() {

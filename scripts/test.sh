@@ -14,6 +14,9 @@ ctest --test-dir "$DPTRAIN_ROOT/build" -j "$jobs" --output-on-failure
 
 if [ "${DPTRAIN_SKIP_SANITIZERS:-0}" = 1 ]; then exit 0; fi
 
+echo "== Embedding: fresh dptrain build installed to a temporary prefix, examples/embed against it" >&2
+bash "$DPTRAIN_ROOT/tests/install_test.sh"
+
 echo "== ASan + UBSan build, full test suite" >&2
 dptrain_build "$DPTRAIN_ROOT/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDPTRAIN_SANITIZE=address
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -155,9 +155,11 @@ struct CsvState {
 
   void row_end() {
     if (!have_columns) {
+      // A header has a field that is text (not a number, not empty).
       bool numeric = true;
       double dummy = 0;
-      for (const auto& f : fields) numeric = numeric && parse_number(f, dummy);
+      for (const auto& f : fields)
+        numeric = numeric && (trim(f).empty() || parse_number(f, dummy));
       const bool is_header = header_mode == TableOptions::Header::yes ||
                              (header_mode == TableOptions::Header::detect && !numeric);
       std::vector<std::string> names;
@@ -277,6 +279,9 @@ Dataset load_sqlite(const std::string& path, const TableOptions& options) {
     throw Error("SQLite database '" + path + "': " + sqlite3_errmsg(db.db) +
                 (options.query.empty() ? " (table '" + options.table + "')" : " (query: " + sql + ")"));
   if (!st.stmt) throw Error("SQLite database '" + path + "': the query is empty");
+  if (!sqlite3_stmt_readonly(st.stmt))
+    throw Error("SQLite database '" + path + "': the query would change the database; only "
+                "read-only SELECT queries are allowed (query: " + sql + ")");
   const int columns = sqlite3_column_count(st.stmt);
   std::vector<std::string> names;
   for (int c = 0; c < columns; ++c) {

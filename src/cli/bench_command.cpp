@@ -41,7 +41,9 @@ struct Point {
 };
 
 /// Number for JSON: null for NaN/Inf.
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json number(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 std::string bytes_of(const void* data, std::size_t bytes) {
   return std::string(static_cast<const char*>(data), bytes);
@@ -55,14 +57,12 @@ json export_replay(const std::string& dir, const Reference& ref, const Dataset& 
   namespace fs = std::filesystem;
   const std::string data_key =
       ref.quality_data + (ref.quality_rows ? "-" + std::to_string(data.rows) : "");
-  json d = {{"spec", ref.quality_data},
-            {"rows", data.rows},
-            {"features", data.features},
-            {"classes", data.classes},
-            {"target_width", data.target_width},
-            {"x", data_key + ".x.f32"}};
+  json d = {{"spec", ref.quality_data},          {"rows", data.rows},
+            {"features", data.features},         {"classes", data.classes},
+            {"target_width", data.target_width}, {"x", data_key + ".x.f32"}};
   auto write = [&](const std::string& name, const std::string& content) {
-    if (written.insert(name).second) write_file_atomically((fs::path(dir) / name).string(), content);
+    if (written.insert(name).second)
+      write_file_atomically((fs::path(dir) / name).string(), content);
   };
   write(data_key + ".x.f32", bytes_of(data.x.data(), data.x.size() * sizeof(float)));
   if (data.classification()) {
@@ -97,8 +97,9 @@ json export_replay(const std::string& dir, const Reference& ref, const Dataset& 
           {"hidden", activation_name(ref.hidden)},
           {"output", activation_name(ref.output)},
           {"loss", loss_name(ref.loss)},
-          {"loss_note", "ce: mean softmax cross-entropy; bce: mean BCE on logits over rows and "
-                        "outputs; mse: 0.5 x mean squared error"},
+          {"loss_note",
+           "ce: mean softmax cross-entropy; bce: mean BCE on logits over rows and "
+           "outputs; mse: 0.5 x mean squared error"},
           {"optimizer", optimizer_name(o.kind)},
           {"lr", o.learning_rate},
           {"momentum", o.momentum},
@@ -115,8 +116,7 @@ json export_replay(const std::string& dir, const Reference& ref, const Dataset& 
 /// Trains a fresh copy of `ref` for `steps` steps on its learnable data set and evaluates the
 /// final parameters on the same rows.
 json quality_check(const Reference& ref, const TrainConfig& base, std::size_t steps,
-                   const std::string& export_dir, std::set<std::string>& written,
-                   json& manifest) {
+                   const std::string& export_dir, std::set<std::string>& written, json& manifest) {
   json q = {{"model", ref.name}, {"data", ref.quality_data}, {"steps", steps}, {"threads", 1}};
   Dataset data;
   try {
@@ -132,8 +132,7 @@ json quality_check(const Reference& ref, const TrainConfig& base, std::size_t st
   Model<float> model(ModelSpec::mlp(ref.widths, ref.hidden, ref.output));
   model.initialize(42);
   json entry;
-  if (!export_dir.empty())
-    entry = export_replay(export_dir, ref, data, model, c, steps, written);
+  if (!export_dir.empty()) entry = export_replay(export_dir, ref, data, model, c, steps, written);
   Trainer trainer(model, c);
   trainer.check_data(data);
   std::vector<std::uint32_t> rows(c.batch_size);
@@ -149,8 +148,8 @@ json quality_check(const Reference& ref, const TrainConfig& base, std::size_t st
   q["metric"] = number(e.metric());
   q["metric_name"] = e.metric_name();
   if (!export_dir.empty()) {
-    entry["dptrain"] = {{"loss", q["loss"]}, {"metric", q["metric"]},
-                        {"metric_name", e.metric_name()}};
+    entry["dptrain"] = {
+        {"loss", q["loss"]}, {"metric", q["metric"]}, {"metric_name", e.metric_name()}};
     manifest["models"].push_back(entry);
   }
   return q;
@@ -167,15 +166,15 @@ int bench_command(int argc, char** argv) {
       "seconds", "Seconds per timed window", cxxopts::value<std::string>()->default_value("1"))(
       "repeats", "Timed windows per point (median, min, max reported)",
       cxxopts::value<std::string>()->default_value("5"))(
-      "json", "Also write the results as JSON to PATH (atomically)",
-      cxxopts::value<std::string>())(
+      "json", "Also write the results as JSON to PATH (atomically)", cxxopts::value<std::string>())(
       "quality",
       "Also train each model for a fixed number of steps on learnable data (A, B: first 8192 "
       "Fashion-MNIST rows; C: blobs8; xor; square) and report the final loss and metric")(
       "quality-steps", "Steps of the quality check (implies --quality; default per model)",
       cxxopts::value<std::string>())(
-      "export", "Write the quality check's data, initial parameters and settings to folder DIR "
-                "(implies --quality; for scripts/bench_pytorch.py --replay DIR)",
+      "export",
+      "Write the quality check's data, initial parameters and settings to folder DIR "
+      "(implies --quality; for scripts/bench_pytorch.py --replay DIR)",
       cxxopts::value<std::string>())("h,help", "Show this help");
   add_engine_options(options);
   const auto r = options.parse(argc, argv);
@@ -205,8 +204,9 @@ int bench_command(int argc, char** argv) {
   }
   const bool quality = r.count("quality") || r.count("quality-steps") || r.count("export");
   const std::size_t quality_steps =
-      r.count("quality-steps") ? parse_count(r["quality-steps"].as<std::string>(), "quality-steps", 1)
-                               : 0;
+      r.count("quality-steps")
+          ? parse_count(r["quality-steps"].as<std::string>(), "quality-steps", 1)
+          : 0;
 
   TrainConfig base;
   base.threads = 1;

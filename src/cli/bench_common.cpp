@@ -35,17 +35,66 @@ std::size_t status_kb(const char* key) {
 
 const std::vector<Reference>& references() {
   static const std::vector<Reference> refs = {
-      {"A", {784, 128, 10}, Activation::relu, Activation::softmax, Loss::ce, OptimizerKind::adam,
-       1e-3, 128, "784-128-10 relu/softmax CE, Adam, batch 128", "fashion-mnist", 8192, 500},
-      {"B", {784, 1024, 1024, 10}, Activation::relu, Activation::softmax, Loss::ce,
-       OptimizerKind::momentum, 1e-2, 256,
-       "784-1024-1024-10 relu/softmax CE, SGD momentum, batch 256", "fashion-mnist", 8192, 100},
-      {"C", {8, 10, 8, 1}, Activation::relu, Activation::sigmoid, Loss::bce, OptimizerKind::adam,
-       1e-3, 32, "8-10-8-1 relu/sigmoid BCE, Adam, batch 32", "blobs8", 0, 1000},
-      {"xor", {2, 3, 1}, Activation::sigmoid, Activation::sigmoid, Loss::bce, OptimizerKind::sgd,
-       0.5, 4, "2-3-1 sigmoid BCE, SGD, batch 4", "xor", 0, 2000},
-      {"square", {1, 10, 1}, Activation::relu, Activation::identity, Loss::mse,
-       OptimizerKind::adam, 1e-2, 32, "1-10-1 relu MSE, Adam, batch 32", "square", 0, 1000},
+      {"A",
+       {784, 128, 10},
+       Activation::relu,
+       Activation::softmax,
+       Loss::ce,
+       OptimizerKind::adam,
+       1e-3,
+       128,
+       "784-128-10 relu/softmax CE, Adam, batch 128",
+       "fashion-mnist",
+       8192,
+       500},
+      {"B",
+       {784, 1024, 1024, 10},
+       Activation::relu,
+       Activation::softmax,
+       Loss::ce,
+       OptimizerKind::momentum,
+       1e-2,
+       256,
+       "784-1024-1024-10 relu/softmax CE, SGD momentum, batch 256",
+       "fashion-mnist",
+       8192,
+       100},
+      {"C",
+       {8, 10, 8, 1},
+       Activation::relu,
+       Activation::sigmoid,
+       Loss::bce,
+       OptimizerKind::adam,
+       1e-3,
+       32,
+       "8-10-8-1 relu/sigmoid BCE, Adam, batch 32",
+       "blobs8",
+       0,
+       1000},
+      {"xor",
+       {2, 3, 1},
+       Activation::sigmoid,
+       Activation::sigmoid,
+       Loss::bce,
+       OptimizerKind::sgd,
+       0.5,
+       4,
+       "2-3-1 sigmoid BCE, SGD, batch 4",
+       "xor",
+       0,
+       2000},
+      {"square",
+       {1, 10, 1},
+       Activation::relu,
+       Activation::identity,
+       Loss::mse,
+       OptimizerKind::adam,
+       1e-2,
+       32,
+       "1-10-1 relu MSE, Adam, batch 32",
+       "square",
+       0,
+       1000},
   };
   return refs;
 }
@@ -154,8 +203,12 @@ std::size_t engine_bytes(const Trainer& trainer, const Model<float>& model) {
   return bytes + units * trainer.gradient_buffer_bytes();
 }
 
-std::size_t current_rss_bytes() { return status_kb("VmRSS") * 1024; }
-std::size_t peak_rss_bytes() { return status_kb("VmHWM") * 1024; }
+std::size_t current_rss_bytes() {
+  return status_kb("VmRSS") * 1024;
+}
+std::size_t peak_rss_bytes() {
+  return status_kb("VmHWM") * 1024;
+}
 
 bool reset_peak_rss() {
   std::FILE* f = std::fopen("/proc/self/clear_refs", "w");

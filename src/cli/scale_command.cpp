@@ -54,7 +54,9 @@ struct AmdahlFit {
   bool oversubscribed_included = false;
 };
 
-double amdahl_speedup(double f, double n) { return 1.0 / (f + (1.0 - f) / n); }
+double amdahl_speedup(double f, double n) {
+  return 1.0 / (f + (1.0 - f) / n);
+}
 
 /// Least squares on 1/S(n) = f + (1 - f)/n, i.e. on the normalised step time:
 /// 1/S - 1/n = f (1 - 1/n), a line through the origin, f = sum(x y) / sum(x^2), clamped to
@@ -118,7 +120,9 @@ std::vector<Parallelism> parse_strategies(const std::string& text) {
   return out;
 }
 
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json number(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 std::string mb(std::size_t bytes) {
   char buf[32];
@@ -136,20 +140,22 @@ int scale_command(int argc, char** argv) {
       "(random data; loading excluded).");
   options.add_options()("model", "Reference model: A, B, C, xor, square",
                         cxxopts::value<std::string>()->default_value("A"))(
-      "layers", "Custom widths input,hidden...,output instead of --model (relu hidden; "
-                "softmax+CE, or sigmoid+BCE for one output; Adam, lr 1e-3)",
-      cxxopts::value<std::string>())(
-      "batch-size", "Batch size (default: the model's; 128 for --layers)",
-      cxxopts::value<std::string>())(
-      "threads", "Thread counts (comma-separated; default 1, 2, 4, ... up to 2 x cores; 1 is "
-                 "always measured: it is the speedup baseline)",
-      cxxopts::value<std::string>())(
-      "parallelism", "Strategies: data, intra, or data,intra",
-      cxxopts::value<std::string>()->default_value("data,intra"))(
+      "layers",
+      "Custom widths input,hidden...,output instead of --model (relu hidden; "
+      "softmax+CE, or sigmoid+BCE for one output; Adam, lr 1e-3)",
+      cxxopts::value<std::string>())("batch-size",
+                                     "Batch size (default: the model's; 128 for --layers)",
+                                     cxxopts::value<std::string>())(
+      "threads",
+      "Thread counts (comma-separated; default 1, 2, 4, ... up to 2 x cores; 1 is "
+      "always measured: it is the speedup baseline)",
+      cxxopts::value<std::string>())("parallelism", "Strategies: data, intra, or data,intra",
+                                     cxxopts::value<std::string>()->default_value("data,intra"))(
       "backend", "Worker pool: tbb, openmp or threads",
       cxxopts::value<std::string>()->default_value("tbb"))(
-      "gemm", "GEMM kernel of the data strategy: openblas, eigen or reference (intra always uses "
-              "Eigen)",
+      "gemm",
+      "GEMM kernel of the data strategy: openblas, eigen or reference (intra always uses "
+      "Eigen)",
       cxxopts::value<std::string>())(
       "deterministic", "Fixed micro-batches summed in fixed order (see dptrain train --help)")(
       "micro-batches", "Micro-batches per step with --deterministic",
@@ -159,11 +165,13 @@ int scale_command(int argc, char** argv) {
       "seconds", "Seconds per timed window", cxxopts::value<std::string>()->default_value("0.5"))(
       "warmup", "Seconds of untimed steps before each window (default max(0.1, seconds / 4))",
       cxxopts::value<std::string>())(
-      "noise-threshold", "Flag a point as noisy when (max - min) / median of its windows exceeds "
-                         "this",
+      "noise-threshold",
+      "Flag a point as noisy when (max - min) / median of its windows exceeds "
+      "this",
       cxxopts::value<std::string>()->default_value("0.2"))(
-      "out", "Write the points to this .csv file and the whole run to the .json beside it "
-             "(both atomically)",
+      "out",
+      "Write the points to this .csv file and the whole run to the .json beside it "
+      "(both atomically)",
       cxxopts::value<std::string>())("h,help", "Show this help");
   const auto r = options.parse(argc, argv);
   if (r.count("help")) {
@@ -177,9 +185,9 @@ int scale_command(int argc, char** argv) {
   Reference ref;
   if (r.count("layers")) {
     if (r.count("model")) throw Error("--model and --layers are exclusive: choose one");
-    const std::size_t batch =
-        r.count("batch-size") ? parse_count(r["batch-size"].as<std::string>(), "batch-size", 1)
-                              : 128;
+    const std::size_t batch = r.count("batch-size")
+                                  ? parse_count(r["batch-size"].as<std::string>(), "batch-size", 1)
+                                  : 128;
     ref = custom_reference(parse_size_list(r["layers"].as<std::string>(), "layers"), batch);
   } else {
     ref = find_reference(r["model"].as<std::string>(), "model");
@@ -192,8 +200,7 @@ int scale_command(int argc, char** argv) {
   thread_list.push_back(1);
   std::sort(thread_list.begin(), thread_list.end());
   thread_list.erase(std::unique(thread_list.begin(), thread_list.end()), thread_list.end());
-  const std::vector<Parallelism> strategies =
-      parse_strategies(r["parallelism"].as<std::string>());
+  const std::vector<Parallelism> strategies = parse_strategies(r["parallelism"].as<std::string>());
   TrainConfig base;
   base.backend = parallel::parse_backend(r["backend"].as<std::string>());
   if (r.count("gemm")) base.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
@@ -201,12 +208,12 @@ int scale_command(int argc, char** argv) {
   base.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   const std::size_t repeats = parse_count(r["repeats"].as<std::string>(), "repeats", 1);
   const double seconds = parse_real(r["seconds"].as<std::string>(), "seconds");
-  if (!(seconds > 0)) throw Error("--seconds must be positive, got " + r["seconds"].as<std::string>());
+  if (!(seconds > 0))
+    throw Error("--seconds must be positive, got " + r["seconds"].as<std::string>());
   const double warmup = r.count("warmup") ? parse_real(r["warmup"].as<std::string>(), "warmup")
                                           : std::max(0.1, 0.25 * seconds);
   if (!(warmup >= 0)) throw Error("--warmup must not be negative");
-  const double threshold =
-      parse_real(r["noise-threshold"].as<std::string>(), "noise-threshold");
+  const double threshold = parse_real(r["noise-threshold"].as<std::string>(), "noise-threshold");
   if (!(threshold > 0)) throw Error("--noise-threshold must be positive");
   std::string csv_path, json_path;
   if (r.count("out")) {
@@ -292,8 +299,7 @@ int scale_command(int argc, char** argv) {
     // window (a neighbour process, a descheduled worker) dominate it.
     std::size_t typical = 0;
     for (std::size_t w = 1; w < p.samples_per_s.size(); ++w)
-      if (std::abs(p.samples_per_s[w] - p.median) <
-          std::abs(p.samples_per_s[typical] - p.median))
+      if (std::abs(p.samples_per_s[w] - p.median) < std::abs(p.samples_per_s[typical] - p.median))
         typical = w;
     p.times = p.window_times[typical];
     // Ratios within a repeat: those windows ran next to each other, so slow drifts cancel.
@@ -331,12 +337,13 @@ int scale_command(int argc, char** argv) {
     std::snprintf(spread, sizeof spread, "%.0f%%", 100 * p.spread);
     std::string flags = p.oversubscribed ? "oversubscribed" : "";
     if (p.noisy) flags += flags.empty() ? "NOISY" : " NOISY";
-    std::printf("%-8s %6zu%s %11.0f %21s %6s %7.2f %13s %5.2f %6.1fus %6.1fus %6.1fus %7s %7s %7s  %s\n",
-                parallelism_name(p.parallelism), p.threads, p.oversubscribed ? "*" : " ", p.median,
-                range, spread, p.speedup, srange, p.speedup / double(p.threads),
-                1e6 * p.times.forward_backward / steps, 1e6 * p.times.reduce_update / steps,
-                1e6 * p.times.waiting() / steps, mb(p.engine).c_str(), mb(p.rss).c_str(),
-                peak_resettable ? mb(p.peak_rss).c_str() : "-", flags.c_str());
+    std::printf(
+        "%-8s %6zu%s %11.0f %21s %6s %7.2f %13s %5.2f %6.1fus %6.1fus %6.1fus %7s %7s %7s  %s\n",
+        parallelism_name(p.parallelism), p.threads, p.oversubscribed ? "*" : " ", p.median, range,
+        spread, p.speedup, srange, p.speedup / double(p.threads),
+        1e6 * p.times.forward_backward / steps, 1e6 * p.times.reduce_update / steps,
+        1e6 * p.times.waiting() / steps, mb(p.engine).c_str(), mb(p.rss).c_str(),
+        peak_resettable ? mb(p.peak_rss).c_str() : "-", flags.c_str());
   }
   std::printf(
       "\nspeedup: median over repeats of samples/s / the same strategy's 1-thread window of the "
@@ -396,37 +403,36 @@ int scale_command(int argc, char** argv) {
     for (const Point& p : points) {
       const double steps = double(std::max<std::uint64_t>(p.times.steps, 1));
       const AmdahlFit& f = fit_of(p.parallelism);
-      const std::vector<std::string> fields = {
-          csv_field(ref.name),
-          layers,
-          std::to_string(ref.batch),
-          parallelism_name(p.parallelism),
-          parallel::backend_name(base.backend),
-          csv_field(p.gemm),
-          std::to_string(p.threads),
-          std::to_string(cores),
-          p.oversubscribed ? "1" : "0",
-          std::to_string(repeats),
-          csv_number(p.median),
-          csv_number(p.min),
-          csv_number(p.max),
-          csv_number(p.spread),
-          p.noisy ? "1" : "0",
-          csv_number(1e6 * double(ref.batch) / p.median),
-          csv_number(p.speedup),
-          csv_number(p.speedup_min),
-          csv_number(p.speedup_max),
-          csv_number(p.speedup / double(p.threads)),
-          csv_number(p.vs_data1),
-          std::to_string(p.workers),
-          csv_number(1e6 * p.times.forward_backward / steps),
-          csv_number(1e6 * p.times.reduce_update / steps),
-          csv_number(1e6 * p.times.waiting() / steps),
-          std::to_string(p.engine),
-          std::to_string(p.rss),
-          peak_resettable ? std::to_string(p.peak_rss) : "",
-          csv_number(f.serial_fraction),
-          csv_field(cpu)};
+      const std::vector<std::string> fields = {csv_field(ref.name),
+                                               layers,
+                                               std::to_string(ref.batch),
+                                               parallelism_name(p.parallelism),
+                                               parallel::backend_name(base.backend),
+                                               csv_field(p.gemm),
+                                               std::to_string(p.threads),
+                                               std::to_string(cores),
+                                               p.oversubscribed ? "1" : "0",
+                                               std::to_string(repeats),
+                                               csv_number(p.median),
+                                               csv_number(p.min),
+                                               csv_number(p.max),
+                                               csv_number(p.spread),
+                                               p.noisy ? "1" : "0",
+                                               csv_number(1e6 * double(ref.batch) / p.median),
+                                               csv_number(p.speedup),
+                                               csv_number(p.speedup_min),
+                                               csv_number(p.speedup_max),
+                                               csv_number(p.speedup / double(p.threads)),
+                                               csv_number(p.vs_data1),
+                                               std::to_string(p.workers),
+                                               csv_number(1e6 * p.times.forward_backward / steps),
+                                               csv_number(1e6 * p.times.reduce_update / steps),
+                                               csv_number(1e6 * p.times.waiting() / steps),
+                                               std::to_string(p.engine),
+                                               std::to_string(p.rss),
+                                               peak_resettable ? std::to_string(p.peak_rss) : "",
+                                               csv_number(f.serial_fraction),
+                                               csv_field(cpu)};
       for (std::size_t i = 0; i < fields.size(); ++i) csv += (i ? "," : "") + fields[i];
       csv += "\n";
     }
@@ -509,11 +515,13 @@ int scale_command(int argc, char** argv) {
           {"warmup_seconds", warmup},
           {"noise_threshold", threshold},
           {"order", "points interleaved within each repeat; one worker pool alive at a time"},
-          {"speedup", "median over repeats of the ratio to the same strategy's 1-thread window "
-                      "of the same repeat"},
-          {"time_split", "per step, of the window whose samples/s is closest to the median; "
-                         "forward_backward and reduce_update are the mean busy time of the active "
-                         "workers, wait = step wall time - both"}}},
+          {"speedup",
+           "median over repeats of the ratio to the same strategy's 1-thread window "
+           "of the same repeat"},
+          {"time_split",
+           "per step, of the window whose samples/s is closest to the median; "
+           "forward_backward and reduce_update are the mean busy time of the active "
+           "workers, wait = step wall time - both"}}},
         {"points", jpoints},
         {"amdahl", jfits}};
     write_file_atomically(csv_path, csv);

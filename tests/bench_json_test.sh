@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# End-to-end tests of the machine-readable side of `dptrain bench`: --json (every point, written
+# atomically), --quality (a fixed-step training check with a final loss and metric),
+# --export DIR (data, initial parameters and settings for a replay), option errors, and — when
+# Debian's python3-torch is installed — that scripts/bench_pytorch.py --replay reproduces
+# dptrain's final losses from the exported files (same data, initial parameters, row order).
+#
+# usage: bash tests/bench_json_test.sh <path-to-dptrain-binary>
+set -u
+
+if [[ $# -ne 1 || ! -x $1 ]]; then
+  echo "usage: bash tests/bench_json_test.sh <path-to-dptrain-binary>" >&2
+  exit 2
+fi
+DPTRAIN=$1
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON=/usr/bin/python3
+[[ -x $PYTHON ]] || PYTHON=python3
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-bench-test.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"  # A and B are not used here
+PASSED=0
+FAILED=0
+OUT="$TMP/stdout"
+ERR="$TMP/stderr"
+RC=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() {
+  FAILED=$((FAILED + 1))
+  echo "not ok - $1: $2"
+  if [[ -s $ERR ]]; then sed 's/^/#   stderr: /' "$ERR" | head -n 5; fi
+}
+run() {
+  timeout 120 "$DPTRAIN" "$@" >"$OUT" 2>"$ERR"
+  RC=$?
+}
+FAST=(--repeats 2 --seconds 0.02)
+
+run bench --models C,xor,square --threads 1,2 "${FAST[@]}" --quality-steps 300 \
+  --export "$TMP/replay" --json "$TMP/bench.json"
+if [[ $RC -eq 0 ]]; then ok "bench --json --quality-steps --export"; else not_ok "bench --json --quality-steps --export" "exit $RC"; fi
+if "$PYTHON" - "$TMP/bench.json" "$TMP/replay/manifest.json" <<'EOF' >"$TMP/check" 2>&1; then
+import json, math, os, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["tool"] == "dptrain bench" and doc["cores"] >= 1, doc.keys()
+got = sorted((r["model"], r["threads"]) for r in doc["results"])
+assert got == [(m, t) for m in ("C", "square", "xor") for t in (1, 2)], got
+for r in doc["results"]:
+    assert r["samples_per_s"] > 0 and len(r["windows_samples_per_s"]) == 2, r
+    assert r["oversubscribed"] == (r["threads"] > doc["cores"]), r
+q = {x["model"]: x for x in doc["quality"]}
+assert set(q) == {"C", "xor", "square"}, q
+for m, x in q.items():
+    assert x["steps"] == 300 and math.isfinite(x["loss"]) and x["loss"] >= 0, x
+assert q["C"]["metric_name"] == "acc" and q["square"]["metric_name"] == "mse", q
+man = json.load(open(sys.argv[2]))
+d = os.path.dirname(sys.argv[2])
+assert [m["name"] for m in man["models"]] == ["C", "xor", "square"], man["models"]
+for m in man["models"]:
+    data = m["data"]
+    assert os.path.getsize(os.path.join(d, data["x"])) == 4 * data["rows"] * data["features"]
+    for layer in m["init"]:
+        assert os.path.getsize(os.path.join(d, layer["weight"])) == 4 * layer["in"] * layer["out"]
+        assert os.path.getsize(os.path.join(d, layer["bias"])) == 4 * layer["out"]
+    assert m["dptrain"]["loss"] == q[m["name"]]["loss"], m["dptrain"]
+EOF
+  ok "JSON holds every point and the quality results; the export matches its manifest"
+else
+  not_ok "JSON holds every point and the quality results; the export matches its manifest" "$(tail -n 3 "$TMP/check")"
+fi
+if ls -a "$TMP" "$TMP/replay" | grep -q '\.tmp\.'; then
+  not_ok "no temporary files left" "$(ls -a "$TMP" "$TMP/replay")"
+else
+  ok "no temporary files left"
+fi
+
+# The quality check on an unavailable data set is reported as skipped, not as a failure.
+run bench --models A --threads 1 --repeats 1 --seconds 0.01 --quality-steps 2 --json "$TMP/a.json"
+if [[ $RC -eq 0 ]] && grep -q "^A .*skipped: " "$OUT"; then
+  ok "quality check without Fashion-MNIST is reported as skipped"
+else
+  not_ok "quality check without Fashion-MNIST is reported as skipped" "exit $RC: $(tail -n 2 "$OUT")"
+fi
+
+# intra runs one worker: per-worker memory must not be read for worker 1 (was an internal error).
+run bench --models C --threads 1,2 --parallelism intra "${FAST[@]}"
+if [[ $RC -eq 0 ]]; then ok "bench --parallelism intra with 2 threads"; else not_ok "bench --parallelism intra with 2 threads" "exit $RC"; fi
+
+expect_error() {
+  local name=$1 want=$2
+  shift 2
+  run bench "$@"
+  if [[ $RC -ne 2 ]]; then
+    not_ok "$name" "expected exit 2, got $RC"
+  elif [[ $(head -n 1 "$ERR") != "dptrain bench: error: "*"$want"* ]]; then
+    not_ok "$name" "expected 'dptrain bench: error: ...$want...', got '$(head -n 1 "$ERR")'"
+  elif [[ -s $OUT ]]; then
+    not_ok "$name" "expected nothing on stdout, got '$(head -n 1 "$OUT")'"
+  else
+    ok "$name"
+  fi
+}
+expect_error "--json into a missing folder" "folder '$TMP/none' does not exist" --models C --json "$TMP/none/b.json"
+expect_error "--quality-steps 0" "--quality-steps must be at least 1" --models C --quality-steps 0
+expect_error "unknown model" "--models: unknown model 'D'" --models C,D
+echo x >"$TMP/file"
+expect_error "--export onto a file" "--export: cannot create folder '$TMP/file'" --models C --export "$TMP/file"
+
+# PyTorch replays the exported steps and lands on the same losses (float rounding apart).
+if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
+  echo "ok - PyTorch replay # SKIP python3-torch not installed"
+elif "$PYTHON" "$ROOT/scripts/bench_pytorch.py" --models '' --replay "$TMP/replay" \
+  --json "$TMP/torch.json" >"$OUT" 2>"$ERR"; then
+  if "$PYTHON" - "$TMP/torch.json" <<'EOF' >"$TMP/check" 2>&1; then
+import json, sys
+for r in json.load(open(sys.argv[1])):
+    a, b = r["loss"], r["dptrain"]["loss"]
+    assert abs(a - b) <= 1e-3 * max(abs(a), abs(b)) + 1e-5, (r["model"], a, b)
+EOF
+    ok "PyTorch replay reproduces dptrain's final losses"
+  else
+    not_ok "PyTorch replay reproduces dptrain's final losses" "$(tail -n 1 "$TMP/check")"
+  fi
+else
+  not_ok "PyTorch replay runs" "$(tail -n 3 "$ERR")"
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]

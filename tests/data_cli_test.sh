@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# End-to-end tests of data in and models out: CSV and SQLite training, checkpoints that survive
+# kill -9 and full disks, resume, eval and predict, logs, early stopping, divergence.
+#
+# usage: bash tests/data_cli_test.sh <path-to-dptrain-binary>
+# Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 on failure.
+set -u
+DPTRAIN=$(realpath "${1:?usage: data_cli_test.sh <dptrain>}")
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-data-test.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 2
+export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() {
+  FAILED=$((FAILED + 1))
+  echo "not ok - $1: $2"
+  [[ -s err ]] && sed 's/^/#   stderr: /' err | head -n 5
+}
+run() { timeout 60 "$DPTRAIN" "$@" >out 2>err; RC=$?; }
+# expect NAME RC SUBSTRING(in stdout+stderr) ARGS...
+expect() {
+  local name=$1 want_rc=$2 want=$3
+  shift 3
+  run "$@"
+  if [[ $RC -ne $want_rc ]]; then not_ok "$name" "expected exit $want_rc, got $RC"
+  elif ! cat out err | grep -qF -- "$want"; then not_ok "$name" "expected output to contain '$want'"
+  else ok "$name"; fi
+}
+hash_of() { grep -o 'params_hash=[0-9a-f]*' out; }
+
+# ---- data files ----
+/usr/bin/python3 - <<'PY'
+import random, sqlite3
+random.seed(1)
+rows = []
+for i in range(600):
+    y = 1 if random.random() < 0.4 else 0
+    xs = [random.gauss(1.5 * y, 1.0) for _ in range(4)]
+    rows.append(xs + [y])
+with open("train.csv", "w") as f:
+    f.write("f1,f2,f3,f4,outcome\n")
+    for r in rows: f.write(",".join(f"{v:.5f}" for v in r[:4]) + f",{r[4]}\n")
+with open("features.csv", "w") as f:
+    for r in rows[:10]: f.write(",".join(f"{v:.5f}" for v in r[:4]) + "\n")
+db = sqlite3.connect("train.db")
+db.execute("CREATE TABLE samples (f1 REAL, f2 REAL, f3 REAL, f4 REAL, outcome INTEGER)")
+db.executemany("INSERT INTO samples VALUES (?,?,?,?,?)", rows)
+db.commit()
+with open("reg.tsv", "w") as f:
+    for i in range(200):
+        x = random.uniform(-1, 1); f.write(f"{x:.5f}\t{3*x+1:.5f}\n")
+PY
+
+# ---- loaders ----
+expect "csv trains by label name" 0 "final test accuracy" train --data csv:train.csv --test-data csv:train.csv --label outcome --layers 4,8,2 --epochs 5 --normalize standard
+expect "csv header forced off is a clear error" 2 "line 1, column 1: 'f1' is not a number" train --data csv:train.csv --header no --layers 4,8,2
+expect "sqlite table trains" 0 "params_hash=" train --data sqlite:train.db --table samples --label outcome --layers 4,8,2 --epochs 2
+expect "sqlite query trains" 0 "400 rows" train --data sqlite:train.db --query "SELECT f1, f2, outcome FROM samples LIMIT 400" --layers 2,8,2 --epochs 1
+expect "sqlite needs table or query" 2 "needs --table" train --data sqlite:train.db --layers 4,8,2
+expect "sqlite file that is not a database" 2 "not a database" train --data sqlite:train.csv --table samples --layers 4,8,2
+expect "tsv regression with --loss mse" 0 "final test mse" train --data csv:reg.tsv --delimiter tab --loss mse --layers 1,8,1 --epochs 20 --lr 0.01 --test-data csv:reg.tsv
+expect "val split shows validation metrics" 0 "val_acc" train --data csv:train.csv --layers 4,8,2 --epochs 2 --val-split 0.2
+
+# ---- checkpoints, resume, eval, predict ----
+run train --data csv:train.csv --layers 4,16,2 --epochs 2 --save m.dpt --normalize standard --deterministic --threads 2 --log run.jsonl
+[[ $RC -eq 0 && -s m.dpt ]] && ok "save writes a checkpoint" || not_ok "save writes a checkpoint" "rc=$RC"
+[[ $(wc -l <run.jsonl) -eq 2 ]] && grep -q '"val_loss"\|"train_loss"' run.jsonl && ok "log has one JSON line per epoch" || not_ok "log has one JSON line per epoch" "$(cat run.jsonl)"
+run train --data csv:train.csv --epochs 4 --resume m.dpt --threads 3 --save m2.dpt
+resumed=$(hash_of)
+grep -q "resumed from 'm.dpt' after epoch 2" out && ok "resume continues after epoch 2" || not_ok "resume continues after epoch 2" "$(head -5 out)"
+run train --data csv:train.csv --layers 4,16,2 --epochs 4 --normalize standard --deterministic --threads 1
+[[ -n $resumed && $(hash_of) == "$resumed" ]] && ok "deterministic resume with other threads = uninterrupted run" || not_ok "deterministic resume with other threads = uninterrupted run" "$resumed vs $(hash_of)"
+expect "resume with another architecture" 2 "does not match --layers" train --data csv:train.csv --resume m.dpt --layers 4,8,2
+expect "eval prints confusion matrix" 0 "confusion matrix" eval --model m2.dpt --data csv:train.csv
+run eval --model m2.dpt --data csv:train.csv --format json
+/usr/bin/python3 -c 'import json,sys; d=json.load(open("out")); assert 0.5 < d["accuracy"] <= 1 and len(d["confusion_matrix"]) == 2' && ok "eval --format json parses" || not_ok "eval --format json parses" "$(head -c 200 out)"
+expect "predict unlabelled rows" 0 "wrote 10 rows" predict --model m2.dpt --data csv:features.csv --label none --out pred.csv
+[[ $(wc -l <pred.csv) -eq 11 && $(head -1 pred.csv) == "class,p0,p1" ]] && ok "predictions: header and one row per input" || not_ok "predictions: header and one row per input" "$(head -2 pred.csv)"
+
+# ---- damaged checkpoints ----
+head -c 100 m.dpt >trunc.dpt
+expect "truncated checkpoint" 2 "is truncated" eval --model trunc.dpt --data csv:train.csv
+/usr/bin/python3 -c 'b=bytearray(open("m.dpt","rb").read()); b[len(b)//2]^=1; open("flip.dpt","wb").write(b)'
+expect "corrupted checkpoint" 2 "CRC-32 mismatch" train --data csv:train.csv --resume flip.dpt
+/usr/bin/python3 -c 'b=bytearray(open("m.dpt","rb").read()); b[8]=7; open("ver.dpt","wb").write(b)'
+expect "wrong-version checkpoint" 2 "format version 7" eval --model ver.dpt --data csv:train.csv
+expect "not a checkpoint" 2 "not a dptrain checkpoint" eval --model train.csv --data csv:train.csv
+expect "missing checkpoint" 2 "cannot open checkpoint" eval --model nope.dpt --data csv:train.csv
+
+# ---- faults: kill -9 at random moments, full disk, unwritable folder ----
+# kill_at_random ARGS...: starts `dptrain ARGS...`, kills it with SIGKILL 0.1-0.9 s later.
+kill_at_random() {
+  "$DPTRAIN" "$@" >/dev/null 2>&1 &
+  local pid=$!
+  sleep "0.$((RANDOM % 9 + 1))"
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+good=0
+for i in 1 2 3 4 5; do
+  rm -f k.dpt
+  kill_at_random train --data csv:train.csv --layers 4,256,256,2 --epochs 400 --save k.dpt --quiet
+  if [[ ! -e k.dpt ]]; then
+    good=$((good + 1))  # killed before the first epoch ended: nothing written, nothing torn
+    continue
+  fi
+  # The checkpoint verifies (CRC) and training resumes from it; kill the resume too.
+  "$DPTRAIN" eval --model k.dpt --data csv:train.csv >/dev/null 2>err || continue
+  kill_at_random train --data csv:train.csv --resume k.dpt --epochs 800 --save k.dpt --quiet
+  "$DPTRAIN" train --data csv:train.csv --resume k.dpt --epochs 801 --quiet >/dev/null 2>err &&
+    good=$((good + 1))
+done
+[[ $good -eq 5 ]] && ok "checkpoint verifies and resumes after 5 random kill -9 (of training and of resuming)" || not_ok "checkpoint verifies after random kill -9" "$good of 5"
+cp m.dpt before.dpt
+( ulimit -f 4; "$DPTRAIN" train --data csv:train.csv --layers 4,256,2 --epochs 1 --save m.dpt >out 2>err ); RC=$?
+if [[ $RC -eq 2 ]] && grep -q "cannot write 'm.dpt'" err && cmp -s m.dpt before.dpt && ! ls m.dpt.tmp.* >/dev/null 2>&1; then
+  ok "full disk (file-size limit): clear error, previous checkpoint intact, no temp file"
+else
+  not_ok "full disk (file-size limit): clear error, previous checkpoint intact" "rc=$RC $(cat err)"
+fi
+expect "unwritable output folder" 2 "cannot write '/proc/m.dpt'" train --data csv:train.csv --layers 4,8,2 --epochs 1 --save /proc/m.dpt
+
+# ---- training controls ----
+expect "early stopping restores the best weights" 0 "early stopping after epoch" train --data csv:train.csv --layers 4,64,2 --epochs 300 --val-split 0.3 --patience 2 --lr 0.05
+expect "patience needs a validation set" 2 "--patience needs a validation set" train --data csv:train.csv --layers 4,8,2 --patience 2
+cp m.dpt before.dpt
+run train --data csv:reg.tsv --delimiter tab --loss mse --layers 1,32,32,1 --optimizer sgd --lr 1e4 --epochs 50 --save div.dpt
+if [[ $RC -eq 2 ]] && grep -q "training diverged: the loss is .* at epoch [0-9]*, step [0-9]*" err; then ok "divergence: clear message and exit 2"; else not_ok "divergence: clear message and exit 2" "rc=$RC"; fi
+
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# End-to-end tests of `dptrain scale` and the plot scripts: the sweep's CSV and JSON (columns,
+# points, Amdahl fit and its labelled projection, atomic replacement, no temporary files left),
+# option errors (exit 2, one message, nothing measured), and the PNGs of scripts/plot-scaling.sh
+# and scripts/plot-training.sh (the latter on a hand-made training log).
+#
+# usage: bash tests/scale_test.sh <path-to-dptrain-binary>
+# Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 if any
+# case failed. Windows are a few milliseconds: this checks the plumbing, not the machine.
+set -u
+
+if [[ $# -ne 1 || ! -x $1 ]]; then
+  echo "usage: bash tests/scale_test.sh <path-to-dptrain-binary>" >&2
+  exit 2
+fi
+DPTRAIN=$1
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON=/usr/bin/python3
+[[ -x $PYTHON ]] || PYTHON=python3
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-scale-test.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+PASSED=0
+FAILED=0
+OUT="$TMP/stdout"
+ERR="$TMP/stderr"
+RC=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() {
+  FAILED=$((FAILED + 1))
+  echo "not ok - $1: $2"
+  if [[ -s $ERR ]]; then sed 's/^/#   stderr: /' "$ERR" | head -n 5; fi
+}
+run() {
+  timeout 120 "$DPTRAIN" "$@" >"$OUT" 2>"$ERR"
+  RC=$?
+}
+# Tiny windows: the tests check files and messages, not throughput.
+FAST=(--repeats 2 --seconds 0.02 --warmup 0.005)
+
+# expect_error NAME SUBSTRING ARGS...: exit 2, one line on stderr starting
+# "dptrain scale: error: " and containing SUBSTRING, nothing on stdout (rejected before the
+# banner, so before anything is measured).
+expect_error() {
+  local name=$1 want=$2
+  shift 2
+  run scale "$@"
+  local lines
+  lines=$(wc -l <"$ERR")
+  if [[ $RC -ne 2 ]]; then
+    not_ok "$name" "expected exit 2, got $RC"
+  elif ! grep -qF -- "$want" "$ERR"; then
+    not_ok "$name" "expected stderr to contain '$want', got '$(head -n 1 "$ERR")'"
+  elif [[ $(head -n 1 "$ERR") != "dptrain scale: error: "* ]]; then
+    not_ok "$name" "expected 'dptrain scale: error: ...', got '$(head -n 1 "$ERR")'"
+  elif [[ $lines -ne 1 ]]; then
+    not_ok "$name" "expected one line on stderr, got $lines"
+  elif [[ -s $OUT ]]; then
+    not_ok "$name" "expected nothing on stdout, got '$(head -n 1 "$OUT")'"
+  else
+    ok "$name"
+  fi
+}
+
+# ---- a sweep with files ------------------------------------------------------------------------
+echo "stale content" >"$TMP/r.csv"
+run scale --model C --threads 2,1 "${FAST[@]}" --out "$TMP/r.csv"
+if [[ $RC -ne 0 ]]; then
+  not_ok "scale C writes CSV + JSON" "exit $RC"
+else
+  ok "scale C writes CSV + JSON"
+fi
+if grep -q "PROJECTION" "$OUT" && grep -q "serial fraction f = " "$OUT"; then
+  ok "table prints the Amdahl fit and a labelled projection"
+else
+  not_ok "table prints the Amdahl fit and a labelled projection" "$(tail -n 8 "$OUT")"
+fi
+if ls -a "$TMP" | grep -q '\.tmp\.'; then
+  not_ok "no temporary files left" "$(ls -a "$TMP")"
+else
+  ok "no temporary files left"
+fi
+if "$PYTHON" - "$TMP/r.csv" "$TMP/r.json" <<'EOF' >"$TMP/check" 2>&1; then
+import csv, json, math, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+doc = json.load(open(sys.argv[2]))
+need = ["threads", "samples_per_s", "speedup", "efficiency", "fwd_bwd_us", "reduce_update_us",
+        "wait_us", "engine_bytes", "rss_bytes", "oversubscribed", "noisy", "spread", "cores",
+        "cpu_model", "amdahl_serial_fraction", "parallelism"]
+missing = [c for c in need if c not in rows[0]]
+assert not missing, f"CSV lacks {missing}"
+got = sorted((r["parallelism"], int(r["threads"])) for r in rows)
+assert got == [("data", 1), ("data", 2), ("intra", 1), ("intra", 2)], got
+for r in rows:
+    assert float(r["samples_per_s"]) > 0, r
+    assert r["noisy"] in ("0", "1") and r["oversubscribed"] in ("0", "1"), r
+    if r["threads"] == "1":
+        assert float(r["speedup"]) == 1.0, r
+    assert int(r["engine_bytes"]) > 0, r
+assert len(doc["points"]) == 4
+assert doc["machine"]["cores"] >= 1 and doc["machine"]["cpu_model"]
+for s in ("data", "intra"):
+    fit = doc["amdahl"][s]
+    proj = fit["projection"]
+    assert "PROJECTION" in proj["label"] and "not measured" in proj["label"], proj
+    if doc["machine"]["cores"] >= 2:
+        assert 0.0 <= fit["serial_fraction"] <= 1.0, fit
+        assert [p["cores"] for p in proj["points"]] == [16, 32, 64], proj
+p = doc["points"][0]
+assert len(p["windows_samples_per_s"]) == 2
+assert set(p["time_split_us_per_step"]) >= {"forward_backward", "reduce_update", "wait"}
+assert p["memory_bytes"]["engine"] > 0 and p["memory_bytes"]["rss"] > 0
+EOF
+  ok "CSV and JSON hold every point, the fit and the labelled projection"
+else
+  not_ok "CSV and JSON hold every point, the fit and the labelled projection" "$(tail -n 3 "$TMP/check")"
+fi
+
+# Default thread list: 1, 2, 4, ... up to 2 x cores (cores and 2 x cores included).
+cores=$(nproc)
+expected=$("$PYTHON" -c "
+c = $cores
+t = {c, 2 * c}
+n = 1
+while n < 2 * c:
+    t.add(n)
+    n *= 2
+print(' '.join(map(str, sorted(t))))")
+run scale --model xor --parallelism data "${FAST[@]}" --out "$TMP/default.csv"
+got=$("$PYTHON" -c "
+import csv, sys
+print(' '.join(r['threads'] for r in csv.DictReader(open(sys.argv[1], newline=''))))" \
+  "$TMP/default.csv" 2>/dev/null)
+if [[ $RC -eq 0 && $got == "$expected" ]]; then
+  ok "default --threads is $expected on $cores cores"
+else
+  not_ok "default --threads is $expected on $cores cores" "exit $RC, got '$got'"
+fi
+if "$PYTHON" - "$TMP/default.csv" <<'EOF' >"$TMP/check" 2>&1; then
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert rows
+for r in rows:
+    want = "1" if int(r["threads"]) > int(r["cores"]) else "0"
+    assert r["oversubscribed"] == want, r
+assert any(r["oversubscribed"] == "1" for r in rows)  # 2 x cores is always in the list
+EOF
+  ok "points with more threads than cores are flagged oversubscribed"
+else
+  not_ok "points with more threads than cores are flagged oversubscribed" "$(tail -n 2 "$TMP/check")"
+fi
+
+# Custom layers; no --out: table only, nothing written.
+run scale --layers 6,12,3 --batch-size 16 --parallelism data --threads 2 "${FAST[@]}"
+if [[ $RC -eq 0 ]] && grep -q "model custom: 6-12-3" "$OUT" && grep -qE '^data +1 ' "$OUT"; then
+  ok "--layers sweeps a custom model (1 thread added as the baseline)"
+else
+  not_ok "--layers sweeps a custom model (1 thread added as the baseline)" "exit $RC: $(head -n 3 "$OUT")"
+fi
+
+# ---- option errors -----------------------------------------------------------------------------
+expect_error "unknown model" "--model: unknown model 'Z'" --model Z
+expect_error "zero threads" "--threads must be at least 1" --threads 0,2
+expect_error "non-numeric threads" "--threads: 'two' is not a whole number" --threads two
+expect_error "unknown strategy" "--parallelism: unknown strategy 'both'" --parallelism both
+expect_error "zero repeats" "--repeats must be at least 1" --repeats 0
+expect_error "zero seconds" "--seconds must be positive" --seconds 0
+expect_error "negative warm-up" "--warmup must not be negative" --warmup -1
+expect_error "bad noise threshold" "--noise-threshold must be positive" --noise-threshold 0
+expect_error "--model with --layers" "--model and --layers are exclusive" --model A --layers 4,2
+expect_error "one-width layers" "--layers needs at least an input and an output width" --layers 5
+expect_error "out not .csv" "must name a .csv file" --out "$TMP/results.txt"
+expect_error "out folder missing" "folder '$TMP/missing' does not exist" --out "$TMP/missing/r.csv"
+mkdir -p "$TMP/dir.csv"
+expect_error "out is a folder" "'$TMP/dir.csv' is a folder" --out "$TMP/dir.csv"
+expect_error "stray argument" "unexpected argument 'extra'" extra
+expect_error "unknown backend" "unknown backend 'fast'" --backend fast
+
+# ---- plots ---------------------------------------------------------------------------------------
+is_png() { [[ -s $1 ]] && head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
+if ! command -v gnuplot >/dev/null; then
+  echo "ok - plots # SKIP gnuplot not installed (apt-get install gnuplot-nox)"
+else
+  if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/r.csv" >"$OUT" 2>"$ERR"; then
+    bad=""
+    for f in speedup efficiency split throughput; do is_png "$TMP/r-$f.png" || bad+=" r-$f.png"; done
+    if [[ -z $bad ]]; then ok "plot-scaling.sh draws 4 PNGs"; else not_ok "plot-scaling.sh draws 4 PNGs" "bad:$bad"; fi
+  else
+    not_ok "plot-scaling.sh draws 4 PNGs" "exit $?"
+  fi
+  echo "a,b" >"$TMP/notscale.csv"
+  if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/notscale.csv" >"$OUT" 2>"$ERR"; then
+    not_ok "plot-scaling.sh rejects a foreign CSV" "exit 0"
+  else
+    ok "plot-scaling.sh rejects a foreign CSV"
+  fi
+
+  # A hand-made training log in the `dptrain train --log` format: a header object, epochs with
+  # validation on every epoch and test on some, null where a value is absent.
+  "$PYTHON" - "$TMP/run.jsonl" <<'EOF'
+import json, math, sys
+with open(sys.argv[1], "w") as f:
+    f.write(json.dumps({"kind": "header", "model": "784-128-10"}) + "\n")
+    for e in range(1, 9):
+        tl = 0.3 + 0.5 * math.exp(-e / 3)
+        test = e % 4 == 0
+        f.write(json.dumps({
+            "epoch": e, "train_loss": tl, "train_metric": 1 - tl / 2,
+            "val_loss": tl + 0.02, "val_metric": 1 - (tl + 0.02) / 2,
+            "test_loss": tl + 0.03 if test else None,
+            "test_metric": 1 - (tl + 0.03) / 2 if test else None,
+            "lr": 1e-3 * 0.5 * (1 + math.cos(math.pi * e / 8)), "threads": 2,
+            "samples_per_s": 190000.0, "seconds": 0.31,
+            "timestamp": f"2024-05-01T12:00:{e:02d}+0000"}) + "\n")
+EOF
+  if bash "$ROOT/scripts/plot-training.sh" "$TMP/run.jsonl" >"$OUT" 2>"$ERR" &&
+    is_png "$TMP/run-loss.png" && is_png "$TMP/run-metric.png"; then
+    ok "plot-training.sh draws loss and metric PNGs from a training log"
+  else
+    not_ok "plot-training.sh draws loss and metric PNGs from a training log" "$(cat "$OUT")"
+  fi
+  printf '{"epoch": 1, "train_loss": 0.5}\nnot json\n' >"$TMP/bad.jsonl"
+  if bash "$ROOT/scripts/plot-training.sh" "$TMP/bad.jsonl" >"$OUT" 2>"$ERR"; then
+    not_ok "plot-training.sh rejects a broken line" "exit 0"
+  elif grep -q "line 2 is not JSON" "$ERR"; then
+    ok "plot-training.sh rejects a broken line"
+  else
+    not_ok "plot-training.sh rejects a broken line" "$(cat "$ERR")"
+  fi
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
