@@ -68,12 +68,15 @@ run_torch() {
   "$PY" "$BENCH_PY" --models "$models" --threads "$threads" --repeats "$repeats" \
     --seconds "$seconds" --json "$dir/torch-$1.json" "${extra[@]}" >"$dir/torch-$1.txt" 2>&1
 }
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
 for ((r = 1; r <= rounds; r++)); do
   # Round 1 also runs the quality check: dptrain exports it before PyTorch replays it.
   if [ $((r % 2)) = 1 ]; then run_dptrain "$r"; run_torch "$r"; else run_torch "$r"; run_dptrain "$r"; fi
 done
 
-"$PY" - "$dir" "$rounds" "$threads" <<'EOF' | tee "$dir/compare.txt"
+load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
+
+"$PY" - "$dir" "$rounds" "$threads" "$load_before" "$load_after" <<'EOF' | tee "$dir/compare.txt"
 import json, os, statistics, sys
 
 d, rounds, threads = sys.argv[1], int(sys.argv[2]), [int(t) for t in sys.argv[3].split(",")]
@@ -130,5 +133,7 @@ for m in models:
 print("\nsamples/s: training steps on random data (loading excluded); ratio = dptrain / PyTorch.")
 print("loss/metric: after the fixed steps from the same initial parameters, data and row order,")
 print("on the training rows (metric: accuracy, or MSE for square); 1 thread.")
+print(f"load average (1, 5, 15 min): {sys.argv[4] or '?'} before, {sys.argv[5] or '?'} after "
+      f"(well above 0 before: another process shared the cores, and the figures show it)")
 EOF
 if [ -n "$out" ]; then echo "raw results and the table: $dir" >&2; fi

@@ -11,6 +11,7 @@ DPTRAIN_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libtbb-dev libcxxopts-dev libgtest-dev zlib1g-dev
   libopenblas-pthread-dev libomp-dev libclang-rt-14-dev
+  libopenmpi-dev openmpi-bin
   nlohmann-json3-dev libsqlite3-dev libcsv-dev gnuplot-nox
   dataset-fashion-mnist
   python3 # the plot scripts and test scripts parse CSV/JSON with its standard library

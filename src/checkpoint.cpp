@@ -82,7 +82,7 @@ class Reader {
     if (n > b_.size() / sizeof(float)) truncated();
     const std::string_view raw = take(n * sizeof(float));
     std::vector<float> v(n);
-    std::memcpy(v.data(), raw.data(), raw.size());
+    if (n > 0) std::memcpy(v.data(), raw.data(), raw.size());  // v.data() may be null when n == 0
     return v;
   }
   std::size_t position() const { return pos_; }
@@ -204,6 +204,19 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
     throw Error(where + " has corrupt metadata: " + e.what());
   } catch (const Error& e) {
     throw Error(where + " has invalid metadata: " + e.what());
+  }
+  // The model's trainable values must fit in the parameters the file holds: checked before Model
+  // allocates them, so absurd widths in the metadata are an Error, not a huge allocation.
+  std::size_t trainable = 0, in = c.spec.inputs;
+  for (const LayerSpec& l : c.spec.layers) {
+    if (l.kind != LayerSpec::Kind::dense) continue;
+    std::size_t weights = 0;
+    if (__builtin_mul_overflow(in, l.units, &weights) ||
+        __builtin_add_overflow(trainable, weights, &trainable) ||
+        __builtin_add_overflow(trainable, l.units, &trainable) || trainable > c.parameters.size())
+      throw Error(where + " holds " + std::to_string(c.parameters.size()) +
+                  " parameters, too few for its model " + c.spec.describe());
+    in = l.units;
   }
   const std::size_t expected = Model<float>(c.spec).parameter_count();
   if (c.parameters.size() != expected)

@@ -136,8 +136,10 @@ IdxFile parse_idx_file(std::string_view raw, const std::string& path, std::size_
   for (std::size_t i = 0; i < expected_dims; ++i) {
     f.dims.push_back(be32(p + 4 + 4 * i));
     if (f.dims.back() == 0) throw Error("'" + path + "' has a zero dimension in its IDX header");
+    // Checked before multiplying: three u32 dimensions can overflow 64 bits.
+    if (f.dims.back() > (std::size_t(1) << 36) / count)
+      throw Error("'" + path + "' declares an absurd size");
     count *= f.dims.back();
-    if (count > (std::size_t(1) << 36)) throw Error("'" + path + "' declares an absurd size");
   }
   const std::size_t have = f.bytes.size() - 4 - 4 * expected_dims;
   if (have < count)

@@ -84,6 +84,7 @@ Trainer::Trainer(Model<float>& model, TrainConfig config)
   for (std::size_t u = 0; u < units_capacity_; ++u)
     gradients_.emplace_back(model_.parameter_count());
   active_gradients_.reserve(units_capacity_);
+  if (config_.communicator) config_.communicator->reserve(model_.parameter_count());
   for (std::size_t w = 0; w < workers; ++w) {
     // Worker w only works when at least w + 1 workers do, so its shard is at most
     // ceil(B / (w + 1)) rows; with micro-batches it holds one micro-batch at a time.
@@ -209,11 +210,34 @@ Trainer::StepResult Trainer::run_unit(const Dataset& data, std::span<const std::
 }
 
 Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint32_t> rows) {
-  const std::size_t batch = rows.size();
+  const std::size_t batch = rows.size();  // the global batch, over all ranks
   if (batch == 0 || batch > config_.batch_size)
     throw std::logic_error("Trainer::step: the step must have 1..batch_size rows");
-  const std::size_t workers = workers_for(batch);
-  const std::size_t units = config_.deterministic ? config_.micro_batches : workers;
+  Communicator* comm = config_.communicator;
+  const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
+  const std::size_t rank = comm ? std::size_t(comm->rank()) : 0;
+  // This rank's units, each a range of global batch rows (Note [Ranks]).
+  std::size_t units = 0, first_micro = 0;
+  parallel::Range local{0, batch};
+  if (config_.deterministic) {
+    const parallel::Range mine = parallel::partition(config_.micro_batches, ranks, rank);
+    first_micro = mine.begin;
+    units = mine.size();
+    if (!mine.empty())
+      local = {parallel::partition(batch, config_.micro_batches, mine.begin).begin,
+               parallel::partition(batch, config_.micro_batches, mine.end - 1).end};
+    else
+      local = {0, 0};
+  } else {
+    local = parallel::partition(batch, ranks, rank);
+  }
+  const std::size_t workers = workers_for(std::max<std::size_t>(local.size(), 1));
+  if (!config_.deterministic) units = workers;
+  auto unit_rows = [&](std::size_t u) -> parallel::Range {
+    if (config_.deterministic) return parallel::partition(batch, config_.micro_batches, first_micro + u);
+    const parallel::Range r = parallel::partition(local.size(), units, u);
+    return {local.begin + r.begin, local.begin + r.end};
+  };
   const std::uint64_t t = optimizer_.step() + 1;
   const double lr = current_lr(steps_per_epoch_ ? steps_per_epoch_ : 1);
 
@@ -241,7 +265,7 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
     const auto start = timing_ ? Clock::now() : Clock::time_point{};
     const parallel::Range mine = parallel::partition(units, workers, w);
     for (std::size_t u = mine.begin; u < mine.end; ++u) {
-      const parallel::Range r = parallel::partition(batch, units, u);
+      const parallel::Range r = unit_rows(u);
       if (r.empty()) continue;
       const StepResult s =
           run_unit(data, rows.subspan(r.begin, r.size()), r.begin, batch, w, gradients_[u].data());
@@ -256,15 +280,48 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
     pool_->run(phase1);
   double fb = 0;
   if (timing_)
-    for (std::size_t w = 0; w < workers; ++w) fb += clocks[w].busy;
+    for (std::size_t w = 0; w < workers; ++w) fb += clocks[w].busy, clocks[w].busy = 0;
 
   // Phase 2: fused reduce-scatter + update (Note [The step]).
   active_gradients_.clear();
   for (std::size_t u = 0; u < units; ++u)
-    if (!parallel::partition(batch, units, u).empty())
-      active_gradients_.push_back(gradients_[u].data());
-  const std::span<float* const> sources(active_gradients_);
+    if (!unit_rows(u).empty()) active_gradients_.push_back(gradients_[u].data());
   const std::span<float> params = model_.parameters();
+  double comm_seconds = 0;
+  if (comm) {
+    // Across ranks the in-process sum must exist whole before the exchange, so the fused pass
+    // splits in three: sum units in-process (parallel), exchange (caller), update (parallel).
+    if (active_gradients_.empty()) {  // no rows on this rank: contribute zeros
+      gradients_[0].fill_zero();
+      active_gradients_.push_back(gradients_[0].data());
+    }
+    const std::span<float* const> all_units(active_gradients_);
+    if (all_units.size() > 1) {
+      auto sum_task = [&](std::size_t w) {
+        if (w >= workers) return;
+        const auto start = timing_ ? Clock::now() : Clock::time_point{};
+        const parallel::Range slice =
+            parallel::partition_aligned(params.size(), workers, w, kFloatsPerLine);
+        parallel::sum_in_order(all_units[0] + slice.begin, all_units, slice);
+        if (timing_) clocks[w].busy = seconds_since(start);
+      };
+      if (workers == 1)
+        sum_task(0);
+      else
+        pool_->run(sum_task);
+    }
+    const auto c0 = Clock::now();
+    comm->allreduce_sum(all_units[0], params.size(), config_.deterministic);
+    double sums[2] = {0, 0};
+    for (std::size_t u = 0; u < units; ++u) sums[0] += stats[u].loss_sum, sums[1] += stats[u].metric_sum;
+    comm->allreduce_sum(sums, 2);
+    for (std::size_t u = 0; u < units; ++u) stats[u] = {};
+    stats[0].loss_sum = sums[0];
+    stats[0].metric_sum = sums[1];
+    comm_seconds = seconds_since(c0);
+    active_gradients_.resize(1);  // the update below reads the exchanged sum only
+  }
+  const std::span<float* const> sources(active_gradients_);
   auto phase2 = [&](std::size_t w) {
     if (w >= workers) return;
     const auto start = timing_ ? Clock::now() : Clock::time_point{};
@@ -280,7 +337,7 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
       }
       optimizer_.update_range(params, b, grads, lr, t);
     }
-    if (timing_) clocks[w].busy = seconds_since(start);
+    if (timing_) clocks[w].busy += seconds_since(start);
   };
   if (workers == 1)
     phase2(0);
@@ -295,6 +352,7 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
     times_.wall += seconds_since(t0);
     times_.forward_backward += fb / double(workers);
     times_.reduce_update += ru / double(workers);
+    times_.communication += comm_seconds;
   }
 
   StepResult result;

@@ -26,6 +26,7 @@
 
 #include "dptrain/checkpoint.hpp"
 #include "dptrain/data.hpp"
+#include "dptrain/distributed.hpp"
 #include "dptrain/gemm.hpp"
 #include "dptrain/loss.hpp"
 #include "dptrain/metrics.hpp"
@@ -69,6 +70,12 @@ struct TrainConfig {
   /// Called on the caller's thread after every step with (steps done, steps in the epoch), e.g.
   /// for a progress bar. Keep it cheap.
   std::function<void(std::size_t, std::size_t)> on_step;
+  /// Other processes training the same model (MPI ranks), or null for one process. Not owned.
+  /// Note [Ranks]: every rank steps through the same global batches; rank r computes the rows
+  /// partition(B, R, r) of each (with --deterministic: micro-batches partition(M, R, r)), reduces
+  /// them in-process, the communicator sums the gradients over ranks, and every rank applies the
+  /// same update.
+  Communicator* communicator = nullptr;
   /// Receives warnings (e.g. more threads than cores); the default drops them.
   std::function<void(const std::string&)> on_warning;
 
@@ -103,7 +110,8 @@ struct PhaseTimes {
   double wall = 0;              ///< whole steps, caller's clock
   double forward_backward = 0;  ///< mean over active workers of their busy time in phase 1
   double reduce_update = 0;     ///< mean over active workers of their busy time in phase 2
-  double waiting() const { return wall - forward_backward - reduce_update; }
+  double communication = 0;     ///< the gradient exchange between ranks (0 for one process)
+  double waiting() const { return wall - forward_backward - reduce_update - communication; }
 };
 
 /// Trains one Model<float> on in-memory data. Owns the worker pool, the per-worker workspaces,

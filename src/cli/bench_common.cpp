@@ -232,6 +232,13 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  if (!(f >> a >> b >> c)) return "";
+  return a + " " + b + " " + c;
+}
+
 double sgemm_gflops(GemmBackend backend, std::size_t m, std::size_t n, std::size_t k,
                     double seconds) {
   AlignedBuffer<float> a(m * k), b(k * n), c(m * n);

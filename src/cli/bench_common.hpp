@@ -72,6 +72,9 @@ bool reset_peak_rss();
 
 double median(std::vector<double> v);
 std::string cpu_model();
+/// The 1, 5 and 15 minute load averages ("0.52 0.61 0.70"; empty when unavailable): on a shared
+/// machine, the first thing to look at when figures are noisy.
+std::string load_average();
 
 /// Single-thread SGEMM rate of (m x k)(k x n), the best of several timed rounds.
 double sgemm_gflops(GemmBackend backend, std::size_t m, std::size_t n, std::size_t k,

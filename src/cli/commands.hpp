@@ -1,7 +1,13 @@
 #pragma once
 // The dptrain subcommands. Each takes the arguments after its name (argv[0] is the command's
 // name) and returns the process exit status; bad input throws (see main.cpp).
+#include "dptrain/distributed.hpp"
+
 namespace dptrain::cli {
+
+/// The other ranks of an MPI job (null for one process), set once by main().
+void set_job_communicator(Communicator* communicator);
+Communicator* job_communicator();
 
 int train_command(int argc, char** argv);
 int eval_command(int argc, char** argv);

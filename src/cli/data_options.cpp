@@ -19,8 +19,9 @@ void add_data_options(cxxopts::Options& options, bool training) {
           "Test data (same syntax; default: the matching test split or a fresh sample, 'none' for "
           "no test set)",
           cxxopts::value<std::string>());
-  group("label", "csv/sqlite: label column, a name or 0-based index (default: last column; "
-                 "'none': unlabelled, for predict)",
+  group("label",
+        "csv/sqlite: label column, a name or 0-based index (default: last column; "
+        "'none': unlabelled, for predict)",
         cxxopts::value<std::string>());
   group("header", "csv: first row is a header: yes, no or detect",
         cxxopts::value<std::string>()->default_value("detect"));
@@ -29,7 +30,8 @@ void add_data_options(cxxopts::Options& options, bool training) {
   group("table", "sqlite: read every column of this table", cxxopts::value<std::string>());
   group("query", "sqlite: run this SELECT instead of --table", cxxopts::value<std::string>());
   group("limit", "Use only the first N rows", cxxopts::value<std::string>());
-  if (training) group("test-limit", "Use only the first N test rows", cxxopts::value<std::string>());
+  if (training)
+    group("test-limit", "Use only the first N test rows", cxxopts::value<std::string>());
 }
 
 TableOptions read_table_options(const cxxopts::ParseResult& r, bool classification) {
@@ -37,21 +39,29 @@ TableOptions read_table_options(const cxxopts::ParseResult& r, bool classificati
   t.classification = classification;
   if (r.count("label")) t.label = r["label"].as<std::string>();
   const std::string header = r["header"].as<std::string>();
-  if (header == "yes") t.header = TableOptions::Header::yes;
-  else if (header == "no") t.header = TableOptions::Header::no;
-  else if (header == "detect") t.header = TableOptions::Header::detect;
-  else throw Error("--header: '" + header + "' is not one of yes, no, detect");
+  if (header == "yes")
+    t.header = TableOptions::Header::yes;
+  else if (header == "no")
+    t.header = TableOptions::Header::no;
+  else if (header == "detect")
+    t.header = TableOptions::Header::detect;
+  else
+    throw Error("--header: '" + header + "' is not one of yes, no, detect");
   const std::string delim = r["delimiter"].as<std::string>();
-  if (delim == "tab") t.delimiter = '\t';
-  else if (delim.size() == 1 && delim != "\"" && delim != "\n") t.delimiter = delim[0];
-  else throw Error("--delimiter must be one character (or 'tab'), got '" + delim + "'");
+  if (delim == "tab")
+    t.delimiter = '\t';
+  else if (delim.size() == 1 && delim != "\"" && delim != "\n")
+    t.delimiter = delim[0];
+  else
+    throw Error("--delimiter must be one character (or 'tab'), got '" + delim + "'");
   if (r.count("table")) t.table = r["table"].as<std::string>();
   if (r.count("query")) t.query = r["query"].as<std::string>();
   if (!t.table.empty() && !t.query.empty()) throw Error("give --table or --query, not both");
   return t;
 }
 
-Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed, const TableOptions& table) {
+Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
+                       const TableOptions& table) {
   if (!r.count("data")) throw Error("--data is required");
   const std::string spec = r["data"].as<std::string>();
   if (spec.starts_with("sqlite:") && table.table.empty() && table.query.empty())

@@ -55,7 +55,8 @@ void add_common(cxxopts::Options& options) {
 int eval_command(int argc, char** argv) {
   cxxopts::Options options("dptrain eval", "Loss and metrics of a trained model on labelled data.");
   add_common(options);
-  options.add_options()("format", "text or json", cxxopts::value<std::string>()->default_value("text"));
+  options.add_options()("format", "text or json",
+                        cxxopts::value<std::string>()->default_value("text"));
   const auto r = options.parse(argc, argv);
   if (r.count("help")) {
     std::printf("%s\n", options.help().c_str());
@@ -71,14 +72,21 @@ int eval_command(int argc, char** argv) {
   const Evaluation e = trainer.evaluate(data);
   const ConfusionMatrix& cm = e.confusion;
   if (format == "json") {
-    nlohmann::json j = {{"model", r["model"].as<std::string>()}, {"data", data.source},
-                        {"rows", e.rows}, {"loss", e.loss}};
+    nlohmann::json j = {{"model", r["model"].as<std::string>()},
+                        {"data", data.source},
+                        {"rows", e.rows},
+                        {"loss", e.loss}};
     if (e.classification) {
       j["accuracy"] = cm.accuracy();
-      j["macro"] = {{"precision", cm.macro_precision()}, {"recall", cm.macro_recall()}, {"f1", cm.macro_f1()}};
+      j["macro"] = {{"precision", cm.macro_precision()},
+                    {"recall", cm.macro_recall()},
+                    {"f1", cm.macro_f1()}};
       nlohmann::json per = nlohmann::json::array(), matrix = nlohmann::json::array();
       for (std::size_t k = 0; k < cm.classes(); ++k) {
-        per.push_back({{"class", k}, {"precision", cm.precision(k)}, {"recall", cm.recall(k)}, {"f1", cm.f1(k)}});
+        per.push_back({{"class", k},
+                       {"precision", cm.precision(k)},
+                       {"recall", cm.recall(k)},
+                       {"f1", cm.f1(k)}});
         nlohmann::json row = nlohmann::json::array();
         for (std::size_t p = 0; p < cm.classes(); ++p) row.push_back(cm.count(k, p));
         matrix.push_back(row);
@@ -92,8 +100,8 @@ int eval_command(int argc, char** argv) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("model %s on %s: %zu rows\nloss %.6f\n", c.spec.describe().c_str(), data.source.c_str(),
-              e.rows, e.loss);
+  std::printf("model %s on %s: %zu rows\nloss %.6f\n", c.spec.describe().c_str(),
+              data.source.c_str(), e.rows, e.loss);
   if (!e.classification) {
     std::printf("mse %.6f\nmae %.6f\n", e.regression.mse(), e.regression.mae());
     return 0;
@@ -106,9 +114,10 @@ int eval_command(int argc, char** argv) {
     std::printf("%-8zu %10.4f %10.4f %10.4f %8llu\n", k, cm.precision(k), cm.recall(k), cm.f1(k),
                 static_cast<unsigned long long>(support));
   }
-  std::printf("%-8s %10.4f %10.4f %10.4f %8zu\n\nconfusion matrix (rows: true class, columns: "
-              "predicted)\n",
-              "macro", cm.macro_precision(), cm.macro_recall(), cm.macro_f1(), e.rows);
+  std::printf(
+      "%-8s %10.4f %10.4f %10.4f %8zu\n\nconfusion matrix (rows: true class, columns: "
+      "predicted)\n",
+      "macro", cm.macro_precision(), cm.macro_recall(), cm.macro_f1(), e.rows);
   std::printf("%8s", "");
   for (std::size_t p = 0; p < cm.classes(); ++p) std::printf(" %7zu", p);
   std::printf("\n");
@@ -122,8 +131,9 @@ int eval_command(int argc, char** argv) {
 }
 
 int predict_command(int argc, char** argv) {
-  cxxopts::Options options("dptrain predict",
-                           "Write one prediction per input row (class and probabilities, or values).");
+  cxxopts::Options options(
+      "dptrain predict",
+      "Write one prediction per input row (class and probabilities, or values).");
   add_common(options);
   options.add_options()("out", "CSV file to write (atomically)", cxxopts::value<std::string>());
   const auto r = options.parse(argc, argv);
@@ -144,7 +154,8 @@ int predict_command(int argc, char** argv) {
   csv.precision(7);
   if (classes) {
     csv << "class";
-    if (cols == 1) csv << ",p1";
+    if (cols == 1)
+      csv << ",p1";
     else
       for (std::size_t k = 0; k < cols; ++k) csv << ",p" << k;
   } else {
@@ -158,7 +169,8 @@ int predict_command(int argc, char** argv) {
     csv << '\n';
   }
   write_file_atomically(r["out"].as<std::string>(), csv.str());
-  std::fprintf(stderr, "dptrain predict: wrote %zu rows to %s\n", data.rows, r["out"].as<std::string>().c_str());
+  std::fprintf(stderr, "dptrain predict: wrote %zu rows to %s\n", data.rows,
+               r["out"].as<std::string>().c_str());
   return 0;
 }
 

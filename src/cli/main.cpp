@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include <cxxopts.hpp>
 
 #include "commands.hpp"
+#include "dptrain/distributed.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/version.hpp"
 
@@ -36,6 +38,16 @@ void keep_large_blocks() {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
+int dispatch(const std::string& command, int argc, char** argv) {
+  if (command == "train") return dptrain::cli::train_command(argc - 1, argv + 1);
+  if (command == "eval") return dptrain::cli::eval_command(argc - 1, argv + 1);
+  if (command == "predict") return dptrain::cli::predict_command(argc - 1, argv + 1);
+  if (command == "bench") return dptrain::cli::bench_command(argc - 1, argv + 1);
+  if (command == "scale") return dptrain::cli::scale_command(argc - 1, argv + 1);
+  throw dptrain::Error("unknown command '" + command +
+                       "' (commands: train, eval, predict, bench, scale)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,29 +68,33 @@ int main(int argc, char** argv) {
   // A file-size limit (ulimit -f) then fails the write with EFBIG, reported like a full disk,
   // instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
+  std::unique_ptr<dptrain::Communicator> ranks;
+  int code = 0;
+  std::string error;  // "error: ..." or "internal error: ..."
   try {
-    if (command == "train") return dptrain::cli::train_command(argc - 1, argv + 1);
-    if (command == "eval") return dptrain::cli::eval_command(argc - 1, argv + 1);
-    if (command == "predict") return dptrain::cli::predict_command(argc - 1, argv + 1);
-    if (command == "bench") return dptrain::cli::bench_command(argc - 1, argv + 1);
-    if (command == "scale") return dptrain::cli::scale_command(argc - 1, argv + 1);
-    std::fprintf(stderr, "dptrain: unknown command '%s'\n%s", command.c_str(), kUsage);
-    return 2;
+    ranks = dptrain::connect_launched_ranks(&argc, &argv);
+    dptrain::cli::set_job_communicator(ranks.get());
+    code = dispatch(command, argc, argv);
   } catch (const dptrain::Error& e) {
-    std::fprintf(stderr, "dptrain %s: error: %s\n", command.c_str(), e.what());
-    return 2;
+    code = 2, error = std::string("error: ") + e.what();
   } catch (const cxxopts::exceptions::exception& e) {
-    std::fprintf(stderr, "dptrain %s: error: %s (see dptrain %s --help)\n", command.c_str(),
-                 e.what(), command.c_str());
-    return 2;
+    code = 2, error = std::string("error: ") + e.what() + " (see dptrain " + command + " --help)";
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "dptrain %s: error: %s\n", command.c_str(), e.what());
-    return 2;
+    code = 2, error = std::string("error: ") + e.what();
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "dptrain %s: error: out of memory\n", command.c_str());
-    return 1;
+    code = 1, error = "error: out of memory";
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "dptrain %s: internal error: %s\n", command.c_str(), e.what());
-    return 1;
+    code = 1, error = std::string("internal error: ") + e.what();
   }
+  if (!error.empty()) {
+    const bool job = ranks && ranks->size() > 1;
+    const std::string who = job ? "rank " + std::to_string(ranks->rank()) + " of " +
+                                      std::to_string(ranks->size()) + ": "
+                                : "";
+    std::fprintf(stderr, "dptrain %s: %s%s\n", command.c_str(), who.c_str(), error.c_str());
+    std::fflush(stderr);
+    // The other ranks may wait in a collective for this one: end the whole job now.
+    if (job) ranks->abort_job(code);
+  }
+  return code;
 }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "commands.hpp"
 #include "dptrain/error.hpp"
 
 namespace dptrain::cli {
@@ -62,6 +63,16 @@ void read_engine_options(const cxxopts::ParseResult& r, TrainConfig& c, bool rea
   c.deterministic = r.count("deterministic") > 0;
   c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
+}
+
+namespace {
+Communicator* job = nullptr;
+}  // namespace
+void set_job_communicator(Communicator* communicator) {
+  job = communicator;
+}
+Communicator* job_communicator() {
+  return job;
 }
 
 void reject_unmatched(const cxxopts::ParseResult& result) {

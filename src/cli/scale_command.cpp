@@ -233,7 +233,9 @@ int scale_command(int argc, char** argv) {
 
   // --- measure -----------------------------------------------------------------------------
   const std::string cpu = cpu_model();
-  std::printf("dptrain %s scale on %s, %zu cores available\n", version_string, cpu.c_str(), cores);
+  const std::string load_start = load_average();
+  std::printf("dptrain %s scale on %s, %zu cores available (load average %s)\n", version_string,
+              cpu.c_str(), cores, load_start.c_str());
   std::printf("model %s: %s; backend %s%s\n", ref.name.c_str(), ref.what.c_str(),
               parallel::backend_name(base.backend), base.deterministic ? "; deterministic" : "");
   std::printf(
@@ -279,6 +281,7 @@ int scale_command(int argc, char** argv) {
     if (progress) std::fprintf(stderr, "\rrepeat %zu/%zu done", rep + 1, repeats);
   }
   if (progress) std::fprintf(stderr, "\n");
+  const std::string load_end = load_average();
 
   // --- statistics --------------------------------------------------------------------------
   auto find = [&](Parallelism s, std::size_t n) -> const Point* {
@@ -355,6 +358,9 @@ int scale_command(int argc, char** argv) {
       "set after / at peak during the point's windows\n(includes heap kept from earlier "
       "points).\n",
       cores, 100 * threshold);
+
+  std::printf("load average (1, 5, 15 min): %s before the sweep, %s after it\n", load_start.c_str(),
+              load_end.c_str());
 
   std::printf(
       "\nAmdahl fit S(n) = 1 / (f + (1 - f) / n), least squares on 1/S(n) (the normalised step "
@@ -498,7 +504,11 @@ int scale_command(int argc, char** argv) {
         {"version", version_string},
         {"timestamp", iso_timestamp()},
         {"command", "dptrain " + argv_text},
-        {"machine", {{"cpu_model", cpu}, {"cores", cores}}},
+        {"machine",
+         {{"cpu_model", cpu},
+          {"cores", cores},
+          {"load_average_start", load_start},
+          {"load_average_end", load_end}}},
         {"model",
          {{"name", ref.name},
           {"what", ref.what},

@@ -12,8 +12,8 @@
 
 #include "commands.hpp"
 #include "data_options.hpp"
-#include "dptrain/dptrain.hpp"
 #include "dptrain/checkpoint.hpp"
+#include "dptrain/dptrain.hpp"
 #include "dptrain/normalize.hpp"
 #include "options.hpp"
 
@@ -37,9 +37,12 @@ std::optional<Dataset> default_test_set(const std::string& train_spec, std::uint
 
 Activation default_output(Loss loss) {
   switch (loss) {
-    case Loss::ce: return Activation::softmax;
-    case Loss::bce: return Activation::sigmoid;
-    case Loss::mse: return Activation::identity;
+    case Loss::ce:
+      return Activation::softmax;
+    case Loss::bce:
+      return Activation::sigmoid;
+    case Loss::mse:
+      return Activation::identity;
   }
   return Activation::identity;
 }
@@ -83,50 +86,62 @@ class ProgressBar {
 int train_command(int argc, char** argv) {
   cxxopts::Options options("dptrain train", "Train a multilayer perceptron with data parallelism.");
   add_data_options(options, true);
-  options.add_options("Data")
-    ("normalize", "Feature scaling fitted on the training data: none, standard, minmax",
-     cxxopts::value<std::string>()->default_value("none"))
-    ("val-split", "Hold out this fraction of the training rows (seeded) for validation",
-     cxxopts::value<std::string>());
-  options.add_options("Model")
-    ("layers", "Widths input,hidden...,output (default 784,128,10)", cxxopts::value<std::string>())
-    ("activation", "Hidden activation: relu, leaky_relu, tanh, sigmoid, identity",
-     cxxopts::value<std::string>()->default_value("relu"))
-    ("output", "Output activation: softmax, sigmoid, identity (default: from the loss)",
-     cxxopts::value<std::string>())
-    ("loss", "mse, bce or ce (default: ce for classes, bce for one output, mse for regression; "
-     "csv/sqlite labels are classes unless --loss mse)", cxxopts::value<std::string>())
-    ("dropout", "Dropout rate after each hidden layer", cxxopts::value<std::string>()->default_value("0"))
-    ("init", "Initialisation: auto (He for relu, else Glorot), he, glorot",
-     cxxopts::value<std::string>()->default_value("auto"));
-  options.add_options("Optimizer")
-    ("optimizer", "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw",
-     cxxopts::value<std::string>()->default_value("adam"))
-    ("lr", "Learning rate", cxxopts::value<std::string>()->default_value("0.001"))
-    ("momentum", "Momentum for momentum/nesterov", cxxopts::value<std::string>()->default_value("0.9"))
-    ("weight-decay", "Decoupled weight decay (default 0; 0.01 for adamw)", cxxopts::value<std::string>())
-    ("l1", "L1 penalty on weights", cxxopts::value<std::string>()->default_value("0"))
-    ("l2", "L2 penalty (l2/2 |w|^2) on weights", cxxopts::value<std::string>()->default_value("0"))
-    ("schedule", "Learning-rate schedule: constant, step, cosine",
-     cxxopts::value<std::string>()->default_value("constant"))
-    ("lr-step-epochs", "step schedule: epochs between decays", cxxopts::value<std::string>()->default_value("10"))
-    ("lr-gamma", "step schedule: decay factor", cxxopts::value<std::string>()->default_value("0.1"))
-    ("min-lr", "cosine schedule: final learning rate", cxxopts::value<std::string>()->default_value("0"));
-  options.add_options("Training")
-    ("epochs", "Total epochs (with --resume: including those already done)",
-     cxxopts::value<std::string>()->default_value("10"))
-    ("batch-size", "Minibatch size (the global batch, split across threads)",
-     cxxopts::value<std::string>()->default_value("32"))
-    ("seed", "Seed for every random choice", cxxopts::value<std::string>()->default_value("42"))
-    ("patience", "Early stopping: stop after N epochs without a better validation loss and "
-     "restore the best weights (needs --val-split)", cxxopts::value<std::string>());
-  options.add_options("Output")
-    ("save", "Write a checkpoint here after every epoch and at the end (atomically)",
-     cxxopts::value<std::string>())
-    ("resume", "Continue from a checkpoint (its model, optimizer, loss, seed, batch size and "
-     "normalisation)", cxxopts::value<std::string>())
-    ("log", "Append one JSON object per epoch to this file (JSON lines)", cxxopts::value<std::string>())
-    ("quiet", "Print only the final metric and params_hash");
+  options.add_options("Data")("normalize",
+                              "Feature scaling fitted on the training data: none, standard, minmax",
+                              cxxopts::value<std::string>()->default_value("none"))(
+      "val-split", "Hold out this fraction of the training rows (seeded) for validation",
+      cxxopts::value<std::string>());
+  options.add_options("Model")("layers", "Widths input,hidden...,output (default 784,128,10)",
+                               cxxopts::value<std::string>())(
+      "activation", "Hidden activation: relu, leaky_relu, tanh, sigmoid, identity",
+      cxxopts::value<std::string>()->default_value("relu"))(
+      "output", "Output activation: softmax, sigmoid, identity (default: from the loss)",
+      cxxopts::value<std::string>())(
+      "loss",
+      "mse, bce or ce (default: ce for classes, bce for one output, mse for regression; "
+      "csv/sqlite labels are classes unless --loss mse)",
+      cxxopts::value<std::string>())("dropout", "Dropout rate after each hidden layer",
+                                     cxxopts::value<std::string>()->default_value("0"))(
+      "init", "Initialisation: auto (He for relu, else Glorot), he, glorot",
+      cxxopts::value<std::string>()->default_value("auto"));
+  options.add_options("Optimizer")("optimizer",
+                                   "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw",
+                                   cxxopts::value<std::string>()->default_value("adam"))(
+      "lr", "Learning rate", cxxopts::value<std::string>()->default_value("0.001"))(
+      "momentum", "Momentum for momentum/nesterov",
+      cxxopts::value<std::string>()->default_value("0.9"))(
+      "weight-decay", "Decoupled weight decay (default 0; 0.01 for adamw)",
+      cxxopts::value<std::string>())("l1", "L1 penalty on weights",
+                                     cxxopts::value<std::string>()->default_value("0"))(
+      "l2", "L2 penalty (l2/2 |w|^2) on weights",
+      cxxopts::value<std::string>()->default_value("0"))(
+      "schedule", "Learning-rate schedule: constant, step, cosine",
+      cxxopts::value<std::string>()->default_value("constant"))(
+      "lr-step-epochs", "step schedule: epochs between decays",
+      cxxopts::value<std::string>()->default_value("10"))(
+      "lr-gamma", "step schedule: decay factor",
+      cxxopts::value<std::string>()->default_value("0.1"))(
+      "min-lr", "cosine schedule: final learning rate",
+      cxxopts::value<std::string>()->default_value("0"));
+  options.add_options("Training")("epochs",
+                                  "Total epochs (with --resume: including those already done)",
+                                  cxxopts::value<std::string>()->default_value("10"))(
+      "batch-size", "Minibatch size (the global batch, split across threads)",
+      cxxopts::value<std::string>()->default_value("32"))(
+      "seed", "Seed for every random choice", cxxopts::value<std::string>()->default_value("42"))(
+      "patience",
+      "Early stopping: stop after N epochs without a better validation loss and "
+      "restore the best weights (needs --val-split)",
+      cxxopts::value<std::string>());
+  options.add_options("Output")(
+      "save", "Write a checkpoint here after every epoch and at the end (atomically)",
+      cxxopts::value<std::string>())(
+      "resume",
+      "Continue from a checkpoint (its model, optimizer, loss, seed, batch size and "
+      "normalisation)",
+      cxxopts::value<std::string>())(
+      "log", "Append one JSON object per epoch to this file (JSON lines)",
+      cxxopts::value<std::string>())("quiet", "Print only the final metric and params_hash");
   add_engine_options(options);
   options.add_options()("h,help", "Show this help");
 
@@ -136,11 +151,15 @@ int train_command(int argc, char** argv) {
     return 0;
   }
   reject_unmatched(r);
-  const bool quiet = r.count("quiet") > 0;
+  // Note [Ranks]: under MPI every rank trains; rank 0 alone prints, logs and writes checkpoints.
+  Communicator* comm = job_communicator();
+  const bool leader = !comm || comm->rank() == 0;
+  const bool quiet = r.count("quiet") > 0 || !leader;
 
   // ---- settings: from the command line, or from the checkpoint being resumed ----
   TrainConfig config;
   read_engine_options(r, config);
+  config.communicator = comm;
   std::optional<Checkpoint> resumed;
   ModelSpec spec;
   if (r.count("resume")) {
@@ -153,7 +172,8 @@ int train_command(int argc, char** argv) {
         if (l.kind == LayerSpec::Kind::dense) have.push_back(l.units);
       if (widths != have)
         throw Error("checkpoint '" + r["resume"].as<std::string>() + "' holds model " +
-                    spec.describe() + ", which does not match --layers " + r["layers"].as<std::string>());
+                    spec.describe() + ", which does not match --layers " +
+                    r["layers"].as<std::string>());
     }
     config.loss = resumed->loss;
     config.optimizer = resumed->optimizer;
@@ -163,7 +183,7 @@ int train_command(int argc, char** argv) {
     config.deterministic = resumed->deterministic;
     config.micro_batches = resumed->micro_batches;
     config.epochs = r.count("epochs") ? parse_count(r["epochs"].as<std::string>(), "epochs", 1)
-                                        : resumed->epochs_total;
+                                      : resumed->epochs_total;
   } else {
     config.seed = parse_count(r["seed"].as<std::string>(), "seed", 0);
     config.epochs = parse_count(r["epochs"].as<std::string>(), "epochs", 1);
@@ -193,7 +213,8 @@ int train_command(int argc, char** argv) {
   double dropout = 0;
   std::string init = "auto";
   if (!resumed) {
-    widths = parse_size_list(r.count("layers") ? r["layers"].as<std::string>() : "784,128,10", "layers");
+    widths =
+        parse_size_list(r.count("layers") ? r["layers"].as<std::string>() : "784,128,10", "layers");
     if (widths.size() < 2) throw Error("--layers needs at least an input and an output width");
     hidden = parse_activation(r["activation"].as<std::string>());
     if (hidden == Activation::softmax)
@@ -215,8 +236,10 @@ int train_command(int argc, char** argv) {
   const std::string data_spec = r["data"].as<std::string>();
   const bool tabular = data_spec.starts_with("csv:") || data_spec.starts_with("sqlite:");
   const std::size_t outputs = resumed ? spec.outputs() : widths.back();
-  if (!resumed && r.count("loss")) config.loss = parse_loss(r["loss"].as<std::string>());
-  else if (!resumed && tabular) config.loss = outputs == 1 ? Loss::bce : Loss::ce;
+  if (!resumed && r.count("loss"))
+    config.loss = parse_loss(r["loss"].as<std::string>());
+  else if (!resumed && tabular)
+    config.loss = outputs == 1 ? Loss::bce : Loss::ce;
   const TableOptions table = read_table_options(r, config.loss != Loss::mse);
   Dataset train = load_main_data(r, config.seed, table);
   if (!resumed && !r.count("loss") && !tabular)
@@ -260,6 +283,22 @@ int train_command(int argc, char** argv) {
   trainer.check_data(train);  // shapes before anything is printed, training set first
   if (val) trainer.check_data(*val);
   if (test) trainer.check_data(*test);
+  if (comm) {
+    // Ranks that disagree on the model, the settings or the data fail fast, before training.
+    std::string settings =
+        spec.describe() + "|" + loss_name(config.loss) + "|" +
+        optimizer_name(config.optimizer.kind) + "|" +
+        std::to_string(config.optimizer.learning_rate) + "|" + std::to_string(config.batch_size) +
+        "|" + std::to_string(config.seed) + "|" + std::to_string(config.epochs) + "|" +
+        std::to_string(config.deterministic) + "|" + std::to_string(config.micro_batches) + "|" +
+        std::to_string(train.rows) + "|" + std::to_string(train.features) + "|" +
+        std::to_string(train.classes);
+    std::uint64_t fp = hash_bytes(settings.data(), settings.size());
+    fp ^= hash_bytes(train.x.data(), train.x.size() * sizeof(float)) * 3;
+    fp ^= hash_bytes(train.labels.data(), train.labels.size() * sizeof(std::int32_t)) * 5;
+    fp ^= hash_bytes(train.targets.data(), train.targets.size() * sizeof(float)) * 7;
+    comm->check_agreement(fp, "the model, the training settings or the training data");
+  }
   // Early stopping state; best_val_loss < 0 means "none yet".
   double best_val_loss = resumed ? resumed->best_validation_loss : -1;
   std::size_t since_best = resumed ? resumed->epochs_since_best : 0;
@@ -283,7 +322,7 @@ int train_command(int argc, char** argv) {
       r.count("save") ? std::optional(r["save"].as<std::string>()) : std::nullopt;
 
   std::ofstream log;
-  if (r.count("log")) {
+  if (r.count("log") && leader) {
     const std::string path = r["log"].as<std::string>();
     log.open(path, resumed ? std::ios::app : std::ios::trunc);
     if (!log) throw Error("cannot open log file '" + path + "' for writing");
@@ -294,18 +333,24 @@ int train_command(int argc, char** argv) {
                 version_string, spec.describe().c_str(), model.trainable_count(),
                 loss_name(config.loss), optimizer_name(config.optimizer.kind),
                 config.optimizer.learning_rate);
-    std::printf("data %s: %zu rows x %zu features", train.source.c_str(), train.rows, train.features);
+    std::printf("data %s: %zu rows x %zu features", train.source.c_str(), train.rows,
+                train.features);
     if (val) std::printf("; validation %zu rows", val->rows);
     if (test) std::printf("; test %s: %zu rows", test->source.c_str(), test->rows);
     if (normalizer.active()) std::printf("; normalize %s", normalization_name(normalizer.kind));
-    std::printf("\nthreads %zu (%zu worker(s) per step; backend %s, parallelism %s%s), batch %zu, GEMM %s\n",
-                config.threads, trainer.workers_for(config.batch_size),
-                parallel::backend_name(config.backend), parallelism_name(config.parallelism),
-                config.deterministic ? ", deterministic" : "", config.batch_size,
-                gemm_kernel_description(trainer.config().gemm).c_str());
+    const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
+    if (comm) std::printf("\nranks %zu (MPI), each with", ranks);
+    std::printf(
+        "\nthreads %zu (%zu worker(s) per step; backend %s, parallelism %s%s), batch %zu, GEMM "
+        "%s\n",
+        config.threads, trainer.workers_for((config.batch_size + ranks - 1) / ranks),
+        parallel::backend_name(config.backend), parallelism_name(config.parallelism),
+        config.deterministic ? ", deterministic" : "", config.batch_size,
+        gemm_kernel_description(trainer.config().gemm).c_str());
     if (resumed)
-      std::printf("resumed from '%s' after epoch %zu (step %llu)\n", r["resume"].as<std::string>().c_str(),
-                  resumed->epochs_done, static_cast<unsigned long long>(resumed->step));
+      std::printf("resumed from '%s' after epoch %zu (step %llu)\n",
+                  r["resume"].as<std::string>().c_str(), resumed->epochs_done,
+                  static_cast<unsigned long long>(resumed->step));
     std::fflush(stdout);
   }
 
@@ -347,7 +392,8 @@ int train_command(int argc, char** argv) {
                         (*ev)->metric_name(), (*ev)->metric());
           line += buf;
         }
-      std::snprintf(buf, sizeof buf, "  samples/s %.0f  time %.2fs", er.samples_per_second, er.seconds);
+      std::snprintf(buf, sizeof buf, "  samples/s %.0f  time %.2fs", er.samples_per_second,
+                    er.seconds);
       std::printf("%s%s\n", line.c_str(), buf);
       std::fflush(stdout);
     }
@@ -371,23 +417,27 @@ int train_command(int argc, char** argv) {
       stopped_early = true;
       break;
     }
-    if (save_path) save_checkpoint(*save_path, make_checkpoint());
+    if (save_path && leader) save_checkpoint(*save_path, make_checkpoint());
   }
   if (stopped_early) {
     const bool restored = !best_params.empty();
     if (restored) std::copy(best_params.begin(), best_params.end(), model.parameters().begin());
     if (!quiet)
-      std::printf("early stopping after epoch %zu: no better validation loss for %zu epochs; %s "
-                  "(validation loss %.4f)\n",
-                  trainer.epochs_done(), *patience,
-                  restored ? "restored the best weights" : "best weights predate the resume, kept the last",
-                  best_val_loss);
+      std::printf(
+          "early stopping after epoch %zu: no better validation loss for %zu epochs; %s "
+          "(validation loss %.4f)\n",
+          trainer.epochs_done(), *patience,
+          restored ? "restored the best weights" : "best weights predate the resume, kept the last",
+          best_val_loss);
     if (test) last_test = trainer.evaluate(*test);
   }
-  if (save_path) save_checkpoint(*save_path, make_checkpoint());
+  if (save_path && leader) save_checkpoint(*save_path, make_checkpoint());
+  if (!leader) return 0;
   if (last_test) {
-    if (last_test->classification) std::printf("final test accuracy %.4f\n", last_test->metric());
-    else std::printf("final test mse %.6f\n", last_test->metric());
+    if (last_test->classification)
+      std::printf("final test accuracy %.4f\n", last_test->metric());
+    else
+      std::printf("final test mse %.6f\n", last_test->metric());
   }
   std::printf("params_hash=%s\n", hash_hex(params_hash<float>(model.parameters())).c_str());
   return 0;

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Regenerates the seed corpus in fuzz/corpus/<reader>/ (committed; run this after a format change).
+# Input layouts: see fuzz/fuzz_input.hpp. Checkpoint seeds come from the CLI:
+#   bash fuzz/make_corpus.sh [path/to/dptrain]   (default: build/dptrain)
+# Seeds named valid-* must be accepted by the readers (tests/fuzz_regression_test.cpp checks).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cli="${1:-$root/build/dptrain}"
+corpus="$root/fuzz/corpus"
+rm -rf "$corpus"
+mkdir -p "$corpus/idx" "$corpus/csv" "$corpus/checkpoint"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# IDX: [u16 LE length of the image file][image file][label file].
+idx_seed() {  # name image-file label-file
+  local n
+  n=$(stat -c %s "$2")
+  { printf "\\x$(printf %02x $((n & 255)))\\x$(printf %02x $((n >> 8)))"; cat "$2" "$3"; } \
+    >"$corpus/idx/$1"
+}
+# 3 images of 2x2 pixels, labels 0 1 9; and 2 images of 1x3, labels 0 200.
+printf '\x00\x00\x08\x03\x00\x00\x00\x03\x00\x00\x00\x02\x00\x00\x00\x02' >"$tmp/i3"
+printf '\x00\x80\xff\x10\x20\x30\x40\x50\xfe\x01\x02\x03' >>"$tmp/i3"
+printf '\x00\x00\x08\x01\x00\x00\x00\x03\x00\x01\x09' >"$tmp/l3"
+printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x03\x01\x02\x03\x04\x05\x06' >"$tmp/i2"
+printf '\x00\x00\x08\x01\x00\x00\x00\x02\x00\xc8' >"$tmp/l2"
+gzip -9n -c "$tmp/i3" >"$tmp/i3.gz"
+gzip -9n -c "$tmp/l3" >"$tmp/l3.gz"
+idx_seed valid-plain "$tmp/i3" "$tmp/l3"
+idx_seed valid-gzip "$tmp/i3.gz" "$tmp/l3.gz"
+idx_seed valid-gzip-images "$tmp/i3.gz" "$tmp/l3"
+idx_seed valid-200-classes "$tmp/i2" "$tmp/l2"
+idx_seed count-mismatch "$tmp/i3" "$tmp/l2"
+
+# CSV: [flags][delimiter][text]; flags: bits 0-1 header, 2-4 label, 5 regression.
+csv_seed() { printf "$2" >"$corpus/csv/$1"; }
+csv_seed valid-header '\x00\x00a,b,label\n1,2,0\n3.5,-4,1\n0.5,+7e-1,2\n'
+csv_seed valid-regression-semicolon '\x22\x01 1;2;0.5\r\n3;4;1e3\r\n'
+csv_seed valid-label-name-tab '\x15\x02label\tx\n1\t0.25\n0\t-1\n'
+csv_seed valid-quoted '\x00\x00"x","y"\n"1"," 2 "\n'
+csv_seed valid-unlabelled-pipe '\x04\x03''1|2|3\n4|5|6\n'
+csv_seed valid-label-first '\x0a\x00''0,1.5,2\n1,2.5,3\n'
+csv_seed ragged '\x00\x00''1,2,3\n4,5\n'
+
+# Checkpoints: written by the CLI from the xor data set (one epoch).
+(cd "$tmp" &&
+  "$cli" train --data xor --layers 2,3,1 --epochs 1 --optimizer sgd --test-data none \
+    --save "$corpus/checkpoint/valid-sgd.dpt" >/dev/null &&
+  "$cli" train --data xor --layers 2,3,2 --epochs 1 --loss ce --dropout 0.25 \
+    --normalize standard --test-data none --save "$corpus/checkpoint/valid-adam-dropout.dpt" \
+    >/dev/null)
+du -ab "$corpus" | sort -k2
