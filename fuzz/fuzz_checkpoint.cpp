@@ -24,8 +24,7 @@ namespace {
 constexpr std::size_t kMetaLengthAt = 12, kMetaAt = 20, kCrcSize = 4;
 
 void fix_crc(std::uint8_t* data, std::size_t size) {
-  const auto crc =
-      static_cast<std::uint32_t>(crc32(0L, data, static_cast<uInt>(size - kCrcSize)));
+  const auto crc = static_cast<std::uint32_t>(crc32(0L, data, static_cast<uInt>(size - kCrcSize)));
   std::memcpy(data + size - kCrcSize, &crc, kCrcSize);  // little-endian, as the format stores it
 }
 

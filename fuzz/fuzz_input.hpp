@@ -4,8 +4,9 @@
 // can be copied into tests/fuzz_regressions/<reader>/ unchanged.
 //
 // The reader contract: for any bytes a reader returns a valid object or throws dptrain::Error.
-// run_* call the reader, swallow dptrain::Error only, and check what a successful call returned;
-// a broken invariant throws std::logic_error. Anything escaping run_* is a bug.
+// run_* call the reader, swallow dptrain::Error only (returning false), and check what a
+// successful call returned (returning true); a broken invariant throws std::logic_error.
+// Anything escaping run_* is a bug.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -37,8 +38,9 @@ inline void check_dataset(const Dataset& d) {
   } else {
     require(d.labels.empty(), "regression data with labels");
     std::size_t targets = 0;
-    require(!__builtin_mul_overflow(d.rows, d.target_width, &targets) && d.targets.size() == targets,
-            "targets.size() != rows x target_width");
+    require(
+        !__builtin_mul_overflow(d.rows, d.target_width, &targets) && d.targets.size() == targets,
+        "targets.size() != rows x target_width");
   }
   try {
     d.validate();
@@ -62,16 +64,17 @@ inline IdxInput split_idx_input(std::string_view in) {
   return {in.substr(0, split), in.substr(split)};
 }
 
-inline void run_idx(std::string_view in) {
+inline bool run_idx(std::string_view in) {
   const IdxInput parts = split_idx_input(in);
   Dataset d;
   try {
     d = parse_idx(parts.images, parts.labels, "images", "labels");
   } catch (const Error&) {
-    return;
+    return false;
   }
   check_dataset(d);
   require(d.classes >= 10 && d.classes <= 256, "IDX class count outside [10, 256]");
+  return true;
 }
 
 // ---- CSV: [flags][delimiter byte][text] ----------------------------------------------------
@@ -106,29 +109,30 @@ inline CsvInput split_csv_input(std::string_view in) {
   return out;
 }
 
-inline void run_csv(std::string_view in) {
+inline bool run_csv(std::string_view in) {
   const CsvInput parts = split_csv_input(in);
   Dataset d;
   try {
     d = parse_csv(parts.text, "fuzz.csv", parts.options);
   } catch (const Error&) {
-    return;
+    return false;
   }
   check_dataset(d);
   if (parts.options.label == "none")
     require(!d.labelled(), "label 'none' gave labelled data");
   else
     require(d.labelled(), "a label column gave unlabelled data");
+  return true;
 }
 
 // ---- checkpoint: the bytes of a checkpoint file ----------------------------------------------
 
-inline void run_checkpoint(std::string_view in) {
+inline bool run_checkpoint(std::string_view in) {
   Checkpoint c;
   try {
     c = decode_checkpoint(in, "fuzz.dpt");
   } catch (const Error&) {
-    return;
+    return false;
   }
   try {
     c.spec.validate();
@@ -139,6 +143,7 @@ inline void run_checkpoint(std::string_view in) {
   require(m.parameter_count() == c.parameters.size(), "parameter count");
   require(c.state0.size() == 0 || c.state0.size() == c.parameters.size(), "state0 size");
   require(c.state1.size() == 0 || c.state1.size() == c.parameters.size(), "state1 size");
+  return true;
 }
 
 }  // namespace dptrain::fuzz

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/: IDX, CSV and checkpoint readers; clang, ASan+UBSan) in
 # build-fuzz and runs each for DPTRAIN_FUZZ_SECONDS seconds (default 20), starting from a copy of
-# the seed corpus fuzz/corpus/<reader>/ in a temporary folder. Exits non-zero on any crash,
+# the seed corpus fuzz/corpus/<reader>/ in a temporary folder plus the past crashes in
+# tests/fuzz_regressions/<reader>/ (read-only), with fuzz/<reader>.dict where there is one. Exits non-zero on any crash,
 # sanitizer report, leak, timeout or out-of-memory, and prints the path of the crashing input
 # (kept under build-fuzz/crashes/). To turn one into a regression test, copy it to
 # tests/fuzz_regressions/<reader>/ (the fuzz input layouts are described in fuzz/fuzz_input.hpp).
@@ -18,7 +19,8 @@ echo "== libFuzzer build (clang, ASan+UBSan) in $build" >&2
 generator=()
 command -v ninja >/dev/null && [ ! -f "$build/CMakeCache.txt" ] && generator=(-G Ninja)
 cmake -S "$DPTRAIN_ROOT" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=clang++ -DDPTRAIN_FUZZ=ON -DDPTRAIN_BUILD_TESTS=OFF >/dev/null
+  -DCMAKE_CXX_COMPILER=clang++ -DDPTRAIN_FUZZ=ON -DDPTRAIN_BUILD_TESTS=OFF -DDPTRAIN_WITH_MPI=OFF \
+  >/dev/null
 cmake --build "$build" -j "$(nproc)" --target dptrain_fuzzers >&2
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/dptrain-fuzz.XXXXXX")"
@@ -43,8 +45,8 @@ for reader in "${readers[@]}"; do
   # bytes of input even where they would succeed.
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
-    "$build/fuzz/fuzz_$reader" "$corpus" -max_len="$max_len" -max_total_time="$seconds" \
-    -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
+    "$build/fuzz/fuzz_$reader" "$corpus" "$DPTRAIN_ROOT/tests/fuzz_regressions/$reader" \
+    -max_len="$max_len" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
     -artifact_prefix="$crashes/$reader-" "${dict[@]}" >"$work/$reader.log" 2>&1 || rc=$?
   grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::new_units_added)' \
     "$work/$reader.log" >&2 || true

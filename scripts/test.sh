@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build, and run every test with ctest; then the
 # sanitizer builds: ASan+UBSan over the whole suite, ThreadSanitizer over the engine's parallel
-# tests (clang + LLVM's libomp; see DESIGN notes in README "Thread safety").
+# tests (clang + LLVM's libomp; see DESIGN notes in README "Thread safety"); then the libFuzzer
+# targets of the input readers, DPTRAIN_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
 # Exits non-zero on any failure. DPTRAIN_SKIP_SANITIZERS=1 runs the Release suite only.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -18,13 +19,20 @@ echo "== Embedding: fresh dptrain build installed to a temporary prefix, example
 bash "$DPTRAIN_ROOT/tests/install_test.sh"
 
 echo "== ASan + UBSan build, full test suite" >&2
-dptrain_build "$DPTRAIN_ROOT/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDPTRAIN_SANITIZE=address
+# Without MPI: OpenMPI's own allocations would read as leaks; the MPI code runs in the Release suite.
+dptrain_build "$DPTRAIN_ROOT/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDPTRAIN_SANITIZE=address \
+  -DDPTRAIN_WITH_MPI=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$DPTRAIN_ROOT/build-asan" -j "$jobs" --output-on-failure
 
 echo "== ThreadSanitizer build (clang, libomp), parallel engine tests" >&2
 dptrain_build "$DPTRAIN_ROOT/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDPTRAIN_SANITIZE=thread \
-  -DCMAKE_CXX_COMPILER=clang++ -DDPTRAIN_GEMM=eigen
+  -DCMAKE_CXX_COMPILER=clang++ -DDPTRAIN_GEMM=eigen -DDPTRAIN_WITH_MPI=OFF
+# A build without MPI keeps working and carries no MPI dependency.
+if ldd "$DPTRAIN_ROOT/build-tsan/dptrain" | grep -q libmpi; then
+  echo "dptrain built with -DDPTRAIN_WITH_MPI=OFF still links libmpi" >&2
+  exit 1
+fi
 # Debian's libtbb is not instrumented, so TSan reports false races inside TBB itself: the TSan job
 # covers the engine's own synchronisation through the openmp (LLVM libomp) and threads backends,
 # which share every line of engine code with the tbb backend.
@@ -32,3 +40,6 @@ TSAN_OPTIONS="halt_on_error=1:ignore_noninstrumented_modules=1" DPTRAIN_TEST_BAC
   ctest --test-dir "$DPTRAIN_ROOT/build-tsan" -j "$jobs" --output-on-failure \
   -R '^(Backends/PoolTest|Pool\.|Barrier|SumInOrder|Partition|DataParallel|Backends/DeterministicTest|IntraOp)' \
   -E '/tbb'
+
+echo "== libFuzzer targets (clang, ASan+UBSan): IDX, CSV and checkpoint readers" >&2
+bash "$DPTRAIN_ROOT/scripts/fuzz.sh"

@@ -40,15 +40,27 @@ json spec_to_json(const ModelSpec& spec) {
   return {{"inputs", spec.inputs}, {"init", init}, {"layers", layers}};
 }
 
+/// A size or count in the metadata. nlohmann's get<std::size_t>() casts floats (undefined
+/// behaviour beyond the range: 1e30) and negative numbers (-1 becomes 2^64 - 1) without a check.
+std::uint64_t whole(const json& parent, const char* key) {
+  const json& j = parent.at(key);
+  if (!j.is_number_unsigned()) {
+    std::string text = j.dump();
+    if (text.size() > 40) text = text.substr(0, 40) + "...";
+    throw Error(std::string("'") + key + "' must be a whole number >= 0, not " + text);
+  }
+  return j.get<std::uint64_t>();
+}
+
 ModelSpec spec_from_json(const json& j) {
   ModelSpec spec;
-  spec.inputs = j.at("inputs").get<std::size_t>();
+  spec.inputs = whole(j, "inputs");
   const std::string init = j.at("init").get<std::string>();
   spec.init = init == "he" ? Init::he : init == "glorot" ? Init::glorot : Init::automatic;
   for (const json& l : j.at("layers")) {
     const std::string kind = l.at("kind").get<std::string>();
     if (kind == "dense")
-      spec.layers.push_back(LayerSpec::dense(l.at("units").get<std::size_t>(),
+      spec.layers.push_back(LayerSpec::dense(whole(l, "units"),
                                              parse_activation(l.at("activation").get<std::string>())));
     else if (kind == "dropout")
       spec.layers.push_back(LayerSpec::dropout(l.at("rate").get<double>()));
@@ -181,24 +193,24 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
     c.optimizer.validate();
     const json& s = meta.at("schedule");
     c.schedule.kind = parse_schedule(s.at("kind").get<std::string>());
-    c.schedule.step_epochs = s.at("step_epochs").get<std::size_t>();
+    c.schedule.step_epochs = whole(s, "step_epochs");
     c.schedule.gamma = s.at("gamma").get<double>();
     c.schedule.min_lr = s.at("min_lr").get<double>();
     c.schedule.validate();
-    c.seed = meta.at("seed").get<std::uint64_t>();
-    c.batch_size = meta.at("batch_size").get<std::size_t>();
-    c.epochs_total = meta.at("epochs_total").get<std::size_t>();
-    c.epochs_done = meta.at("epochs_done").get<std::size_t>();
-    c.step = meta.at("step").get<std::uint64_t>();
+    c.seed = whole(meta, "seed");
+    c.batch_size = whole(meta, "batch_size");
+    c.epochs_total = whole(meta, "epochs_total");
+    c.epochs_done = whole(meta, "epochs_done");
+    c.step = whole(meta, "step");
     c.deterministic = meta.at("deterministic").get<bool>();
-    c.micro_batches = meta.at("micro_batches").get<std::size_t>();
+    c.micro_batches = whole(meta, "micro_batches");
     const json& n = meta.at("normalizer");
     c.normalizer.kind = parse_normalization(n.at("kind").get<std::string>());
     c.normalizer.offset = n.at("offset").get<std::vector<float>>();
     c.normalizer.scale = n.at("scale").get<std::vector<float>>();
-    c.classes = meta.at("classes").get<std::size_t>();
+    c.classes = whole(meta, "classes");
     c.best_validation_loss = meta.at("best_validation_loss").get<double>();
-    c.epochs_since_best = meta.at("epochs_since_best").get<std::size_t>();
+    c.epochs_since_best = whole(meta, "epochs_since_best");
     c.data = meta.at("data").get<std::string>();
   } catch (const json::exception& e) {
     throw Error(where + " has corrupt metadata: " + e.what());

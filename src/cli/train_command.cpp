@@ -141,7 +141,10 @@ int train_command(int argc, char** argv) {
       "normalisation)",
       cxxopts::value<std::string>())(
       "log", "Append one JSON object per epoch to this file (JSON lines)",
-      cxxopts::value<std::string>())("quiet", "Print only the final metric and params_hash");
+      cxxopts::value<std::string>())("quiet", "Print only the final metric and params_hash")(
+      "profile",
+      "At the end, print the mean step time split: forward+backward, reduce+update, "
+      "communication between ranks, waiting");
   add_engine_options(options);
   options.add_options()("h,help", "Show this help");
 
@@ -280,6 +283,7 @@ int train_command(int argc, char** argv) {
   Model<float> model(spec);
   model.initialize(config.seed);
   Trainer trainer(model, config);
+  trainer.set_timing(r.count("profile") > 0);
   trainer.check_data(train);  // shapes before anything is printed, training set first
   if (val) trainer.check_data(*val);
   if (test) trainer.check_data(*test);
@@ -433,6 +437,15 @@ int train_command(int argc, char** argv) {
   }
   if (save_path && leader) save_checkpoint(*save_path, make_checkpoint());
   if (!leader) return 0;
+  if (r.count("profile") && trainer.times().steps > 0) {
+    const PhaseTimes& t = trainer.times();
+    const double n = double(t.steps);
+    std::printf("step time split (mean of %llu steps, rank 0): total %.1f us = forward+backward %.1f us"
+                " + reduce+update %.1f us + communication %.1f us + waiting %.1f us\n",
+                static_cast<unsigned long long>(t.steps), 1e6 * t.wall / n,
+                1e6 * t.forward_backward / n, 1e6 * t.reduce_update / n, 1e6 * t.communication / n,
+                1e6 * t.waiting() / n);
+  }
   if (last_test) {
     if (last_test->classification)
       std::printf("final test accuracy %.4f\n", last_test->metric());
