@@ -133,7 +133,13 @@ for m in models:
 print("\nsamples/s: training steps on random data (loading excluded); ratio = dptrain / PyTorch.")
 print("loss/metric: after the fixed steps from the same initial parameters, data and row order,")
 print("on the training rows (metric: accuracy, or MSE for square); 1 thread.")
-print(f"load average (1, 5, 15 min): {sys.argv[4] or '?'} before, {sys.argv[5] or '?'} after "
-      f"(well above 0 before: another process shared the cores, and the figures show it)")
+before, after = sys.argv[4] or "?", sys.argv[5] or "?"
+print(f"load average (1, 5, 15 min): {before} before, {after} after")
+try:
+    if float(before.split()[0]) > 0.5:
+        print("note: the machine was busy before the run (another process shared the cores): the "
+              "thread figures, 2 threads above all, understate both frameworks")
+except ValueError:
+    pass
 EOF
 if [ -n "$out" ]; then echo "raw results and the table: $dir" >&2; fi

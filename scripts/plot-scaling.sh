@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # the plot variables come from the generated vars.sh
 # Draws the results of `dptrain scale --out results.csv` as PNGs (gnuplot, pngcairo):
 #   PREFIX-speedup.png     speedup vs threads (median, min-max bars) of both strategies, the
 #                          ideal line, each strategy's Amdahl fit, noisy points ringed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # the plot variables come from the generated vars.sh
 # Draws the curves of a training log written by `dptrain train --log run.jsonl` (one JSON object
 # per epoch: epoch, train_loss, train_metric, val_loss, val_metric, test_loss, test_metric, lr,
 # threads, samples_per_s, seconds, timestamp) as PNGs (gnuplot, pngcairo):
