@@ -211,10 +211,19 @@ int bench_command(int argc, char** argv) {
   TrainConfig base;
   base.threads = 1;
   read_engine_options(r, base, false);  // backend, gemm, parallelism
+  // Under MPI every rank runs the benchmark in lockstep; rank 0 alone prints and writes.
+  Communicator* comm = job_communicator();
+  base.communicator = comm;
+  const bool leader = !comm || comm->rank() == 0;
+  if (comm && quality) throw Error("--quality and --export run on one process only, not under MPI");
+  if (!leader && !std::freopen("/dev/null", "w", stdout)) throw Error("cannot silence rank output");
   const std::size_t cores = parallel::hardware_threads();
   const std::string cpu = cpu_model();
 
   std::printf("dptrain %s bench on %s, %zu cores available\n", version_string, cpu.c_str(), cores);
+  if (comm)
+    std::printf("MPI: %d ranks; batch split across ranks, then threads; 'mpi' = gradient exchange\n",
+                comm->size());
   std::printf("GEMM: %s; backend %s; parallelism %s%s\n",
               gemm_kernel_description(base.gemm).c_str(), parallel::backend_name(base.backend),
               parallelism_name(base.parallelism), base.deterministic ? "; deterministic" : "");
@@ -223,9 +232,9 @@ int bench_command(int argc, char** argv) {
   std::printf("single-thread SGEMM rate (256x1024 * 1024x1024): %.1f GFLOP/s\n\n", sgemm_rate);
 
   json results = json::array();
-  std::printf("%-6s %7s %12s %20s %10s %8s %6s %7s %9s %9s %9s %12s\n", "model", "threads",
+  std::printf("%-6s %7s %12s %20s %10s %8s %6s %7s %9s %9s %9s %9s %12s\n", "model", "threads",
               "samples/s", "[min - max]", "us/step", "speedup", "eff", "GFLOP/s", "fwd+bwd",
-              "red+upd", "wait", "mem/worker");
+              "red+upd", "mpi", "wait", "mem/worker");
   for (const Reference* ref : chosen) {
     const Dataset data = bench_data(*ref, std::max<std::size_t>(ref->batch * 32, 4096));
     StepRunner runner(data, ref->batch);
@@ -251,6 +260,7 @@ int bench_command(int argc, char** argv) {
       p.times.wall += pt.wall;
       p.times.forward_backward += pt.forward_backward;
       p.times.reduce_update += pt.reduce_update;
+      p.times.communication += pt.communication;
       p.workers = t.workers_for(ref->batch);
       // intra runs one worker whatever --threads says: no extra worker memory.
       p.extra_bytes = p.threads > 1 && p.config.parallelism == Parallelism::data
@@ -278,11 +288,13 @@ int bench_command(int argc, char** argv) {
       char range[64], mem[32];
       std::snprintf(range, sizeof range, "[%.0f - %.0f]", *lo, *hi);
       std::snprintf(mem, sizeof mem, "%.2f MB", double(extra) / 1e6);
-      std::printf("%-6s %5zu%s %12.0f %20s %10.1f %8.2f %6.2f %7.1f %8.1fus %8.1fus %8.1fus %12s\n",
-                  ref->name.c_str(), p.threads, p.threads > cores ? "*" : " ", med, range,
-                  1e6 * double(ref->batch) / med, speedup, speedup / double(p.threads),
-                  flops_per_sample * med / 1e9, 1e6 * p.times.forward_backward / steps,
-                  1e6 * p.times.reduce_update / steps, 1e6 * p.times.waiting() / steps, mem);
+      std::printf(
+          "%-6s %5zu%s %12.0f %20s %10.1f %8.2f %6.2f %7.1f %8.1fus %8.1fus %8.1fus %8.1fus %12s\n",
+          ref->name.c_str(), p.threads, p.threads > cores ? "*" : " ", med, range,
+          1e6 * double(ref->batch) / med, speedup, speedup / double(p.threads),
+          flops_per_sample * med / 1e9, 1e6 * p.times.forward_backward / steps,
+          1e6 * p.times.reduce_update / steps, 1e6 * p.times.communication / steps,
+          1e6 * p.times.waiting() / steps, mem);
       results.push_back({{"model", ref->name},
                          {"what", ref->what},
                          {"layers", ref->widths},
@@ -366,7 +378,7 @@ int bench_command(int argc, char** argv) {
                 {"repeats", repeats},
                 {"results", results}};
     if (quality) doc["quality"] = quality_results;
-    write_file_atomically(json_path, doc.dump(2) + "\n");
+    if (leader) write_file_atomically(json_path, doc.dump(2) + "\n");
     std::printf("wrote %s\n", json_path.c_str());
   }
   return 0;

@@ -179,17 +179,34 @@ StepRunner::StepRunner(const Dataset& data, std::size_t batch)
 }
 
 double StepRunner::run_for(Trainer& trainer, double seconds) {
+  if (Communicator* comm = trainer.config().communicator; comm && comm->size() > 1) {
+    // Every step is collective, so all ranks must take the same number of steps: rank 0 times
+    // a few, and every rank runs the count that fits `seconds` at rank 0's pace.
+    constexpr std::size_t kProbe = 5;
+    const auto p0 = Clock::now();
+    for (std::size_t i = 0; i < kProbe; ++i) step_once(trainer);
+    double per_step[1] = {comm->rank() == 0 ? std::chrono::duration<double>(Clock::now() - p0).count() / kProbe : 0.0};
+    comm->allreduce_sum(per_step, 1);
+    const std::size_t steps = std::max<std::size_t>(1, std::size_t(seconds / std::max(per_step[0], 1e-9)));
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < steps; ++i) step_once(trainer);
+    return double(steps * batch_) / std::chrono::duration<double>(Clock::now() - t0).count();
+  }
   std::size_t steps = 0;
   const auto t0 = Clock::now();
   double elapsed = 0;
   do {
-    if (cursor_ + batch_ > order_.size()) cursor_ = 0;
-    trainer.step(data_, std::span<const std::uint32_t>(order_).subspan(cursor_, batch_));
-    cursor_ += batch_;
+    step_once(trainer);
     ++steps;
     elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   } while (elapsed < seconds);
   return double(steps * batch_) / elapsed;
+}
+
+void StepRunner::step_once(Trainer& trainer) {
+  if (cursor_ + batch_ > order_.size()) cursor_ = 0;
+  trainer.step(data_, std::span<const std::uint32_t>(order_).subspan(cursor_, batch_));
+  cursor_ += batch_;
 }
 
 std::size_t engine_bytes(const Trainer& trainer, const Model<float>& model) {

@@ -53,6 +53,7 @@ class StepRunner {
   double run_for(Trainer& trainer, double seconds);
 
  private:
+  void step_once(Trainer& trainer);
   const Dataset& data_;
   std::size_t batch_;
   std::vector<std::uint32_t> order_;
