@@ -312,12 +312,6 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
     }
     const auto c0 = Clock::now();
     comm->allreduce_sum(all_units[0], params.size(), config_.deterministic);
-    double sums[2] = {0, 0};
-    for (std::size_t u = 0; u < units; ++u) sums[0] += stats[u].loss_sum, sums[1] += stats[u].metric_sum;
-    comm->allreduce_sum(sums, 2);
-    for (std::size_t u = 0; u < units; ++u) stats[u] = {};
-    stats[0].loss_sum = sums[0];
-    stats[0].metric_sum = sums[1];
     comm_seconds = seconds_since(c0);
     active_gradients_.resize(1);  // the update below reads the exchanged sum only
   }
@@ -359,6 +353,11 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
   for (std::size_t u = 0; u < units; ++u) {  // fixed order: reproducible sums
     result.loss_sum += stats[u].loss_sum;
     result.metric_sum += stats[u].metric_sum;
+  }
+  if (comm) {  // every rank reports the whole batch's sums
+    double sums[2] = {result.loss_sum, result.metric_sum};
+    comm->allreduce_sum(sums, 2);
+    result = {sums[0], sums[1]};
   }
   return result;
 }
