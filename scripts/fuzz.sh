@@ -46,7 +46,8 @@ for reader in "${readers[@]}"; do
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
     "$build/fuzz/fuzz_$reader" "$corpus" "$DPTRAIN_ROOT/tests/fuzz_regressions/$reader" \
-    -max_len="$max_len" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
+    -max_len="$max_len" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -malloc_limit_mb=1024 -print_final_stats=1 \
     -artifact_prefix="$crashes/$reader-" "${dict[@]}" >"$work/$reader.log" 2>&1 || rc=$?
   grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::new_units_added)' \
     "$work/$reader.log" >&2 || true
