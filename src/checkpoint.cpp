@@ -32,7 +32,8 @@ json spec_to_json(const ModelSpec& spec) {
   json layers = json::array();
   for (const LayerSpec& l : spec.layers) {
     if (l.kind == LayerSpec::Kind::dense)
-      layers.push_back({{"kind", "dense"}, {"units", l.units}, {"activation", activation_name(l.activation)}});
+      layers.push_back(
+          {{"kind", "dense"}, {"units", l.units}, {"activation", activation_name(l.activation)}});
     else
       layers.push_back({{"kind", "dropout"}, {"rate", l.rate}});
   }
@@ -60,8 +61,8 @@ ModelSpec spec_from_json(const json& j) {
   for (const json& l : j.at("layers")) {
     const std::string kind = l.at("kind").get<std::string>();
     if (kind == "dense")
-      spec.layers.push_back(LayerSpec::dense(whole(l, "units"),
-                                             parse_activation(l.at("activation").get<std::string>())));
+      spec.layers.push_back(LayerSpec::dense(
+          whole(l, "units"), parse_activation(l.at("activation").get<std::string>())));
     else if (kind == "dropout")
       spec.layers.push_back(LayerSpec::dropout(l.at("rate").get<double>()));
     else
@@ -117,12 +118,21 @@ std::string encode_checkpoint(const Checkpoint& c) {
       {"spec", spec_to_json(c.spec)},
       {"loss", loss_name(c.loss)},
       {"optimizer",
-       {{"kind", optimizer_name(o.kind)}, {"learning_rate", o.learning_rate}, {"momentum", o.momentum},
-        {"beta1", o.beta1}, {"beta2", o.beta2}, {"rho", o.rho}, {"epsilon", o.epsilon},
-        {"weight_decay", o.weight_decay}, {"l1", o.l1}, {"l2", o.l2}}},
+       {{"kind", optimizer_name(o.kind)},
+        {"learning_rate", o.learning_rate},
+        {"momentum", o.momentum},
+        {"beta1", o.beta1},
+        {"beta2", o.beta2},
+        {"rho", o.rho},
+        {"epsilon", o.epsilon},
+        {"weight_decay", o.weight_decay},
+        {"l1", o.l1},
+        {"l2", o.l2}}},
       {"schedule",
-       {{"kind", schedule_name(c.schedule.kind)}, {"step_epochs", c.schedule.step_epochs},
-        {"gamma", c.schedule.gamma}, {"min_lr", c.schedule.min_lr}}},
+       {{"kind", schedule_name(c.schedule.kind)},
+        {"step_epochs", c.schedule.step_epochs},
+        {"gamma", c.schedule.gamma},
+        {"min_lr", c.schedule.min_lr}}},
       {"seed", c.seed},
       {"batch_size", c.batch_size},
       {"epochs_total", c.epochs_total},
@@ -131,7 +141,8 @@ std::string encode_checkpoint(const Checkpoint& c) {
       {"deterministic", c.deterministic},
       {"micro_batches", c.micro_batches},
       {"normalizer",
-       {{"kind", normalization_name(c.normalizer.kind)}, {"offset", c.normalizer.offset},
+       {{"kind", normalization_name(c.normalizer.kind)},
+        {"offset", c.normalizer.offset},
         {"scale", c.normalizer.scale}}},
       {"classes", c.classes},
       {"best_validation_loss", c.best_validation_loss},
@@ -146,7 +157,8 @@ std::string encode_checkpoint(const Checkpoint& c) {
   put_floats(out, c.parameters);
   put_floats(out, c.state0);
   put_floats(out, c.state1);
-  const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size()));
+  const uLong crc =
+      crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size()));
   put<std::uint32_t>(out, static_cast<std::uint32_t>(crc));
   return out;
 }
@@ -159,8 +171,8 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
   r.take(sizeof kMagic);
   const auto version = r.get<std::uint32_t>();
   if (version != kCheckpointVersion)
-    throw Error(where + " has format version " + std::to_string(version) + "; this dptrain reads version " +
-                std::to_string(kCheckpointVersion));
+    throw Error(where + " has format version " + std::to_string(version) +
+                "; this dptrain reads version " + std::to_string(kCheckpointVersion));
   if (bytes.size() < sizeof kMagic + 4 + 4) throw Error(where + " is truncated");
   const std::string_view body = bytes.substr(0, bytes.size() - 4);
   std::uint32_t stored;
@@ -232,10 +244,12 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
   }
   const std::size_t expected = Model<float>(c.spec).parameter_count();
   if (c.parameters.size() != expected)
-    throw Error(where + " holds " + std::to_string(c.parameters.size()) + " parameters but its model " +
-                c.spec.describe() + " needs " + std::to_string(expected));
+    throw Error(where + " holds " + std::to_string(c.parameters.size()) +
+                " parameters but its model " + c.spec.describe() + " needs " +
+                std::to_string(expected));
   const std::size_t slots = state_slots(c.optimizer.kind);
-  if (c.state0.size() != (slots >= 1 ? expected : 0) || c.state1.size() != (slots >= 2 ? expected : 0))
+  if (c.state0.size() != (slots >= 1 ? expected : 0) ||
+      c.state1.size() != (slots >= 2 ? expected : 0))
     throw Error(where + " has optimizer state of the wrong size");
   if (c.normalizer.active() &&
       (c.normalizer.offset.size() != c.spec.inputs || c.normalizer.scale.size() != c.spec.inputs))

@@ -92,8 +92,8 @@ std::vector<unsigned char> gunzip_if_gzipped(std::string_view bytes, const std::
     rc = inflate(&z, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
       const std::string why = rc == Z_BUF_ERROR ? "truncated gzip data"
-                              : z.msg             ? std::string("corrupt gzip data: ") + z.msg
-                                                  : "corrupt gzip data";
+                              : z.msg           ? std::string("corrupt gzip data: ") + z.msg
+                                                : "corrupt gzip data";
       inflateEnd(&z);
       throw Error("cannot read '" + name + "': " + why);
     }

@@ -86,7 +86,8 @@ class MpiCommunicator final : public Communicator {
           "MPI_Allgather");
     std::string differing;
     for (int r = 1; r < size_; ++r)
-      if (all[std::size_t(r)] != all[0]) differing += (differing.empty() ? "" : ", ") + std::to_string(r);
+      if (all[std::size_t(r)] != all[0])
+        differing += (differing.empty() ? "" : ", ") + std::to_string(r);
     if (!differing.empty())
       throw Error("ranks disagree on " + what + ": rank(s) " + differing + " differ from rank 0");
   }
@@ -111,7 +112,9 @@ class MpiCommunicator final : public Communicator {
 
 }  // namespace
 
-bool built_with_mpi() { return true; }
+bool built_with_mpi() {
+  return true;
+}
 
 std::unique_ptr<Communicator> connect_launched_ranks(int* argc, char*** argv) {
   if (launched_size() <= 1) return nullptr;  // one process: no MPI at all
@@ -120,7 +123,9 @@ std::unique_ptr<Communicator> connect_launched_ranks(int* argc, char*** argv) {
 
 #else
 
-bool built_with_mpi() { return false; }
+bool built_with_mpi() {
+  return false;
+}
 
 std::unique_ptr<Communicator> connect_launched_ranks(int*, char***) {
   const int size = launched_size();

@@ -14,14 +14,18 @@ Normalization parse_normalization(std::string_view name) {
   if (name == "none") return Normalization::none;
   if (name == "standard") return Normalization::standard;
   if (name == "minmax") return Normalization::minmax;
-  throw Error("unknown normalization '" + std::string(name) + "' (expected none, standard or minmax)");
+  throw Error("unknown normalization '" + std::string(name) +
+              "' (expected none, standard or minmax)");
 }
 
 const char* normalization_name(Normalization n) {
   switch (n) {
-    case Normalization::none: return "none";
-    case Normalization::standard: return "standard";
-    case Normalization::minmax: return "minmax";
+    case Normalization::none:
+      return "none";
+    case Normalization::standard:
+      return "standard";
+    case Normalization::minmax:
+      return "minmax";
   }
   return "?";
 }
@@ -63,22 +67,26 @@ void Normalizer::apply(Dataset& data) const {
                 " features but the normalization was fitted on " + std::to_string(offset.size()));
   const std::size_t f = data.features;
   for (std::size_t r = 0; r < data.rows; ++r)
-    for (std::size_t c = 0; c < f; ++c) data.x[r * f + c] = (data.x[r * f + c] - offset[c]) * scale[c];
+    for (std::size_t c = 0; c < f; ++c)
+      data.x[r * f + c] = (data.x[r * f + c] - offset[c]) * scale[c];
 }
 
-std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fraction, std::uint64_t seed) {
+std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fraction,
+                                             std::uint64_t seed) {
   if (!(fraction > 0 && fraction < 1))
-    throw Error("validation split must be between 0 and 1 (exclusive), got " + std::to_string(fraction));
+    throw Error("validation split must be between 0 and 1 (exclusive), got " +
+                std::to_string(fraction));
   const std::size_t n_val = std::size_t(std::llround(fraction * double(data.rows)));
   if (n_val == 0 || n_val >= data.rows)
-    throw Error("validation split " + std::to_string(fraction) + " of " + std::to_string(data.rows) +
-                " rows leaves an empty training or validation set");
+    throw Error("validation split " + std::to_string(fraction) + " of " +
+                std::to_string(data.rows) + " rows leaves an empty training or validation set");
   std::vector<std::uint32_t> order(data.rows);
   std::iota(order.begin(), order.end(), 0u);
   Rng rng(hash_position(seed, kStreamData, 0x5eed));
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
   auto take = [&](std::size_t begin, std::size_t end, const std::string& suffix) {
-    std::vector<std::uint32_t> rows(order.begin() + std::ptrdiff_t(begin), order.begin() + std::ptrdiff_t(end));
+    std::vector<std::uint32_t> rows(order.begin() + std::ptrdiff_t(begin),
+                                    order.begin() + std::ptrdiff_t(end));
     std::sort(rows.begin(), rows.end());  // keep the file's order within each part
     Dataset d;
     d.source = data.source + suffix;
@@ -89,9 +97,11 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fractio
     for (std::uint32_t r : rows) {
       d.x.insert(d.x.end(), data.x.begin() + std::ptrdiff_t(r * data.features),
                  data.x.begin() + std::ptrdiff_t((r + 1) * data.features));
-      if (data.classification()) d.labels.push_back(data.labels[r]);
+      if (data.classification())
+        d.labels.push_back(data.labels[r]);
       else
-        d.targets.insert(d.targets.end(), data.targets.begin() + std::ptrdiff_t(r * data.target_width),
+        d.targets.insert(d.targets.end(),
+                         data.targets.begin() + std::ptrdiff_t(r * data.target_width),
                          data.targets.begin() + std::ptrdiff_t((r + 1) * data.target_width));
     }
     return d;

@@ -5,8 +5,8 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,8 +19,10 @@ namespace dptrain {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -42,8 +44,7 @@ std::string quoted(std::string_view text) {
 /// Collects rows of numbers into a Dataset: the label column becomes labels or targets.
 class TableBuilder {
  public:
-  TableBuilder(std::string source, const TableOptions& options)
-      : options_(options) {
+  TableBuilder(std::string source, const TableOptions& options) : options_(options) {
     data_.source = std::move(source);
   }
 
@@ -63,7 +64,8 @@ class TableBuilder {
     long long index = -1;
     if (label.empty()) {
       index = static_cast<long long>(count) - 1;
-    } else if (const auto [p, ec] = std::from_chars(label.data(), label.data() + label.size(), index);
+    } else if (const auto [p, ec] =
+                   std::from_chars(label.data(), label.data() + label.size(), index);
                ec == std::errc() && p == label.data() + label.size()) {
       if (index < 0) index += static_cast<long long>(count);
       if (index < 0 || index >= static_cast<long long>(count))
@@ -97,8 +99,9 @@ class TableBuilder {
       if (c == label_) {
         if (options_.classification) {
           if (!(v >= 0 && v < 1e6 && v == std::floor(v)))
-            throw Error(where(c) + ": label " + format(v) +
-                        " is not a class index (a whole number >= 0; for regression use --loss mse)");
+            throw Error(
+                where(c) + ": label " + format(v) +
+                " is not a class index (a whole number >= 0; for regression use --loss mse)");
           const auto cls = static_cast<std::int32_t>(v);
           data_.labels.push_back(cls);
           max_label_ = std::max(max_label_, cls);
@@ -116,7 +119,8 @@ class TableBuilder {
 
   Dataset finish(bool had_header) {
     if (data_.rows == 0)
-      throw Error(data_.source + (had_header ? ": has a header but no data rows" : ": no data rows"));
+      throw Error(data_.source +
+                  (had_header ? ": has a header but no data rows" : ": no data rows"));
     if (options_.classification && label_ < columns_)
       data_.classes = std::max<std::size_t>(2, std::size_t(max_label_) + 1);
     data_.validate();
@@ -142,10 +146,10 @@ struct CsvState {
   TableOptions::Header header_mode;
   std::vector<std::string> fields;  // the row being parsed
   std::vector<double> values;
-  std::size_t line = 0;             // physical line being fed to the parser (1-based)
+  std::size_t line = 0;  // physical line being fed to the parser (1-based)
   std::size_t first_row_line = 0;
   bool have_columns = false, had_header = false;
-  std::exception_ptr error;         // libcsv callbacks are C: exceptions stop at the boundary
+  std::exception_ptr error;  // libcsv callbacks are C: exceptions stop at the boundary
 
   std::string source;
 
@@ -158,8 +162,7 @@ struct CsvState {
       // A header has a field that is text (not a number, not empty).
       bool numeric = true;
       double dummy = 0;
-      for (const auto& f : fields)
-        numeric = numeric && (trim(f).empty() || parse_number(f, dummy));
+      for (const auto& f : fields) numeric = numeric && (trim(f).empty() || parse_number(f, dummy));
       const bool is_header = header_mode == TableOptions::Header::yes ||
                              (header_mode == TableOptions::Header::detect && !numeric);
       std::vector<std::string> names;
@@ -174,8 +177,9 @@ struct CsvState {
       }
     }
     if (fields.size() != builder.columns())
-      throw Error(source + ": line " + std::to_string(line) + " has " + std::to_string(fields.size()) +
-                  " fields, expected " + std::to_string(builder.columns()) + " (as on line " +
+      throw Error(source + ": line " + std::to_string(line) + " has " +
+                  std::to_string(fields.size()) + " fields, expected " +
+                  std::to_string(builder.columns()) + " (as on line " +
                   std::to_string(first_row_line) + ")");
     values.resize(fields.size());
     for (std::size_t c = 0; c < fields.size(); ++c) {
@@ -211,7 +215,8 @@ extern "C" void csv_row_cb(int, void* state) {
 
 Dataset parse_csv(std::string_view text, const std::string& source, const TableOptions& options) {
   if (trim(text).empty()) throw Error(source + ": is empty");
-  CsvState state{TableBuilder(source, options), options.header, {}, {}, 0, 0, false, false, nullptr, source};
+  CsvState state{
+      TableBuilder(source, options), options.header, {}, {}, 0, 0, false, false, nullptr, source};
   csv_parser parser;
   if (csv_init(&parser, CSV_APPEND_NULL) != 0) throw std::bad_alloc();
   csv_set_delim(&parser, static_cast<unsigned char>(options.delimiter));
@@ -221,7 +226,8 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
     const std::size_t nl = text.find('\n', pos);
     const std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
     ++state.line;
-    if (csv_parse(&parser, text.data() + pos, end - pos, csv_field_cb, csv_row_cb, &state) != end - pos) {
+    if (csv_parse(&parser, text.data() + pos, end - pos, csv_field_cb, csv_row_cb, &state) !=
+        end - pos) {
       const std::string msg = csv_strerror(csv_error(&parser));
       csv_free(&parser);
       throw Error(source + ": line " + std::to_string(state.line) + ": " + msg);
@@ -270,18 +276,21 @@ Dataset load_sqlite(const std::string& path, const TableOptions& options) {
   Db db;
   // Read-only, and never create: a missing file is an error, not a new empty database.
   if (sqlite3_open_v2(path.c_str(), &db.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
-    throw Error("cannot open SQLite database '" + path + "': " +
-                (db.db ? sqlite3_errmsg(db.db) : "out of memory"));
+    throw Error("cannot open SQLite database '" + path +
+                "': " + (db.db ? sqlite3_errmsg(db.db) : "out of memory"));
   const std::string sql =
       options.query.empty() ? "SELECT * FROM " + quote_identifier(options.table) : options.query;
   Stmt st;
   if (sqlite3_prepare_v2(db.db, sql.c_str(), -1, &st.stmt, nullptr) != SQLITE_OK)
-    throw Error("SQLite database '" + path + "': " + sqlite3_errmsg(db.db) +
-                (options.query.empty() ? " (table '" + options.table + "')" : " (query: " + sql + ")"));
+    throw Error(
+        "SQLite database '" + path + "': " + sqlite3_errmsg(db.db) +
+        (options.query.empty() ? " (table '" + options.table + "')" : " (query: " + sql + ")"));
   if (!st.stmt) throw Error("SQLite database '" + path + "': the query is empty");
   if (!sqlite3_stmt_readonly(st.stmt))
-    throw Error("SQLite database '" + path + "': the query would change the database; only "
-                "read-only SELECT queries are allowed (query: " + sql + ")");
+    throw Error("SQLite database '" + path +
+                "': the query would change the database; only "
+                "read-only SELECT queries are allowed (query: " +
+                sql + ")");
   const int columns = sqlite3_column_count(st.stmt);
   std::vector<std::string> names;
   for (int c = 0; c < columns; ++c) {
@@ -306,8 +315,11 @@ Dataset load_sqlite(const std::string& path, const TableOptions& options) {
     for (int c = 0; c < columns; ++c) {
       switch (sqlite3_column_type(st.stmt, c)) {
         case SQLITE_INTEGER:
-        case SQLITE_FLOAT: values[std::size_t(c)] = sqlite3_column_double(st.stmt, c); break;
-        case SQLITE_NULL: throw Error(where(std::size_t(c)) + ": NULL value");
+        case SQLITE_FLOAT:
+          values[std::size_t(c)] = sqlite3_column_double(st.stmt, c);
+          break;
+        case SQLITE_NULL:
+          throw Error(where(std::size_t(c)) + ": NULL value");
         default: {
           const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, c));
           const std::string_view s = text ? std::string_view(text) : std::string_view();

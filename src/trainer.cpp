@@ -234,7 +234,8 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
   const std::size_t workers = workers_for(std::max<std::size_t>(local.size(), 1));
   if (!config_.deterministic) units = workers;
   auto unit_rows = [&](std::size_t u) -> parallel::Range {
-    if (config_.deterministic) return parallel::partition(batch, config_.micro_batches, first_micro + u);
+    if (config_.deterministic)
+      return parallel::partition(batch, config_.micro_batches, first_micro + u);
     const parallel::Range r = parallel::partition(local.size(), units, u);
     return {local.begin + r.begin, local.begin + r.end};
   };
@@ -391,7 +392,8 @@ void Trainer::restore(const Checkpoint& c) {
     throw Error(std::string("checkpoint optimizer ") + optimizer_name(c.optimizer.kind) +
                 " does not match " + optimizer_name(config_.optimizer.kind));
   const auto params = model_.parameters();
-  if (c.parameters.size() != params.size()) throw Error("checkpoint parameter count does not match");
+  if (c.parameters.size() != params.size())
+    throw Error("checkpoint parameter count does not match");
   std::copy(c.parameters.begin(), c.parameters.end(), params.begin());
   const auto s0 = optimizer_.state(0), s1 = optimizer_.state(1);
   if (c.state0.size() != s0.size() || c.state1.size() != s1.size())
@@ -468,8 +470,10 @@ std::vector<float> Trainer::predict(const Dataset& data) {
       activation_forward(spec.output_activation(), dst, n, cols);
     }
   };
-  if (workers == 1) task(0);
-  else pool_->run(task);
+  if (workers == 1)
+    task(0);
+  else
+    pool_->run(task);
   return out;
 }
 

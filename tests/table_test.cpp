@@ -80,17 +80,19 @@ class SqliteTest : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = (std::filesystem::temp_directory_path() /
-             ("dptrain_sqlite_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".db"))
+             ("dptrain_sqlite_" +
+              std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".db"))
                 .string();
     std::filesystem::remove(path_);
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "CREATE TABLE patients (glucose REAL, bmi REAL, outcome INTEGER);"
-                           "INSERT INTO patients VALUES (148, 33.6, 1), (85, 26.6, 0), (183, '23.3', 1);"
-                           "CREATE TABLE holes (a REAL, y INTEGER); INSERT INTO holes VALUES (NULL, 1);",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db,
+                     "CREATE TABLE patients (glucose REAL, bmi REAL, outcome INTEGER);"
+                     "INSERT INTO patients VALUES (148, 33.6, 1), (85, 26.6, 0), (183, '23.3', 1);"
+                     "CREATE TABLE holes (a REAL, y INTEGER); INSERT INTO holes VALUES (NULL, 1);",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
     sqlite3_close(db);
   }
   void TearDown() override { std::filesystem::remove(path_); }

@@ -39,15 +39,15 @@ struct Checkpoint {
   std::size_t batch_size = 0;
   std::size_t epochs_total = 0;  ///< --epochs of the run (the schedule's horizon)
   std::size_t epochs_done = 0;
-  std::uint64_t step = 0;        ///< optimizer steps taken
+  std::uint64_t step = 0;  ///< optimizer steps taken
   bool deterministic = false;
   std::size_t micro_batches = 0;
   std::vector<float> state0, state1;
   Normalizer normalizer;
-  std::size_t classes = 0;       ///< 0: regression
+  std::size_t classes = 0;          ///< 0: regression
   double best_validation_loss = 0;  ///< early stopping; meaningful when epochs_since_best is set
   std::size_t epochs_since_best = 0;
-  std::string data;              ///< the training data spec, for the record
+  std::string data;  ///< the training data spec, for the record
 };
 
 /// Serialises / parses the format above. decode_checkpoint throws dptrain::Error naming

@@ -222,8 +222,9 @@ int bench_command(int argc, char** argv) {
 
   std::printf("dptrain %s bench on %s, %zu cores available\n", version_string, cpu.c_str(), cores);
   if (comm)
-    std::printf("MPI: %d ranks; batch split across ranks, then threads; 'mpi' = gradient exchange\n",
-                comm->size());
+    std::printf(
+        "MPI: %d ranks; batch split across ranks, then threads; 'mpi' = gradient exchange\n",
+        comm->size());
   std::printf("GEMM: %s; backend %s; parallelism %s%s\n",
               gemm_kernel_description(base.gemm).c_str(), parallel::backend_name(base.backend),
               parallelism_name(base.parallelism), base.deterministic ? "; deterministic" : "");

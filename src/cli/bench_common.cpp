@@ -185,9 +185,12 @@ double StepRunner::run_for(Trainer& trainer, double seconds) {
     constexpr std::size_t kProbe = 5;
     const auto p0 = Clock::now();
     for (std::size_t i = 0; i < kProbe; ++i) step_once(trainer);
-    double per_step[1] = {comm->rank() == 0 ? std::chrono::duration<double>(Clock::now() - p0).count() / kProbe : 0.0};
+    double per_step[1] = {comm->rank() == 0
+                              ? std::chrono::duration<double>(Clock::now() - p0).count() / kProbe
+                              : 0.0};
     comm->allreduce_sum(per_step, 1);
-    const std::size_t steps = std::max<std::size_t>(1, std::size_t(seconds / std::max(per_step[0], 1e-9)));
+    const std::size_t steps =
+        std::max<std::size_t>(1, std::size_t(seconds / std::max(per_step[0], 1e-9)));
     const auto t0 = Clock::now();
     for (std::size_t i = 0; i < steps; ++i) step_once(trainer);
     return double(steps * batch_) / std::chrono::duration<double>(Clock::now() - t0).count();

@@ -21,6 +21,7 @@ void add_data_options(cxxopts::Options& options, bool training);
 TableOptions read_table_options(const cxxopts::ParseResult& r, bool classification);
 
 /// Loads --data (after --limit), validated.
-Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed, const TableOptions& table);
+Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
+                       const TableOptions& table);
 
 }  // namespace dptrain::cli

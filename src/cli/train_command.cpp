@@ -440,11 +440,11 @@ int train_command(int argc, char** argv) {
   if (r.count("profile") && trainer.times().steps > 0) {
     const PhaseTimes& t = trainer.times();
     const double n = double(t.steps);
-    std::printf("step time split (mean of %llu steps, rank 0): total %.1f us = forward+backward %.1f us"
-                " + reduce+update %.1f us + communication %.1f us + waiting %.1f us\n",
-                static_cast<unsigned long long>(t.steps), 1e6 * t.wall / n,
-                1e6 * t.forward_backward / n, 1e6 * t.reduce_update / n, 1e6 * t.communication / n,
-                1e6 * t.waiting() / n);
+    std::printf(
+        "step time split (mean of %llu steps, rank 0): total %.1f us = forward+backward %.1f us"
+        " + reduce+update %.1f us + communication %.1f us + waiting %.1f us\n",
+        static_cast<unsigned long long>(t.steps), 1e6 * t.wall / n, 1e6 * t.forward_backward / n,
+        1e6 * t.reduce_update / n, 1e6 * t.communication / n, 1e6 * t.waiting() / n);
   }
   if (last_test) {
     if (last_test->classification)
