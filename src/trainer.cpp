@@ -240,7 +240,9 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
     return {local.begin + r.begin, local.begin + r.end};
   };
   const std::uint64_t t = optimizer_.step() + 1;
-  const double lr = current_lr(steps_per_epoch_ ? steps_per_epoch_ : 1);
+  // Until an epoch has told the steps per epoch (steps driven by hand, or the first epoch of a
+  // BatchSource), the schedule cannot place the step: use the base rate.
+  const double lr = steps_per_epoch_ ? current_lr(steps_per_epoch_) : config_.optimizer.learning_rate;
 
   // Per-step scratch on the stack (no allocation in the step) unless there are > 64 units.
   UnitStats stats_small[64];
@@ -475,6 +477,60 @@ std::vector<float> Trainer::predict(const Dataset& data) {
   else
     pool_->run(task);
   return out;
+}
+
+EpochResult Trainer::train_epoch(BatchSource& source) {
+  const auto t0 = Clock::now();
+  source.start_epoch(epochs_done_);
+  Dataset batch;
+  std::vector<std::uint32_t> rows;
+  std::size_t steps = 0, samples = 0, metric_values = 0;
+  double loss_sum = 0, metric_sum = 0;
+  bool classification = true;
+  while (source.next_batch(batch, config_.batch_size)) {
+    if (batch.rows == 0 || batch.rows > config_.batch_size)
+      throw Error("batch source gave " + std::to_string(batch.rows) + " rows; a batch holds 1 to " +
+                  std::to_string(config_.batch_size));
+    batch.validate();
+    check_data(batch);
+    rows.resize(batch.rows);
+    std::iota(rows.begin(), rows.end(), 0u);
+    const StepResult r = step(batch, rows);
+    if (!std::isfinite(r.loss_sum))
+      throw Error("training diverged: the loss is " +
+                  std::string(std::isnan(r.loss_sum) ? "NaN" : "infinite") + " at epoch " +
+                  std::to_string(epochs_done_ + 1) + ", step " + std::to_string(steps + 1));
+    ++steps;
+    samples += batch.rows;
+    classification = batch.classification();
+    metric_values += classification ? batch.rows : batch.rows * batch.target_width;
+    loss_sum += r.loss_sum;
+    metric_sum += r.metric_sum;
+    if (config_.on_step) config_.on_step(steps, 0);
+  }
+  if (steps == 0) throw Error("batch source gave no batches for epoch " + std::to_string(epochs_done_ + 1));
+  steps_per_epoch_ = steps;
+  ++epochs_done_;
+  EpochResult e;
+  e.epoch = epochs_done_;
+  e.steps = steps;
+  e.train_loss = loss_sum / double(samples);
+  e.train_metric = metric_sum / double(metric_values);
+  e.learning_rate = learning_rate_at(config_.schedule, config_.optimizer.learning_rate,
+                                     optimizer_.step() - 1, steps, steps * config_.epochs);
+  e.seconds = seconds_since(t0);
+  e.samples_per_second = e.seconds > 0 ? double(samples) / e.seconds : 0;
+  return e;
+}
+
+std::vector<EpochResult> Trainer::fit(const Dataset& train,
+                                      const std::function<bool(const EpochResult&)>& on_epoch_end) {
+  std::vector<EpochResult> results;
+  while (epochs_done_ < config_.epochs) {
+    results.push_back(train_epoch(train));
+    if (on_epoch_end && !on_epoch_end(results.back())) break;
+  }
+  return results;
 }
 
 Evaluation Trainer::evaluate(const Dataset& data) {

@@ -131,3 +131,86 @@ TEST(Trainer, RejectsDataThatDoesNotFitTheModel) {
 
 }  // namespace
 }  // namespace dptrain
+
+namespace dptrain {
+namespace {
+
+/// Serves a Dataset in contiguous batches, as an application's own data source would.
+class SlicedSource : public BatchSource {
+ public:
+  explicit SlicedSource(const Dataset& d) : data_(d) {}
+  void start_epoch(std::size_t) override { next_ = 0; }
+  bool next_batch(Dataset& batch, std::size_t max_rows) override {
+    if (next_ >= data_.rows) return false;
+    const std::size_t n = std::min(max_rows, data_.rows - next_);
+    batch.source = "sliced";
+    batch.rows = n;
+    batch.features = data_.features;
+    batch.classes = data_.classes;
+    batch.x.assign(data_.x.begin() + std::ptrdiff_t(next_ * data_.features),
+                   data_.x.begin() + std::ptrdiff_t((next_ + n) * data_.features));
+    batch.labels.assign(data_.labels.begin() + std::ptrdiff_t(next_),
+                        data_.labels.begin() + std::ptrdiff_t(next_ + n));
+    next_ += n;
+    return true;
+  }
+
+ private:
+  const Dataset& data_;
+  std::size_t next_ = 0;
+};
+
+TEST(BatchSource, TrainsExactlyLikeTheSameBatchesFromADataset) {
+  const Dataset d = make_synthetic("blobs8", 1);
+  const ModelSpec spec = ModelSpec::mlp({8, 16, 2}, Activation::relu, Activation::softmax);
+  TrainConfig c;
+  c.loss = Loss::ce;
+  c.batch_size = 50;
+  c.shuffle = false;  // the Dataset path then takes contiguous batches too
+  Model<float> a(spec), b(spec);
+  a.initialize(4);
+  b.initialize(4);
+  Trainer ta(a, c), tb(b, c);
+  SlicedSource source(d);
+  for (int e = 0; e < 3; ++e) {
+    const EpochResult ra = ta.train_epoch(d), rb = tb.train_epoch(source);
+    EXPECT_EQ(ra.steps, rb.steps);
+    EXPECT_DOUBLE_EQ(ra.train_loss, rb.train_loss);
+  }
+  EXPECT_EQ(params_hash<float>(a.parameters()), params_hash<float>(b.parameters()));
+}
+
+TEST(BatchSource, RejectsBatchesThatDoNotFit) {
+  class Wide : public BatchSource {
+    bool next_batch(Dataset& batch, std::size_t) override {
+      batch = make_synthetic("xor", 0);
+      return true;
+    }
+  } wide;
+  Model<float> m(ModelSpec::mlp({8, 4, 2}, Activation::relu, Activation::softmax));
+  TrainConfig c;
+  c.loss = Loss::ce;
+  Trainer t(m, c);
+  EXPECT_THROW(t.train_epoch(wide), Error);
+}
+
+TEST(Fit, CallbackStopsTraining) {
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(ModelSpec::mlp({8, 8, 2}, Activation::relu, Activation::softmax));
+  TrainConfig c;
+  c.loss = Loss::ce;
+  c.epochs = 10;
+  Trainer t(m, c);
+  std::size_t seen = 0;
+  const auto results = t.fit(d, [&](const EpochResult& r) {
+    seen = r.epoch;
+    return r.epoch < 3;  // request a stop after epoch 3
+  });
+  EXPECT_EQ(results.size(), 3u);
+  EXPECT_EQ(seen, 3u);
+  EXPECT_EQ(t.epochs_done(), 3u);
+  EXPECT_EQ(t.fit(d).size(), 7u);  // continues to config.epochs
+}
+
+}  // namespace
+}  // namespace dptrain

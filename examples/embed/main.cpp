@@ -1,5 +1,6 @@
 // Embedding dptrain: build a model in code, choose the optimizer and loss, set the threads,
-// train on data the program makes itself, evaluate on held-out rows and print the accuracy.
+// train on data the program makes itself (in memory, then from its own batch source), with a
+// callback after every epoch, evaluate on held-out rows and print the accuracy.
 // docs/API.md walks through this file.
 //
 // usage: embed [threads]   (default 2)
@@ -36,6 +37,26 @@ dptrain::Dataset make_rings(std::size_t rows, std::uint64_t seed) {
   return d;
 }
 
+/// The program's own data source: an endless stream of fresh ring samples, served one minibatch
+/// at a time (no data set held in memory). An epoch here is `batches` minibatches.
+class RingStream : public dptrain::BatchSource {
+ public:
+  explicit RingStream(std::size_t batches) : batches_(batches) {}
+  void start_epoch(std::size_t epoch) override {
+    served_ = 0;
+    seed_ = 1000 + epoch * batches_;
+  }
+  bool next_batch(dptrain::Dataset& batch, std::size_t max_rows) override {
+    if (served_ == batches_) return false;
+    batch = make_rings(max_rows, seed_ + served_++);
+    return true;
+  }
+
+ private:
+  std::size_t batches_, served_ = 0;
+  std::uint64_t seed_ = 0;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,7 +81,7 @@ int main(int argc, char** argv) {
     config.optimizer.kind = dptrain::OptimizerKind::adam;
     config.optimizer.learning_rate = 0.01;
     config.schedule.kind = dptrain::ScheduleKind::cosine;
-    config.epochs = 40;
+    config.epochs = 42;  // 40 in memory (or fewer) + 2 from the batch source
     config.batch_size = 64;
     config.seed = 7;
     config.threads = threads;
@@ -71,11 +92,19 @@ int main(int argc, char** argv) {
     dptrain::Trainer trainer(model, config);  // validates the settings, allocates everything
     std::printf("model %s, %zu trainable parameters, %zu thread(s)\n", spec.describe().c_str(),
                 model.trainable_count(), config.threads);
-    for (std::size_t e = 0; e < config.epochs; ++e) {
-      const dptrain::EpochResult r = trainer.train_epoch(train);
+    // fit() runs the epochs; the callback sees each epoch's metrics and may stop training.
+    trainer.fit(train, [](const dptrain::EpochResult& r) {
       if (r.epoch % 10 == 0)
         std::printf("epoch %2zu  loss %.4f  acc %.4f  lr %.5f\n", r.epoch, r.train_loss,
                     r.train_metric, r.learning_rate);
+      return r.epoch < 40 && r.train_metric < 0.995;  // false: request a stop
+    });
+    // Two more epochs from the program's own batch source (fresh samples every batch).
+    RingStream stream(/*batches=*/32);
+    for (int e = 0; e < 2; ++e) {
+      const dptrain::EpochResult r = trainer.train_epoch(stream);
+      std::printf("stream epoch %zu  loss %.4f  acc %.4f  (%zu batches)\n", r.epoch, r.train_loss,
+                  r.train_metric, r.steps);
     }
 
     const dptrain::Evaluation eval = trainer.evaluate(test);

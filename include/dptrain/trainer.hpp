@@ -114,6 +114,19 @@ struct PhaseTimes {
   double waiting() const { return wall - forward_backward - reduce_update - communication; }
 };
 
+/// Minibatches from the application's own data source (a generator, a database cursor, a
+/// stream) instead of a Dataset held in memory. Called on the thread that drives the Trainer.
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  /// Called before each epoch (0-based index), e.g. to rewind or reshuffle. Default: nothing.
+  virtual void start_epoch(std::size_t epoch) { (void)epoch; }
+  /// Fills `batch` with the next minibatch of 1..max_rows rows (features plus labels or targets,
+  /// shaped as for training) and returns true; returns false when the epoch is over. `batch` is
+  /// the same object every call, so its buffers can be reused.
+  virtual bool next_batch(Dataset& batch, std::size_t max_rows) = 0;
+};
+
 /// Trains one Model<float> on in-memory data. Owns the worker pool, the per-worker workspaces,
 /// the per-unit gradient buffers and the optimizer state, all allocated in the constructor.
 /// Not thread-safe: drive it from one thread.
@@ -130,6 +143,16 @@ class Trainer {
   /// dptrain::Error naming the epoch and step if the loss becomes NaN or infinite (divergence);
   /// the parameters are then unusable, so callers keep their last good checkpoint.
   EpochResult train_epoch(const Dataset& data);
+  /// One epoch over the batches of `source`, each trained as one step. Throws dptrain::Error
+  /// for a batch that does not fit the model or is invalid (NaN, labels out of range). The
+  /// step and cosine schedules count steps per epoch from the previous epoch (the first epoch
+  /// of a BatchSource run uses the base learning rate).
+  EpochResult train_epoch(BatchSource& source);
+  /// Trains epochs until config().epochs have been done in all (so it continues after
+  /// restore()). After each epoch calls `on_epoch_end` when given, and stops early when it
+  /// returns false. Returns the results of the epochs trained by this call.
+  std::vector<EpochResult> fit(const Dataset& train,
+                               const std::function<bool(const EpochResult&)>& on_epoch_end = {});
   /// Loss and metrics of the current parameters over all of `data` (no dropout).
   Evaluation evaluate(const Dataset& data);
   /// Outputs f(logits) (rows x outputs: probabilities, or values for regression) for every row
