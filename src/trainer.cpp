@@ -242,7 +242,8 @@ Trainer::StepResult Trainer::step(const Dataset& data, std::span<const std::uint
   const std::uint64_t t = optimizer_.step() + 1;
   // Until an epoch has told the steps per epoch (steps driven by hand, or the first epoch of a
   // BatchSource), the schedule cannot place the step: use the base rate.
-  const double lr = steps_per_epoch_ ? current_lr(steps_per_epoch_) : config_.optimizer.learning_rate;
+  const double lr =
+      steps_per_epoch_ ? current_lr(steps_per_epoch_) : config_.optimizer.learning_rate;
 
   // Per-step scratch on the stack (no allocation in the step) unless there are > 64 units.
   UnitStats stats_small[64];
@@ -508,7 +509,8 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
     metric_sum += r.metric_sum;
     if (config_.on_step) config_.on_step(steps, 0);
   }
-  if (steps == 0) throw Error("batch source gave no batches for epoch " + std::to_string(epochs_done_ + 1));
+  if (steps == 0)
+    throw Error("batch source gave no batches for epoch " + std::to_string(epochs_done_ + 1));
   steps_per_epoch_ = steps;
   ++epochs_done_;
   EpochResult e;
