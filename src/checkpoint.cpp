@@ -3,9 +3,7 @@
 #include <zlib.h>
 
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
@@ -262,11 +260,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open checkpoint '" + path + "': " + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return decode_checkpoint(buffer.str(), path);
+  return decode_checkpoint(read_file(path, "checkpoint"), path);
 }
 
 Model<float> model_from_checkpoint(const Checkpoint& c) {

@@ -2,17 +2,14 @@
 
 #include <zlib.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "dptrain/error.hpp"
+#include "dptrain/io.hpp"
 #include "dptrain/table.hpp"
 
 namespace dptrain {
@@ -57,23 +54,6 @@ Dataset Dataset::head(std::size_t n) const {
 }
 
 // ---- IDX ----------------------------------------------------------------------------------------
-
-namespace {
-
-/// Reads a whole file as bytes.
-std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw Error("cannot read '" + path + "': it is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error("cannot read '" + path + "': " + std::strerror(errno));
-  return std::move(buffer).str();
-}
-
-}  // namespace
 
 std::vector<unsigned char> gunzip_if_gzipped(std::string_view bytes, const std::string& name) {
   const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&

@@ -6,10 +6,25 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "dptrain/error.hpp"
 
 namespace dptrain {
+
+std::string read_file(const std::string& path, std::string_view what) {
+  const std::string name = (what.empty() ? "" : std::string(what) + " ") + "'" + path + "'";
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error("cannot read " + name + ": it is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open " + name + ": " + std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw Error("cannot read " + name + ": " + std::strerror(errno));
+  return std::move(buffer).str();
+}
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   const std::filesystem::path target(path);

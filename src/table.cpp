@@ -3,16 +3,15 @@
 #include <csv.h>
 #include <sqlite3.h>
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "dptrain/error.hpp"
+#include "dptrain/io.hpp"
 
 namespace dptrain {
 
@@ -241,12 +240,7 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
 }
 
 Dataset load_csv(const std::string& path, const TableOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error("cannot read '" + path + "'");
-  return parse_csv(buffer.str(), path, options);
+  return parse_csv(read_file(path), path, options);
 }
 
 // ---- SQLite -------------------------------------------------------------------------------------

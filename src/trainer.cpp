@@ -420,33 +420,50 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   }
   const std::size_t batch = config_.batch_size;
   steps_per_epoch_ = (n + batch - 1) / batch;
-  double loss_sum = 0, metric_sum = 0;
+  EpochTally tally;
   for (std::size_t s = 0; s < steps_per_epoch_; ++s) {
     const std::size_t begin = s * batch, end = std::min(n, begin + batch);
-    const StepResult r =
-        step(data, std::span<const std::uint32_t>(order_).subspan(begin, end - begin));
-    if (!std::isfinite(r.loss_sum))
-      throw Error("training diverged: the loss is " +
-                  std::string(std::isnan(r.loss_sum) ? "NaN" : "infinite") + " at epoch " +
-                  std::to_string(epochs_done_ + 1) + ", step " + std::to_string(s + 1) + " of " +
-                  std::to_string(steps_per_epoch_) +
-                  " (try a lower learning rate or normalised features)");
-    loss_sum += r.loss_sum;
-    if (config_.on_step) config_.on_step(s + 1, steps_per_epoch_);
-    metric_sum += r.metric_sum;
+    tally.add(epoch_step(data, std::span<const std::uint32_t>(order_).subspan(begin, end - begin),
+                         s, steps_per_epoch_),
+              data, end - begin);
   }
+  return finish_epoch(tally, t0);
+}
+
+Trainer::StepResult Trainer::epoch_step(const Dataset& data, std::span<const std::uint32_t> rows,
+                                        std::size_t index, std::size_t steps) {
+  const StepResult r = step(data, rows);
+  if (!std::isfinite(r.loss_sum))
+    throw Error("training diverged: the loss is " +
+                std::string(std::isnan(r.loss_sum) ? "NaN" : "infinite") + " at epoch " +
+                std::to_string(epochs_done_ + 1) + ", step " + std::to_string(index + 1) +
+                " (try a lower learning rate or normalised features)");
+  if (config_.on_step) config_.on_step(index + 1, steps);
+  return r;
+}
+
+void Trainer::EpochTally::add(const StepResult& r, const Dataset& batch, std::size_t rows) {
+  ++steps;
+  samples += rows;
+  metric_values += batch.classification() ? rows : rows * batch.target_width;
+  loss_sum += r.loss_sum;
+  metric_sum += r.metric_sum;
+}
+
+EpochResult Trainer::finish_epoch(const EpochTally& tally,
+                                  std::chrono::steady_clock::time_point t0) {
+  steps_per_epoch_ = tally.steps;
   ++epochs_done_;
   EpochResult e;
   e.epoch = epochs_done_;
-  e.steps = steps_per_epoch_;
-  e.train_loss = loss_sum / double(n);
-  e.train_metric =
-      data.classification() ? metric_sum / double(n) : metric_sum / double(n * data.target_width);
+  e.steps = tally.steps;
+  e.train_loss = tally.loss_sum / double(tally.samples);
+  e.train_metric = tally.metric_sum / double(tally.metric_values);
   e.learning_rate =
       learning_rate_at(config_.schedule, config_.optimizer.learning_rate, optimizer_.step() - 1,
-                       steps_per_epoch_, steps_per_epoch_ * config_.epochs);
+                       tally.steps, tally.steps * config_.epochs);
   e.seconds = seconds_since(t0);
-  e.samples_per_second = e.seconds > 0 ? double(n) / e.seconds : 0;
+  e.samples_per_second = e.seconds > 0 ? double(tally.samples) / e.seconds : 0;
   return e;
 }
 
@@ -485,9 +502,7 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
   source.start_epoch(epochs_done_);
   Dataset batch;
   std::vector<std::uint32_t> rows;
-  std::size_t steps = 0, samples = 0, metric_values = 0;
-  double loss_sum = 0, metric_sum = 0;
-  bool classification = true;
+  EpochTally tally;
   while (source.next_batch(batch, config_.batch_size)) {
     if (batch.rows == 0 || batch.rows > config_.batch_size)
       throw Error("batch source gave " + std::to_string(batch.rows) + " rows; a batch holds 1 to " +
@@ -496,33 +511,11 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
     check_data(batch);
     rows.resize(batch.rows);
     std::iota(rows.begin(), rows.end(), 0u);
-    const StepResult r = step(batch, rows);
-    if (!std::isfinite(r.loss_sum))
-      throw Error("training diverged: the loss is " +
-                  std::string(std::isnan(r.loss_sum) ? "NaN" : "infinite") + " at epoch " +
-                  std::to_string(epochs_done_ + 1) + ", step " + std::to_string(steps + 1));
-    ++steps;
-    samples += batch.rows;
-    classification = batch.classification();
-    metric_values += classification ? batch.rows : batch.rows * batch.target_width;
-    loss_sum += r.loss_sum;
-    metric_sum += r.metric_sum;
-    if (config_.on_step) config_.on_step(steps, 0);
+    tally.add(epoch_step(batch, rows, tally.steps, 0), batch, batch.rows);
   }
-  if (steps == 0)
+  if (tally.steps == 0)
     throw Error("batch source gave no batches for epoch " + std::to_string(epochs_done_ + 1));
-  steps_per_epoch_ = steps;
-  ++epochs_done_;
-  EpochResult e;
-  e.epoch = epochs_done_;
-  e.steps = steps;
-  e.train_loss = loss_sum / double(samples);
-  e.train_metric = metric_sum / double(metric_values);
-  e.learning_rate = learning_rate_at(config_.schedule, config_.optimizer.learning_rate,
-                                     optimizer_.step() - 1, steps, steps * config_.epochs);
-  e.seconds = seconds_since(t0);
-  e.samples_per_second = e.seconds > 0 ? double(samples) / e.seconds : 0;
-  return e;
+  return finish_epoch(tally, t0);
 }
 
 std::vector<EpochResult> Trainer::fit(const Dataset& train,

@@ -17,24 +17,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=python3
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-bench-test.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_start bench-test 120
 export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"  # A and B are not used here
-PASSED=0
-FAILED=0
-OUT="$TMP/stdout"
-ERR="$TMP/stderr"
-RC=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() {
-  FAILED=$((FAILED + 1))
-  echo "not ok - $1: $2"
-  if [[ -s $ERR ]]; then sed 's/^/#   stderr: /' "$ERR" | head -n 5; fi
-}
-run() {
-  timeout 120 "$DPTRAIN" "$@" >"$OUT" 2>"$ERR"
-  RC=$?
-}
 FAST=(--repeats 2 --seconds 0.02)
 
 run bench --models C,xor,square --threads 1,2 "${FAST[@]}" --quality-steps 300 \
@@ -126,5 +111,4 @@ else
   not_ok "PyTorch replay runs" "$(tail -n 3 "$ERR")"
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+harness_finish

@@ -21,33 +21,11 @@ fi
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=python3
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-cli-test.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_start cli-test 30
 # Never pick up the real Fashion-MNIST by accident: a case that forgets --data fails fast.
 export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
 
-PASSED=0
-FAILED=0
-OUT="$TMP/stdout"
-ERR="$TMP/stderr"
-RC=0
-
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() {
-  FAILED=$((FAILED + 1))
-  echo "not ok - $1: $2"
-  if [[ -s $ERR ]]; then sed 's/^/#   stderr: /' "$ERR" | head -n 5; fi
-}
-
-# run ARGS...: runs the binary (30 s guard against hangs), sets RC, fills $OUT and $ERR.
-run() {
-  if command -v timeout >/dev/null 2>&1; then
-    timeout 30 "$DPTRAIN" "$@" >"$OUT" 2>"$ERR"
-  else
-    "$DPTRAIN" "$@" >"$OUT" 2>"$ERR"
-  fi
-  RC=$?
-}
 
 first_error_line() { grep -v '^dptrain: warning: ' "$ERR" | head -n 1; }
 
@@ -315,5 +293,4 @@ fi
 
 # 9. NaN in data: no CLI path yet (IDX pixels are u8); add with the CSV loader.
 
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+harness_finish

@@ -6,20 +6,12 @@
 # Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 on failure.
 set -u
 DPTRAIN=$(realpath "${1:?usage: data_cli_test.sh <dptrain>}")
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-data-test.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_start data-test 60
 cd "$TMP" || exit 2
+OUT="$TMP/out" ERR="$TMP/err"  # the cases below name them out and err
 export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
 
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() {
-  FAILED=$((FAILED + 1))
-  echo "not ok - $1: $2"
-  [[ -s err ]] && sed 's/^/#   stderr: /' err | head -n 5
-}
-run() { timeout 60 "$DPTRAIN" "$@" >out 2>err; RC=$?; }
 # expect NAME RC SUBSTRING(in stdout+stderr) ARGS...
 expect() {
   local name=$1 want_rc=$2 want=$3
@@ -130,5 +122,4 @@ cp m.dpt before.dpt
 run train --data csv:reg.tsv --delimiter tab --loss mse --layers 1,32,32,1 --optimizer sgd --lr 1e4 --epochs 50 --save div.dpt
 if [[ $RC -eq 2 ]] && grep -q "training diverged: the loss is .* at epoch [0-9]*, step [0-9]*" err; then ok "divergence: clear message and exit 2"; else not_ok "divergence: clear message and exit 2" "rc=$RC"; fi
 
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+harness_finish

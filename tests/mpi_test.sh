@@ -6,9 +6,10 @@
 # usage: bash tests/mpi_test.sh <path-to-dptrain-binary>
 set -u
 DPTRAIN=$(realpath "${1:?usage: mpi_test.sh <dptrain>}")
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-mpi-test.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_start mpi-test 60
 cd "$TMP" || exit 2
+OUT="$TMP/out" ERR="$TMP/err"  # the cases below name them out and err
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Loopback only, no attempts to reach other hosts; quiet about the missing high-speed fabrics.
 export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
@@ -18,14 +19,6 @@ export OMPI_MCA_btl_base_warn_component_unused=0
 export OMPI_MCA_mpi_yield_when_idle=1
 MPIRUN=(mpirun --oversubscribe --bind-to none)
 
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() {
-  FAILED=$((FAILED + 1))
-  echo "not ok - $1: $2"
-  [[ -s err ]] && sed 's/^/#   stderr: /' err | head -n 8
-}
 # mpi NP ARGS...: mpirun -np NP dptrain ARGS (60 s guard), output in out/err, status in RC.
 mpi() {
   local np=$1
@@ -111,5 +104,4 @@ else
   kill -9 "$launcher" 2>/dev/null
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+harness_finish

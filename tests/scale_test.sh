@@ -18,23 +18,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=python3
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-scale-test.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
-PASSED=0
-FAILED=0
-OUT="$TMP/stdout"
-ERR="$TMP/stderr"
-RC=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() {
-  FAILED=$((FAILED + 1))
-  echo "not ok - $1: $2"
-  if [[ -s $ERR ]]; then sed 's/^/#   stderr: /' "$ERR" | head -n 5; fi
-}
-run() {
-  timeout 120 "$DPTRAIN" "$@" >"$OUT" 2>"$ERR"
-  RC=$?
-}
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_start scale-test 120
 # Tiny windows: the tests check files and messages, not throughput.
 FAST=(--repeats 2 --seconds 0.02 --warmup 0.005)
 
@@ -229,5 +214,4 @@ EOF
   fi
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+harness_finish

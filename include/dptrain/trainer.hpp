@@ -16,6 +16,7 @@
 // Note [When to fork]. Forking and joining costs a few microseconds per phase, a waste on tiny
 // models: a step uses W = clamp(floor(flops(B) / kMinFlopsPerWorker), 1, threads) workers, where
 // flops(B) = B * model.flops_per_sample(). With W = 1 everything runs inline on the caller.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -193,6 +194,16 @@ class Trainer {
   void reset_times() { times_ = {}; }
 
  private:
+  /// Sums of one epoch's steps.
+  struct EpochTally {
+    std::size_t steps = 0, samples = 0, metric_values = 0;
+    double loss_sum = 0, metric_sum = 0;
+    void add(const StepResult& r, const Dataset& batch, std::size_t rows);
+  };
+  /// step() inside an epoch: divergence check (naming epoch and step) and on_step.
+  StepResult epoch_step(const Dataset& data, std::span<const std::uint32_t> rows, std::size_t index,
+                        std::size_t steps);
+  EpochResult finish_epoch(const EpochTally& tally, std::chrono::steady_clock::time_point t0);
   double current_lr(std::size_t steps_per_epoch) const;
   void gather(const Dataset& data, std::span<const std::uint32_t> rows, Workspace<float>& ws);
   StepResult run_unit(const Dataset& data, std::span<const std::uint32_t> rows,

@@ -357,13 +357,4 @@ std::string csv_number(double value) {
   return buf;
 }
 
-std::string iso_timestamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
-  return buf;
-}
-
 }  // namespace dptrain::cli

@@ -93,7 +93,4 @@ std::string csv_field(const std::string& text);
 /// A number for CSV: %.6g, empty for NaN/Inf.
 std::string csv_number(double value);
 
-/// Local time as ISO 8601 with offset, e.g. 2024-05-01T12:00:00+0000.
-std::string iso_timestamp();
-
 }  // namespace dptrain::cli

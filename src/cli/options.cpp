@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <ctime>
 
 #include "commands.hpp"
 #include "dptrain/error.hpp"
@@ -73,6 +74,15 @@ void set_job_communicator(Communicator* communicator) {
 }
 Communicator* job_communicator() {
   return job;
+}
+
+std::string iso_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
+  return buf;
 }
 
 void reject_unmatched(const cxxopts::ParseResult& result) {

@@ -25,6 +25,9 @@ void add_engine_options(cxxopts::Options& options);
 void read_engine_options(const cxxopts::ParseResult& result, TrainConfig& config,
                          bool read_threads = true);
 
+/// Local time as ISO 8601 with offset, e.g. 2024-05-01T12:00:00+0000 (logs and result files).
+std::string iso_timestamp();
+
 /// Rejects positional arguments nobody asked for.
 void reject_unmatched(const cxxopts::ParseResult& result);
 

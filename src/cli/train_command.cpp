@@ -47,13 +47,6 @@ Activation default_output(Loss loss) {
   return Activation::identity;
 }
 
-std::string iso_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 /// A one-line progress bar on stderr, redrawn at most ten times a second.
 class ProgressBar {
  public:
@@ -411,7 +404,7 @@ int train_command(int argc, char** argv) {
                           {"backend", parallel::backend_name(config.backend)},
                           {"samples_per_s", er.samples_per_second},
                           {"seconds", er.seconds},
-                          {"timestamp", iso_now()}};
+                          {"timestamp", iso_timestamp()}};
       if (val_eval) j["val_loss"] = val_eval->loss, j["val_metric"] = val_eval->metric();
       if (last_test) j["test_loss"] = last_test->loss, j["test_metric"] = last_test->metric();
       log << j.dump() << '\n' << std::flush;

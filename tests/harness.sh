@@ -1,0 +1,39 @@
+# The frame shared by the shell tests: a private temporary folder (removed on exit), pass/fail
+# counters, `run` with a time limit, and the closing "N passed, M failed" line ctest reads.
+#
+#   DPTRAIN=...; source "$(dirname "$0")/harness.sh"; harness_start NAME [RUN_TIMEOUT_S]
+#   run ARGS...        runs "$DPTRAIN" ARGS..., stdout in $OUT, stderr in $ERR, status in $RC
+#   ok NAME / not_ok NAME WHY
+#   harness_finish     prints the summary; its status is the script's result
+
+harness_start() {
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-$1.XXXXXX") || exit 2
+  trap 'rm -rf "$TMP"' EXIT
+  RUN_TIMEOUT=${2:-60}
+  OUT="$TMP/stdout"
+  ERR="$TMP/stderr"
+  RC=0
+  PASSED=0
+  FAILED=0
+}
+
+ok() {
+  PASSED=$((PASSED + 1))
+  echo "ok - $1"
+}
+
+not_ok() {
+  FAILED=$((FAILED + 1))
+  echo "not ok - $1: $2"
+  if [[ -s $ERR ]]; then sed 's/^/#   stderr: /' "$ERR" | head -n 8; fi
+}
+
+run() {
+  timeout "$RUN_TIMEOUT" "$DPTRAIN" "$@" >"$OUT" 2>"$ERR"
+  RC=$?
+}
+
+harness_finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [[ $FAILED -eq 0 ]]
+}
