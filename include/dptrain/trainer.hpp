@@ -221,7 +221,6 @@ class Trainer {
   OptimizerState<float> optimizer_;
   std::vector<std::uint32_t> order_;  // the epoch's row order
   std::size_t epochs_done_ = 0;
-  std::size_t total_steps_hint_ = 0;
   std::size_t steps_per_epoch_ = 0;
   bool timing_ = false;
   PhaseTimes times_;
