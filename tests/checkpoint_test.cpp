@@ -1,11 +1,7 @@
-// Checkpoints: round trip, every kind of damage, atomic writes, and exact resume.
+// Checkpoints: round trip, every kind of damage, and exact resume.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "dptrain/checkpoint.hpp"
-#include "dptrain/io.hpp"
 #include "test_util.hpp"
 
 namespace dptrain {
@@ -58,28 +54,6 @@ TEST(Checkpoint, DamageIsReportedClearly) {
   std::string version = good;
   version[8] = 9;
   EXPECT_NE(decode_error(version).find("format version 9"), std::string::npos);
-}
-
-TEST(AtomicWrite, FailureLeavesOldFileAndNoTemporary) {
-  const auto dir = std::filesystem::temp_directory_path() / "dptrain_atomic_test";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / "m.dpt").string();
-  write_file_atomically(path, "old contents");
-  // A folder that cannot hold files (even for root): /proc.
-  EXPECT_THROW(write_file_atomically("/proc/dptrain-test.dpt", "x"), Error);
-  // The target's folder does not exist.
-  try {
-    write_file_atomically((dir / "missing" / "m.dpt").string(), "new");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot write"), std::string::npos);
-  }
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(text, "old contents");
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Checkpoint, ResumeEqualsUninterruptedEvenWithOtherThreadCount) {

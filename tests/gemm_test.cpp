@@ -44,30 +44,6 @@ INSTANTIATE_TEST_SUITE_P(Kernels, GemmTest, ::testing::ValuesIn(fast_backends())
                            return std::string(gemm_backend_name(info.param));
                          });
 
-TEST(DenseKernels, OptimisedEqualsReference) {
-  const std::size_t rows = 9, in = 13, out = 7;
-  const auto x = test::random_vector<double>(rows * in, 4),
-             w = test::random_vector<double>(in * out, 5);
-  const auto b = test::random_vector<double>(out, 6),
-             dz = test::random_vector<double>(rows * out, 7);
-  std::vector<double> z(rows * out), z_ref(rows * out);
-  dense_forward<double>(default_gemm_backend(), x.data(), rows, in, w.data(), b.data(), out,
-                        z.data());
-  dense_forward_reference<double>(x.data(), rows, in, w.data(), b.data(), out, z_ref.data());
-  for (std::size_t i = 0; i < z.size(); ++i) EXPECT_NEAR(z[i], z_ref[i], 1e-12);
-  for (bool accumulate : {false, true}) {
-    std::vector<double> dw(in * out, 0.5), db(out, 0.25), dx(rows * in);
-    std::vector<double> dw_ref = dw, db_ref = db, dx_ref(rows * in);
-    dense_backward<double>(default_gemm_backend(), x.data(), dz.data(), rows, in, out, w.data(),
-                           dw.data(), db.data(), dx.data(), accumulate);
-    dense_backward_reference<double>(x.data(), dz.data(), rows, in, out, w.data(), dw_ref.data(),
-                                     db_ref.data(), dx_ref.data(), accumulate);
-    for (std::size_t i = 0; i < dw.size(); ++i) EXPECT_NEAR(dw[i], dw_ref[i], 1e-12);
-    for (std::size_t i = 0; i < db.size(); ++i) EXPECT_NEAR(db[i], db_ref[i], 1e-12);
-    for (std::size_t i = 0; i < dx.size(); ++i) EXPECT_NEAR(dx[i], dx_ref[i], 1e-12);
-  }
-}
-
 TEST(GemmBackendNames, ParseAndReject) {
   EXPECT_EQ(parse_gemm_backend("eigen"), GemmBackend::eigen);
   EXPECT_THROW(parse_gemm_backend("cublas"), Error);

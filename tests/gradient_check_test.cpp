@@ -68,22 +68,5 @@ const Case kCases[] = {
 INSTANTIATE_TEST_SUITE_P(Layers, GradientCheck, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(Dropout, MaskIsFixedByKeyAndIndependentOfSharding) {
-  const std::size_t rows = 8, cols = 16;
-  std::vector<float> x(rows * cols, 1.0f), y(rows * cols), mask(rows * cols);
-  dropout_forward<float>(x.data(), y.data(), mask.data(), rows, cols, 0.5, {1, 2, 0}, 1);
-  std::size_t dropped = 0;
-  for (float m : mask) {
-    EXPECT_TRUE(m == 0.0f || m == 2.0f);  // inverted dropout: kept units scaled by 1/(1-p)
-    dropped += m == 0.0f;
-  }
-  EXPECT_GT(dropped, rows * cols / 4);
-  EXPECT_LT(dropped, rows * cols * 3 / 4);
-  // Rows 4..7 computed as their own shard (first_row = 4) get the same mask.
-  std::vector<float> y2(4 * cols), mask2(4 * cols);
-  dropout_forward<float>(x.data(), y2.data(), mask2.data(), 4, cols, 0.5, {1, 2, 4}, 1);
-  for (std::size_t i = 0; i < 4 * cols; ++i) EXPECT_EQ(mask2[i], mask[4 * cols + i]);
-}
-
 }  // namespace
 }  // namespace dptrain

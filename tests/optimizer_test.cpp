@@ -1,12 +1,11 @@
 // Each optimizer's step against values computed by hand (w0 = 1, constant gradient 0.5,
-// lr 0.1, two steps), the regularisers, and the schedules.
+// lr 0.1, two steps) and the regularisers.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "dptrain/error.hpp"
 #include "dptrain/optimizer.hpp"
-#include "dptrain/schedule.hpp"
 
 namespace dptrain {
 namespace {
@@ -85,22 +84,6 @@ TEST(Optimizer, RejectsNonsense) {
   EXPECT_THROW(c.validate(), Error);
   EXPECT_THROW(parse_optimizer("lbfgs"), Error);
   EXPECT_EQ(state_slots(OptimizerKind::adamw), 2u);
-}
-
-TEST(Schedule, StepAndCosine) {
-  ScheduleConfig s;
-  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 999, 10, 1000), 0.1);
-  s.kind = ScheduleKind::step;
-  s.step_epochs = 2;
-  s.gamma = 0.5;
-  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 19, 10, 100), 0.1);
-  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 20, 10, 100), 0.05);
-  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 45, 10, 100), 0.025);
-  s.kind = ScheduleKind::cosine;
-  s.min_lr = 0.01;
-  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.1, 0, 10, 100), 0.1);
-  EXPECT_NEAR(learning_rate_at(s, 0.1, 50, 10, 100), 0.055, 1e-12);
-  EXPECT_NEAR(learning_rate_at(s, 0.1, 100, 10, 100), 0.01, 1e-12);
 }
 
 }  // namespace

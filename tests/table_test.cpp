@@ -1,11 +1,10 @@
-// CSV and SQLite loaders, normalisation and the validation split.
+// CSV and SQLite loaders.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "dptrain/normalize.hpp"
 #include "dptrain/table.hpp"
 #include "test_util.hpp"
 
@@ -139,37 +138,6 @@ TEST_F(SqliteTest, ClearErrorsAndReadOnly) {
   std::filesystem::remove(not_db);
   EXPECT_NE(error_of(t, "/nonexistent/db.sqlite").find("cannot open"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists("/nonexistent/db.sqlite"));
-}
-
-TEST(Normalizer, StandardAndMinmaxFittedOnTrainOnly) {
-  Dataset train;
-  train.source = "t";
-  train.rows = 4;
-  train.features = 2;
-  train.x = {0, 5, 2, 5, 4, 5, 6, 5};  // feature 2 is constant
-  const Normalizer s = Normalizer::fit(Normalization::standard, train);
-  EXPECT_FLOAT_EQ(s.offset[0], 3.0f);
-  EXPECT_FLOAT_EQ(s.scale[0], 1.0f / std::sqrt(5.0f));
-  EXPECT_FLOAT_EQ(s.scale[1], 1.0f);
-  const Normalizer m = Normalizer::fit(Normalization::minmax, train);
-  Dataset test = train;
-  test.x = {6, 5, 12, 5, 0, 5, 3, 5};
-  m.apply(test);
-  EXPECT_FLOAT_EQ(test.x[0], 1.0f);
-  EXPECT_FLOAT_EQ(test.x[2], 2.0f);  // outside the training range stays outside
-  EXPECT_FLOAT_EQ(test.x[1], 0.0f);
-}
-
-TEST(ValidationSplit, SeededDisjointAndComplete) {
-  const Dataset d = make_synthetic("blobs8", 1);
-  const auto [train, val] = split_validation(d, 0.1, 7);
-  EXPECT_EQ(val.rows, 77u);
-  EXPECT_EQ(train.rows + val.rows, d.rows);
-  const auto again = split_validation(d, 0.1, 7);
-  EXPECT_EQ(again.second.x, val.x);
-  EXPECT_NE(split_validation(d, 0.1, 8).second.x, val.x);
-  EXPECT_THROW(split_validation(d, 1.0, 7), Error);
-  EXPECT_THROW(split_validation(make_synthetic("xor", 1), 0.01, 7), Error);
 }
 
 }  // namespace

@@ -1,0 +1,81 @@
+// File input and output: read_file's bytes and errors, and atomic writes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "dptrain/error.hpp"
+#include "dptrain/io.hpp"
+
+namespace dptrain {
+namespace {
+
+using namespace std::string_literals;
+
+std::string read_error(const std::string& path, std::string_view what = {}) {
+  try {
+    read_file(path, what);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(ReadFile, ReturnsEveryByteUnchanged) {
+  const auto dir = std::filesystem::temp_directory_path() / "dptrain_read_file_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "bytes.bin").string();
+  const std::string bytes = "line 1\r\nzero \0 byte\xff\n"s;  // CR LF, NUL, a non-UTF-8 byte
+  { std::ofstream(path, std::ios::binary) << bytes; }
+  EXPECT_EQ(read_file(path), bytes);
+  EXPECT_EQ(read_file(path, "checkpoint"), bytes);
+  { std::ofstream(path, std::ios::binary | std::ios::trunc); }
+  EXPECT_EQ(read_file(path), "");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ReadFile, MissingFileOrDirectoryIsAnErrorNamingThePath) {
+  const auto dir = std::filesystem::temp_directory_path() / "dptrain_read_file_errors_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string missing = (dir / "missing.dpt").string();
+  EXPECT_THROW(read_file(missing), Error);
+  EXPECT_NE(read_error(missing).find("'" + missing + "'"), std::string::npos);
+  EXPECT_NE(read_error(missing, "checkpoint").find("checkpoint '" + missing + "'"),
+            std::string::npos);
+  const std::string folder = dir.string();
+  EXPECT_THROW(read_file(folder), Error);
+  EXPECT_NE(read_error(folder).find("'" + folder + "'"), std::string::npos);
+  EXPECT_NE(read_error(folder).find("directory"), std::string::npos);
+  EXPECT_NE(read_error(folder, "CSV file").find("CSV file '" + folder + "'"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(missing));  // reading never creates the file
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AtomicWrite, FailureLeavesOldFileAndNoTemporary) {
+  const auto dir = std::filesystem::temp_directory_path() / "dptrain_atomic_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "m.dpt").string();
+  write_file_atomically(path, "old contents");
+  // A folder that cannot hold files (even for root): /proc.
+  EXPECT_THROW(write_file_atomically("/proc/dptrain-test.dpt", "x"), Error);
+  // The target's folder does not exist.
+  try {
+    write_file_atomically((dir / "missing" / "m.dpt").string(), "new");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write"), std::string::npos);
+  }
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "old contents");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace dptrain
