@@ -1,9 +1,15 @@
 #include "dptrain/gemm.hpp"
 
+// Eigen never starts threads of its own: the engine's pool owns them (Note [Threads]).
+#define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "dptrain/error.hpp"
+#include "dptrain/parallel/partition.hpp"
+#include "dptrain/parallel/pool.hpp"
 
 #if DPTRAIN_HAVE_OPENBLAS
 #include <cblas.h>
@@ -83,18 +89,11 @@ std::string gemm_kernel_description(GemmBackend backend) {
     case GemmBackend::eigen:
       return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
              std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION) +
-             " (" + std::to_string(Eigen::nbThreads()) + " thread(s))";
+             ", 1 thread per worker";
     case GemmBackend::reference:
       return "naive reference loops";
   }
   return "?";
-}
-
-void set_eigen_threads(int threads) {
-  Eigen::setNbThreads(threads);
-}
-int eigen_threads() {
-  return Eigen::nbThreads();
 }
 
 namespace {
@@ -155,13 +154,10 @@ CBLAS_TRANSPOSE cblas_trans(Transpose t) {
 }
 #endif
 
-}  // namespace
-
 template <class T>
-void gemm(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
-          std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
-          T* c, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
+void gemm_serial(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+                 std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+                 T beta, T* c, std::size_t ldc) {
   if (k == 0) {
     // C = beta C; BLAS leaves C alone here, but beta == 0 must overwrite (contract).
     for (std::size_t i = 0; i < m; ++i)
@@ -191,10 +187,49 @@ void gemm(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m, std::s
   }
 }
 
-template void gemm<float>(GemmBackend, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
+/// Workers one product deserves: at least kMinFlopsPerPart each (a fork costs microseconds).
+std::size_t gemm_parts(const parallel::WorkerPool* pool, std::size_t m, std::size_t n,
+                       std::size_t k) {
+  constexpr double kMinFlopsPerPart = 1.0e6;
+  if (!pool || pool->size() == 1) return 1;
+  const double parts = std::floor(2.0 * double(m) * double(n) * double(k) / kMinFlopsPerPart);
+  return std::size_t(std::clamp(parts, 1.0, double(pool->size())));
+}
+
+}  // namespace
+
+template <class T>
+void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+          std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
+          T* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  const std::size_t parts = gemm_parts(context.pool, m, n, k);
+  if (parts == 1)
+    return gemm_serial(context.backend, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  // Split C by columns (cache-line aligned), or by rows when it has more rows than columns:
+  // every part is an ordinary product over the whole of k, so no part needs another's result.
+  const bool by_columns = n >= m;
+  context.pool->run(parts, [&](std::size_t i) {
+    if (by_columns) {
+      const parallel::Range r = parallel::partition_aligned(n, parts, i, 16);
+      if (r.empty()) return;
+      const T* bp = tb == Transpose::no ? b + r.begin : b + r.begin * ldb;
+      gemm_serial(context.backend, ta, tb, m, r.size(), k, alpha, a, lda, bp, ldb, beta,
+                  c + r.begin, ldc);
+    } else {
+      const parallel::Range r = parallel::partition(m, parts, i);
+      if (r.empty()) return;
+      const T* ap = ta == Transpose::no ? a + r.begin * lda : a + r.begin;
+      gemm_serial(context.backend, ta, tb, r.size(), n, k, alpha, ap, lda, b, ldb, beta,
+                  c + r.begin * ldc, ldc);
+    }
+  });
+}
+
+template void gemm<float>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
                           float, const float*, std::size_t, const float*, std::size_t, float,
                           float*, std::size_t);
-template void gemm<double>(GemmBackend, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
+template void gemm<double>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
                            double, const double*, std::size_t, const double*, std::size_t, double,
                            double*, std::size_t);
 

@@ -205,7 +205,7 @@ void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads
 // ---- Workspace --------------------------------------------------------------------------------
 
 template <class T>
-Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmBackend gemm)
+Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm)
     : max_rows_(max_rows), gemm_(gemm) {
   spec.validate();
   const std::size_t rows = std::max<std::size_t>(max_rows, 1);
@@ -237,5 +237,45 @@ template class Model<float>;
 template class Model<double>;
 template class Workspace<float>;
 template class Workspace<double>;
+
+}  // namespace dptrain
+
+namespace dptrain {
+
+void check_features_fit(const ModelSpec& spec, const Dataset& data) {
+  if (data.features != spec.inputs)
+    throw Error("data '" + data.source + "' has " + std::to_string(data.features) +
+                    " features but the model's input layer takes " + std::to_string(spec.inputs),
+                ErrorTopic::layer_widths);
+}
+
+void check_data_fits(const ModelSpec& spec, Loss loss, const Dataset& data) {
+  check_features_fit(spec, data);
+  const std::string where = "data '" + data.source + "'";
+  const std::size_t outputs = spec.outputs();
+  if (!data.labelled())
+    throw Error(where + " has no label column; training and evaluation need one",
+                ErrorTopic::label_column);
+  if (data.classification()) {
+    if (outputs == 1 && data.classes != 2)
+      throw Error(where + " has " + std::to_string(data.classes) +
+                      " classes; a single output unit only fits 2 classes (or real-valued "
+                      "targets with loss mse)",
+                  ErrorTopic::loss);
+    if (outputs > 1 && outputs != data.classes)
+      throw Error(where + " has " + std::to_string(data.classes) +
+                      " classes but the output layer has " + std::to_string(outputs) + " units",
+                  ErrorTopic::layer_widths);
+  } else {
+    if (loss == Loss::ce)
+      throw Error(where + " has real-valued targets; loss ce needs class labels (loss mse fits)",
+                  ErrorTopic::loss);
+    if (data.target_width != outputs)
+      throw Error(where + " has " + std::to_string(data.target_width) +
+                      " target columns but the output layer has " + std::to_string(outputs) +
+                      " units",
+                  ErrorTopic::layer_widths);
+  }
+}
 
 }  // namespace dptrain

@@ -30,7 +30,7 @@ const char* schedule_name(ScheduleKind kind) {
 
 void ScheduleConfig::validate() const {
   if (kind == ScheduleKind::step && step_epochs == 0)
-    throw Error("step schedule needs --lr-step-epochs >= 1");
+    throw Error("step schedule needs at least 1 epoch between decays", ErrorTopic::schedule);
   if (!(gamma > 0 && std::isfinite(gamma))) throw Error("schedule gamma must be positive");
   if (!(min_lr >= 0 && std::isfinite(min_lr))) throw Error("minimum learning rate must be >= 0");
 }

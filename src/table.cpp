@@ -76,8 +76,9 @@ class TableBuilder {
         if (names[c] == label) index = static_cast<long long>(c);
       if (index < 0) {
         if (names.empty())
-          throw Error(data_.source + ": --label '" + label +
-                      "' names a column, but the data has no header row (use a column index)");
+          throw Error(data_.source + ": label column '" + label +
+                          "' is a name, but the data has no header row (use a column index)",
+                      ErrorTopic::label_column);
         std::string list;
         for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
         throw Error(data_.source + ": no column named '" + label + "' (columns: " + list + ")");
@@ -100,7 +101,8 @@ class TableBuilder {
           if (!(v >= 0 && v < 1e6 && v == std::floor(v)))
             throw Error(
                 where(c) + ": label " + format(v) +
-                " is not a class index (a whole number >= 0; for regression use --loss mse)");
+                " is not a class index (a whole number >= 0; regression reads real targets)",
+                ErrorTopic::label_kind);
           const auto cls = static_cast<std::int32_t>(v);
           data_.labels.push_back(cls);
           max_label_ = std::max(max_label_, cls);
@@ -266,7 +268,8 @@ std::string quote_identifier(const std::string& name) {
 
 Dataset load_sqlite(const std::string& path, const TableOptions& options) {
   if (options.table.empty() == options.query.empty())
-    throw Error("sqlite:" + path + ": give exactly one of --table or --query");
+    throw Error("sqlite:" + path + ": give exactly one of a table or a query",
+                ErrorTopic::table_source);
   Db db;
   // Read-only, and never create: a missing file is an error, not a new empty database.
   if (sqlite3_open_v2(path.c_str(), &db.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)

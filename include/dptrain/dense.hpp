@@ -12,13 +12,13 @@ namespace dptrain {
 
 /// z = x w + b.
 template <class T>
-void dense_forward(GemmBackend gemm, const T* x, std::size_t rows, std::size_t in, const T* w,
+void dense_forward(const GemmContext& gemm, const T* x, std::size_t rows, std::size_t in, const T* w,
                    const T* b, std::size_t out, T* z);
 
 /// Given dz = dL/dz: dw (in x out) = x^T dz, db (out) = column sums of dz, and, when dx is not
 /// null, dx (rows x in) = dz w^T. With accumulate, dw and db are added to instead of overwritten.
 template <class T>
-void dense_backward(GemmBackend gemm, const T* x, const T* dz, std::size_t rows, std::size_t in,
+void dense_backward(const GemmContext& gemm, const T* x, const T* dz, std::size_t rows, std::size_t in,
                     std::size_t out, const T* w, T* dw, T* db, T* dx, bool accumulate);
 
 /// Reference versions: plain loops, same contracts.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace dptrain {
 
@@ -30,6 +31,12 @@ class Communicator {
   /// Ends every rank of the job with `code` (after this rank reported its error).
   [[noreturn]] virtual void abort_job(int code) = 0;
 };
+
+/// `ranks` communicators of one job inside this process, for tests and for programs that run
+/// several trainers side by side: rank r must be used by its own thread (collectives block
+/// until every rank has joined). Sums are in rank order, so every rank gets the same bits.
+/// abort_job ends the process. Requires ranks >= 1.
+std::vector<std::unique_ptr<Communicator>> make_loopback_ranks(std::size_t ranks);
 
 /// True when this build has MPI.
 bool built_with_mpi();

@@ -1,13 +1,18 @@
 #pragma once
-// Row-major matrix products for the dense layers, with interchangeable kernels:
-// serial OpenBLAS (fastest measured here, DESIGN.md), Eigen (portable, and the only one that
-// can itself use several threads: the "intra" strategy), and a naive reference kept beside them
-// so a test can hold the fast kernels equal to it.
+// Row-major matrix products for the dense layers, with interchangeable kernels: OpenBLAS held
+// to one thread (fastest measured here, DESIGN.md), Eigen (portable; built without its own
+// threads), and a naive reference kept beside them so a test can hold the fast kernels equal
+// to it. Every kernel is single-threaded; a GemmContext with a pool splits one product over
+// the pool's workers instead (the intra strategy, Note [Threads] in engine.hpp).
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace dptrain {
+
+namespace parallel {
+class WorkerPool;
+}
 
 enum class GemmBackend { openblas, eigen, reference };
 
@@ -21,19 +26,25 @@ GemmBackend default_gemm_backend();
 /// Human description of what will run, e.g. "openblas 0.3.21 (SkylakeX kernel)".
 std::string gemm_kernel_description(GemmBackend backend);
 
-/// Threads Eigen's own GEMM may use (global to the process). The data-parallel engine keeps
-/// this at 1 so Eigen never spawns threads inside a worker; the intra strategy raises it.
-void set_eigen_threads(int threads);
-int eigen_threads();
-
 enum class Transpose { no, yes };
+
+/// Where a product runs: the kernel, and optionally a pool whose workers split each product
+/// (by output columns, or rows when there are more rows). Implicit from a GemmBackend.
+struct GemmContext {
+  GemmContext(GemmBackend b = default_gemm_backend(),  // NOLINT(google-explicit-constructor)
+              parallel::WorkerPool* p = nullptr)
+      : backend(b), pool(p) {}
+  GemmBackend backend;
+  /// null: one thread (the caller's). Otherwise products large enough to pay for a fork run on
+  /// up to pool->size() workers; the caller must not be running inside one of this pool's tasks.
+  parallel::WorkerPool* pool;
+};
 
 /// C (m x n) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C, all row-major with leading
 /// dimensions lda, ldb, ldc. With beta == 0, C is overwritten (its old contents, even NaN,
-/// are ignored). Thread-safe for distinct C; single-threaded except Eigen with
-/// set_eigen_threads(n > 1).
+/// are ignored). Thread-safe for distinct C; single-threaded unless `context` has a pool.
 template <class T>
-void gemm(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
           std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
           T* c, std::size_t ldc);
 

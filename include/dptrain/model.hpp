@@ -14,6 +14,7 @@
 
 #include "dptrain/activation.hpp"
 #include "dptrain/aligned_buffer.hpp"
+#include "dptrain/data.hpp"
 #include "dptrain/dense.hpp"
 #include "dptrain/gemm.hpp"
 
@@ -114,9 +115,10 @@ class Model {
 template <class T>
 class Workspace {
  public:
-  Workspace(const ModelSpec& spec, std::size_t max_rows, GemmBackend gemm);
+  /// `gemm`: the kernel, and with a pool, products split over it (the intra strategy).
+  Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm);
   std::size_t max_rows() const { return max_rows_; }
-  GemmBackend gemm() const { return gemm_; }
+  const GemmContext& gemm() const { return gemm_; }
   T* input() { return input_.data(); }              ///< max_rows x inputs: gathered rows
   T* logits() { return layer_out_.back().data(); }  ///< max_rows x outputs
   T* logit_grad() { return grad_a_.data(); }        ///< max_rows x outputs
@@ -129,7 +131,7 @@ class Workspace {
  private:
   friend class Model<T>;
   std::size_t max_rows_;
-  GemmBackend gemm_;
+  GemmContext gemm_;
   AlignedBuffer<T> input_;
   std::vector<AlignedBuffer<T>> layer_out_;  // one per layer spec (dropout: its output)
   std::vector<AlignedBuffer<T>> masks_;      // dropout layers only (else empty)
@@ -138,6 +140,15 @@ class Workspace {
   AlignedBuffer<std::int32_t> labels_;
   AlignedBuffer<float> target_values_;
 };
+
+/// Throws dptrain::Error naming the data set when its shape does not fit a model of `spec`
+/// trained or evaluated with `loss`: feature count (ErrorTopic::layer_widths), no labels,
+/// classes versus output units, real-valued targets with loss ce (ErrorTopic::loss), target
+/// columns versus outputs. Cheap: looks at the shape only, not at the rows.
+void check_data_fits(const ModelSpec& spec, Loss loss, const Dataset& data);
+
+/// Throws dptrain::Error when `data` cannot be predicted on by a model of `spec` (feature count).
+void check_features_fit(const ModelSpec& spec, const Dataset& data);
 
 extern template class Model<float>;
 extern template class Model<double>;

@@ -54,7 +54,8 @@ std::size_t hardware_threads() {
 struct WorkerPool::Impl {
   explicit Impl(std::size_t n) : errors(n) {}
   virtual ~Impl() = default;
-  virtual void run_all(FunctionRef<void(std::size_t)> guarded) = 0;
+  /// Runs guarded(i) for i in [0, n) and joins; 2 <= n <= errors.size().
+  virtual void run_all(std::size_t n, FunctionRef<void(std::size_t)> guarded) = 0;
   std::vector<std::exception_ptr> errors;  // one slot per worker, allocated once
 };
 
@@ -67,8 +68,7 @@ struct TbbImpl final : WorkerPool::Impl {
     if (n > static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()))
       limit.emplace(tbb::global_control::max_allowed_parallelism, n);
   }
-  void run_all(FunctionRef<void(std::size_t)> guarded) override {
-    const std::size_t n = errors.size();
+  void run_all(std::size_t n, FunctionRef<void(std::size_t)> guarded) override {
     arena.execute([&] {
       tbb::parallel_for(
           tbb::blocked_range<std::size_t>(0, n, 1),
@@ -84,8 +84,8 @@ struct TbbImpl final : WorkerPool::Impl {
 
 struct OpenMpImpl final : WorkerPool::Impl {
   using Impl::Impl;
-  void run_all(FunctionRef<void(std::size_t)> guarded) override {
-    const int n = static_cast<int>(errors.size());
+  void run_all(std::size_t count, FunctionRef<void(std::size_t)> guarded) override {
+    const int n = static_cast<int>(count);
 #pragma omp parallel num_threads(n)
     {
       // OpenMP may grant fewer threads than asked (thread limits, dynamic adjustment):
@@ -96,39 +96,50 @@ struct OpenMpImpl final : WorkerPool::Impl {
   }
 };
 
+// Each worker waits on its own cache line, so a run on n workers wakes exactly n - 1 threads;
+// the caller runs index 0 and then waits for the count of unfinished tasks to reach zero.
 struct ThreadsImpl final : WorkerPool::Impl {
-  explicit ThreadsImpl(std::size_t n) : Impl(n), done(n) {
+  struct alignas(64) Signal {
+    std::atomic<std::uint32_t> generation{0};
+  };
+  explicit ThreadsImpl(std::size_t n) : Impl(n), signals(new Signal[n]) {
     threads.reserve(n - 1);
     for (std::size_t i = 1; i < n; ++i) threads.emplace_back([this, i] { worker_loop(i); });
   }
   ~ThreadsImpl() override {
     stop.store(true, std::memory_order_relaxed);
-    generation.fetch_add(1, std::memory_order_release);
-    generation.notify_all();
+    for (std::size_t i = 1; i < errors.size(); ++i) {
+      signals[i].generation.fetch_add(1, std::memory_order_release);
+      signals[i].generation.notify_one();
+    }
     for (auto& t : threads) t.join();
   }
-  void run_all(FunctionRef<void(std::size_t)> guarded) override {
+  void run_all(std::size_t n, FunctionRef<void(std::size_t)> guarded) override {
     task = &guarded;
-    generation.fetch_add(1, std::memory_order_release);
-    generation.notify_all();
+    unfinished.store(static_cast<std::uint32_t>(n - 1), std::memory_order_relaxed);
+    for (std::size_t i = 1; i < n; ++i) {
+      signals[i].generation.fetch_add(1, std::memory_order_release);
+      signals[i].generation.notify_one();
+    }
     guarded(0);  // the caller is worker 0
-    done.arrive_and_wait();
+    for (std::uint32_t left; (left = unfinished.load(std::memory_order_acquire)) != 0;)
+      spin_then_wait(unfinished, left);
     task = nullptr;
   }
   void worker_loop(std::size_t index) {
     std::uint32_t seen = 0;
     for (;;) {
-      spin_then_wait(generation, seen);
-      seen = generation.load(std::memory_order_acquire);
+      spin_then_wait(signals[index].generation, seen);
+      seen = signals[index].generation.load(std::memory_order_acquire);
       if (stop.load(std::memory_order_relaxed)) return;
       (*task)(index);
-      done.arrive_and_wait();
+      if (unfinished.fetch_sub(1, std::memory_order_acq_rel) == 1) unfinished.notify_one();
     }
   }
   const FunctionRef<void(std::size_t)>* task = nullptr;
-  alignas(64) std::atomic<std::uint32_t> generation{0};
+  std::unique_ptr<Signal[]> signals;
+  alignas(64) std::atomic<std::uint32_t> unfinished{0};
   std::atomic<bool> stop{false};
-  Barrier done;
   std::vector<std::thread> threads;
 };
 
@@ -153,8 +164,11 @@ WorkerPool::WorkerPool(Backend backend, std::size_t workers)
 
 WorkerPool::~WorkerPool() = default;
 
-void WorkerPool::run(FunctionRef<void(std::size_t)> task) {
-  if (!impl_) {
+void WorkerPool::run(std::size_t n, FunctionRef<void(std::size_t)> task) {
+  if (n == 0 || n > workers_)
+    throw std::invalid_argument("WorkerPool::run: " + std::to_string(n) + " workers requested of " +
+                                std::to_string(workers_) + " (need 1 <= n <= size())");
+  if (n == 1) {
     task(0);
     return;
   }
@@ -166,7 +180,7 @@ void WorkerPool::run(FunctionRef<void(std::size_t)> task) {
       errors[i] = std::current_exception();
     }
   };
-  impl_->run_all(guarded);
+  impl_->run_all(n, guarded);
   for (auto& e : errors) {
     if (e) {
       std::exception_ptr first = e;

@@ -228,7 +228,6 @@ int bench_command(int argc, char** argv) {
   std::printf("GEMM: %s; backend %s; parallelism %s%s\n",
               gemm_kernel_description(base.gemm).c_str(), parallel::backend_name(base.backend),
               parallelism_name(base.parallelism), base.deterministic ? "; deterministic" : "");
-  set_eigen_threads(1);
   const double sgemm_rate = sgemm_gflops(base.gemm, 256, 1024, 1024, std::min(1.0, seconds));
   std::printf("single-thread SGEMM rate (256x1024 * 1024x1024): %.1f GFLOP/s\n\n", sgemm_rate);
 

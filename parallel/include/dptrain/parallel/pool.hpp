@@ -47,7 +47,12 @@ class WorkerPool {
   /// not all run at once): tasks must not wait for each other. If tasks throw, every task still
   /// runs to its end and the exception of the lowest index is rethrown here.
   /// One run at a time: call from one thread, not from inside a task.
-  void run(FunctionRef<void(std::size_t)> task);
+  void run(FunctionRef<void(std::size_t)> task) { run(workers_, task); }
+
+  /// The same on exactly the first `n` workers: task(i) for i in [0, n), inline on the caller
+  /// when n == 1, and the other workers are not woken. Requires 1 <= n <= size() (throws
+  /// std::invalid_argument otherwise).
+  void run(std::size_t n, FunctionRef<void(std::size_t)> task);
 
   struct Impl;  ///< backend implementation (pool.cpp)
 

@@ -1,0 +1,201 @@
+#pragma once
+// The engine: one synchronous data-parallel training step over a persistent worker pool.
+//
+// Note [The step]. A minibatch of B rows (a slice of the epoch's shuffled order) is cut into
+// units (parallel::plan_step): one contiguous shard per worker, or, with `deterministic`, a
+// fixed number of micro-batches independent of the thread count. Each worker gathers its
+// units' rows into its private workspace, runs forward, loss and backward against the shared
+// read-only parameters and writes each unit's gradient into the unit's own buffer (already
+// scaled by 1/B). After the join, the Reducer (parallel/reducer.hpp) sums the units' buffers
+// slice by slice in unit order and applies the optimizer to each slice as soon as it is summed
+// (fused reduce-scatter + update; parameters are shared, so there is nothing to all-gather).
+// The next step starts after that join.
+//
+// Note [Reproducibility]. What is bitwise equal under which changes:
+//  - Same binary, ISA, GEMM backend, seed, data and config: the same bits on every run. Unit
+//    boundaries and the reduction order are fixed by the plan, the dropout masks are a hash of
+//    (seed, step, global row, unit), and each unit's kernels are single-threaded.
+//  - With `deterministic`, additionally the same bits for any `threads` (and any pool backend):
+//    the units are M micro-batches that do not depend on the worker count, each is computed
+//    the same way whichever worker runs it, and their gradients are summed in unit order.
+//    Across ranks (Note [Ranks]) the bits depend on the rank count, not on threads per rank.
+//  - Not promised: equality across GEMM backends, ISAs (AVX2 vs AVX-512 kernels), the intra
+//    strategy versus data, or without `deterministic` across thread counts (the shards differ).
+//  - Evaluation and prediction (inference.hpp) compute each row on its own, but a kernel may
+//    round differently for another chunk shape, so their bits are promised for a fixed thread
+//    count and chunk size only.
+//
+// Note [Ranks]. Other processes (MPI ranks) train the same model: every rank steps through the
+// same global batches; rank r computes the rows partition(B, R, r) of each (with
+// `deterministic`: micro-batches partition(M, R, r)), sums them in process, the communicator
+// sums the gradients over ranks (in rank order with `deterministic`), and every rank applies
+// the same update. A rank may have no rows (B < R): it contributes zeros.
+//
+// Note [When to fork]. Forking and joining costs a few microseconds per phase, a waste on tiny
+// models: a step uses W = clamp(floor(flops(B) / min_flops_per_worker), 1, threads) workers,
+// flops(B) = B * model.flops_per_sample(). With W = 1 everything runs inline on the caller,
+// and idle workers are never woken (WorkerPool::run(n, f)).
+//
+// Note [Threads]. The engine's pool is the only owner of threads: `threads` workers, each
+// calling single-threaded kernels (OpenBLAS held to one thread at start-up, Eigen built without
+// its own parallelism). The intra strategy runs one unit and splits every matrix product over
+// the same pool instead (gemm.hpp: GemmContext). No library's global thread setting is changed.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dptrain/data.hpp"
+#include "dptrain/distributed.hpp"
+#include "dptrain/gemm.hpp"
+#include "dptrain/loss.hpp"
+#include "dptrain/model.hpp"
+#include "dptrain/optimizer.hpp"
+#include "dptrain/parallel/plan.hpp"
+#include "dptrain/parallel/pool.hpp"
+#include "dptrain/parallel/reducer.hpp"
+
+namespace dptrain {
+
+enum class Parallelism {
+  data,   ///< the minibatch is split across workers (Note [The step])
+  intra,  ///< one unit; every matrix product is split over the workers (as PyTorch on CPUs)
+};
+Parallelism parse_parallelism(std::string_view name);
+const char* parallelism_name(Parallelism p);
+
+/// Each worker gets at least this much arithmetic per step, or fewer workers are used.
+inline constexpr double kMinFlopsPerWorker = 2.0e6;
+/// The fused reduce + update sums this many gradient values at a time (see InProcessReducer).
+inline constexpr std::size_t kUpdateChunk = parallel::InProcessReducer::kChunk;
+
+/// What the engine needs to run steps.
+struct EngineConfig {
+  std::size_t batch_size = 32;  ///< the most rows one step takes (global, over all ranks)
+  std::uint64_t seed = 42;      ///< dropout masks
+  Loss loss = Loss::ce;
+  OptimizerConfig optimizer;
+  std::size_t threads = 1;
+  parallel::Backend backend = parallel::Backend::tbb;
+  Parallelism parallelism = Parallelism::data;
+  bool deterministic = false;      ///< Note [Reproducibility]
+  std::size_t micro_batches = 16;  ///< units per step with deterministic
+  GemmBackend gemm = default_gemm_backend();
+  /// Note [When to fork]: the least arithmetic per worker and step. Tests set 0 to force every
+  /// step onto all threads.
+  double min_flops_per_worker = kMinFlopsPerWorker;
+  /// Other processes training the same model (Note [Ranks]), or null for one process. Not owned.
+  Communicator* communicator = nullptr;
+  /// Receives warnings (e.g. more threads than cores); the default drops them.
+  std::function<void(const std::string&)> on_warning;
+
+  /// Throws dptrain::Error for settings that cannot work (batch size 0, threads 0, ...).
+  void validate() const;
+};
+
+/// Sums over the rows of one step (over all ranks).
+struct StepStats {
+  double loss_sum = 0;
+  double metric_sum = 0;  ///< correct predictions, or sum of squared errors
+};
+
+/// Seconds spent per phase, summed over steps (enable with Engine::set_timing(true)).
+struct PhaseTimes {
+  std::uint64_t steps = 0;
+  double wall = 0;              ///< whole steps, caller's clock
+  double forward_backward = 0;  ///< mean over active workers of their busy time in phase 1
+  double reduce_update = 0;     ///< mean over active workers of their busy time in phase 2
+  double communication = 0;     ///< the gradient exchange between ranks (0 for one process)
+  double waiting() const { return wall - forward_backward - reduce_update - communication; }
+};
+
+/// Memory the engine allocated, in bytes.
+struct EngineMemory {
+  std::size_t parameters = 0;        ///< the model's flat buffer (not owned by the engine)
+  std::size_t optimizer_state = 0;   ///< shared
+  std::size_t workspaces = 0;        ///< all workers' activation memory
+  std::size_t gradient_buffers = 0;  ///< one per unit, each the parameter layout
+  std::size_t reducer = 0;           ///< reduce scratch (and exchange buffer across ranks)
+  std::size_t per_extra_worker = 0;  ///< what one more worker adds (workspace + buffer + scratch)
+  std::size_t total() const {
+    return parameters + optimizer_state + workspaces + gradient_buffers + reducer;
+  }
+};
+
+/// Runs training steps of one Model<float>. Owns the worker pool, the per-worker workspaces,
+/// the per-unit gradient buffers, the optimizer state and the reducer, all allocated in the
+/// constructor: step() allocates nothing. Not thread-safe: drive it from one thread.
+class Engine {
+ public:
+  /// `model` must outlive the engine. Throws dptrain::Error if the config is invalid or the loss
+  /// does not fit the model's output layer.
+  Engine(Model<float>& model, EngineConfig config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// One synchronous step on rows `rows` of `data` (indices; the global batch over all ranks)
+  /// as optimizer step step_count() + 1 with learning rate `learning_rate`.
+  /// Preconditions (checked, std::invalid_argument naming the condition): 1 <= rows.size() <=
+  /// batch_size; data.features == the model's inputs; data labelled as check_data() demands.
+  /// Row indices must be < data.rows (the caller's contract; not checked per row).
+  /// Throws what the kernels or the communicator throw; the parameters are then unusable.
+  StepStats step(const Dataset& data, std::span<const std::uint32_t> rows, double learning_rate);
+
+  /// Throws dptrain::Error naming the data set when its shape does not fit the model and loss
+  /// (feature count, classes vs outputs, labels vs real targets). Cheap (no pass over the rows).
+  void check_data(const Dataset& data) const;
+
+  const EngineConfig& config() const { return config_; }
+  Model<float>& model() { return model_; }
+  const Model<float>& model() const { return model_; }
+  parallel::WorkerPool& pool() { return *pool_; }
+  OptimizerState<float>& optimizer() { return optimizer_; }
+  const OptimizerState<float>& optimizer() const { return optimizer_; }
+  std::uint64_t step_count() const { return optimizer_.step(); }
+  /// Workers a step of `rows` local rows uses (Note [When to fork]).
+  std::size_t workers_for(std::size_t rows) const;
+  /// The GEMM backend and pool (intra) the layers' products run with.
+  GemmContext gemm_context() const;
+
+  EngineMemory memory() const;
+  std::size_t workspace_bytes(std::size_t worker) const;
+  std::size_t gradient_buffer_bytes() const;
+
+  void set_timing(bool on) { timing_ = on; }
+  const PhaseTimes& times() const { return times_; }
+  void reset_times() { times_ = {}; }
+
+ private:
+  parallel::StepPlan plan(std::size_t batch) const;
+  void run_units(const parallel::StepPlan& plan, const Dataset& data,
+                 std::span<const std::uint32_t> rows, std::size_t w);
+  StepStats run_unit(const Dataset& data, std::span<const std::uint32_t> rows,
+                     std::size_t first_row, std::size_t batch_rows, std::size_t worker,
+                     float* grads);
+  std::span<float* const> active_buffers(const parallel::StepPlan& plan);
+  void check_step(const Dataset& data, std::size_t rows) const;
+  void record_times(const parallel::StepPlan& plan, double exchange);
+
+  Model<float>& model_;
+  EngineConfig config_;
+  std::unique_ptr<parallel::WorkerPool> pool_;
+  std::unique_ptr<parallel::Reducer> reducer_;
+  std::vector<Workspace<float>> workspaces_;
+  std::vector<AlignedBuffer<float>> gradients_;  // one per unit, the parameter layout
+  std::vector<float*> active_;                   // reserved; the non-empty units of a step
+  struct alignas(64) UnitStats {
+    StepStats stats;
+  };
+  std::vector<UnitStats> unit_stats_;  // one per unit
+  std::vector<double> busy_fb_, busy_ru_;  // per-worker seconds of the current step
+  OptimizerState<float> optimizer_;
+  bool timing_ = false;
+  PhaseTimes times_;
+};
+
+}  // namespace dptrain

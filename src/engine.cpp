@@ -1,0 +1,262 @@
+#include "dptrain/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "dptrain/error.hpp"
+#include "dptrain/metrics.hpp"
+#include "dptrain/parallel/timer.hpp"
+#include "dptrain/rank_reducer.hpp"
+
+namespace dptrain {
+
+Parallelism parse_parallelism(std::string_view name) {
+  if (name == "data") return Parallelism::data;
+  if (name == "intra") return Parallelism::intra;
+  throw Error("unknown parallelism '" + std::string(name) + "' (expected data or intra)");
+}
+
+const char* parallelism_name(Parallelism p) { return p == Parallelism::data ? "data" : "intra"; }
+
+void EngineConfig::validate() const {
+  if (batch_size == 0) throw Error("batch size must be at least 1");
+  if (threads == 0) throw Error("threads must be at least 1");
+  if (threads > 1024) throw Error("threads must be at most 1024, got " + std::to_string(threads));
+  if (deterministic && micro_batches == 0) throw Error("micro-batches must be at least 1");
+  if (!gemm_backend_available(gemm))
+    throw Error(std::string("GEMM backend '") + gemm_backend_name(gemm) + "' is not in this build");
+  optimizer.validate();
+}
+
+namespace {
+
+/// Units a step can have: one per worker, or the micro-batches.
+std::size_t unit_capacity(const EngineConfig& c, std::size_t workers) {
+  return c.deterministic ? c.micro_batches : workers;
+}
+
+/// Rows one worker's workspace must hold. Worker w only works when at least w + 1 workers do,
+/// so its shard is at most ceil(B / (w + 1)) rows; with micro-batches it holds one at a time.
+std::size_t workspace_rows(const EngineConfig& c, std::size_t w) {
+  const std::size_t batch = c.batch_size;
+  return c.deterministic ? (batch + c.micro_batches - 1) / c.micro_batches
+                         : (batch + w) / (w + 1);
+}
+
+std::unique_ptr<parallel::Reducer> make_reducer(const EngineConfig& c, std::size_t params,
+                                                std::size_t workers) {
+  if (c.communicator)
+    return std::make_unique<RankReducer>(*c.communicator, params, workers, c.deterministic);
+  return std::make_unique<parallel::InProcessReducer>(workers);
+}
+
+}  // namespace
+
+Engine::Engine(Model<float>& model, EngineConfig config)
+    : model_(model),
+      config_(std::move(config)),
+      optimizer_(config_.optimizer, model.parameter_count(), model.weight_count()) {
+  config_.validate();
+  const ModelSpec& spec = model_.spec();
+  check_loss_fits(config_.loss, spec.output_activation(), spec.outputs());
+  const std::size_t cores = parallel::hardware_threads();
+  if (config_.threads > cores && config_.on_warning)
+    config_.on_warning(std::to_string(config_.threads) + " threads on " + std::to_string(cores) +
+                       " available cores: oversubscribed, expect lower throughput");
+  pool_ = std::make_unique<parallel::WorkerPool>(config_.backend, config_.threads);
+  // Intra (Note [Threads]): one unit on the caller, its products split over the whole pool.
+  const bool intra = config_.parallelism == Parallelism::intra;
+  const std::size_t workers = intra ? 1 : config_.threads;
+  reducer_ = make_reducer(config_, model_.parameter_count(), config_.threads);
+  const std::size_t units = unit_capacity(config_, workers);
+  for (std::size_t u = 0; u < units; ++u) gradients_.emplace_back(model_.parameter_count());
+  active_.reserve(units);
+  unit_stats_.resize(units);
+  busy_fb_.assign(config_.threads, 0.0);
+  busy_ru_.assign(config_.threads, 0.0);
+  const GemmContext gemm{config_.gemm, intra ? pool_.get() : nullptr};
+  for (std::size_t w = 0; w < workers; ++w)
+    workspaces_.emplace_back(spec, workspace_rows(config_, w), gemm);
+}
+
+Engine::~Engine() = default;
+
+std::size_t Engine::workers_for(std::size_t rows) const {
+  const std::size_t most = workspaces_.size();
+  if (most == 1 || rows == 0) return 1;
+  const double flops = double(rows) * model_.flops_per_sample();
+  const double min = config_.min_flops_per_worker;
+  const double w = min > 0 ? std::floor(flops / min) : double(most);
+  return std::min({std::size_t(std::max(1.0, w)), most, rows});
+}
+
+GemmContext Engine::gemm_context() const { return workspaces_.front().gemm(); }
+
+std::size_t Engine::workspace_bytes(std::size_t worker) const {
+  return workspaces_.at(worker).bytes();
+}
+
+std::size_t Engine::gradient_buffer_bytes() const { return gradients_.front().bytes(); }
+
+EngineMemory Engine::memory() const {
+  EngineMemory m;
+  m.parameters = model_.parameter_count() * sizeof(float);
+  m.optimizer_state = optimizer_.bytes();
+  for (const auto& ws : workspaces_) m.workspaces += ws.bytes();
+  m.gradient_buffers = gradients_.size() * gradient_buffer_bytes();
+  const auto* in_process = dynamic_cast<const parallel::InProcessReducer*>(reducer_.get());
+  const auto* ranks = dynamic_cast<const RankReducer*>(reducer_.get());
+  m.reducer = in_process ? in_process->bytes() : ranks ? ranks->bytes() : 0;
+  const std::size_t n = workspaces_.size();
+  m.per_extra_worker = workspaces_.back().bytes() + kUpdateChunk * sizeof(float) +
+                       (config_.deterministic || n == 1 ? 0 : gradient_buffer_bytes());
+  return m;
+}
+
+void Engine::check_data(const Dataset& data) const {
+  check_data_fits(model_.spec(), config_.loss, data);
+}
+
+void Engine::check_step(const Dataset& data, std::size_t rows) const {
+  if (rows == 0 || rows > config_.batch_size)
+    throw std::invalid_argument("Engine::step: precondition 1 <= rows (" + std::to_string(rows) +
+                                ") <= batch_size (" + std::to_string(config_.batch_size) +
+                                ") failed");
+  if (data.features != model_.spec().inputs || !data.labelled())
+    throw std::invalid_argument(
+        "Engine::step: precondition failed: data '" + data.source +
+        "' must be labelled and have the model's " + std::to_string(model_.spec().inputs) +
+        " features (check_data)");
+}
+
+parallel::StepPlan Engine::plan(std::size_t batch) const {
+  Communicator* comm = config_.communicator;
+  const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
+  const std::size_t rank = comm ? std::size_t(comm->rank()) : 0;
+  return parallel::plan_step(batch, ranks, rank, config_.deterministic ? config_.micro_batches : 0,
+                             [this](std::size_t rows) { return workers_for(rows); });
+}
+
+std::span<float* const> Engine::active_buffers(const parallel::StepPlan& plan) {
+  active_.clear();
+  for (std::size_t u = 0; u < plan.units; ++u)
+    if (!plan.unit_rows(u).empty()) active_.push_back(gradients_[u].data());
+  return active_;
+}
+
+// Note [The step]: plan -> forward/backward per worker -> reduce + update -> sum the stats.
+StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
+                       double learning_rate) {
+  check_step(data, rows.size());
+  parallel::ScopedTimer wall(timing_ ? &times_.wall : nullptr);
+  const parallel::StepPlan p = plan(rows.size());
+  for (std::size_t u = 0; u < p.units; ++u) unit_stats_[u] = {};
+
+  pool_->run(p.workers, [&](std::size_t w) { run_units(p, data, rows, w); });
+
+  const std::uint64_t t = optimizer_.step() + 1;
+  const std::span<float> params = model_.parameters();
+  const double exchange = reducer_->reduce_update(
+      *pool_, p.workers, active_buffers(p), params.size(),
+      [&](std::size_t begin, std::span<const float> grad) {
+        optimizer_.update_range(params, begin, grad, learning_rate, t);
+      },
+      timing_ ? std::span<double>(busy_ru_) : std::span<double>());
+  optimizer_.set_step(t);
+
+  StepStats sum;
+  for (std::size_t u = 0; u < p.units; ++u) {  // fixed order: reproducible sums
+    sum.loss_sum += unit_stats_[u].stats.loss_sum;
+    sum.metric_sum += unit_stats_[u].stats.metric_sum;
+  }
+  double sums[2] = {sum.loss_sum, sum.metric_sum};
+  reducer_->sum_scalars(sums);  // every rank reports the whole batch's sums (Note [Ranks])
+  if (timing_) record_times(p, exchange);
+  return {sums[0], sums[1]};
+}
+
+void Engine::run_units(const parallel::StepPlan& p, const Dataset& data,
+                       std::span<const std::uint32_t> rows, std::size_t w) {
+  parallel::ScopedTimer busy(timing_ ? &busy_fb_[w] : nullptr);
+  const parallel::Range mine = p.worker_units(w);
+  for (std::size_t u = mine.begin; u < mine.end; ++u) {
+    const parallel::Range r = p.unit_rows(u);
+    if (r.empty()) continue;
+    unit_stats_[u].stats = run_unit(data, rows.subspan(r.begin, r.size()), r.begin, p.batch, w,
+                                    gradients_[u].data());
+  }
+}
+
+void Engine::record_times(const parallel::StepPlan& p, double exchange) {
+  double fb = 0, ru = 0;
+  for (std::size_t w = 0; w < p.workers; ++w) {
+    fb += busy_fb_[w], ru += busy_ru_[w];
+    busy_fb_[w] = busy_ru_[w] = 0;
+  }
+  times_.steps += 1;
+  times_.forward_backward += fb / double(p.workers);
+  times_.reduce_update += ru / double(p.workers);
+  times_.communication += exchange;
+}
+
+namespace {
+
+void gather(const Dataset& data, std::span<const std::uint32_t> rows, Workspace<float>& ws) {
+  const std::size_t f = data.features;
+  float* x = ws.input();
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    std::memcpy(x + i * f, data.x.data() + std::size_t(rows[i]) * f, f * sizeof(float));
+  if (data.classification()) {
+    for (std::size_t i = 0; i < rows.size(); ++i) ws.labels()[i] = data.labels[rows[i]];
+  } else {
+    const std::size_t t = data.target_width;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::memcpy(ws.target_values() + i * t, data.targets.data() + std::size_t(rows[i]) * t,
+                  t * sizeof(float));
+  }
+}
+
+TargetsView targets_of(const Dataset& data, Workspace<float>& ws) {
+  if (data.classification()) return {ws.labels(), nullptr, 1};
+  return {nullptr, ws.target_values(), data.target_width};
+}
+
+/// Correct predictions (classification) or sum of squared errors (regression) of `rows` outputs.
+double metric_sum(const Dataset& data, Workspace<float>& ws, std::size_t rows, std::size_t cols) {
+  double sum = 0;
+  const float* out = ws.outputs();
+  if (data.classification()) {
+    for (std::size_t r = 0; r < rows; ++r)
+      sum += predicted_class(out + r * cols, cols) == std::size_t(ws.labels()[r]) ? 1 : 0;
+  } else {
+    const float* y = ws.target_values();
+    for (std::size_t i = 0; i < rows * cols; ++i) sum += double(out[i] - y[i]) * (out[i] - y[i]);
+  }
+  return sum;
+}
+
+}  // namespace
+
+StepStats Engine::run_unit(const Dataset& data, std::span<const std::uint32_t> rows,
+                           std::size_t first_row, std::size_t batch_rows, std::size_t worker,
+                           float* grads) {
+  Workspace<float>& ws = workspaces_[worker];
+  const ModelSpec& spec = model_.spec();
+  const std::size_t n = rows.size();
+  gather(data, rows, ws);
+  const DropoutKey key{config_.seed, optimizer_.step() + 1, first_row};
+  model_.forward(ws, ws.input(), n, true, key);
+  StepStats r;
+  // Scaled by the whole batch's 1/B: the units' gradients sum to the batch mean.
+  r.loss_sum = loss_forward_backward<float>(
+      config_.loss, spec.output_activation(), ws.logits(), n, spec.outputs(), targets_of(data, ws),
+      1.0f / float(batch_rows), ws.outputs(), ws.logit_grad());
+  model_.backward(ws, ws.input(), n, grads);
+  r.metric_sum = metric_sum(data, ws, n, spec.outputs());
+  return r;
+}
+
+}  // namespace dptrain
