@@ -38,6 +38,33 @@ void keep_large_blocks() {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
+/// The flag to check for a library error about `topic`, in `command`'s own options; empty when
+/// the command has no such option (the library's message then stands alone).
+std::string flag_hint(const std::string& command, dptrain::ErrorTopic topic) {
+  using T = dptrain::ErrorTopic;
+  const bool trains = command == "train";
+  const bool reads_tables = trains || command == "eval" || command == "predict";
+  switch (topic) {
+    case T::layer_widths:
+      return trains ? "check --layers" : reads_tables ? "check --data and --label" : "";
+    case T::output_activation:
+      return trains ? "check --output" : "";
+    case T::loss:
+      return trains ? "check --loss" : "";
+    case T::label_column:
+      return reads_tables ? "check --label" : "";
+    case T::label_kind:
+      return trains ? "for regression use --loss mse" : "";
+    case T::table_source:
+      return reads_tables ? "give --table or --query" : "";
+    case T::schedule:
+      return trains ? "check --lr-step-epochs" : "";
+    case T::none:
+      return "";
+  }
+  return "";
+}
+
 int dispatch(const std::string& command, int argc, char** argv) {
   if (command == "train") return dptrain::cli::train_command(argc - 1, argv + 1);
   if (command == "eval") return dptrain::cli::eval_command(argc - 1, argv + 1);
@@ -76,7 +103,8 @@ int main(int argc, char** argv) {
     dptrain::cli::set_job_communicator(ranks.get());
     code = dispatch(command, argc, argv);
   } catch (const dptrain::Error& e) {
-    code = 2, error = std::string("error: ") + e.what();
+    const std::string hint = flag_hint(command, e.topic());
+    code = 2, error = std::string("error: ") + e.what() + (hint.empty() ? "" : " (" + hint + ")");
   } catch (const cxxopts::exceptions::exception& e) {
     code = 2, error = std::string("error: ") + e.what() + " (see dptrain " + command + " --help)";
   } catch (const std::invalid_argument& e) {
