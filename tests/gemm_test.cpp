@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "test_util.hpp"
 
 namespace dptrain {
@@ -23,6 +25,26 @@ TEST_P(GemmTest, MatchesReference) {
         gemm<float>(GetParam(), ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, beta, c.data(),
                     n);
         for (std::size_t i = 0; i < c.size(); ++i) ASSERT_NEAR(c[i], c_ref[i], 1e-4f) << i;
+      }
+}
+
+// The intra strategy splits one product over a pool (by columns, or by rows when taller than
+// wide): every part is a whole-k product, so the result equals the unsplit one.
+TEST_P(GemmTest, SplitOverAPoolEqualsOneThread) {
+  parallel::WorkerPool pool(parallel::Backend::threads, 3);
+  for (auto [m, n, k] : {std::array<std::size_t, 3>{64, 300, 80}, {300, 64, 80}, {5, 1000, 300}})
+    for (Transpose ta : {Transpose::no, Transpose::yes})
+      for (Transpose tb : {Transpose::no, Transpose::yes}) {
+        const std::size_t lda = ta == Transpose::no ? k : m, ldb = tb == Transpose::no ? n : k;
+        const auto a = test::random_vector<float>(m * k, 4),
+                   b = test::random_vector<float>(k * n, 5);
+        auto c_one = test::random_vector<float>(m * n, 6), c_split = c_one;
+        gemm<float>(GetParam(), ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 1.0f,
+                    c_one.data(), n);
+        gemm<float>(GemmContext{GetParam(), &pool}, ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(),
+                    ldb, 1.0f, c_split.data(), n);
+        for (std::size_t i = 0; i < c_one.size(); ++i)
+          ASSERT_NEAR(c_split[i], c_one[i], 1e-4f) << m << "x" << n << "x" << k << " at " << i;
       }
 }
 

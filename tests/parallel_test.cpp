@@ -91,6 +91,26 @@ TEST_P(PoolTest, OversubscribedPoolCompletes) {
   EXPECT_EQ(count.load(), 16 * 20);
 }
 
+TEST_P(PoolTest, RunOnNRunsExactlyTheFirstNWorkers) {
+  WorkerPool pool(GetParam(), 4);
+  for (int round = 0; round < 50; ++round)
+    for (std::size_t n = 1; n <= 4; ++n) {
+      std::vector<std::atomic<int>> hits(4);
+      std::atomic<bool> inline_on_caller{false};
+      const auto caller = std::this_thread::get_id();
+      pool.run(n, [&](std::size_t i) {
+        hits[i].fetch_add(1);
+        if (n == 1) inline_on_caller = std::this_thread::get_id() == caller;
+      });
+      for (std::size_t i = 0; i < 4; ++i) ASSERT_EQ(hits[i].load(), i < n ? 1 : 0) << n;
+      if (n == 1) {
+        EXPECT_TRUE(inline_on_caller.load());
+      }
+    }
+  EXPECT_THROW(pool.run(0, [](std::size_t) {}), std::invalid_argument);
+  EXPECT_THROW(pool.run(5, [](std::size_t) {}), std::invalid_argument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, PoolTest,
                          ::testing::Values(Backend::tbb, Backend::openmp, Backend::threads),
                          [](const auto& info) { return std::string(backend_name(info.param)); });

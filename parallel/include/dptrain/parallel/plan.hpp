@@ -34,7 +34,8 @@ struct StepPlan {
 };
 
 /// Plans a step. `workers_for(rows)` says how many workers this rank's rows deserve (at least
-/// 1); with micro-batches the plan uses no more workers than units. Requires batch >= 1,
+/// 1); with micro-batches the plan uses no more workers than units, and a rank without rows
+/// one worker. Requires batch >= 1,
 /// ranks >= 1, rank < ranks.
 inline StepPlan plan_step(std::size_t batch, std::size_t ranks, std::size_t rank,
                           std::size_t micro_batches,
@@ -49,11 +50,11 @@ inline StepPlan plan_step(std::size_t batch, std::size_t ranks, std::size_t rank
     p.local = mine.empty() ? Range{0, 0}
                            : Range{partition(batch, micro_batches, mine.begin).begin,
                                    partition(batch, micro_batches, mine.end - 1).end};
-    const std::size_t w = workers_for(p.local.size() ? p.local.size() : 1);
+    const std::size_t w = p.local.empty() ? 1 : workers_for(p.local.size());
     p.workers = std::max<std::size_t>(1, std::min(w, p.units));
   } else {
     p.local = partition(batch, ranks, rank);
-    p.workers = workers_for(p.local.size() ? p.local.size() : 1);
+    p.workers = p.local.empty() ? 1 : std::max<std::size_t>(1, workers_for(p.local.size()));
     p.units = p.workers;
   }
   return p;

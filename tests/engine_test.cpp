@@ -1,0 +1,193 @@
+// The Engine: one step's contracts (preconditions, scaling of partial batches, phase times) and
+// the multi-rank path through in-process loopback ranks (Note [Ranks]), without MPI.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <numeric>
+#include <string>
+#include <thread>
+
+#include "test_util.hpp"
+
+namespace dptrain {
+namespace {
+
+const ModelSpec& spec() {
+  static const ModelSpec s = ModelSpec::mlp({8, 32, 16, 2}, Activation::relu, Activation::softmax);
+  return s;
+}
+
+parallel::Backend test_backend() {  // the TSan job restricts backends (see scripts/test.sh)
+  const char* list = std::getenv("DPTRAIN_TEST_BACKENDS");
+  if (!list || !*list) return parallel::Backend::tbb;
+  const std::string s(list);
+  return parallel::parse_backend(s.substr(0, s.find(',')));
+}
+
+EngineConfig config(std::size_t threads, std::size_t batch) {
+  EngineConfig c;
+  c.batch_size = batch;
+  c.threads = threads;
+  c.backend = test_backend();
+  c.optimizer.kind = OptimizerKind::sgd;
+  c.optimizer.learning_rate = 0.1;
+  c.min_flops_per_worker = 0;  // fork on every step
+  return c;
+}
+
+std::vector<std::uint32_t> iota_rows(std::size_t begin, std::size_t n) {
+  std::vector<std::uint32_t> rows(n);
+  std::iota(rows.begin(), rows.end(), std::uint32_t(begin));
+  return rows;
+}
+
+std::vector<float> params_of(const Model<float>& m) {
+  return {m.parameters().begin(), m.parameters().end()};
+}
+
+TEST(Engine, PartialLastBatchIsScaledByItsOwnSize) {
+  // A step of 3 rows in an engine whose batch is 8 must apply the mean over those 3 rows: the
+  // same update, bit for bit, as an engine whose batch is exactly those 3 rows.
+  const Dataset d = make_synthetic("blobs8", 1);
+  for (std::size_t threads : {1u, 2u}) {
+    Model<float> a(spec()), b(spec());
+    a.initialize(5), b.initialize(5);
+    Engine big(a, config(threads, 8)), exact(b, config(threads, 3));
+    const auto rows = iota_rows(10, 3);
+    big.step(d, rows, 0.1);
+    exact.step(d, rows, 0.1);
+    EXPECT_EQ(params_of(a), params_of(b)) << threads << " threads";
+    // And it differs from scaling by the full batch (1/8): the update is 8/3 times larger.
+    Model<float> c(spec());
+    c.initialize(5);
+    Engine scaled(c, config(threads, 3));
+    scaled.step(d, rows, 0.1 * 3.0 / 8.0);
+    EXPECT_NE(params_of(a), params_of(c));
+  }
+}
+
+TEST(Engine, PreconditionsAreCheckedWithTheirNames) {
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(spec());
+  m.initialize(1);
+  Engine e(m, config(2, 4));
+  const auto five = iota_rows(0, 5);
+  try {
+    e.step(d, five, 0.1);
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& err) {
+    EXPECT_NE(std::string(err.what()).find("rows (5) <= batch_size (4)"), std::string::npos)
+        << err.what();
+  }
+  EXPECT_THROW(e.step(d, {}, 0.1), std::invalid_argument);
+  const Dataset wrong = make_synthetic("xor", 1);  // 2 features, not 8
+  EXPECT_THROW(e.step(wrong, iota_rows(0, 2), 0.1), std::invalid_argument);
+  EXPECT_EQ(e.step_count(), 0u);  // nothing was applied
+}
+
+TEST(Engine, PhaseTimesAreNonNegativeAndAddUpToTheStep) {
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(ModelSpec::mlp({8, 256, 256, 2}, Activation::relu, Activation::softmax));
+  m.initialize(1);
+  Engine e(m, config(2, 64));
+  e.set_timing(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  constexpr int kSteps = 30;
+  for (int s = 0; s < kSteps; ++s) e.step(d, iota_rows(64 * (s % 10), 64), 0.01);
+  const double outside = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const PhaseTimes& t = e.times();
+  EXPECT_EQ(t.steps, std::uint64_t(kSteps));
+  EXPECT_GT(t.forward_backward, 0.0);
+  EXPECT_GT(t.reduce_update, 0.0);
+  EXPECT_EQ(t.communication, 0.0);
+  // Each worker's busy time lies inside the step, so the means do too: waiting >= 0.
+  EXPECT_GE(t.waiting(), -1e-9);
+  EXPECT_LE(t.wall, outside);
+  EXPECT_GE(t.wall, 0.5 * outside);  // the loop outside the steps is a few calls
+  e.reset_times();
+  EXPECT_EQ(e.times().steps, 0u);
+}
+
+/// Trains `steps` steps with `ranks` loopback ranks of `threads` threads each; returns every
+/// rank's parameters and the stats of its last step.
+struct RankRun {
+  std::vector<std::vector<float>> params;
+  std::vector<StepStats> last;
+};
+RankRun train_ranks(std::size_t ranks, std::size_t threads, std::size_t batch, bool deterministic,
+                    int steps) {
+  const Dataset d = make_synthetic("blobs8", 3);
+  auto comms = make_loopback_ranks(ranks);
+  RankRun run{std::vector<std::vector<float>>(ranks), std::vector<StepStats>(ranks)};
+  std::vector<std::thread> threads_of_ranks;
+  for (std::size_t r = 0; r < ranks; ++r)
+    threads_of_ranks.emplace_back([&, r] {
+      Model<float> m(spec());
+      m.initialize(7);
+      EngineConfig c = config(threads, batch);
+      c.communicator = comms[r].get();
+      c.deterministic = deterministic;
+      c.micro_batches = 4;
+      Engine e(m, c);
+      for (int s = 0; s < steps; ++s) run.last[r] = e.step(d, iota_rows(batch * s, batch), 0.1);
+      run.params[r] = params_of(m);
+    });
+  for (auto& t : threads_of_ranks) t.join();
+  return run;
+}
+
+TEST(Engine, LoopbackRanksAgreeBitwiseAndMatchOneProcess) {
+  for (bool deterministic : {false, true})
+    for (std::size_t batch : {2u, 24u}) {  // batch 2 over 3 ranks: rank 2 has no rows
+      const RankRun run = train_ranks(3, 2, batch, deterministic, 5);
+      for (std::size_t r = 1; r < 3; ++r) {
+        EXPECT_EQ(run.params[r], run.params[0]) << "rank " << r;
+        EXPECT_EQ(run.last[r].loss_sum, run.last[0].loss_sum);  // every rank sees the whole batch
+      }
+      // The same mathematics as one process, up to the order of the sums.
+      const RankRun one = train_ranks(1, 1, batch, deterministic, 5);
+      for (std::size_t i = 0; i < one.params[0].size(); ++i)
+        ASSERT_NEAR(run.params[0][i], one.params[0][i], 1e-5f) << i;
+      EXPECT_NEAR(run.last[0].loss_sum, one.last[0].loss_sum, 1e-4);
+      // Repeatable run to run.
+      EXPECT_EQ(train_ranks(3, 2, batch, deterministic, 5).params[0], run.params[0]);
+    }
+}
+
+TEST(Engine, DeterministicRanksGiveTheSameBitsForAnyThreadsPerRank) {
+  const auto reference = train_ranks(2, 1, 24, true, 4).params[0];
+  for (std::size_t threads : {2u, 3u})
+    EXPECT_EQ(train_ranks(2, threads, 24, true, 4).params[0], reference) << threads;
+}
+
+TEST(Engine, LoopbackAgreementCheckNamesTheDifferingRank) {
+  auto comms = make_loopback_ranks(3);
+  std::vector<std::string> errors(3);
+  std::vector<std::thread> threads;
+  for (std::size_t r = 0; r < 3; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        comms[r]->check_agreement(r == 2 ? 99 : 1, "the data");
+      } catch (const Error& e) {
+        errors[r] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const std::string& e : errors) EXPECT_EQ(e, "ranks disagree on the data: rank(s) 2 differ from rank 0");
+}
+
+TEST(Engine, MemoryReportCountsWhatItAllocated) {
+  Model<float> m(spec());
+  m.initialize(1);
+  Engine one(m, config(1, 64)), two(m, config(2, 64));
+  const EngineMemory a = one.memory(), b = two.memory();
+  EXPECT_EQ(a.gradient_buffers, one.gradient_buffer_bytes());
+  EXPECT_EQ(b.gradient_buffers, 2 * two.gradient_buffer_bytes());
+  EXPECT_EQ(b.workspaces, two.workspace_bytes(0) + two.workspace_bytes(1));
+  EXPECT_GT(b.total(), a.total());
+  EXPECT_GT(b.per_extra_worker, 0u);
+}
+
+}  // namespace
+}  // namespace dptrain

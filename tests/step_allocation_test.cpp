@@ -1,0 +1,114 @@
+// The engine's promise that a training step allocates nothing: every buffer is sized in the
+// constructor. Counted by replacing the global operator new (this executable only) and
+// stepping with counting switched on.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <numeric>
+#include <string>
+#include <thread>
+
+#include "dptrain/dptrain.hpp"
+
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+
+void* counted(std::size_t n, std::size_t align) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
+  void* p = align > alignof(std::max_align_t)
+                ? std::aligned_alloc(align, (std::max<std::size_t>(n, 1) + align - 1) / align * align)
+                : std::malloc(std::max<std::size_t>(n, 1));
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted(n, 0); }
+void* operator new[](std::size_t n) { return counted(n, 0); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted(n, std::size_t(a)); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted(n, std::size_t(a)); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace dptrain {
+namespace {
+
+struct Case {
+  parallel::Backend backend;
+  std::size_t threads;
+  bool deterministic;
+  bool timing;
+  Parallelism parallelism;
+};
+
+long allocations_in_steps(const Case& k, Communicator* comm = nullptr) {
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(ModelSpec::mlp({8, 64, 64, 2}, Activation::relu, Activation::softmax, 0.1));
+  m.initialize(3);
+  TrainConfig c;
+  c.batch_size = 48;
+  c.threads = k.threads;
+  c.backend = k.backend;
+  c.deterministic = k.deterministic;
+  c.micro_batches = 6;
+  c.parallelism = k.parallelism;
+  c.min_flops_per_worker = 0;
+  c.communicator = comm;
+  Trainer t(m, c);
+  t.set_timing(k.timing);
+  std::vector<std::uint32_t> rows(48), last(7);
+  std::iota(rows.begin(), rows.end(), 0u);
+  std::iota(last.begin(), last.end(), 100u);
+  t.step(d, rows);  // warm-up: lazily created runtime state (TBB arena threads, OpenMP team)
+  counting = true;
+  allocations = 0;
+  for (int s = 0; s < 20; ++s) t.step(d, s % 5 == 4 ? std::span<const std::uint32_t>(last) : rows);
+  counting = false;
+  return allocations.load();
+}
+
+TEST(StepAllocation, TheCounterSeesAllocations) {
+  counting = true;
+  allocations = 0;
+  auto* p = new std::vector<int>(100);
+  counting = false;
+  delete p;
+  EXPECT_EQ(allocations.load(), 2);  // the vector object and its buffer
+}
+
+TEST(StepAllocation, NoneInTheStep) {
+  for (auto backend : {parallel::Backend::tbb, parallel::Backend::openmp, parallel::Backend::threads})
+    for (std::size_t threads : {1u, 2u, 3u})
+      for (bool det : {false, true})
+        for (bool timing : {false, true}) {
+          const Case k{backend, threads, det, timing, Parallelism::data};
+          EXPECT_EQ(allocations_in_steps(k), 0)
+              << parallel::backend_name(backend) << " threads " << threads << " det " << det
+              << " timing " << timing;
+        }
+  EXPECT_EQ(allocations_in_steps({parallel::Backend::threads, 2, false, true, Parallelism::intra}),
+            0);
+}
+
+TEST(StepAllocation, NoneInTheStepAcrossLoopbackRanks) {
+  auto comms = make_loopback_ranks(2);
+  long counts[2] = {-1, -1};
+  // Both ranks count into the same counter while both step: a single total is what matters.
+  std::thread other([&] { counts[1] = allocations_in_steps({parallel::Backend::threads, 2, true, true, Parallelism::data}, comms[1].get()); });
+  counts[0] = allocations_in_steps({parallel::Backend::threads, 2, true, true, Parallelism::data}, comms[0].get());
+  other.join();
+  EXPECT_EQ(counts[0], 0);
+  EXPECT_EQ(counts[1], 0);
+}
+
+}  // namespace
+}  // namespace dptrain
