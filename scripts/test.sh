@@ -9,6 +9,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 dptrain_install_packages clang
 jobs="$(nproc)"
 
+echo "== Size limits: files, functions, parallel/ includes (docs/ARCHITECTURE.md)" >&2
+python3 "$DPTRAIN_ROOT/scripts/check-size.py"
+
 echo "== Release build and full test suite" >&2
 dptrain_build "$DPTRAIN_ROOT/build" -DCMAKE_BUILD_TYPE=Release
 ctest --test-dir "$DPTRAIN_ROOT/build" -j "$jobs" --output-on-failure

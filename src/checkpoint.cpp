@@ -161,6 +161,77 @@ std::string encode_checkpoint(const Checkpoint& c) {
   return out;
 }
 
+namespace {
+
+/// The settings part of the metadata (everything but the model spec) into `c`.
+void settings_from_json(const json& meta, Checkpoint& c) {
+  c.loss = parse_loss(meta.at("loss").get<std::string>());
+  const json& o = meta.at("optimizer");
+  c.optimizer.kind = parse_optimizer(o.at("kind").get<std::string>());
+  c.optimizer.learning_rate = o.at("learning_rate").get<double>();
+  c.optimizer.momentum = o.at("momentum").get<double>();
+  c.optimizer.beta1 = o.at("beta1").get<double>();
+  c.optimizer.beta2 = o.at("beta2").get<double>();
+  c.optimizer.rho = o.at("rho").get<double>();
+  c.optimizer.epsilon = o.at("epsilon").get<double>();
+  c.optimizer.weight_decay = o.at("weight_decay").get<double>();
+  c.optimizer.l1 = o.at("l1").get<double>();
+  c.optimizer.l2 = o.at("l2").get<double>();
+  c.optimizer.validate();
+  const json& s = meta.at("schedule");
+  c.schedule.kind = parse_schedule(s.at("kind").get<std::string>());
+  c.schedule.step_epochs = whole(s, "step_epochs");
+  c.schedule.gamma = s.at("gamma").get<double>();
+  c.schedule.min_lr = s.at("min_lr").get<double>();
+  c.schedule.validate();
+  c.seed = whole(meta, "seed");
+  c.batch_size = whole(meta, "batch_size");
+  c.epochs_total = whole(meta, "epochs_total");
+  c.epochs_done = whole(meta, "epochs_done");
+  c.step = whole(meta, "step");
+  c.deterministic = meta.at("deterministic").get<bool>();
+  c.micro_batches = whole(meta, "micro_batches");
+  const json& n = meta.at("normalizer");
+  c.normalizer.kind = parse_normalization(n.at("kind").get<std::string>());
+  c.normalizer.offset = n.at("offset").get<std::vector<float>>();
+  c.normalizer.scale = n.at("scale").get<std::vector<float>>();
+  c.classes = whole(meta, "classes");
+  c.best_validation_loss = meta.at("best_validation_loss").get<double>();
+  c.epochs_since_best = whole(meta, "epochs_since_best");
+  c.data = meta.at("data").get<std::string>();
+}
+
+/// The buffers must fit the model the metadata describes. The trainable values are checked
+/// before Model allocates them, so absurd widths in the metadata are an Error, not a huge
+/// allocation.
+void check_sizes(const Checkpoint& c, const std::string& where) {
+  std::size_t trainable = 0, in = c.spec.inputs;
+  for (const LayerSpec& l : c.spec.layers) {
+    if (l.kind != LayerSpec::Kind::dense) continue;
+    std::size_t weights = 0;
+    if (__builtin_mul_overflow(in, l.units, &weights) ||
+        __builtin_add_overflow(trainable, weights, &trainable) ||
+        __builtin_add_overflow(trainable, l.units, &trainable) || trainable > c.parameters.size())
+      throw Error(where + " holds " + std::to_string(c.parameters.size()) +
+                  " parameters, too few for its model " + c.spec.describe());
+    in = l.units;
+  }
+  const std::size_t expected = Model<float>(c.spec).parameter_count();
+  if (c.parameters.size() != expected)
+    throw Error(where + " holds " + std::to_string(c.parameters.size()) +
+                " parameters but its model " + c.spec.describe() + " needs " +
+                std::to_string(expected));
+  const std::size_t slots = state_slots(c.optimizer.kind);
+  if (c.state0.size() != (slots >= 1 ? expected : 0) ||
+      c.state1.size() != (slots >= 2 ? expected : 0))
+    throw Error(where + " has optimizer state of the wrong size");
+  if (c.normalizer.active() &&
+      (c.normalizer.offset.size() != c.spec.inputs || c.normalizer.scale.size() != c.spec.inputs))
+    throw Error(where + " has normalization for the wrong number of features");
+}
+
+}  // namespace
+
 Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) {
   const std::string where = "checkpoint '" + source + "'";
   if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
@@ -188,70 +259,13 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
   try {
     const json meta = json::parse(meta_text);
     c.spec = spec_from_json(meta.at("spec"));
-    c.loss = parse_loss(meta.at("loss").get<std::string>());
-    const json& o = meta.at("optimizer");
-    c.optimizer.kind = parse_optimizer(o.at("kind").get<std::string>());
-    c.optimizer.learning_rate = o.at("learning_rate").get<double>();
-    c.optimizer.momentum = o.at("momentum").get<double>();
-    c.optimizer.beta1 = o.at("beta1").get<double>();
-    c.optimizer.beta2 = o.at("beta2").get<double>();
-    c.optimizer.rho = o.at("rho").get<double>();
-    c.optimizer.epsilon = o.at("epsilon").get<double>();
-    c.optimizer.weight_decay = o.at("weight_decay").get<double>();
-    c.optimizer.l1 = o.at("l1").get<double>();
-    c.optimizer.l2 = o.at("l2").get<double>();
-    c.optimizer.validate();
-    const json& s = meta.at("schedule");
-    c.schedule.kind = parse_schedule(s.at("kind").get<std::string>());
-    c.schedule.step_epochs = whole(s, "step_epochs");
-    c.schedule.gamma = s.at("gamma").get<double>();
-    c.schedule.min_lr = s.at("min_lr").get<double>();
-    c.schedule.validate();
-    c.seed = whole(meta, "seed");
-    c.batch_size = whole(meta, "batch_size");
-    c.epochs_total = whole(meta, "epochs_total");
-    c.epochs_done = whole(meta, "epochs_done");
-    c.step = whole(meta, "step");
-    c.deterministic = meta.at("deterministic").get<bool>();
-    c.micro_batches = whole(meta, "micro_batches");
-    const json& n = meta.at("normalizer");
-    c.normalizer.kind = parse_normalization(n.at("kind").get<std::string>());
-    c.normalizer.offset = n.at("offset").get<std::vector<float>>();
-    c.normalizer.scale = n.at("scale").get<std::vector<float>>();
-    c.classes = whole(meta, "classes");
-    c.best_validation_loss = meta.at("best_validation_loss").get<double>();
-    c.epochs_since_best = whole(meta, "epochs_since_best");
-    c.data = meta.at("data").get<std::string>();
+    settings_from_json(meta, c);
   } catch (const json::exception& e) {
     throw Error(where + " has corrupt metadata: " + e.what());
   } catch (const Error& e) {
     throw Error(where + " has invalid metadata: " + e.what());
   }
-  // The model's trainable values must fit in the parameters the file holds: checked before Model
-  // allocates them, so absurd widths in the metadata are an Error, not a huge allocation.
-  std::size_t trainable = 0, in = c.spec.inputs;
-  for (const LayerSpec& l : c.spec.layers) {
-    if (l.kind != LayerSpec::Kind::dense) continue;
-    std::size_t weights = 0;
-    if (__builtin_mul_overflow(in, l.units, &weights) ||
-        __builtin_add_overflow(trainable, weights, &trainable) ||
-        __builtin_add_overflow(trainable, l.units, &trainable) || trainable > c.parameters.size())
-      throw Error(where + " holds " + std::to_string(c.parameters.size()) +
-                  " parameters, too few for its model " + c.spec.describe());
-    in = l.units;
-  }
-  const std::size_t expected = Model<float>(c.spec).parameter_count();
-  if (c.parameters.size() != expected)
-    throw Error(where + " holds " + std::to_string(c.parameters.size()) +
-                " parameters but its model " + c.spec.describe() + " needs " +
-                std::to_string(expected));
-  const std::size_t slots = state_slots(c.optimizer.kind);
-  if (c.state0.size() != (slots >= 1 ? expected : 0) ||
-      c.state1.size() != (slots >= 2 ? expected : 0))
-    throw Error(where + " has optimizer state of the wrong size");
-  if (c.normalizer.active() &&
-      (c.normalizer.offset.size() != c.spec.inputs || c.normalizer.scale.size() != c.spec.inputs))
-    throw Error(where + " has normalization for the wrong number of features");
+  check_sizes(c, where);
   return c;
 }
 
