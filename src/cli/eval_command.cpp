@@ -1,4 +1,6 @@
 // dptrain eval and dptrain predict: use a trained checkpoint on data.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -36,8 +38,32 @@ TrainConfig inference_config(const cxxopts::ParseResult& r, const Checkpoint& c)
   return config;
 }
 
-Dataset load_for(const cxxopts::ParseResult& r, const Checkpoint& c) {
+/// Throws Error unless `d` fits the checkpoint's model: the features always, and for
+/// evaluation (`labels`) the classes or targets too. Checked here, before the Normalizer and the
+/// Trainer see the data, because their messages point at train's options ("check --layers",
+/// "use --loss mse"), which eval and predict do not have; these name the checkpoint instead.
+void check_fits_model(const Dataset& d, const Checkpoint& c, const std::string& path, bool labels) {
+  const std::string where = "data '" + d.source + "'";
+  const std::string model = "model '" + path + "' (" + c.spec.describe() + ")";
+  if (d.features != c.spec.inputs)
+    throw Error(where + " has " + std::to_string(d.features) + " features but " + model +
+                " takes " + std::to_string(c.spec.inputs) +
+                " (give data with the features it was trained on)");
+  const std::size_t outputs = c.spec.outputs();
+  if (!labels || !d.labelled()) return;  // the Trainer's "no label column" message fits
+  if (d.classification() && outputs > 1 && d.classes != outputs)
+    throw Error(where + " has " + std::to_string(d.classes) + " classes but " + model + " has " +
+                std::to_string(outputs) + " output units");
+  if (!d.classification() && c.loss == Loss::ce)
+    throw Error(where + " has real-valued targets but " + model +
+                " is a classifier (loss ce), which needs class labels");
+}
+
+/// --data as the checkpoint's model reads it: labels as classes unless its loss is mse, the
+/// checkpoint's normalisation applied.
+Dataset load_for(const cxxopts::ParseResult& r, const Checkpoint& c, bool labels) {
   Dataset d = load_main_data(r, c.seed, read_table_options(r, c.loss != Loss::mse));
+  check_fits_model(d, c, r["model"].as<std::string>(), labels);
   c.normalizer.apply(d);
   return d;
 }
@@ -50,61 +76,40 @@ void add_common(cxxopts::Options& options) {
   options.add_options()("h,help", "Show this help");
 }
 
-}  // namespace
-
-int eval_command(int argc, char** argv) {
-  cxxopts::Options options("dptrain eval", "Loss and metrics of a trained model on labelled data.");
-  add_common(options);
-  options.add_options()("format", "text or json",
-                        cxxopts::value<std::string>()->default_value("text"));
-  const auto r = options.parse(argc, argv);
-  if (r.count("help")) {
-    std::printf("%s\n", options.help().c_str());
-    return 0;
-  }
-  reject_unmatched(r);
-  const std::string format = r["format"].as<std::string>();
-  if (format != "text" && format != "json") throw Error("--format must be text or json");
-  Loaded loaded = load_model(r);
-  const Checkpoint& c = loaded.checkpoint;
-  Trainer trainer(loaded.model, inference_config(r, c));
-  const Dataset data = load_for(r, c);
-  const Evaluation e = trainer.evaluate(data);
+void print_eval_json(const std::string& model_path, const Dataset& data, const Evaluation& e) {
   const ConfusionMatrix& cm = e.confusion;
-  if (format == "json") {
-    nlohmann::json j = {{"model", r["model"].as<std::string>()},
-                        {"data", data.source},
-                        {"rows", e.rows},
-                        {"loss", e.loss}};
-    if (e.classification) {
-      j["accuracy"] = cm.accuracy();
-      j["macro"] = {{"precision", cm.macro_precision()},
-                    {"recall", cm.macro_recall()},
-                    {"f1", cm.macro_f1()}};
-      nlohmann::json per = nlohmann::json::array(), matrix = nlohmann::json::array();
-      for (std::size_t k = 0; k < cm.classes(); ++k) {
-        per.push_back({{"class", k},
-                       {"precision", cm.precision(k)},
-                       {"recall", cm.recall(k)},
-                       {"f1", cm.f1(k)}});
-        nlohmann::json row = nlohmann::json::array();
-        for (std::size_t p = 0; p < cm.classes(); ++p) row.push_back(cm.count(k, p));
-        matrix.push_back(row);
-      }
-      j["per_class"] = per;
-      j["confusion_matrix"] = matrix;  // rows: true class, columns: predicted class
-    } else {
-      j["mse"] = e.regression.mse();
-      j["mae"] = e.regression.mae();
+  nlohmann::json j = {
+      {"model", model_path}, {"data", data.source}, {"rows", e.rows}, {"loss", e.loss}};
+  if (e.classification) {
+    j["accuracy"] = cm.accuracy();
+    j["macro"] = {
+        {"precision", cm.macro_precision()}, {"recall", cm.macro_recall()}, {"f1", cm.macro_f1()}};
+    nlohmann::json per = nlohmann::json::array(), matrix = nlohmann::json::array();
+    for (std::size_t k = 0; k < cm.classes(); ++k) {
+      per.push_back({{"class", k},
+                     {"precision", cm.precision(k)},
+                     {"recall", cm.recall(k)},
+                     {"f1", cm.f1(k)}});
+      nlohmann::json row = nlohmann::json::array();
+      for (std::size_t p = 0; p < cm.classes(); ++p) row.push_back(cm.count(k, p));
+      matrix.push_back(row);
     }
-    std::printf("%s\n", j.dump(2).c_str());
-    return 0;
+    j["per_class"] = per;
+    j["confusion_matrix"] = matrix;  // rows: true class, columns: predicted class
+  } else {
+    j["mse"] = e.regression.mse();
+    j["mae"] = e.regression.mae();
   }
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+void print_eval_text(const Checkpoint& c, const Dataset& data, const Evaluation& e) {
+  const ConfusionMatrix& cm = e.confusion;
   std::printf("model %s on %s: %zu rows\nloss %.6f\n", c.spec.describe().c_str(),
               data.source.c_str(), e.rows, e.loss);
   if (!e.classification) {
     std::printf("mse %.6f\nmae %.6f\n", e.regression.mse(), e.regression.mae());
-    return 0;
+    return;
   }
   std::printf("accuracy %.4f\n\n%-8s %10s %10s %10s %8s\n", cm.accuracy(), "class", "precision",
               "recall", "f1", "support");
@@ -127,6 +132,32 @@ int eval_command(int argc, char** argv) {
       std::printf(" %7llu", static_cast<unsigned long long>(cm.count(k, p)));
     std::printf("\n");
   }
+}
+
+}  // namespace
+
+int eval_command(int argc, char** argv) {
+  cxxopts::Options options("dptrain eval", "Loss and metrics of a trained model on labelled data.");
+  add_common(options);
+  options.add_options()("format", "text or json",
+                        cxxopts::value<std::string>()->default_value("text"));
+  const auto r = options.parse(argc, argv);
+  if (r.count("help")) {
+    std::printf("%s\n", options.help().c_str());
+    return 0;
+  }
+  reject_unmatched(r);
+  const std::string format = r["format"].as<std::string>();
+  if (format != "text" && format != "json") throw Error("--format must be text or json");
+  Loaded loaded = load_model(r);
+  const Checkpoint& c = loaded.checkpoint;
+  Trainer trainer(loaded.model, inference_config(r, c));
+  const Dataset data = load_for(r, c, true);
+  const Evaluation e = trainer.evaluate(data);
+  if (format == "json")
+    print_eval_json(r["model"].as<std::string>(), data, e);
+  else
+    print_eval_text(c, data, e);
   return 0;
 }
 
@@ -146,7 +177,7 @@ int predict_command(int argc, char** argv) {
   Loaded loaded = load_model(r);
   const Checkpoint& c = loaded.checkpoint;
   Trainer trainer(loaded.model, inference_config(r, c));
-  const Dataset data = load_for(r, c);
+  const Dataset data = load_for(r, c, false);
   const std::vector<float> out = trainer.predict(data);
   const std::size_t cols = c.spec.outputs();
   const bool classes = c.classes > 0;

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -29,15 +30,22 @@ double parse_real(const std::string& text, const std::string& option) {
   return value;
 }
 
-std::vector<std::size_t> parse_size_list(const std::string& text, const std::string& option) {
-  std::vector<std::size_t> values;
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> parts;
   std::size_t start = 0;
   while (start <= text.size()) {
     const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string part = text.substr(start, comma - start);
+    parts.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return parts;
+}
+
+std::vector<std::size_t> parse_size_list(const std::string& text, const std::string& option) {
+  std::vector<std::size_t> values;
+  for (const std::string& part : split_list(text)) {
     if (part.empty()) throw Error("--" + option + ": empty entry in '" + text + "'");
     values.push_back(parse_count(part, option, 1));
-    start = comma + 1;
   }
   return values;
 }

@@ -11,6 +11,10 @@
 
 namespace dptrain::cli {
 
+/// "a,b,,c" -> {"a", "b", "", "c"}: the comma-separated parts of an option value, empty ones
+/// included (an empty `text` is one empty part), for the caller to check and name its option.
+std::vector<std::string> split_list(const std::string& text);
+
 /// "784,128,10" -> {784, 128, 10}; throws Error naming the option for empty or non-numeric parts.
 std::vector<std::size_t> parse_size_list(const std::string& text, const std::string& option);
 

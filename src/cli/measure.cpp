@@ -1,7 +1,5 @@
-#include "bench_common.hpp"
+#include "measure.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,11 +7,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <span>
+
+#include "dptrain/io.hpp"
 
 namespace dptrain::cli {
 
@@ -31,147 +31,27 @@ std::size_t status_kb(const char* key) {
   return 0;
 }
 
+/// One timed window of `p` (Note [Interleaved windows]): a fresh trainer, the warm-up, the timed
+/// steps, then what the trainer tells about its workers and memory.
+void run_window(Point& p, StepRunner& runner, const WindowSettings& settings, std::size_t batch) {
+  reset_peak_rss();
+  Trainer t(*p.model, p.config);
+  runner.run_for(t, settings.warmup);
+  t.set_timing(true);
+  p.samples_per_s.push_back(runner.run_for(t, settings.seconds));
+  p.window_times.push_back(t.times());
+  p.workers = t.workers_for(batch);
+  // intra runs one worker whatever --threads says: no extra worker memory.
+  p.extra_worker_bytes = p.threads > 1 && p.config.parallelism == Parallelism::data
+                             ? t.workspace_bytes(1) + t.gradient_buffer_bytes()
+                             : 0;
+  p.engine_bytes = engine_bytes(t, *p.model);
+  p.gemm = gemm_kernel_description(t.config().gemm);
+  p.rss = std::max(p.rss, current_rss_bytes());
+  p.peak_rss = std::max(p.peak_rss, peak_rss_bytes());
+}
+
 }  // namespace
-
-const std::vector<Reference>& references() {
-  static const std::vector<Reference> refs = {
-      {"A",
-       {784, 128, 10},
-       Activation::relu,
-       Activation::softmax,
-       Loss::ce,
-       OptimizerKind::adam,
-       1e-3,
-       128,
-       "784-128-10 relu/softmax CE, Adam, batch 128",
-       "fashion-mnist",
-       8192,
-       500},
-      {"B",
-       {784, 1024, 1024, 10},
-       Activation::relu,
-       Activation::softmax,
-       Loss::ce,
-       OptimizerKind::momentum,
-       1e-2,
-       256,
-       "784-1024-1024-10 relu/softmax CE, SGD momentum, batch 256",
-       "fashion-mnist",
-       8192,
-       100},
-      {"C",
-       {8, 10, 8, 1},
-       Activation::relu,
-       Activation::sigmoid,
-       Loss::bce,
-       OptimizerKind::adam,
-       1e-3,
-       32,
-       "8-10-8-1 relu/sigmoid BCE, Adam, batch 32",
-       "blobs8",
-       0,
-       1000},
-      {"xor",
-       {2, 3, 1},
-       Activation::sigmoid,
-       Activation::sigmoid,
-       Loss::bce,
-       OptimizerKind::sgd,
-       0.5,
-       4,
-       "2-3-1 sigmoid BCE, SGD, batch 4",
-       "xor",
-       0,
-       2000},
-      {"square",
-       {1, 10, 1},
-       Activation::relu,
-       Activation::identity,
-       Loss::mse,
-       OptimizerKind::adam,
-       1e-2,
-       32,
-       "1-10-1 relu MSE, Adam, batch 32",
-       "square",
-       0,
-       1000},
-  };
-  return refs;
-}
-
-const Reference& find_reference(const std::string& name, const std::string& option) {
-  for (const Reference& ref : references())
-    if (ref.name == name) return ref;
-  throw Error("--" + option + ": unknown model '" + name + "' (expected A, B, C, xor, square)");
-}
-
-std::vector<const Reference*> parse_reference_list(const std::string& list,
-                                                   const std::string& option) {
-  std::vector<const Reference*> chosen;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const std::size_t comma = std::min(list.find(',', start), list.size());
-    chosen.push_back(&find_reference(list.substr(start, comma - start), option));
-    start = comma + 1;
-  }
-  return chosen;
-}
-
-Reference custom_reference(const std::vector<std::size_t>& widths, std::size_t batch) {
-  if (widths.size() < 2) throw Error("--layers needs at least an input and an output width");
-  const bool binary = widths.back() == 1;
-  std::string layers;
-  for (std::size_t w : widths) {
-    if (!layers.empty()) layers += '-';
-    layers += std::to_string(w);
-  }
-  Reference r{"custom",
-              widths,
-              Activation::relu,
-              binary ? Activation::sigmoid : Activation::softmax,
-              binary ? Loss::bce : Loss::ce,
-              OptimizerKind::adam,
-              1e-3,
-              batch,
-              "",
-              "",
-              0,
-              0};
-  r.what = layers + (binary ? " relu/sigmoid BCE" : " relu/softmax CE") + ", Adam, batch " +
-           std::to_string(batch);
-  return r;
-}
-
-Dataset bench_data(const Reference& ref, std::size_t rows) {
-  Dataset d;
-  d.source = "bench-" + ref.name;
-  d.rows = rows;
-  d.features = ref.widths.front();
-  Rng rng(1234);
-  d.x.resize(rows * d.features);
-  for (float& v : d.x) v = float(rng.uniform());
-  const std::size_t outputs = ref.widths.back();
-  if (ref.loss == Loss::mse) {
-    d.target_width = outputs;
-    d.targets.resize(rows * outputs);
-    for (float& v : d.targets) v = float(rng.uniform());
-  } else {
-    d.classes = outputs == 1 ? 2 : outputs;
-    d.labels.resize(rows);
-    for (auto& l : d.labels) l = std::int32_t(rng.below(d.classes));
-  }
-  return d;
-}
-
-TrainConfig reference_config(const Reference& ref, const TrainConfig& base, std::size_t threads) {
-  TrainConfig c = base;
-  c.threads = threads;
-  c.batch_size = ref.batch;
-  c.loss = ref.loss;
-  c.optimizer.kind = ref.optimizer;
-  c.optimizer.learning_rate = ref.lr;
-  return c;
-}
 
 StepRunner::StepRunner(const Dataset& data, std::size_t batch)
     : data_(data), batch_(batch), order_(data.rows) {
@@ -210,6 +90,72 @@ void StepRunner::step_once(Trainer& trainer) {
   if (cursor_ + batch_ > order_.size()) cursor_ = 0;
   trainer.step(data_, std::span<const std::uint32_t>(order_).subspan(cursor_, batch_));
   cursor_ += batch_;
+}
+
+Point make_point(const Reference& ref, const TrainConfig& base, std::size_t threads,
+                 Parallelism parallelism) {
+  Point p;
+  p.threads = threads;
+  p.config = reference_config(ref, base, threads);
+  p.config.parallelism = parallelism;
+  p.model = std::make_unique<Model<float>>(ModelSpec::mlp(ref.widths, ref.hidden, ref.output));
+  p.model->initialize(42);
+  return p;
+}
+
+void measure_interleaved(const Reference& ref, std::vector<Point>& points,
+                         const WindowSettings& settings,
+                         const std::function<void(std::size_t)>& on_repeat) {
+  const Dataset data = bench_data(ref, std::max<std::size_t>(ref.batch * 32, 4096));
+  StepRunner runner(data, ref.batch);
+  for (std::size_t rep = 0; rep < settings.repeats; ++rep) {
+    for (Point& p : points) run_window(p, runner, settings, ref.batch);
+    if (on_repeat) on_repeat(rep);
+  }
+}
+
+WindowStats window_stats(const Point& p) {
+  WindowStats s;
+  s.median = median(p.samples_per_s);
+  const auto [lo, hi] = std::minmax_element(p.samples_per_s.begin(), p.samples_per_s.end());
+  s.min = *lo;
+  s.max = *hi;
+  s.spread = (s.max - s.min) / s.median;
+  return s;
+}
+
+RatioStats ratio_stats(const Point& p, const Point& baseline) {
+  std::vector<double> ratios;
+  for (std::size_t rep = 0; rep < p.samples_per_s.size(); ++rep)
+    ratios.push_back(p.samples_per_s[rep] / baseline.samples_per_s[rep]);
+  const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+  return {median(ratios), *lo, *hi};
+}
+
+std::size_t typical_window(const Point& p, double median) {
+  std::size_t typical = 0;
+  for (std::size_t w = 1; w < p.samples_per_s.size(); ++w)
+    if (std::abs(p.samples_per_s[w] - median) < std::abs(p.samples_per_s[typical] - median))
+      typical = w;
+  return typical;
+}
+
+PhaseTimes summed_times(const Point& p) {
+  PhaseTimes sum;
+  for (const PhaseTimes& t : p.window_times) {
+    sum.steps += t.steps;
+    sum.wall += t.wall;
+    sum.forward_backward += t.forward_backward;
+    sum.reduce_update += t.reduce_update;
+    sum.communication += t.communication;
+  }
+  return sum;
+}
+
+StepSplit step_split_us(const PhaseTimes& t) {
+  const double steps = double(std::max<std::uint64_t>(t.steps, 1));
+  return {1e6 * t.forward_backward / steps, 1e6 * t.reduce_update / steps,
+          1e6 * t.communication / steps, 1e6 * t.waiting() / steps};
 }
 
 std::size_t engine_bytes(const Trainer& trainer, const Model<float>& model) {
@@ -296,48 +242,12 @@ void check_output_path(const std::string& path, const std::string& option) {
                 "': " + std::strerror(errno));
 }
 
-void write_file_atomically(const std::string& path, const std::string& content) {
-  namespace fs = std::filesystem;
-  const fs::path p(path);
-  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  std::string name = ".";
-  name += p.filename().string();
-  name += ".tmp.XXXXXX";
-  std::string tmp = (dir / name).string();
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw Error("cannot write '" + path + "': " + std::strerror(errno));
-  auto fail = [&](const char* what) {
-    const std::string reason = std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error("cannot write '" + path + "' (" + what + "): " + reason);
-  };
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, data, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write");
-    }
-    data += n;
-    left -= std::size_t(n);
-  }
-  // mkstemp creates 0600; give the file the mode an ordinary create would (0666 & ~umask).
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  if (::fchmod(fd, 0666 & ~mask) != 0) fail("chmod");
-  if (::fsync(fd) != 0) fail("fsync");
-  if (::close(fd) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw Error("cannot write '" + path + "' (close): " + reason);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw Error("cannot write '" + path + "' (rename): " + reason);
-  }
+nlohmann::json json_number(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+void write_json(const std::string& path, const nlohmann::json& doc) {
+  write_file_atomically(path, doc.dump(2) + "\n");
 }
 
 std::string csv_field(const std::string& text) {
@@ -355,6 +265,12 @@ std::string csv_number(double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", value);
   return buf;
+}
+
+std::string csv_line(const std::vector<std::string>& fields) {
+  std::string line;
+  for (std::size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + fields[i];
+  return line + "\n";
 }
 
 }  // namespace dptrain::cli

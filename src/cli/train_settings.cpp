@@ -1,0 +1,175 @@
+#include "train_settings.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <utility>
+
+#include "data_options.hpp"
+#include "options.hpp"
+
+namespace dptrain::cli {
+
+namespace {
+
+/// The default test set for a training spec: the package's test split for Fashion-MNIST, a
+/// fresh sample (seed + 1) of the same generator for synthetic sets, XOR itself for xor.
+std::optional<Dataset> default_test_set(const std::string& train_spec, std::uint64_t seed) {
+  if (train_spec == "fashion-mnist" || train_spec == "fashion-mnist:train")
+    return load_dataset("fashion-mnist:test", seed);
+  if (train_spec == "xor") return load_dataset("xor", seed);
+  if (is_synthetic_name(train_spec)) {
+    Dataset d = load_dataset(train_spec, seed + 1);
+    d.source = train_spec + " (test sample)";
+    return d;
+  }
+  return std::nullopt;
+}
+
+Activation default_output(Loss loss) {
+  switch (loss) {
+    case Loss::ce:
+      return Activation::softmax;
+    case Loss::bce:
+      return Activation::sigmoid;
+    case Loss::mse:
+      return Activation::identity;
+  }
+  return Activation::identity;
+}
+
+/// --resume: the checkpoint, and the settings that come from it.
+void read_resumed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
+  s.resume_path = r["resume"].as<std::string>();
+  s.resumed = load_checkpoint(s.resume_path);
+  const Checkpoint& c = *s.resumed;
+  s.spec = c.spec;
+  if (r.count("layers")) {
+    const auto widths = parse_size_list(r["layers"].as<std::string>(), "layers");
+    std::vector<std::size_t> have = {s.spec.inputs};
+    for (const LayerSpec& l : s.spec.layers)
+      if (l.kind == LayerSpec::Kind::dense) have.push_back(l.units);
+    if (widths != have)
+      throw Error("checkpoint '" + s.resume_path + "' holds model " + s.spec.describe() +
+                  ", which does not match --layers " + r["layers"].as<std::string>());
+  }
+  TrainConfig& config = s.config;
+  config.loss = c.loss;
+  config.optimizer = c.optimizer;
+  config.schedule = c.schedule;
+  config.seed = c.seed;
+  config.batch_size = c.batch_size;
+  config.deterministic = c.deterministic;
+  config.micro_batches = c.micro_batches;
+  config.epochs =
+      r.count("epochs") ? parse_count(r["epochs"].as<std::string>(), "epochs", 1) : c.epochs_total;
+}
+
+/// A fresh run: seed, epochs, batch size, optimizer and schedule from the command line.
+void read_fresh_training(const cxxopts::ParseResult& r, TrainConfig& config) {
+  config.seed = parse_count(r["seed"].as<std::string>(), "seed", 0);
+  config.epochs = parse_count(r["epochs"].as<std::string>(), "epochs", 1);
+  config.batch_size = parse_count(r["batch-size"].as<std::string>(), "batch-size", 1);
+  config.optimizer.kind = parse_optimizer(r["optimizer"].as<std::string>());
+  config.optimizer.learning_rate = parse_real(r["lr"].as<std::string>(), "lr");
+  config.optimizer.momentum = parse_real(r["momentum"].as<std::string>(), "momentum");
+  config.optimizer.weight_decay =
+      r.count("weight-decay") ? parse_real(r["weight-decay"].as<std::string>(), "weight-decay")
+      : config.optimizer.kind == OptimizerKind::adamw ? 0.01
+                                                      : 0.0;
+  config.optimizer.l1 = parse_real(r["l1"].as<std::string>(), "l1");
+  config.optimizer.l2 = parse_real(r["l2"].as<std::string>(), "l2");
+  config.schedule.kind = parse_schedule(r["schedule"].as<std::string>());
+  config.schedule.step_epochs =
+      parse_count(r["lr-step-epochs"].as<std::string>(), "lr-step-epochs", 1);
+  config.schedule.gamma = parse_real(r["lr-gamma"].as<std::string>(), "lr-gamma");
+  config.schedule.min_lr = parse_real(r["min-lr"].as<std::string>(), "min-lr");
+}
+
+/// A fresh run: the model options (the loss and output activation wait for the data).
+void read_fresh_model(const cxxopts::ParseResult& r, TrainSettings& s) {
+  s.widths =
+      parse_size_list(r.count("layers") ? r["layers"].as<std::string>() : "784,128,10", "layers");
+  if (s.widths.size() < 2) throw Error("--layers needs at least an input and an output width");
+  s.hidden = parse_activation(r["activation"].as<std::string>());
+  if (s.hidden == Activation::softmax)
+    throw Error("--activation softmax: softmax is only for the output layer");
+  s.dropout = parse_real(r["dropout"].as<std::string>(), "dropout");
+  if (!(s.dropout >= 0 && s.dropout < 1)) throw Error("--dropout must be in [0, 1)");
+  s.init = r["init"].as<std::string>();
+  if (s.init != "auto" && s.init != "he" && s.init != "glorot")
+    throw Error("--init: unknown initialisation '" + s.init + "' (expected auto, he or glorot)");
+}
+
+/// --test-data, or the default test set of --data; --test-limit.
+std::optional<Dataset> load_test_data(const cxxopts::ParseResult& r, const std::string& data_spec,
+                                      std::uint64_t seed, const TableOptions& table) {
+  std::optional<Dataset> test;
+  if (r.count("test-data")) {
+    if (r["test-data"].as<std::string>() != "none")
+      test = load_dataset(r["test-data"].as<std::string>(), seed + 1, table);
+  } else {
+    test = default_test_set(data_spec, seed);
+  }
+  if (test && r.count("test-limit"))
+    *test = test->head(parse_count(r["test-limit"].as<std::string>(), "test-limit", 1));
+  return test;
+}
+
+}  // namespace
+
+TrainSettings read_train_settings(const cxxopts::ParseResult& r, Communicator* comm) {
+  TrainSettings s;
+  read_engine_options(r, s.config);
+  s.config.communicator = comm;
+  if (r.count("resume"))
+    read_resumed_settings(r, s);
+  else
+    read_fresh_training(r, s.config);
+  s.config.on_warning = [](const std::string& w) {
+    std::fprintf(stderr, "dptrain: warning: %s\n", w.c_str());
+  };
+  s.config.validate();  // settings first: a typo should not wait for a data set to load
+  if (!s.resumed) read_fresh_model(r, s);
+  s.normalize = parse_normalization(r["normalize"].as<std::string>());
+  if (r.count("patience")) s.patience = parse_count(r["patience"].as<std::string>(), "patience", 1);
+  if (r.count("val-split")) s.val_split = parse_real(r["val-split"].as<std::string>(), "val-split");
+  if (s.patience && !s.val_split)
+    throw Error("--patience needs a validation set: add --val-split 0.1");
+  return s;
+}
+TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
+  TrainData d;
+  TrainConfig& config = s.config;
+  d.spec = r["data"].as<std::string>();
+  const bool tabular = d.spec.starts_with("csv:") || d.spec.starts_with("sqlite:");
+  const std::size_t outputs = s.resumed ? s.spec.outputs() : s.widths.back();
+  if (!s.resumed && r.count("loss"))
+    config.loss = parse_loss(r["loss"].as<std::string>());
+  else if (!s.resumed && tabular)
+    config.loss = outputs == 1 ? Loss::bce : Loss::ce;
+  const TableOptions table = read_table_options(r, config.loss != Loss::mse);
+  d.train = load_main_data(r, config.seed, table);
+  if (!s.resumed && !r.count("loss") && !tabular)
+    config.loss = !d.train.classification() ? Loss::mse : outputs == 1 ? Loss::bce : Loss::ce;
+  d.test = load_test_data(r, d.spec, config.seed, table);
+  if (s.val_split) {
+    auto parts = split_validation(d.train, *s.val_split, config.seed);
+    d.train = std::move(parts.first);
+    d.val = std::move(parts.second);
+  }
+  d.normalizer = s.resumed ? s.resumed->normalizer : Normalizer::fit(s.normalize, d.train);
+  d.normalizer.apply(d.train);
+  if (d.val) d.normalizer.apply(*d.val);
+  if (d.test) d.normalizer.apply(*d.test);
+  return d;
+}
+
+ModelSpec fresh_model_spec(const cxxopts::ParseResult& r, const TrainSettings& s) {
+  const Activation output = r.count("output") ? parse_activation(r["output"].as<std::string>())
+                                              : default_output(s.config.loss);
+  ModelSpec spec = ModelSpec::mlp(s.widths, s.hidden, output, s.dropout);
+  spec.init = s.init == "he" ? Init::he : s.init == "glorot" ? Init::glorot : Init::automatic;
+  return spec;
+}
+
+}  // namespace dptrain::cli
