@@ -44,7 +44,7 @@ void Trainer::check_data(const Dataset& data) const { engine_.check_data(data); 
 
 void Trainer::check_ranks_agree(const Dataset& train) const {
   Communicator* comm = config_.communicator;
-  if (!comm) return;
+  if (!comm || ranks_agree_) return;
   const TrainConfig& c = config_;
   // Ranks that disagree on the model, the settings or the data fail fast, before training.
   const std::string settings =
@@ -59,6 +59,7 @@ void Trainer::check_ranks_agree(const Dataset& train) const {
   fp ^= hash_bytes(train.labels.data(), train.labels.size() * sizeof(std::int32_t)) * 5;
   fp ^= hash_bytes(train.targets.data(), train.targets.size() * sizeof(float)) * 7;
   comm->check_agreement(fp, "the model, the training settings or the training data");
+  ranks_agree_ = true;
 }
 
 double Trainer::current_lr() const {

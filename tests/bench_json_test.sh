@@ -54,7 +54,7 @@ EOF
 else
   not_ok "JSON holds every point and the quality results; the export matches its manifest" "$(tail -n 3 "$TMP/check")"
 fi
-if compgen -G "$TMP/.*.tmp.*" >/dev/null || compgen -G "$TMP/replay/.*.tmp.*" >/dev/null; then
+if compgen -G "$TMP/*.tmp.*" >/dev/null || compgen -G "$TMP/replay/*.tmp.*" >/dev/null; then
   not_ok "no temporary files left" "$(ls -a "$TMP" "$TMP/replay")"
 else
   ok "no temporary files left"

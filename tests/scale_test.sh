@@ -60,7 +60,7 @@ if grep -q "PROJECTION" "$OUT" && grep -q "serial fraction f = " "$OUT"; then
 else
   not_ok "table prints the Amdahl fit and a labelled projection" "$(tail -n 8 "$OUT")"
 fi
-if compgen -G "$TMP/.*.tmp.*" >/dev/null; then
+if compgen -G "$TMP/*.tmp.*" >/dev/null; then
   not_ok "no temporary files left" "$(ls -a "$TMP")"
 else
   ok "no temporary files left"

@@ -127,6 +127,7 @@ class Trainer {
   void check_data(const Dataset& data) const;
   /// With a communicator: throws dptrain::Error naming the ranks whose model, settings or
   /// training data differ from rank 0's (collective: every rank calls it). Else does nothing.
+  /// fit() calls it unless it already passed for this trainer.
   void check_ranks_agree(const Dataset& train) const;
 
   const TrainConfig& config() const { return config_; }
@@ -178,6 +179,7 @@ class Trainer {
   double best_validation_loss_ = -1;
   std::size_t epochs_since_best_ = 0;
   std::vector<float> best_parameters_;
+  mutable bool ranks_agree_ = false;  // check_ranks_agree passed
 };
 
 }  // namespace dptrain

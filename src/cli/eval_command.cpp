@@ -29,19 +29,26 @@ Loaded load_model(const cxxopts::ParseResult& r) {
   return {std::move(c), std::move(m)};
 }
 
-TrainConfig inference_config(const cxxopts::ParseResult& r, const Checkpoint& c) {
-  TrainConfig config;
-  read_engine_options(r, config);
-  config.loss = c.loss;
-  config.batch_size = std::max<std::size_t>(c.batch_size, 256);  // rows per worker chunk
-  config.optimizer = c.optimizer;
-  return config;
+/// Inference on the pool of --threads/--backend with the kernel of --gemm: no optimizer state.
+struct InferenceSetup {
+  std::unique_ptr<parallel::WorkerPool> pool;
+  InferenceOptions options;
+};
+
+InferenceSetup inference_setup(const cxxopts::ParseResult& r) {
+  EngineConfig engine;
+  read_engine_options(r, engine);
+  engine.validate();
+  InferenceSetup s;
+  s.pool = std::make_unique<parallel::WorkerPool>(engine.backend, engine.threads);
+  s.options.pool = s.pool.get();
+  s.options.gemm = engine.gemm;
+  return s;
 }
 
 /// Throws Error unless `d` fits the checkpoint's model: the features always, and for
-/// evaluation (`labels`) the classes or targets too. Checked here, before the Normalizer and the
-/// Trainer see the data, because their messages point at train's options ("check --layers",
-/// "use --loss mse"), which eval and predict do not have; these name the checkpoint instead.
+/// evaluation (`labels`) the classes or targets too. Checked here, before the Normalizer and
+/// Inference see the data, so that the message names the checkpoint the model came from.
 void check_fits_model(const Dataset& d, const Checkpoint& c, const std::string& path, bool labels) {
   const std::string where = "data '" + d.source + "'";
   const std::string model = "model '" + path + "' (" + c.spec.describe() + ")";
@@ -151,9 +158,9 @@ int eval_command(int argc, char** argv) {
   if (format != "text" && format != "json") throw Error("--format must be text or json");
   Loaded loaded = load_model(r);
   const Checkpoint& c = loaded.checkpoint;
-  Trainer trainer(loaded.model, inference_config(r, c));
+  const InferenceSetup setup = inference_setup(r);
   const Dataset data = load_for(r, c, true);
-  const Evaluation e = trainer.evaluate(data);
+  const Evaluation e = evaluate(loaded.model, data, c.loss, setup.options);
   if (format == "json")
     print_eval_json(r["model"].as<std::string>(), data, e);
   else
@@ -176,9 +183,9 @@ int predict_command(int argc, char** argv) {
   if (!r.count("out")) throw Error("--out <predictions.csv> is required");
   Loaded loaded = load_model(r);
   const Checkpoint& c = loaded.checkpoint;
-  Trainer trainer(loaded.model, inference_config(r, c));
+  const InferenceSetup setup = inference_setup(r);
   const Dataset data = load_for(r, c, false);
-  const std::vector<float> out = trainer.predict(data);
+  const std::vector<float> out = predict(loaded.model, data, setup.options);
   const std::size_t cols = c.spec.outputs();
   const bool classes = c.classes > 0;
   std::ostringstream csv;

@@ -41,11 +41,11 @@ void run_window(Point& p, StepRunner& runner, const WindowSettings& settings, st
   p.samples_per_s.push_back(runner.run_for(t, settings.seconds));
   p.window_times.push_back(t.times());
   p.workers = t.workers_for(batch);
-  // intra runs one worker whatever --threads says: no extra worker memory.
-  p.extra_worker_bytes = p.threads > 1 && p.config.parallelism == Parallelism::data
-                             ? t.workspace_bytes(1) + t.gradient_buffer_bytes()
-                             : 0;
-  p.engine_bytes = engine_bytes(t, *p.model);
+  // intra runs one replica whatever --threads says: no extra worker memory.
+  const EngineMemory memory = t.engine().memory();
+  p.extra_worker_bytes =
+      p.threads > 1 && p.config.parallelism == Parallelism::data ? memory.per_extra_worker : 0;
+  p.engine_bytes = memory.total();
   p.gemm = gemm_kernel_description(t.config().gemm);
   p.rss = std::max(p.rss, current_rss_bytes());
   p.peak_rss = std::max(p.peak_rss, peak_rss_bytes());
@@ -156,17 +156,6 @@ StepSplit step_split_us(const PhaseTimes& t) {
   const double steps = double(std::max<std::uint64_t>(t.steps, 1));
   return {1e6 * t.forward_backward / steps, 1e6 * t.reduce_update / steps,
           1e6 * t.communication / steps, 1e6 * t.waiting() / steps};
-}
-
-std::size_t engine_bytes(const Trainer& trainer, const Model<float>& model) {
-  const TrainConfig& c = trainer.config();
-  const std::size_t workers = c.parallelism == Parallelism::intra ? 1 : c.threads;
-  const std::size_t units = c.deterministic ? c.micro_batches : workers;
-  const std::size_t params = model.parameter_count() * sizeof(float);
-  std::size_t bytes = params * (1 + state_slots(c.optimizer.kind));
-  for (std::size_t w = 0; w < workers; ++w)
-    bytes += trainer.workspace_bytes(w) + kUpdateChunk * sizeof(float);
-  return bytes + units * trainer.gradient_buffer_bytes();
 }
 
 std::size_t current_rss_bytes() {

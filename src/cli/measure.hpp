@@ -52,7 +52,7 @@ struct Point {
   // Of the trainer of the last window.
   std::size_t workers = 1;             ///< workers a step of the reference batch uses
   std::size_t extra_worker_bytes = 0;  ///< workspace + gradient buffer one more worker adds
-  std::size_t engine_bytes = 0;        ///< see engine_bytes()
+  std::size_t engine_bytes = 0;        ///< Engine::memory().total()
   std::string gemm;                    ///< gemm_kernel_description() of the trainer's kernel
   // Largest over windows; the peak is reset before each window (0 when unavailable).
   std::size_t rss = 0, peak_rss = 0;
@@ -102,9 +102,7 @@ struct StepSplit {
 };
 StepSplit step_split_us(const PhaseTimes& t);
 
-/// Memory the engine allocated for a trainer (parameters, optimizer state, workspaces,
-/// gradient buffers, update scratch), computed from its public accessors.
-std::size_t engine_bytes(const Trainer& trainer, const Model<float>& model);
+
 
 /// Resident set size of this process now, and its peak since the last reset_peak_rss()
 /// (VmRSS / VmHWM of /proc/self/status; 0 when unavailable).

@@ -52,11 +52,11 @@ std::vector<std::size_t> parse_size_list(const std::string& text, const std::str
 
 void add_engine_options(cxxopts::Options& options) {
   options.add_options("Engine")(
-      "threads", "Worker threads (data: minibatch shards; intra: Eigen GEMM threads)",
+      "threads", "Worker threads (data: minibatch shards; intra: each product split over them)",
       cxxopts::value<std::string>()->default_value("1"))(
       "backend", "Worker pool: tbb, openmp or threads",
       cxxopts::value<std::string>()->default_value("tbb"))(
-      "parallelism", "data (split the minibatch) or intra (one worker, threaded GEMM)",
+      "parallelism", "data (split the minibatch) or intra (one replica, products split over the threads)",
       cxxopts::value<std::string>()->default_value("data"))(
       "deterministic", "Same bits for every --threads: fixed micro-batches summed in fixed order")(
       "micro-batches", "Micro-batches per step with --deterministic",
@@ -65,7 +65,7 @@ void add_engine_options(cxxopts::Options& options) {
       cxxopts::value<std::string>());
 }
 
-void read_engine_options(const cxxopts::ParseResult& r, TrainConfig& c, bool read_threads) {
+void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {
   if (read_threads) c.threads = parse_count(r["threads"].as<std::string>(), "threads", 1);
   c.backend = parallel::parse_backend(r["backend"].as<std::string>());
   c.parallelism = parse_parallelism(r["parallelism"].as<std::string>());

@@ -26,7 +26,7 @@ double parse_real(const std::string& text, const std::string& option);
 /// --micro-batches, --gemm) to `options`.
 void add_engine_options(cxxopts::Options& options);
 /// Reads them into `config`; --threads too unless the caller reads it as a list (bench).
-void read_engine_options(const cxxopts::ParseResult& result, TrainConfig& config,
+void read_engine_options(const cxxopts::ParseResult& result, EngineConfig& config,
                          bool read_threads = true);
 
 /// Local time as ISO 8601 with offset, e.g. 2024-05-01T12:00:00+0000 (logs and result files).

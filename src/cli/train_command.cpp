@@ -17,7 +17,7 @@
 #include "dptrain/checkpoint.hpp"
 #include "dptrain/dptrain.hpp"
 #include "options.hpp"
-#include "train_epochs.hpp"
+#include "progress_bar.hpp"
 #include "train_settings.hpp"
 
 namespace dptrain::cli {
@@ -92,37 +92,6 @@ cxxopts::Options train_options() {
   return options;
 }
 
-/// Note [Ranks]: ranks that disagree on the model, the settings or the data fail fast, before
-/// training. Compares a fingerprint of all three across ranks.
-void check_ranks_agree(Communicator& comm, const ModelSpec& spec, const TrainConfig& config,
-                       const Dataset& train) {
-  std::string settings =
-      spec.describe() + "|" + loss_name(config.loss) + "|" + optimizer_name(config.optimizer.kind) +
-      "|" + std::to_string(config.optimizer.learning_rate) + "|" +
-      std::to_string(config.batch_size) + "|" + std::to_string(config.seed) + "|" +
-      std::to_string(config.epochs) + "|" + std::to_string(config.deterministic) + "|" +
-      std::to_string(config.micro_batches) + "|" + std::to_string(train.rows) + "|" +
-      std::to_string(train.features) + "|" + std::to_string(train.classes);
-  std::uint64_t fp = hash_bytes(settings.data(), settings.size());
-  fp ^= hash_bytes(train.x.data(), train.x.size() * sizeof(float)) * 3;
-  fp ^= hash_bytes(train.labels.data(), train.labels.size() * sizeof(std::int32_t)) * 5;
-  fp ^= hash_bytes(train.targets.data(), train.targets.size() * sizeof(float)) * 7;
-  comm.check_agreement(fp, "the model, the training settings or the training data");
-}
-
-/// The early-stopping state to start from: none yet, or the resumed checkpoint's, whose weights
-/// (now in `model`) are the best known when no epoch since them did better.
-EarlyStopping early_stopping(const TrainSettings& s, const Model<float>& model) {
-  EarlyStopping stop;
-  stop.patience = s.patience;
-  if (!s.resumed) return stop;
-  stop.best_loss = s.resumed->best_validation_loss;
-  stop.since_best = s.resumed->epochs_since_best;
-  if (stop.best_loss >= 0 && stop.since_best == 0)
-    stop.best_params.assign(model.parameters().begin(), model.parameters().end());
-  return stop;
-}
-
 /// Where the run's output goes besides stdout. Only the leader rank logs and saves.
 struct Outputs {
   bool leader = true;
@@ -139,14 +108,12 @@ void open_log(const cxxopts::ParseResult& r, bool resumed, Outputs& out) {
   if (!out.log) throw Error("cannot open log file '" + out.log_path + "' for writing");
 }
 
-void save_if_asked(const Outputs& out, const Trainer& trainer, const TrainData& d,
-                   const EarlyStopping& stop) {
+/// The trainer's checkpoint (with its early-stopping state) plus what the CLI knows of the data.
+void save_if_asked(const Outputs& out, const Trainer& trainer, const TrainData& d) {
   if (!out.save_path || !out.leader) return;
   Checkpoint c = trainer.checkpoint();
   c.normalizer = d.normalizer;
   c.classes = d.train.classes;
-  c.best_validation_loss = stop.best_loss;
-  c.epochs_since_best = stop.since_best;
   c.data = d.spec;
   save_checkpoint(*out.save_path, c);
 }
@@ -179,7 +146,7 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
 }
 
 /// "epoch 3/10  loss 0.3659  acc 0.8702  test_loss 0.3944  test_acc 0.8638  samples/s ..."
-void print_epoch_line(const EpochEnd& e, std::size_t epochs, const char* metric,
+void print_epoch_line(const EpochReport& e, std::size_t epochs, const char* metric,
                       const std::optional<Evaluation>& test) {
   char buf[160];
   std::snprintf(buf, sizeof buf, "epoch %zu/%zu  loss %.4f  %s %.4f", e.train.epoch, epochs,
@@ -198,7 +165,7 @@ void print_epoch_line(const EpochEnd& e, std::size_t epochs, const char* metric,
 }
 
 /// One JSON line of --log.
-void log_epoch(Outputs& out, const EpochEnd& e, const TrainConfig& config, const char* metric,
+void log_epoch(Outputs& out, const EpochReport& e, const TrainConfig& config, const char* metric,
                const std::optional<Evaluation>& test) {
   const EpochResult& er = e.train;
   nlohmann::json j = {{"epoch", er.epoch},
@@ -240,58 +207,62 @@ void print_final(bool profile, const Trainer& trainer, const Model<float>& model
 }
 
 /// Trains the model of `s` on `d`: the header, one line (and log line, and checkpoint) per
-/// epoch, early stopping, the final checkpoint and output.
-int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, Outputs& out,
-          Communicator* comm) {
+/// epoch, early stopping (Trainer::fit), the final checkpoint and output.
+int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, Outputs& out) {
   std::optional<ProgressBar> bar;
-  const bool show_bar = !out.quiet && ::isatty(STDERR_FILENO);
-  if (show_bar)
-    s.config.on_step = [&bar](std::size_t done, std::size_t total) {
+  const Trainer* running = nullptr;
+  if (!out.quiet && ::isatty(STDERR_FILENO))
+    s.config.on_step = [&](std::size_t done, std::size_t total) {
+      if (done == 1) bar.emplace(running->epochs_done() + 1, s.config.epochs, s.config.batch_size);
       if (bar) bar->update(done, total);
     };
   Model<float> model(s.spec);
   model.initialize(s.config.seed);
   Trainer trainer(model, s.config);
+  running = &trainer;
   trainer.set_timing(r.count("profile") > 0);
   trainer.check_data(d.train);  // shapes before anything is printed, training set first
   if (d.val) trainer.check_data(*d.val);
   if (d.test) trainer.check_data(*d.test);
-  if (comm) check_ranks_agree(*comm, s.spec, s.config, d.train);
+  trainer.check_ranks_agree(d.train);  // Note [Ranks]: before anything is printed
   if (s.resumed) {
-    trainer.restore(*s.resumed);
+    trainer.restore(*s.resumed);  // with its early-stopping state
     if (s.resumed->classes != d.train.classes)
       throw Error("checkpoint was trained on " + std::to_string(s.resumed->classes) +
                   " classes but data '" + d.train.source + "' has " +
                   std::to_string(d.train.classes));
   }
-  EarlyStopping stop = early_stopping(s, model);  // after restore(): it may keep these weights
   open_log(r, s.resumed.has_value(), out);
-  if (!out.quiet) print_header(s, d, model, trainer, comm);
+  if (!out.quiet) print_header(s, d, model, trainer, job_communicator());
 
   const char* metric = d.train.classification() ? "acc" : "mse";
   std::optional<Evaluation> last_test;
+  FitOptions fit;
+  fit.validation = d.val ? &*d.val : nullptr;
+  fit.patience = s.patience.value_or(0);
   // Per epoch: the test metric, the epoch line, the log line, and a checkpoint unless early
   // stopping is about to restore other weights (the final checkpoint follows below).
-  auto on_epoch_end = [&](const EpochEnd& e) {
+  fit.on_epoch_end = [&](const EpochReport& e) {
+    if (bar) ProgressBar::clear(), bar.reset();
     if (d.test) last_test = trainer.evaluate(*d.test);
     if (!out.quiet) print_epoch_line(e, s.config.epochs, metric, last_test);
     if (out.log.is_open()) log_epoch(out, e, s.config, metric, last_test);
-    if (!e.stopping) save_if_asked(out, trainer, d, stop);
+    if (!e.stopping) save_if_asked(out, trainer, d);
+    return true;
   };
-  const EpochLoopResult result = run_epochs(trainer, model, d.train, d.val ? &*d.val : nullptr,
-                                            stop, show_bar ? &bar : nullptr, on_epoch_end);
+  const FitResult result = trainer.fit(d.train, fit);
   if (result.stopped_early) {
     if (!out.quiet)
       std::printf(
           "early stopping after epoch %zu: no better validation loss for %zu epochs; %s "
           "(validation loss %.4f)\n",
-          trainer.epochs_done(), *stop.patience,
+          trainer.epochs_done(), fit.patience,
           result.restored_best ? "restored the best weights"
                                : "best weights predate the resume, kept the last",
-          stop.best_loss);
+          result.best_validation_loss);
     if (d.test) last_test = trainer.evaluate(*d.test);
   }
-  save_if_asked(out, trainer, d, stop);
+  save_if_asked(out, trainer, d);
   if (!out.leader) return 0;
   print_final(r.count("profile") > 0, trainer, model, last_test);
   return 0;
@@ -317,7 +288,7 @@ int train_command(int argc, char** argv) {
   TrainSettings settings = read_train_settings(r, comm);
   const TrainData data = load_train_data(r, settings);
   if (!settings.resumed) settings.spec = fresh_model_spec(r, settings);
-  return train(r, settings, data, out, comm);
+  return train(r, settings, data, out);
 }
 
 }  // namespace dptrain::cli
