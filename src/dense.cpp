@@ -7,11 +7,7 @@ namespace dptrain {
 template <class T>
 void dense_forward(const GemmContext& backend, const T* x, std::size_t rows, std::size_t in, const T* w,
                    const T* b, std::size_t out, T* z) {
-  gemm<T>(backend, Transpose::no, Transpose::no, rows, out, in, T(1), x, in, w, out, T(0), z, out);
-  for (std::size_t r = 0; r < rows; ++r) {
-    T* zr = z + r * out;
-    for (std::size_t c = 0; c < out; ++c) zr[c] += b[c];
-  }
+  gemm_bias<T>(backend, Transpose::no, Transpose::no, rows, out, in, x, in, w, out, b, z, out);
 }
 
 template <class T>

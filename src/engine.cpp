@@ -80,6 +80,34 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   const GemmContext gemm{config_.gemm, intra ? pool_.get() : nullptr};
   for (std::size_t w = 0; w < workers; ++w)
     workspaces_.emplace_back(spec, workspace_rows(config_, w), gemm);
+  prepared_.reserve(4);
+  prepare(config_.batch_size);
+}
+
+void Engine::prepare(std::size_t rows) {
+  if (rows == 0 || rows > config_.batch_size)
+    throw std::invalid_argument("Engine::prepare: precondition 1 <= rows <= batch_size failed");
+  if (config_.gemm != GemmBackend::onednn ||
+      std::find(prepared_.begin(), prepared_.end(), rows) != prepared_.end())
+    return;
+  const parallel::StepPlan p = plan(rows);
+  const ModelSpec& spec = model_.spec();
+  pool_->run(p.workers, [&](std::size_t w) {
+    Workspace<float>& ws = workspaces_[w];
+    const parallel::Range mine = p.worker_units(w);
+    for (std::size_t u = mine.begin; u < mine.end; ++u) {
+      const std::size_t n = p.unit_rows(u).size();
+      if (n == 0) continue;
+      std::fill_n(ws.input(), n * spec.inputs, 0.0f);
+      std::fill_n(ws.labels(), n, 0);
+      model_.forward(ws, ws.input(), n, true, DropoutKey{});
+      loss_forward_backward<float>(config_.loss, spec.output_activation(), ws.logits(), n,
+                                   spec.outputs(), TargetsView{ws.labels(), nullptr, 1}, 1.0f,
+                                   ws.outputs(), ws.logit_grad());
+      model_.backward(ws, ws.input(), n, gradients_[u].data());
+    }
+  });
+  prepared_.push_back(rows);
 }
 
 Engine::~Engine() = default;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dptrain/error.hpp"
+#include "gemm_onednn.hpp"
 #include "dptrain/parallel/partition.hpp"
 #include "dptrain/parallel/pool.hpp"
 
@@ -36,9 +37,11 @@ GemmBackend parse_gemm_backend(std::string_view name) {
     b = GemmBackend::eigen;
   else if (name == "reference")
     b = GemmBackend::reference;
+  else if (name == "onednn")
+    b = GemmBackend::onednn;
   else
     throw Error("unknown GEMM backend '" + std::string(name) +
-                "' (expected openblas, eigen or reference)");
+                "' (expected onednn, openblas, eigen or reference)");
   if (!gemm_backend_available(b))
     throw Error("GEMM backend '" + std::string(name) + "' is not in this build");
   return b;
@@ -52,13 +55,15 @@ const char* gemm_backend_name(GemmBackend backend) {
       return "eigen";
     case GemmBackend::reference:
       return "reference";
+    case GemmBackend::onednn:
+      return "onednn";
   }
   return "?";
 }
 
 bool gemm_backend_available(GemmBackend backend) {
+  if (backend == GemmBackend::onednn) return onednn::available();
 #if DPTRAIN_HAVE_OPENBLAS
-  (void)backend;
   return true;
 #else
   return backend != GemmBackend::openblas;
@@ -66,6 +71,7 @@ bool gemm_backend_available(GemmBackend backend) {
 }
 
 GemmBackend default_gemm_backend() {
+  if (onednn::available()) return GemmBackend::onednn;
 #if DPTRAIN_HAVE_OPENBLAS
   return GemmBackend::openblas;
 #else
@@ -92,6 +98,8 @@ std::string gemm_kernel_description(GemmBackend backend) {
              ", 1 thread per worker";
     case GemmBackend::reference:
       return "naive reference loops";
+    case GemmBackend::onednn:
+      return onednn::description();
   }
   return "?";
 }
@@ -154,10 +162,27 @@ CBLAS_TRANSPOSE cblas_trans(Transpose t) {
 }
 #endif
 
+/// The kernel that runs a product on the onednn backend: oneDNN for single-precision products
+/// big enough to pay for its per-call cost (about a microsecond), else the fastest other kernel
+/// (oneDNN 2.6 has no double-precision matmul; the gradient checks run in double).
 template <class T>
-void gemm_serial(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
-                 std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb,
-                 T beta, T* c, std::size_t ldc) {
+GemmBackend onednn_or_fallback(std::size_t m, std::size_t n, std::size_t k) {
+  constexpr double kMinOnednnFlops = 1.0e5;
+  if (std::is_same_v<T, float> && 2.0 * double(m) * double(n) * double(k) >= kMinOnednnFlops)
+    return GemmBackend::onednn;
+#if DPTRAIN_HAVE_OPENBLAS
+  return GemmBackend::openblas;
+#else
+  return GemmBackend::eigen;
+#endif
+}
+
+template <class T>
+void gemm_serial(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
+                 std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda, const T* b,
+                 std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  GemmBackend backend = context.backend;
+  if (backend == GemmBackend::onednn) backend = onednn_or_fallback<T>(m, n, k);
   if (k == 0) {
     // C = beta C; BLAS leaves C alone here, but beta == 0 must overwrite (contract).
     for (std::size_t i = 0; i < m; ++i)
@@ -184,6 +209,10 @@ void gemm_serial(GemmBackend backend, Transpose ta, Transpose tb, std::size_t m,
     case GemmBackend::reference:
       gemm_reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       return;
+    case GemmBackend::onednn:
+      if constexpr (std::is_same_v<T, float>)
+        onednn::sgemm(context.cache, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr);
+      return;
   }
 }
 
@@ -205,23 +234,23 @@ void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
   if (m == 0 || n == 0) return;
   const std::size_t parts = gemm_parts(context.pool, m, n, k);
   if (parts == 1)
-    return gemm_serial(context.backend, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return gemm_serial(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   // Split C by columns (cache-line aligned), or by rows when it has more rows than columns:
   // every part is an ordinary product over the whole of k, so no part needs another's result.
   const bool by_columns = n >= m;
+  const GemmContext part{context.backend};  // each part on its worker's thread-local cache
   context.pool->run(parts, [&](std::size_t i) {
     if (by_columns) {
       const parallel::Range r = parallel::partition_aligned(n, parts, i, 16);
       if (r.empty()) return;
       const T* bp = tb == Transpose::no ? b + r.begin : b + r.begin * ldb;
-      gemm_serial(context.backend, ta, tb, m, r.size(), k, alpha, a, lda, bp, ldb, beta,
-                  c + r.begin, ldc);
+      gemm_serial(part, ta, tb, m, r.size(), k, alpha, a, lda, bp, ldb, beta, c + r.begin, ldc);
     } else {
       const parallel::Range r = parallel::partition(m, parts, i);
       if (r.empty()) return;
       const T* ap = ta == Transpose::no ? a + r.begin * lda : a + r.begin;
-      gemm_serial(context.backend, ta, tb, r.size(), n, k, alpha, ap, lda, b, ldb, beta,
-                  c + r.begin * ldc, ldc);
+      gemm_serial(part, ta, tb, r.size(), n, k, alpha, ap, lda, b, ldb, beta, c + r.begin * ldc,
+                  ldc);
     }
   });
 }
@@ -232,5 +261,29 @@ template void gemm<float>(const GemmContext&, Transpose, Transpose, std::size_t,
 template void gemm<double>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
                            double, const double*, std::size_t, const double*, std::size_t, double,
                            double*, std::size_t);
+
+template <class T>
+void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
+               std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
+               std::size_t ldb, const T* bias, T* c, std::size_t ldc) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (context.backend == GemmBackend::onednn && !context.pool && m > 0 && n > 0 && k > 0 &&
+        onednn_or_fallback<T>(m, n, k) == GemmBackend::onednn)
+      return onednn::sgemm(context.cache, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc,
+                           bias);
+  }
+  gemm<T>(context, ta, tb, m, n, k, T(1), a, lda, b, ldb, T(0), c, ldc);
+  for (std::size_t r = 0; r < m; ++r) {
+    T* cr = c + r * ldc;
+    for (std::size_t j = 0; j < n; ++j) cr[j] += bias[j];
+  }
+}
+
+template void gemm_bias<float>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t,
+                               std::size_t, const float*, std::size_t, const float*, std::size_t,
+                               const float*, float*, std::size_t);
+template void gemm_bias<double>(const GemmContext&, Transpose, Transpose, std::size_t,
+                                std::size_t, std::size_t, const double*, std::size_t,
+                                const double*, std::size_t, const double*, double*, std::size_t);
 
 }  // namespace dptrain

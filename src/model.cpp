@@ -207,6 +207,10 @@ void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads
 template <class T>
 Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm)
     : max_rows_(max_rows), gemm_(gemm) {
+  if (gemm_.backend == GemmBackend::onednn && !gemm_.pool && !gemm_.cache) {
+    gemm_cache_ = make_gemm_cache();
+    gemm_.cache = gemm_cache_.get();
+  }
   spec.validate();
   const std::size_t rows = std::max<std::size_t>(max_rows, 1);
   input_ = AlignedBuffer<T>(rows * spec.inputs);

@@ -145,6 +145,7 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   }
   const std::size_t batch = config_.batch_size;
   steps_per_epoch_ = (n + batch - 1) / batch;
+  if (n % batch) engine_.prepare(n % batch);  // the last step's kernels, before the first step
   EpochTally tally;
   for (std::size_t s = 0; s < steps_per_epoch_; ++s) {
     const std::size_t begin = s * batch, end = std::min(n, begin + batch);

@@ -58,6 +58,7 @@ TEST_P(GemmTest, BetaZeroIgnoresNaNInOutput) {
 std::vector<GemmBackend> fast_backends() {
   std::vector<GemmBackend> b = {GemmBackend::eigen};
   if (gemm_backend_available(GemmBackend::openblas)) b.push_back(GemmBackend::openblas);
+  if (gemm_backend_available(GemmBackend::onednn)) b.push_back(GemmBackend::onednn);
   return b;
 }
 

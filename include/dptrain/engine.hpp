@@ -150,6 +150,13 @@ class Engine {
   /// (feature count, classes vs outputs, labels vs real targets). Cheap (no pass over the rows).
   void check_data(const Dataset& data) const;
 
+  /// Creates the kernels' per-shape state (oneDNN primitives, in each worker's workspace) for
+  /// steps of `rows` rows by running forward and backward on zeros in every unit, so that such
+  /// steps create nothing. The constructor prepares full batches; Trainer prepares an epoch's
+  /// last partial batch. A size already prepared, or a kernel without such state, costs
+  /// nothing. Changes no parameter or optimizer state. Requires 1 <= rows <= batch_size.
+  void prepare(std::size_t rows);
+
   const EngineConfig& config() const { return config_; }
   Model<float>& model() { return model_; }
   const Model<float>& model() const { return model_; }
@@ -193,6 +200,7 @@ class Engine {
   };
   std::vector<UnitStats> unit_stats_;  // one per unit
   std::vector<double> busy_fb_, busy_ru_;  // per-worker seconds of the current step
+  std::vector<std::size_t> prepared_;      // step sizes whose kernels exist (prepare)
   OptimizerState<float> optimizer_;
   bool timing_ = false;
   PhaseTimes times_;

@@ -5,6 +5,7 @@
 // to it. Every kernel is single-threaded; a GemmContext with a pool splits one product over
 // the pool's workers instead (the intra strategy, Note [Threads] in engine.hpp).
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -14,30 +15,40 @@ namespace parallel {
 class WorkerPool;
 }
 
-enum class GemmBackend { openblas, eigen, reference };
+enum class GemmBackend { openblas, eigen, reference, onednn };
 
-/// Parses "openblas", "eigen" or "reference"; throws dptrain::Error for other names or for
-/// openblas in a build without it.
+/// Parses "openblas", "eigen", "reference" or "onednn"; throws dptrain::Error for other names
+/// or for a backend this build lacks.
 GemmBackend parse_gemm_backend(std::string_view name);
 const char* gemm_backend_name(GemmBackend backend);
 bool gemm_backend_available(GemmBackend backend);
-/// OpenBLAS when the build has it, else Eigen.
+/// oneDNN when the build has it, else OpenBLAS when it has that, else Eigen.
 GemmBackend default_gemm_backend();
 /// Human description of what will run, e.g. "openblas 0.3.21 (SkylakeX kernel)".
 std::string gemm_kernel_description(GemmBackend backend);
 
 enum class Transpose { no, yes };
 
+/// Kernel state reused across calls: oneDNN's primitives, created once per product shape, and
+/// their scratch memory. Used by one thread at a time (a worker's workspace owns one).
+class GemmCache;
+struct GemmCacheDeleter {
+  void operator()(GemmCache* cache) const;
+};
+std::unique_ptr<GemmCache, GemmCacheDeleter> make_gemm_cache();
+
 /// Where a product runs: the kernel, and optionally a pool whose workers split each product
 /// (by output columns, or rows when there are more rows). Implicit from a GemmBackend.
 struct GemmContext {
   GemmContext(GemmBackend b = default_gemm_backend(),  // NOLINT(google-explicit-constructor)
-              parallel::WorkerPool* p = nullptr)
-      : backend(b), pool(p) {}
+              parallel::WorkerPool* p = nullptr, GemmCache* c = nullptr)
+      : backend(b), pool(p), cache(c) {}
   GemmBackend backend;
   /// null: one thread (the caller's). Otherwise products large enough to pay for a fork run on
   /// up to pool->size() workers; the caller must not be running inside one of this pool's tasks.
   parallel::WorkerPool* pool;
+  /// onednn: the primitives to reuse (a thread-local cache when null). Not used with a pool.
+  GemmCache* cache;
 };
 
 /// C (m x n) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C, all row-major with leading
@@ -47,5 +58,12 @@ template <class T>
 void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
           std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
           T* c, std::size_t ldc);
+
+/// C (m x n) = op(A) op(B) + bias, the bias (n values) added to every row; C is overwritten.
+/// oneDNN adds the bias inside the product; the other kernels add it after.
+template <class T>
+void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
+               std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
+               std::size_t ldb, const T* bias, T* c, std::size_t ldc);
 
 }  // namespace dptrain

@@ -115,7 +115,9 @@ class Model {
 template <class T>
 class Workspace {
  public:
-  /// `gemm`: the kernel, and with a pool, products split over it (the intra strategy).
+  /// `gemm`: the kernel, and with a pool, products split over it (the intra strategy). A
+  /// workspace holds its own kernel cache (oneDNN primitives per product shape), so a worker's
+  /// products reuse what its earlier steps created.
   Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm);
   std::size_t max_rows() const { return max_rows_; }
   const GemmContext& gemm() const { return gemm_; }
@@ -132,6 +134,7 @@ class Workspace {
   friend class Model<T>;
   std::size_t max_rows_;
   GemmContext gemm_;
+  std::unique_ptr<GemmCache, GemmCacheDeleter> gemm_cache_;  // this worker's kernel state
   AlignedBuffer<T> input_;
   std::vector<AlignedBuffer<T>> layer_out_;  // one per layer spec (dropout: its output)
   std::vector<AlignedBuffer<T>> masks_;      // dropout layers only (else empty)
