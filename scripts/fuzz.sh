@@ -20,6 +20,7 @@ generator=()
 command -v ninja >/dev/null && [ ! -f "$build/CMakeCache.txt" ] && generator=(-G Ninja)
 cmake -S "$DPTRAIN_ROOT" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DDPTRAIN_FUZZ=ON -DDPTRAIN_BUILD_TESTS=OFF -DDPTRAIN_WITH_MPI=OFF \
+  -DDPTRAIN_ONEDNN=OFF \
   >/dev/null
 cmake --build "$build" -j "$(nproc)" --target dptrain_fuzzers >&2
 
