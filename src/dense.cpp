@@ -29,6 +29,28 @@ void dense_backward(const GemmContext& backend, const T* x, const T* dz, std::si
             in);
 }
 
+void dense_forward_bf16(const GemmContext& gemm, const float* x, bf16* x16, std::size_t rows,
+                        std::size_t in, const bf16* w16, const float* b, std::size_t out,
+                        float* z) {
+  to_bf16(x, x16, rows * in);
+  gemm_bf16(gemm, Transpose::no, Transpose::no, rows, out, in, x16, in, w16, out, 0.0f, z, out, b);
+}
+
+void dense_backward_bf16(const GemmContext& gemm, const bf16* x16, const float* dz, bf16* dz16,
+                         std::size_t rows, std::size_t in, std::size_t out, const bf16* w16,
+                         float* dw, float* db, float* dx) {
+  to_bf16(dz, dz16, rows * out);
+  // dw (in x out) = x^T dz;  dx (rows x in) = dz w^T
+  gemm_bf16(gemm, Transpose::yes, Transpose::no, in, out, rows, x16, in, dz16, out, 0.0f, dw, out,
+            nullptr);
+  for (std::size_t c = 0; c < out; ++c) db[c] = 0.0f;
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < out; ++c) db[c] += dz[r * out + c];
+  if (dx)
+    gemm_bf16(gemm, Transpose::no, Transpose::yes, rows, in, out, dz16, out, w16, out, 0.0f, dx, in,
+              nullptr);
+}
+
 template <class T>
 void dense_forward_reference(const T* x, std::size_t rows, std::size_t in, const T* w, const T* b,
                              std::size_t out, T* z) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dptrain/bf16.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/metrics.hpp"
 #include "dptrain/parallel/timer.hpp"
@@ -21,6 +22,14 @@ Parallelism parse_parallelism(std::string_view name) {
 
 const char* parallelism_name(Parallelism p) { return p == Parallelism::data ? "data" : "intra"; }
 
+Precision parse_precision(std::string_view name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "bf16") return Precision::bf16;
+  throw Error("unknown precision '" + std::string(name) + "' (expected fp32 or bf16)");
+}
+
+const char* precision_name(Precision p) { return p == Precision::fp32 ? "fp32" : "bf16"; }
+
 void EngineConfig::validate() const {
   if (batch_size == 0) throw Error("batch size must be at least 1");
   if (threads == 0) throw Error("threads must be at least 1");
@@ -29,6 +38,18 @@ void EngineConfig::validate() const {
   if (!gemm_backend_available(gemm))
     throw Error(std::string("GEMM backend '") + gemm_backend_name(gemm) + "' is not in this build");
   optimizer.validate();
+  if (precision == Precision::bf16) {
+    if (!gemm_backend_available(GemmBackend::onednn))
+      throw Error("bf16 precision needs oneDNN, which this build lacks");
+    if (gemm != GemmBackend::onednn)
+      throw Error(std::string("bf16 precision runs on the onednn GEMM kernel, not ") +
+                  gemm_backend_name(gemm));
+    if (parallelism != Parallelism::data)
+      throw Error("bf16 precision supports the data strategy only, not intra");
+    if (!cpu_has_bf16())
+      throw Error("this CPU has no AVX512_BF16 instructions; bf16 would run in oneDNN's "
+                  "emulation, slower than fp32 (use fp32)");
+  }
 }
 
 namespace {
@@ -80,8 +101,18 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   const GemmContext gemm{config_.gemm, intra ? pool_.get() : nullptr};
   for (std::size_t w = 0; w < workers; ++w)
     workspaces_.emplace_back(spec, workspace_rows(config_, w), gemm);
+  if (config_.precision == Precision::bf16) {
+    bf16_parameters_ = AlignedBuffer<bf16>(model_.parameter_count());
+    for (auto& ws : workspaces_) ws.enable_bf16(spec, bf16_parameters_.data());
+    parameters_changed();
+  }
   prepared_.reserve(4);
   prepare(config_.batch_size);
+}
+
+void Engine::parameters_changed() {
+  if (bf16_parameters_.size())
+    to_bf16(model_.parameters().data(), bf16_parameters_.data(), bf16_parameters_.size());
 }
 
 void Engine::prepare(std::size_t rows) {
@@ -191,6 +222,9 @@ StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
       *pool_, p.workers, active_buffers(p), params.size(),
       [&](std::size_t begin, std::span<const float> grad) {
         optimizer_.update_range(params, begin, grad, learning_rate, t);
+        // Note [Precision]: the bf16 copy of the chunk while it is still in cache.
+        if (bf16_parameters_.size())
+          to_bf16(params.data() + begin, bf16_parameters_.data() + begin, grad.size());
       },
       timing_ ? std::span<double>(busy_ru_) : std::span<double>());
   optimizer_.set_step(t);

@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "dptrain/error.hpp"
@@ -167,9 +168,7 @@ CBLAS_TRANSPOSE cblas_trans(Transpose t) {
 /// (oneDNN 2.6 has no double-precision matmul; the gradient checks run in double).
 template <class T>
 GemmBackend onednn_or_fallback(std::size_t m, std::size_t n, std::size_t k) {
-  constexpr double kMinOnednnFlops = 1.0e5;
-  if (std::is_same_v<T, float> && 2.0 * double(m) * double(n) * double(k) >= kMinOnednnFlops)
-    return GemmBackend::onednn;
+  if (std::is_same_v<T, float> && onednn_runs(m, n, k)) return GemmBackend::onednn;
 #if DPTRAIN_HAVE_OPENBLAS
   return GemmBackend::openblas;
 #else
@@ -261,6 +260,19 @@ template void gemm<float>(const GemmContext&, Transpose, Transpose, std::size_t,
 template void gemm<double>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
                            double, const double*, std::size_t, const double*, std::size_t, double,
                            double*, std::size_t);
+
+bool onednn_runs(std::size_t m, std::size_t n, std::size_t k) {
+  constexpr double kMinOnednnFlops = 1.0e5;
+  return 2.0 * double(m) * double(n) * double(k) >= kMinOnednnFlops;
+}
+
+void gemm_bf16(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
+               std::size_t n, std::size_t k, const bf16* a, std::size_t lda, const bf16* b,
+               std::size_t ldb, float beta, float* c, std::size_t ldc, const float* bias) {
+  if (m == 0 || n == 0 || k == 0)
+    throw std::invalid_argument("gemm_bf16: empty products are not supported");
+  onednn::bf16gemm(context.cache, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, bias);
+}
 
 template <class T>
 void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,

@@ -43,13 +43,14 @@ struct Key {
   std::size_t m, n, k, lda, ldb, ldc;
   bool ta, tb, bias;
   float alpha, beta;
+  bool bf16_inputs;
   bool operator==(const Key&) const = default;
 };
 
 struct KeyHash {
   std::size_t operator()(const Key& k) const {
     std::size_t h = 1469598103934665603ull;
-    for (std::size_t v : {k.m, k.n, k.k, k.lda, k.ldb, k.ldc, std::size_t(k.ta) | std::size_t(k.tb) << 1 | std::size_t(k.bias) << 2})
+    for (std::size_t v : {k.m, k.n, k.k, k.lda, k.ldb, k.ldc, std::size_t(k.ta) | std::size_t(k.tb) << 1 | std::size_t(k.bias) << 2 | std::size_t(k.bf16_inputs) << 3})
       h = (h ^ v) * 1099511628211ull;
     return h;
   }
@@ -68,12 +69,13 @@ struct Matmul {
 
   explicit Matmul(const Key& key) {
     const auto f32 = memory::data_type::f32;
+    const auto in = key.bf16_inputs ? memory::data_type::bf16 : f32;
     using dim = memory::dim;
     const dim M = dim(key.m), N = dim(key.n), K = dim(key.k);
-    const memory::desc ad = key.ta ? memory::desc({M, K}, f32, dims{1, dim(key.lda)})
-                                   : memory::desc({M, K}, f32, dims{dim(key.lda), 1});
-    const memory::desc bd = key.tb ? memory::desc({K, N}, f32, dims{1, dim(key.ldb)})
-                                   : memory::desc({K, N}, f32, dims{dim(key.ldb), 1});
+    const memory::desc ad = key.ta ? memory::desc({M, K}, in, dims{1, dim(key.lda)})
+                                   : memory::desc({M, K}, in, dims{dim(key.lda), 1});
+    const memory::desc bd = key.tb ? memory::desc({K, N}, in, dims{1, dim(key.ldb)})
+                                   : memory::desc({K, N}, in, dims{dim(key.ldb), 1});
     const memory::desc cd({M, N}, f32, dims{dim(key.ldc), 1});
     const memory::desc biasd({1, N}, f32, dims{N, 1});
     dnnl::primitive_attr attr;
@@ -129,17 +131,17 @@ std::string description() {
          std::to_string(v->patch) + " matmul, 1 thread per worker";
 }
 
-void sgemm(GemmCache* cache, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
-           std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
-           std::size_t ldb, float beta, float* c, std::size_t ldc, const float* bias) {
+namespace {
+
+void run(GemmCache* cache, const Key& key, const void* a, const void* b, float* c,
+         const float* bias) {
   thread_local GemmCache own;
   GemmCache& use = cache ? *cache : own;
   const OneOpenMpThread one_thread;
   try {
-    Matmul& mm = use.get({m, n, k, lda, ldb, ldc, ta == Transpose::yes, tb == Transpose::yes,
-                          bias != nullptr, alpha, beta});
-    mm.a.set_data_handle(const_cast<float*>(a));
-    mm.b.set_data_handle(const_cast<float*>(b));
+    Matmul& mm = use.get(key);
+    mm.a.set_data_handle(const_cast<void*>(a));
+    mm.b.set_data_handle(const_cast<void*>(b));
     mm.c.set_data_handle(c);
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mm.a.get()},
                                {DNNL_ARG_WEIGHTS, mm.b.get()},
@@ -151,13 +153,35 @@ void sgemm(GemmCache* cache, Transpose ta, Transpose tb, std::size_t m, std::siz
       mm.bias.set_data_handle(const_cast<float*>(bias));
       args[count++].memory = mm.bias.get();
     }
-    dnnl::error::wrap_c_api(dnnl_primitive_execute(mm.primitive.get(), use.stream().get(), count, args),
-                            "could not execute a matmul");
+    dnnl::error::wrap_c_api(
+        dnnl_primitive_execute(mm.primitive.get(), use.stream().get(), count, args),
+        "could not execute a matmul");
     use.stream().wait();
   } catch (const dnnl::error& e) {
-    throw Error(std::string("oneDNN matmul ") + std::to_string(m) + "x" + std::to_string(k) +
-                " * " + std::to_string(k) + "x" + std::to_string(n) + " failed: " + e.what());
+    throw Error(std::string("oneDNN ") + (key.bf16_inputs ? "bf16" : "fp32") + " matmul " +
+                std::to_string(key.m) + "x" + std::to_string(key.k) + " * " +
+                std::to_string(key.k) + "x" + std::to_string(key.n) + " failed: " + e.what());
   }
+}
+
+}  // namespace
+
+void sgemm(GemmCache* cache, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+           std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
+           std::size_t ldb, float beta, float* c, std::size_t ldc, const float* bias) {
+  run(cache,
+      {m, n, k, lda, ldb, ldc, ta == Transpose::yes, tb == Transpose::yes, bias != nullptr, alpha,
+       beta, false},
+      a, b, c, bias);
+}
+
+void bf16gemm(GemmCache* cache, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+              std::size_t k, const bf16* a, std::size_t lda, const bf16* b, std::size_t ldb,
+              float beta, float* c, std::size_t ldc, const float* bias) {
+  run(cache,
+      {m, n, k, lda, ldb, ldc, ta == Transpose::yes, tb == Transpose::yes, bias != nullptr, 1.0f,
+       beta, true},
+      a, b, c, bias);
 }
 
 }  // namespace onednn
@@ -177,6 +201,11 @@ void sgemm(GemmCache*, Transpose, Transpose, std::size_t, std::size_t, std::size
            const float*, std::size_t, const float*, std::size_t, float, float*, std::size_t,
            const float*) {
   throw Error("GEMM backend 'onednn' is not in this build");
+}
+void bf16gemm(GemmCache*, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
+              const bf16*, std::size_t, const bf16*, std::size_t, float, float*, std::size_t,
+              const float*) {
+  throw Error("bf16 products need oneDNN, which is not in this build");
 }
 }  // namespace onednn
 

@@ -31,4 +31,9 @@ void sgemm(GemmCache* cache, Transpose ta, Transpose tb, std::size_t m, std::siz
            std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
            std::size_t ldb, float beta, float* c, std::size_t ldc, const float* bias);
 
+/// The same with A and B in bf16 (C, bias and accumulation fp32).
+void bf16gemm(GemmCache* cache, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+              std::size_t k, const bf16* a, std::size_t lda, const bf16* b, std::size_t ldb,
+              float beta, float* c, std::size_t ldc, const float* bias);
+
 }  // namespace dptrain::onednn

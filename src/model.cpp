@@ -147,6 +147,32 @@ double Model<T>::flops_per_sample() const {
 }
 
 template <class T>
+bool Model<T>::forward_bf16(Workspace<T>& ws, const DenseLayout& d, std::size_t index, const T* in,
+                            std::size_t rows, T* out) const {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!ws.uses_bf16() || !onednn_runs(rows, d.out, d.in)) return false;
+    dense_forward_bf16(ws.gemm_, in, ws.bf16_inputs_[index].data(), rows, d.in,
+                       ws.bf16_weights_ + d.weight_offset, params_.data() + d.bias_offset, d.out,
+                       out);
+    return true;
+  }
+  return false;
+}
+
+template <class T>
+bool Model<T>::backward_bf16(Workspace<T>& ws, const DenseLayout& d, std::size_t index,
+                             const T* dz, std::size_t rows, T* grads, T* dx) const {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!ws.uses_bf16() || !onednn_runs(rows, d.out, d.in)) return false;
+    dense_backward_bf16(ws.gemm_, ws.bf16_inputs_[index].data(), dz, ws.bf16_grad_.data(), rows,
+                        d.in, d.out, ws.bf16_weights_ + d.weight_offset, grads + d.weight_offset,
+                        grads + d.bias_offset, dx);
+    return true;
+  }
+  return false;
+}
+
+template <class T>
 void Model<T>::forward(Workspace<T>& ws, const T* x, std::size_t rows, bool training,
                        DropoutKey key) const {
   if (rows > ws.max_rows_)
@@ -158,8 +184,9 @@ void Model<T>::forward(Workspace<T>& ws, const T* x, std::size_t rows, bool trai
     T* out = ws.layer_out_[i].data();
     if (l.kind == LayerSpec::Kind::dense) {
       const DenseLayout& d = dense_[dense_index++];
-      dense_forward(ws.gemm_, in, rows, d.in, params_.data() + d.weight_offset,
-                    params_.data() + d.bias_offset, d.out, out);
+      if (!forward_bf16(ws, d, dense_index - 1, in, rows, out))
+        dense_forward(ws.gemm_, in, rows, d.in, params_.data() + d.weight_offset,
+                      params_.data() + d.bias_offset, d.out, out);
       if (i + 1 != spec_.layers.size()) activation_forward(d.activation, out, rows, d.out);
       width = d.out;
     } else if (training && l.rate > 0.0) {
@@ -189,8 +216,9 @@ void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads
     const DenseLayout& d = dense_[--dense_index];
     const T* input = i == 0 ? x : ws.layer_out_[i - 1].data();
     T* dx = i == 0 ? nullptr : other;  // the input gradient of layer 1 is never needed
-    dense_backward(ws.gemm_, input, cur, rows, d.in, d.out, params_.data() + d.weight_offset,
-                   grads + d.weight_offset, grads + d.bias_offset, dx, false);
+    if (!backward_bf16(ws, d, dense_index, cur, rows, grads, dx))
+      dense_backward(ws.gemm_, input, cur, rows, d.in, d.out, params_.data() + d.weight_offset,
+                     grads + d.weight_offset, grads + d.bias_offset, dx, false);
     if (i == 0) break;
     std::swap(cur, other);
     // cur = dL/d(output of layer i-1). If that layer is dense, go through its activation now;
@@ -229,12 +257,28 @@ Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext
 }
 
 template <class T>
+void Workspace<T>::enable_bf16(const ModelSpec& spec, const bf16* weights) {
+  const std::size_t rows = std::max<std::size_t>(max_rows_, 1);
+  std::size_t in = spec.inputs, widest = spec.inputs;
+  bf16_inputs_.clear();
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    if (spec.layers[i].kind != LayerSpec::Kind::dense) continue;
+    bf16_inputs_.emplace_back(rows * in);
+    in = spec.layers[i].units;
+    widest = std::max(widest, in);
+  }
+  bf16_grad_ = AlignedBuffer<bf16>(rows * widest);
+  bf16_weights_ = weights;
+}
+
+template <class T>
 std::size_t Workspace<T>::bytes() const {
   std::size_t b = input_.bytes() + grad_a_.bytes() + grad_b_.bytes() + outputs_.bytes() +
                   labels_.bytes() + target_values_.bytes();
   for (const auto& l : layer_out_) b += l.bytes();
   for (const auto& m : masks_) b += m.bytes();
-  return b;
+  for (const auto& x : bf16_inputs_) b += x.bytes();
+  return b + bf16_grad_.bytes();
 }
 
 template class Model<float>;

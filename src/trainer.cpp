@@ -124,6 +124,7 @@ void Trainer::restore(const Checkpoint& c) {
   std::copy(c.state0.begin(), c.state0.end(), s0.begin());
   std::copy(c.state1.begin(), c.state1.end(), s1.begin());
   opt.set_step(c.step);
+  engine_.parameters_changed();
   epochs_done_ = c.epochs_done;
   best_validation_loss_ = c.best_validation_loss;
   epochs_since_best_ = c.epochs_since_best;
@@ -247,6 +248,7 @@ FitResult Trainer::fit(const Dataset& train, const FitOptions& options) {
   if (result.stopped_early && !best_parameters_.empty()) {
     std::copy(best_parameters_.begin(), best_parameters_.end(),
               engine_.model().parameters().begin());
+    engine_.parameters_changed();
     result.restored_best = true;
   }
   result.best_validation_loss = best_validation_loss_;

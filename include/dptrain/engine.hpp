@@ -36,6 +36,15 @@
 // flops(B) = B * model.flops_per_sample(). With W = 1 everything runs inline on the caller,
 // and idle workers are never woken (WorkerPool::run(n, f)).
 //
+// Note [Precision]. With Precision::bf16 every product large enough for oneDNN (onednn_runs)
+// takes bf16 inputs and accumulates in fp32 (AVX512_BF16; a CPU without it is refused at
+// start-up rather than run in oneDNN's slower emulation). The parameters and the optimizer
+// state stay fp32 ("master weights"); the engine keeps a bf16 copy of the parameters, which the
+// fused update rewrites chunk by chunk right after updating the fp32 values. Activations and
+// output gradients are converted per product; losses, softmax, metrics, evaluation and
+// checkpoints are fp32. Bits stay a fixed function of the inputs: the conversions are
+// element-wise and the bf16 kernels give each row the same bits for any number of rows.
+//
 // Note [Threads]. The engine's pool is the only owner of threads: `threads` workers, each
 // calling single-threaded kernels (OpenBLAS held to one thread at start-up, Eigen built without
 // its own parallelism). The intra strategy runs one unit and splits every matrix product over
@@ -68,6 +77,14 @@ enum class Parallelism {
 Parallelism parse_parallelism(std::string_view name);
 const char* parallelism_name(Parallelism p);
 
+enum class Precision {
+  fp32,  ///< fp32 products
+  bf16,  ///< bf16 inputs, fp32 accumulation and master weights (Note [Precision])
+};
+/// Parses "fp32" or "bf16"; throws dptrain::Error otherwise.
+Precision parse_precision(std::string_view name);
+const char* precision_name(Precision p);
+
 /// Each worker gets at least this much arithmetic per step, or fewer workers are used.
 inline constexpr double kMinFlopsPerWorker = 2.0e6;
 /// The fused reduce + update sums this many gradient values at a time (see InProcessReducer).
@@ -85,6 +102,8 @@ struct EngineConfig {
   bool deterministic = false;      ///< Note [Reproducibility]
   std::size_t micro_batches = 16;  ///< units per step with deterministic
   GemmBackend gemm = default_gemm_backend();
+  /// bf16 needs the onednn kernel, a CPU with AVX512_BF16 and the data strategy (validate()).
+  Precision precision = Precision::fp32;
   /// Note [When to fork]: the least arithmetic per worker and step. Tests set 0 to force every
   /// step onto all threads.
   double min_flops_per_worker = kMinFlopsPerWorker;
@@ -157,6 +176,10 @@ class Engine {
   /// nothing. Changes no parameter or optimizer state. Requires 1 <= rows <= batch_size.
   void prepare(std::size_t rows);
 
+  /// With bf16 precision: refreshes the bf16 copy of the parameters after they were written
+  /// outside a step (restore, early stopping, an application's own edits). No-op in fp32.
+  void parameters_changed();
+
   const EngineConfig& config() const { return config_; }
   Model<float>& model() { return model_; }
   const Model<float>& model() const { return model_; }
@@ -201,6 +224,7 @@ class Engine {
   std::vector<UnitStats> unit_stats_;  // one per unit
   std::vector<double> busy_fb_, busy_ru_;  // per-worker seconds of the current step
   std::vector<std::size_t> prepared_;      // step sizes whose kernels exist (prepare)
+  AlignedBuffer<bf16> bf16_parameters_;    // Note [Precision]; empty in fp32
   OptimizerState<float> optimizer_;
   bool timing_ = false;
   PhaseTimes times_;

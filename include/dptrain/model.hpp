@@ -105,6 +105,13 @@ class Model {
   void backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads) const;
 
  private:
+  // The bf16 forms of one dense layer (index: its position among dense layers); false when the
+  // workspace is fp32 or the product is too small for oneDNN, and the fp32 form runs instead.
+  bool forward_bf16(Workspace<T>& ws, const DenseLayout& d, std::size_t index, const T* in,
+                    std::size_t rows, T* out) const;
+  bool backward_bf16(Workspace<T>& ws, const DenseLayout& d, std::size_t index, const T* dz,
+                     std::size_t rows, T* grads, T* dx) const;
+
   ModelSpec spec_;
   std::vector<DenseLayout> dense_;
   std::size_t weight_count_ = 0;
@@ -130,11 +137,20 @@ class Workspace {
   /// Bytes held by this workspace.
   std::size_t bytes() const;
 
+  /// bf16 precision (float workspaces; Note [Precision] in engine.hpp): products large enough
+  /// for oneDNN (onednn_runs) take bf16 inputs, with `weights` the bf16 copy of the model's
+  /// parameters (same layout, kept current by the owner). Allocates the bf16 scratch here.
+  void enable_bf16(const ModelSpec& spec, const bf16* weights);
+  bool uses_bf16() const { return bf16_weights_ != nullptr; }
+
  private:
   friend class Model<T>;
   std::size_t max_rows_;
   GemmContext gemm_;
   std::unique_ptr<GemmCache, GemmCacheDeleter> gemm_cache_;  // this worker's kernel state
+  const bf16* bf16_weights_ = nullptr;
+  std::vector<AlignedBuffer<bf16>> bf16_inputs_;  // per dense layer: its input, rows x in
+  AlignedBuffer<bf16> bf16_grad_;                 // dz of the layer in backward
   AlignedBuffer<T> input_;
   std::vector<AlignedBuffer<T>> layer_out_;  // one per layer spec (dropout: its output)
   std::vector<AlignedBuffer<T>> masks_;      // dropout layers only (else empty)

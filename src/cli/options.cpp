@@ -61,8 +61,10 @@ void add_engine_options(cxxopts::Options& options) {
       "deterministic", "Same bits for every --threads: fixed micro-batches summed in fixed order")(
       "micro-batches", "Micro-batches per step with --deterministic",
       cxxopts::value<std::string>()->default_value("16"))(
-      "gemm", "GEMM kernel: openblas, eigen or reference (default: the fastest in this build)",
-      cxxopts::value<std::string>());
+      "gemm", "GEMM kernel: onednn, openblas, eigen or reference (default: the fastest in this build)",
+      cxxopts::value<std::string>())(
+      "precision", "fp32, or bf16 (bf16 products, fp32 accumulation and weights; onednn kernel)",
+      cxxopts::value<std::string>()->default_value("fp32"));
 }
 
 void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {
@@ -72,6 +74,7 @@ void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool re
   c.deterministic = r.count("deterministic") > 0;
   c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
+  c.precision = parse_precision(r["precision"].as<std::string>());
 }
 
 namespace {
