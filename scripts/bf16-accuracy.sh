@@ -20,3 +20,24 @@ run "fashion-mnist 784-256-128-10 10 ep" --data fashion-mnist --layers 784,256,1
 run "blobs8 8-256-256-1 30 ep" --data blobs8 --layers 8,256,256,1 --epochs 30 --batch-size 128
 run "linear 8-256-256-1 (mse) 30 ep" --data linear --layers 8,256,256,1 --epochs 30 --batch-size 128 --loss mse
 run "square 1-256-256-1 (mse) 200 ep" --data square --layers 1,256,256,1 --epochs 200 --batch-size 100 --loss mse --lr 0.003
+
+# Time to 0.88 test accuracy, 784-256-128-10, Adam, batch 128, 2 threads: the training seconds
+# (per-epoch "seconds" of --log, evaluation excluded) summed up to the first epoch that reaches it.
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+for p in fp32 bf16; do
+  "$bin" train --quiet --threads 2 --precision "$p" --data fashion-mnist --layers 784,256,128,10 \
+    --epochs 15 --batch-size 128 --log "$tmp/$p.jsonl" >/dev/null
+  python3 - "$tmp/$p.jsonl" "$p" <<'PY'
+import json, sys
+total = 0.0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    total += e["seconds"]
+    if e["test_metric"] >= 0.88:
+        print(f"time to 0.88 test accuracy ({sys.argv[2]}): {total:.2f} s training, epoch {e['epoch']}")
+        break
+else:
+    print(f"time to 0.88 test accuracy ({sys.argv[2]}): not reached in 15 epochs ({total:.2f} s)")
+PY
+done

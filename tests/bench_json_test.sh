@@ -25,6 +25,12 @@ FAST=(--repeats 2 --seconds 0.02)
 run bench --models C,xor,square --threads 1,2 "${FAST[@]}" --quality-steps 300 \
   --export "$TMP/replay" --json "$TMP/bench.json"
 if [[ $RC -eq 0 ]]; then ok "bench --json --quality-steps --export"; else not_ok "bench --json --quality-steps --export" "exit $RC"; fi
+if grep -Eq "^single-core peaks: fp32 FMA [0-9.]+ GFLOP/s \((avx512f|avx2\+fma|none)\), bf16 dot ([0-9.]+ GFLOP/s|n/a)" "$OUT" &&
+  grep -Eq "^C +2 .* ([0-9.]+%|n/a) " "$OUT"; then
+  ok "bench prints the peaks and a %peak column"
+else
+  not_ok "bench prints the peaks and a %peak column" "$(grep -m 1 peaks "$OUT")"
+fi
 if "$PYTHON" - "$TMP/bench.json" "$TMP/replay/manifest.json" <<'EOF' >"$TMP/check" 2>&1; then
 import json, math, os, sys
 doc = json.load(open(sys.argv[1]))
@@ -34,6 +40,30 @@ assert got == [(m, t) for m in ("C", "square", "xor") for t in (1, 2)], got
 for r in doc["results"]:
     assert r["samples_per_s"] > 0 and len(r["windows_samples_per_s"]) == 2, r
     assert r["oversubscribed"] == (r["threads"] > doc["cores"]), r
+# The register-only peaks: positive exactly when the CPU has the instructions (every x86-64 CPU
+# this runs on has AVX2+FMA or AVX-512), and the exact-FLOP rates as fractions of them.
+flags = set()
+for line in open("/proc/cpuinfo"):
+    if line.startswith("flags"):
+        flags = set(line.split(":", 1)[1].split())
+        break
+has_fp32 = "avx512f" in flags or {"avx2", "fma"} <= flags
+assert (doc["fp32_fma_peak_gflops"] > 0) == has_fp32, (doc["fp32_fma_peak_gflops"], has_fp32)
+assert (doc["bf16_dot_peak_gflops"] > 0) == ("avx512_bf16" in flags), doc["bf16_dot_peak_gflops"]
+assert doc["fp32_fma_probe_isa"] in ("avx512f", "avx2+fma", "none"), doc["fp32_fma_probe_isa"]
+# forward + weight gradient: 4 x in x out per layer; input gradient: 2 x in x out but layer 1
+exact = {"C": 4 * (80 + 80 + 8) + 2 * (80 + 8), "xor": 4 * (6 + 3) + 2 * 3,
+         "square": 4 * (10 + 10) + 2 * 10}
+for r in doc["results"]:
+    assert r["exact_flops_per_sample"] == exact[r["model"]], r
+    assert math.isclose(r["exact_gflops"], r["exact_flops_per_sample"] * r["samples_per_s"] / 1e9,
+                        rel_tol=1e-9), r
+    if has_fp32:
+        peak = min(r["threads"], doc["cores"]) * doc["fp32_fma_peak_gflops"]
+        assert math.isclose(r["fp32_peak_gflops"], peak, rel_tol=1e-9), (r, peak)
+        assert 0 < r["fp32_peak_fraction"] < 1.5, r
+        assert math.isclose(r["fp32_peak_fraction"], r["exact_gflops"] / peak, rel_tol=1e-9), r
+        assert r["fp32_peak_measured_gflops"] > 0, r
 q = {x["model"]: x for x in doc["quality"]}
 assert set(q) == {"C", "xor", "square"}, q
 for m, x in q.items():

@@ -18,6 +18,7 @@
 #include "dptrain/parallel/partition.hpp"
 #include "dptrain/parallel/pool.hpp"
 #include "dptrain/parallel/reducer.hpp"
+#include "dptrain/peak.hpp"
 #include "dptrain/rng.hpp"
 #include "dptrain/schedule.hpp"
 #include "dptrain/trainer.hpp"

@@ -90,7 +90,11 @@ class Model {
   std::span<T> parameters() { return params_.span(); }
   std::span<const T> parameters() const { return params_.span(); }
   const std::vector<DenseLayout>& dense_layers() const { return dense_; }
-  /// Multiply-adds x 2 of one sample's forward + backward (without the unneeded input gradient).
+  /// Exact FLOPs of one sample's training step in the dense products: 2 x in x out per dense
+  /// layer for the forward pass, 2 x in x out for the weight gradient, and 2 x in x out for the
+  /// input gradient of every layer but the first (never computed). Biases, activations, loss,
+  /// dropout and the update are not counted. The fork threshold (Note [When to fork]) and the
+  /// exact-FLOP rates of `dptrain bench` use it.
   double flops_per_sample() const;
 
   /// Forward pass of `rows` samples x (rows x inputs) through the workspace. Leaves the output

@@ -1,12 +1,15 @@
 // dptrain bench: steady-state training throughput of the reference models for a list of thread
 // counts, measured in one run with the windows interleaved (measure.hpp), so every ratio it
-// prints (speedup, fraction of the machine's SGEMM rate) compares figures taken side by side.
+// prints (speedup, fraction of the machine's SGEMM rate, fraction of the register-only fp32 FMA
+// peak, peak.hpp) compares figures taken side by side.
 //
 // --json PATH writes the same figures machine-readably; --quality and --export add a fixed-step
 // training check per model (bench_quality.hpp).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,7 +42,25 @@ struct BenchSettings {
 struct Machine {
   std::size_t cores = 1;
   std::string cpu;
+  std::size_t ranks = 1;  ///< MPI ranks: a point's rate is the whole job's
   double sgemm_gflops = 0;
+  double fp32_peak_gflops = 0;  ///< one core, register-only FMA probe (0: no AVX2/AVX-512)
+  double bf16_peak_gflops = 0;  ///< one core, vdpbf16ps probe (0: no AVX512_BF16)
+  /// The fp32 probe on T pool workers at once, for every benched thread count T.
+  std::map<std::size_t, double> fp32_measured_by_threads;
+
+  /// The fp32 peak a point at `threads` threads is compared with: min(threads, cores) x the
+  /// single-core peak, on every rank. Not the probe measured on the pool: on a shared machine
+  /// that one swings by 2x from run to run (all workers must hold a core at the same time),
+  /// which would make the fractions noise; it is reported beside it as a check (below
+  /// min(T, cores) x single-core when cores are shared with other work or are SMT siblings).
+  double fp32_peak_for(std::size_t threads) const {
+    return double(ranks) * double(std::min(threads, cores)) * fp32_peak_gflops;
+  }
+  double fp32_measured_for(std::size_t threads) const {
+    const auto it = fp32_measured_by_threads.find(threads);
+    return it == fp32_measured_by_threads.end() ? 0 : double(ranks) * it->second;
+  }
 };
 
 cxxopts::Options bench_options() {
@@ -111,23 +132,68 @@ void print_banner(const BenchSettings& s, const Machine& m, const Communicator* 
               parallelism_name(s.base.parallelism), s.base.deterministic ? "; deterministic" : "");
 }
 
+/// 100 * value / of with `decimals` decimals and a percent sign; "n/a" when `of` is unknown (0).
+std::string percent(double value, double of, int decimals) {
+  if (!(of > 0)) return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f%%", decimals, 100.0 * value / of);
+  return text;
+}
+
+/// Measures the register-only peaks (peak.hpp) and prints them: one core, and the fp32 probe on
+/// T workers of a pool at once for every thread count T (oversubscribed counts share the cores
+/// and add no peak). Runs before any trainer: one pool alive at a time (Note [Interleaved
+/// windows]). Short probes (0.1 s at most each): a rate of registers needs no long window.
+void measure_peaks(const BenchSettings& s, Machine& m) {
+  const double seconds = std::min(0.1, s.windows.seconds);
+  m.fp32_peak_gflops = fp32_fma_peak_gflops(seconds);
+  m.bf16_peak_gflops = bf16_dot_peak_gflops(seconds);
+  for (std::size_t t : s.threads) {
+    if (m.fp32_measured_by_threads.count(t)) continue;
+    if (t == 1) {
+      m.fp32_measured_by_threads[t] = m.fp32_peak_gflops;
+      continue;
+    }
+    parallel::WorkerPool pool(s.base.backend, t);
+    m.fp32_measured_by_threads[t] = fp32_fma_peak_gflops(pool, seconds);
+  }
+  char bf16[64] = "n/a (no AVX512_BF16)";
+  if (m.bf16_peak_gflops > 0) std::snprintf(bf16, sizeof bf16, "%.1f GFLOP/s", m.bf16_peak_gflops);
+  std::printf("single-core peaks: fp32 FMA %.1f GFLOP/s (%s), bf16 dot %s (register-only probes)\n",
+              m.fp32_peak_gflops, fp32_fma_probe_isa(), bf16);
+  std::printf("%-50s", "fp32 FMA peak for T threads, min(T, cores) x 1-core:");
+  for (const auto& point : m.fp32_measured_by_threads)
+    std::printf("  %zu: %.1f", point.first, m.fp32_peak_for(point.first) / double(m.ranks));
+  std::printf(" GFLOP/s%s (%%peak below)\n%-50s", m.ranks > 1 ? " per rank" : "",
+              "  check, the probe on T pool threads at once:");
+  for (const auto& [t, gf] : m.fp32_measured_by_threads) std::printf("  %zu: %.1f", t, gf);
+  std::printf(" GFLOP/s (lower: cores busy with other work, or SMT siblings)\n");
+}
+
 /// Prints the table row of one point and returns its JSON result. `first` is the baseline of
 /// the speedup (the first thread count).
 json report_point(const Reference& ref, const Point& p, const Point& first, const Machine& m) {
+  // "gflops" in the JSON keeps its first definition, 6 x parameters per sample; the table and
+  // the peak fractions use the exact count (Model::flops_per_sample).
   const double flops_per_sample = 6.0 * double(first.model->trainable_count());
+  const double exact_per_sample = first.model->flops_per_sample();
   const WindowStats w = window_stats(p);
   const double speedup = ratio_stats(p, first).median;
   const StepSplit split = step_split_us(summed_times(p));
   const double us_per_step = 1e6 * double(ref.batch) / w.median;
   const double gflops = flops_per_sample * w.median / 1e9;
+  const double exact_gflops = exact_per_sample * w.median / 1e9;
+  const double peak = m.fp32_peak_for(p.threads);
+  const double fraction = peak > 0 ? exact_gflops / peak : std::nan("");
   char range[64], mem[32];
   std::snprintf(range, sizeof range, "[%.0f - %.0f]", w.min, w.max);
   std::snprintf(mem, sizeof mem, "%.2f MB", double(p.extra_worker_bytes) / 1e6);
   std::printf(
-      "%-6s %5zu%s %12.0f %20s %10.1f %8.2f %6.2f %7.1f %8.1fus %8.1fus %8.1fus %8.1fus %12s\n",
+      "%-6s %5zu%s %12.0f %20s %10.1f %8.2f %6.2f %7.1f %6s %8.1fus %8.1fus %8.1fus %8.1fus "
+      "%12s\n",
       ref.name.c_str(), p.threads, p.threads > m.cores ? "*" : " ", w.median, range, us_per_step,
-      speedup, speedup / double(p.threads), gflops, split.forward_backward, split.reduce_update,
-      split.communication, split.wait, mem);
+      speedup, speedup / double(p.threads), exact_gflops, percent(exact_gflops, peak, 1).c_str(),
+      split.forward_backward, split.reduce_update, split.communication, split.wait, mem);
   return {{"model", ref.name},
           {"what", ref.what},
           {"layers", ref.widths},
@@ -142,6 +208,11 @@ json report_point(const Reference& ref, const Point& p, const Point& first, cons
           {"speedup", json_number(speedup)},
           {"efficiency", json_number(speedup / double(p.threads))},
           {"gflops", json_number(gflops)},
+          {"exact_flops_per_sample", exact_per_sample},
+          {"exact_gflops", json_number(exact_gflops)},
+          {"fp32_peak_gflops", json_number(peak)},
+          {"fp32_peak_fraction", json_number(fraction)},
+          {"fp32_peak_measured_gflops", json_number(m.fp32_measured_for(p.threads))},
           {"fwd_bwd_us", json_number(split.forward_backward)},
           {"reduce_update_us", json_number(split.reduce_update)},
           {"wait_us", json_number(split.wait)},
@@ -157,13 +228,14 @@ void bench_model(const Reference& ref, const BenchSettings& s, const Machine& m,
   for (std::size_t n : s.threads) points.push_back(make_point(ref, s.base, n, s.base.parallelism));
   measure_interleaved(ref, points, s.windows);
   for (const Point& p : points) results.push_back(report_point(ref, p, points.front(), m));
-  const double flops_per_sample = 6.0 * double(points.front().model->trainable_count());
-  const double gf = flops_per_sample * median(points.front().samples_per_s) / 1e9;
+  const Point& first = points.front();
+  const double gf = first.model->flops_per_sample() * median(first.samples_per_s) / 1e9;
   std::printf(
       "%-6s %s; %zu worker(s) per step at %zu threads; %.1f GFLOP/s at %zu thread(s) = "
-      "%.0f%% of the SGEMM rate\n\n",
+      "%s of the SGEMM rate, %s of the fp32 FMA peak\n\n",
       ref.name.c_str(), ref.what.c_str(), points.back().workers, points.back().threads, gf,
-      points.front().threads, 100.0 * gf / m.sgemm_gflops);
+      first.threads, percent(gf, m.sgemm_gflops, 0).c_str(),
+      percent(gf, m.fp32_peak_for(first.threads), 0).c_str());
 }
 
 json bench_document(const BenchSettings& s, const Machine& m, const json& results) {
@@ -177,6 +249,9 @@ json bench_document(const BenchSettings& s, const Machine& m, const json& result
           {"parallelism", parallelism_name(s.base.parallelism)},
           {"deterministic", s.base.deterministic},
           {"sgemm_gflops", json_number(m.sgemm_gflops)},
+          {"fp32_fma_peak_gflops", json_number(m.fp32_peak_gflops)},
+          {"bf16_dot_peak_gflops", json_number(m.bf16_peak_gflops)},
+          {"fp32_fma_probe_isa", fp32_fma_probe_isa()},
           {"seconds", s.windows.seconds},
           {"repeats", s.windows.repeats},
           {"results", results}};
@@ -190,21 +265,29 @@ int run_bench(BenchSettings s) {
   if (comm && s.quality.enabled)
     throw Error("--quality and --export run on one process only, not under MPI");
   if (!leader && !std::freopen("/dev/null", "w", stdout)) throw Error("cannot silence rank output");
-  Machine m{parallel::hardware_threads(), cpu_model(), 0};
+  Machine m;
+  m.cores = parallel::hardware_threads();
+  m.cpu = cpu_model();
+  m.ranks = comm ? std::size_t(comm->size()) : 1;
   print_banner(s, m, comm);
   m.sgemm_gflops = sgemm_gflops(s.base.gemm, 256, 1024, 1024, std::min(1.0, s.windows.seconds));
-  std::printf("single-thread SGEMM rate (256x1024 * 1024x1024): %.1f GFLOP/s\n\n", m.sgemm_gflops);
+  std::printf("single-thread SGEMM rate (256x1024 * 1024x1024): %.1f GFLOP/s\n", m.sgemm_gflops);
+  measure_peaks(s, m);
+  std::printf("\n");
 
   json results = json::array();
-  std::printf("%-6s %7s %12s %20s %10s %8s %6s %7s %9s %9s %9s %9s %12s\n", "model", "threads",
-              "samples/s", "[min - max]", "us/step", "speedup", "eff", "GFLOP/s", "fwd+bwd",
-              "red+upd", "mpi", "wait", "mem/worker");
+  std::printf("%-6s %7s %12s %20s %10s %8s %6s %7s %6s %9s %9s %9s %9s %12s\n", "model", "threads",
+              "samples/s", "[min - max]", "us/step", "speedup", "eff", "GFLOP/s", "%peak",
+              "fwd+bwd", "red+upd", "mpi", "wait", "mem/worker");
   for (const Reference* ref : s.models) bench_model(*ref, s, m, results);
   std::printf(
-      "GFLOP/s counts 6 x parameters per sample (it includes the input layer's input "
-      "gradient, which dptrain never computes,\nso a model can exceed 100%% of the SGEMM "
-      "rate); * = more threads than cores (oversubscribed); eff = speedup / threads;\n"
-      "mem/worker = workspace + gradient buffer an extra worker adds.\n");
+      "GFLOP/s counts the exact FLOPs of a step: 2 x in x out per dense layer for the forward "
+      "pass, the weight gradient,\nand the input gradient of every layer but the first (never "
+      "computed); biases and activations are not counted.\n%%peak = GFLOP/s / (min(threads, "
+      "cores) x the single-core fp32 FMA peak) (JSON: exact_gflops, fp32_peak_fraction;\n"
+      "\"gflops\" keeps its old count, 6 x parameters per sample). * = more threads than cores "
+      "(oversubscribed);\neff = speedup / threads; mem/worker = workspace + gradient buffer an "
+      "extra worker adds.\n");
 
   json quality = json::array();
   if (s.quality.enabled) quality = run_quality_checks(s.models, s.base, s.quality);
