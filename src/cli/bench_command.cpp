@@ -127,9 +127,10 @@ void print_banner(const BenchSettings& s, const Machine& m, const Communicator* 
     std::printf(
         "MPI: %d ranks; batch split across ranks, then threads; 'mpi' = gradient exchange\n",
         comm->size());
-  std::printf("GEMM: %s; backend %s; parallelism %s%s\n",
+  std::printf("GEMM: %s; backend %s; parallelism %s; precision %s%s\n",
               gemm_kernel_description(s.base.gemm).c_str(), parallel::backend_name(s.base.backend),
-              parallelism_name(s.base.parallelism), s.base.deterministic ? "; deterministic" : "");
+              parallelism_name(s.base.parallelism), precision_name(s.base.precision),
+              s.base.deterministic ? "; deterministic" : "");
 }
 
 /// 100 * value / of with `decimals` decimals and a percent sign; "n/a" when `of` is unknown (0).
@@ -213,6 +214,12 @@ json report_point(const Reference& ref, const Point& p, const Point& first, cons
           {"fp32_peak_gflops", json_number(peak)},
           {"fp32_peak_fraction", json_number(fraction)},
           {"fp32_peak_measured_gflops", json_number(m.fp32_measured_for(p.threads))},
+          {"precision", precision_name(p.config.precision)},
+          {"bf16_peak_fraction",
+           json_number(m.bf16_peak_gflops > 0 && p.config.precision == Precision::bf16
+                           ? exact_gflops / (m.fp32_peak_for(p.threads) / m.fp32_peak_gflops *
+                                             m.bf16_peak_gflops)
+                           : std::nan(""))},
           {"fwd_bwd_us", json_number(split.forward_backward)},
           {"reduce_update_us", json_number(split.reduce_update)},
           {"wait_us", json_number(split.wait)},
@@ -232,10 +239,14 @@ void bench_model(const Reference& ref, const BenchSettings& s, const Machine& m,
   const double gf = first.model->flops_per_sample() * median(first.samples_per_s) / 1e9;
   std::printf(
       "%-6s %s; %zu worker(s) per step at %zu threads; %.1f GFLOP/s at %zu thread(s) = "
-      "%s of the SGEMM rate, %s of the fp32 FMA peak\n\n",
+      "%s of the SGEMM rate, %s of the fp32 FMA peak%s%s\n\n",
       ref.name.c_str(), ref.what.c_str(), points.back().workers, points.back().threads, gf,
       first.threads, percent(gf, m.sgemm_gflops, 0).c_str(),
-      percent(gf, m.fp32_peak_for(first.threads), 0).c_str());
+      percent(gf, m.fp32_peak_for(first.threads), 0).c_str(),
+      s.base.precision == Precision::bf16 ? ", " : "",
+      s.base.precision == Precision::bf16
+          ? (percent(gf, m.bf16_peak_gflops, 0) + " of the bf16 dot peak").c_str()
+          : "");
 }
 
 json bench_document(const BenchSettings& s, const Machine& m, const json& results) {
