@@ -14,7 +14,7 @@ bf16 to_bf16_portable(float f) {
   std::uint32_t u;
   std::memcpy(&u, &f, sizeof u);
   if ((u & 0x7fffffffu) > 0x7f800000u) return bf16((u >> 16) | 0x40);  // NaN stays quiet NaN
-  u += 0x7fffu + ((u >> 16) & 1u);                                      // round to nearest even
+  u += 0x7fffu + ((u >> 16) & 1u);                                     // round to nearest even
   return bf16(u >> 16);
 }
 
@@ -22,8 +22,8 @@ bf16 to_bf16_portable(float f) {
 // One instruction per 16 values; the tail goes through the same instruction under a mask, so
 // every element rounds the same way wherever it sits.
 __attribute__((target("avx512f,avx512bf16,avx512vl"))) void to_bf16_avx512(const float* in,
-                                                                          bf16* out,
-                                                                          std::size_t n) {
+                                                                           bf16* out,
+                                                                           std::size_t n) {
   std::size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(in + i));

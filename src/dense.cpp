@@ -5,14 +5,15 @@
 namespace dptrain {
 
 template <class T>
-void dense_forward(const GemmContext& backend, const T* x, std::size_t rows, std::size_t in, const T* w,
-                   const T* b, std::size_t out, T* z) {
+void dense_forward(const GemmContext& backend, const T* x, std::size_t rows, std::size_t in,
+                   const T* w, const T* b, std::size_t out, T* z) {
   gemm_bias<T>(backend, Transpose::no, Transpose::no, rows, out, in, x, in, w, out, b, z, out);
 }
 
 template <class T>
-void dense_backward(const GemmContext& backend, const T* x, const T* dz, std::size_t rows, std::size_t in,
-                    std::size_t out, const T* w, T* dw, T* db, T* dx, bool accumulate) {
+void dense_backward(const GemmContext& backend, const T* x, const T* dz, std::size_t rows,
+                    std::size_t in, std::size_t out, const T* w, T* dw, T* db, T* dx,
+                    bool accumulate) {
   const T beta = accumulate ? T(1) : T(0);
   // dw (in x out) = x^T (in x rows) * dz (rows x out)
   gemm<T>(backend, Transpose::yes, Transpose::no, in, out, rows, T(1), x, in, dz, out, beta, dw,
@@ -107,10 +108,10 @@ void dropout_backward(const T* mask, T* grad, std::size_t n) {
 }
 
 #define DPTRAIN_INSTANTIATE(T)                                                                     \
-  template void dense_forward<T>(const GemmContext&, const T*, std::size_t, std::size_t, const T*,        \
+  template void dense_forward<T>(const GemmContext&, const T*, std::size_t, std::size_t, const T*, \
                                  const T*, std::size_t, T*);                                       \
-  template void dense_backward<T>(const GemmContext&, const T*, const T*, std::size_t, std::size_t,       \
-                                  std::size_t, const T*, T*, T*, T*, bool);                        \
+  template void dense_backward<T>(const GemmContext&, const T*, const T*, std::size_t,             \
+                                  std::size_t, std::size_t, const T*, T*, T*, T*, bool);           \
   template void dense_forward_reference<T>(const T*, std::size_t, std::size_t, const T*, const T*, \
                                            std::size_t, T*);                                       \
   template void dense_backward_reference<T>(const T*, const T*, std::size_t, std::size_t,          \

@@ -20,7 +20,9 @@ Parallelism parse_parallelism(std::string_view name) {
   throw Error("unknown parallelism '" + std::string(name) + "' (expected data or intra)");
 }
 
-const char* parallelism_name(Parallelism p) { return p == Parallelism::data ? "data" : "intra"; }
+const char* parallelism_name(Parallelism p) {
+  return p == Parallelism::data ? "data" : "intra";
+}
 
 Precision parse_precision(std::string_view name) {
   if (name == "fp32") return Precision::fp32;
@@ -28,7 +30,9 @@ Precision parse_precision(std::string_view name) {
   throw Error("unknown precision '" + std::string(name) + "' (expected fp32 or bf16)");
 }
 
-const char* precision_name(Precision p) { return p == Precision::fp32 ? "fp32" : "bf16"; }
+const char* precision_name(Precision p) {
+  return p == Precision::fp32 ? "fp32" : "bf16";
+}
 
 void EngineConfig::validate() const {
   if (batch_size == 0) throw Error("batch size must be at least 1");
@@ -47,8 +51,9 @@ void EngineConfig::validate() const {
     if (parallelism != Parallelism::data)
       throw Error("bf16 precision supports the data strategy only, not intra");
     if (!cpu_has_bf16())
-      throw Error("this CPU has no AVX512_BF16 instructions; bf16 would run in oneDNN's "
-                  "emulation, slower than fp32 (use fp32)");
+      throw Error(
+          "this CPU has no AVX512_BF16 instructions; bf16 would run in oneDNN's "
+          "emulation, slower than fp32 (use fp32)");
   }
 }
 
@@ -63,8 +68,7 @@ std::size_t unit_capacity(const EngineConfig& c, std::size_t workers) {
 /// so its shard is at most ceil(B / (w + 1)) rows; with micro-batches it holds one at a time.
 std::size_t workspace_rows(const EngineConfig& c, std::size_t w) {
   const std::size_t batch = c.batch_size;
-  return c.deterministic ? (batch + c.micro_batches - 1) / c.micro_batches
-                         : (batch + w) / (w + 1);
+  return c.deterministic ? (batch + c.micro_batches - 1) / c.micro_batches : (batch + w) / (w + 1);
 }
 
 std::unique_ptr<parallel::Reducer> make_reducer(const EngineConfig& c, std::size_t params,
@@ -152,13 +156,17 @@ std::size_t Engine::workers_for(std::size_t rows) const {
   return std::min({std::size_t(std::max(1.0, w)), most, rows});
 }
 
-GemmContext Engine::gemm_context() const { return workspaces_.front().gemm(); }
+GemmContext Engine::gemm_context() const {
+  return workspaces_.front().gemm();
+}
 
 std::size_t Engine::workspace_bytes(std::size_t worker) const {
   return workspaces_.at(worker).bytes();
 }
 
-std::size_t Engine::gradient_buffer_bytes() const { return gradients_.front().bytes(); }
+std::size_t Engine::gradient_buffer_bytes() const {
+  return gradients_.front().bytes();
+}
 
 EngineMemory Engine::memory() const {
   EngineMemory m;
@@ -185,10 +193,9 @@ void Engine::check_step(const Dataset& data, std::size_t rows) const {
                                 ") <= batch_size (" + std::to_string(config_.batch_size) +
                                 ") failed");
   if (data.features != model_.spec().inputs || !data.labelled())
-    throw std::invalid_argument(
-        "Engine::step: precondition failed: data '" + data.source +
-        "' must be labelled and have the model's " + std::to_string(model_.spec().inputs) +
-        " features (check_data)");
+    throw std::invalid_argument("Engine::step: precondition failed: data '" + data.source +
+                                "' must be labelled and have the model's " +
+                                std::to_string(model_.spec().inputs) + " features (check_data)");
 }
 
 parallel::StepPlan Engine::plan(std::size_t batch) const {
@@ -247,8 +254,8 @@ void Engine::run_units(const parallel::StepPlan& p, const Dataset& data,
   for (std::size_t u = mine.begin; u < mine.end; ++u) {
     const parallel::Range r = p.unit_rows(u);
     if (r.empty()) continue;
-    unit_stats_[u].stats = run_unit(data, rows.subspan(r.begin, r.size()), r.begin, p.batch, w,
-                                    gradients_[u].data());
+    unit_stats_[u].stats =
+        run_unit(data, rows.subspan(r.begin, r.size()), r.begin, p.batch, w, gradients_[u].data());
   }
 }
 

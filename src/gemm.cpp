@@ -9,9 +9,9 @@
 #include <string>
 
 #include "dptrain/error.hpp"
-#include "gemm_onednn.hpp"
 #include "dptrain/parallel/partition.hpp"
 #include "dptrain/parallel/pool.hpp"
+#include "gemm_onednn.hpp"
 
 #if DPTRAIN_HAVE_OPENBLAS
 #include <cblas.h>
@@ -232,8 +232,7 @@ void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
           T* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
   const std::size_t parts = gemm_parts(context.pool, m, n, k);
-  if (parts == 1)
-    return gemm_serial(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (parts == 1) return gemm_serial(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   // Split C by columns (cache-line aligned), or by rows when it has more rows than columns:
   // every part is an ordinary product over the whole of k, so no part needs another's result.
   const bool by_columns = n >= m;
@@ -254,30 +253,30 @@ void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
   });
 }
 
-template void gemm<float>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
-                          float, const float*, std::size_t, const float*, std::size_t, float,
-                          float*, std::size_t);
-template void gemm<double>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
-                           double, const double*, std::size_t, const double*, std::size_t, double,
-                           double*, std::size_t);
+template void gemm<float>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t,
+                          std::size_t, float, const float*, std::size_t, const float*, std::size_t,
+                          float, float*, std::size_t);
+template void gemm<double>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t,
+                           std::size_t, double, const double*, std::size_t, const double*,
+                           std::size_t, double, double*, std::size_t);
 
 bool onednn_runs(std::size_t m, std::size_t n, std::size_t k) {
   constexpr double kMinOnednnFlops = 1.0e5;
   return 2.0 * double(m) * double(n) * double(k) >= kMinOnednnFlops;
 }
 
-void gemm_bf16(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
-               std::size_t n, std::size_t k, const bf16* a, std::size_t lda, const bf16* b,
-               std::size_t ldb, float beta, float* c, std::size_t ldc, const float* bias) {
+void gemm_bf16(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+               std::size_t k, const bf16* a, std::size_t lda, const bf16* b, std::size_t ldb,
+               float beta, float* c, std::size_t ldc, const float* bias) {
   if (m == 0 || n == 0 || k == 0)
     throw std::invalid_argument("gemm_bf16: empty products are not supported");
   onednn::bf16gemm(context.cache, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, bias);
 }
 
 template <class T>
-void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
-               std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
-               std::size_t ldb, const T* bias, T* c, std::size_t ldc) {
+void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+               std::size_t k, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+               const T* bias, T* c, std::size_t ldc) {
   if constexpr (std::is_same_v<T, float>) {
     if (context.backend == GemmBackend::onednn && !context.pool && m > 0 && n > 0 && k > 0 &&
         onednn_or_fallback<T>(m, n, k) == GemmBackend::onednn)
@@ -294,8 +293,8 @@ void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size
 template void gemm_bias<float>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t,
                                std::size_t, const float*, std::size_t, const float*, std::size_t,
                                const float*, float*, std::size_t);
-template void gemm_bias<double>(const GemmContext&, Transpose, Transpose, std::size_t,
-                                std::size_t, std::size_t, const double*, std::size_t,
-                                const double*, std::size_t, const double*, double*, std::size_t);
+template void gemm_bias<double>(const GemmContext&, Transpose, Transpose, std::size_t, std::size_t,
+                                std::size_t, const double*, std::size_t, const double*, std::size_t,
+                                const double*, double*, std::size_t);
 
 }  // namespace dptrain

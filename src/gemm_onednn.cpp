@@ -50,7 +50,9 @@ struct Key {
 struct KeyHash {
   std::size_t operator()(const Key& k) const {
     std::size_t h = 1469598103934665603ull;
-    for (std::size_t v : {k.m, k.n, k.k, k.lda, k.ldb, k.ldc, std::size_t(k.ta) | std::size_t(k.tb) << 1 | std::size_t(k.bias) << 2 | std::size_t(k.bf16_inputs) << 3})
+    for (std::size_t v : {k.m, k.n, k.k, k.lda, k.ldb, k.ldc,
+                          std::size_t(k.ta) | std::size_t(k.tb) << 1 | std::size_t(k.bias) << 2 |
+                              std::size_t(k.bf16_inputs) << 3})
       h = (h ^ v) * 1099511628211ull;
     return h;
   }
@@ -86,7 +88,8 @@ struct Matmul {
       attr.set_post_ops(ops);
     }
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const auto desc = key.bias ? dnnl::matmul::desc(ad, bd, biasd, cd) : dnnl::matmul::desc(ad, bd, cd);
+    const auto desc =
+        key.bias ? dnnl::matmul::desc(ad, bd, biasd, cd) : dnnl::matmul::desc(ad, bd, cd);
     const dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
     primitive = dnnl::matmul(pd);
     scratch.resize(std::max<std::size_t>(1, pd.scratchpad_desc().get_size()));
@@ -115,7 +118,9 @@ class GemmCache {
   std::unordered_map<Key, std::unique_ptr<Matmul>, KeyHash> entries_;
 };
 
-void GemmCacheDeleter::operator()(GemmCache* cache) const { delete cache; }
+void GemmCacheDeleter::operator()(GemmCache* cache) const {
+  delete cache;
+}
 
 std::unique_ptr<GemmCache, GemmCacheDeleter> make_gemm_cache() {
   return std::unique_ptr<GemmCache, GemmCacheDeleter>(new GemmCache());
@@ -123,7 +128,9 @@ std::unique_ptr<GemmCache, GemmCacheDeleter> make_gemm_cache() {
 
 namespace onednn {
 
-bool available() { return true; }
+bool available() {
+  return true;
+}
 
 std::string description() {
   const dnnl_version_t* v = dnnl_version();
@@ -189,22 +196,27 @@ void bf16gemm(GemmCache* cache, Transpose ta, Transpose tb, std::size_t m, std::
 #else  // no oneDNN in this build
 
 class GemmCache {};
-void GemmCacheDeleter::operator()(GemmCache* cache) const { delete cache; }
+void GemmCacheDeleter::operator()(GemmCache* cache) const {
+  delete cache;
+}
 std::unique_ptr<GemmCache, GemmCacheDeleter> make_gemm_cache() {
   return std::unique_ptr<GemmCache, GemmCacheDeleter>(new GemmCache());
 }
 
 namespace onednn {
-bool available() { return false; }
-std::string description() { return "onednn (not in this build)"; }
+bool available() {
+  return false;
+}
+std::string description() {
+  return "onednn (not in this build)";
+}
 void sgemm(GemmCache*, Transpose, Transpose, std::size_t, std::size_t, std::size_t, float,
            const float*, std::size_t, const float*, std::size_t, float, float*, std::size_t,
            const float*) {
   throw Error("GEMM backend 'onednn' is not in this build");
 }
-void bf16gemm(GemmCache*, Transpose, Transpose, std::size_t, std::size_t, std::size_t,
-              const bf16*, std::size_t, const bf16*, std::size_t, float, float*, std::size_t,
-              const float*) {
+void bf16gemm(GemmCache*, Transpose, Transpose, std::size_t, std::size_t, std::size_t, const bf16*,
+              std::size_t, const bf16*, std::size_t, float, float*, std::size_t, const float*) {
   throw Error("bf16 products need oneDNN, which is not in this build");
 }
 }  // namespace onednn

@@ -13,7 +13,9 @@ namespace dptrain {
 
 namespace {
 
-std::size_t pool_size(const InferenceOptions& o) { return o.pool ? o.pool->size() : 1; }
+std::size_t pool_size(const InferenceOptions& o) {
+  return o.pool ? o.pool->size() : 1;
+}
 
 /// Copies rows [begin, begin + n) of `data` into the workspace (features, and labels/targets
 /// when the data has them).
@@ -85,20 +87,26 @@ Evaluation Inference::evaluate(const Model<float>& model, const Dataset& data, L
       const TargetsView targets = data.classification()
                                       ? TargetsView{ws.labels(), nullptr, 1}
                                       : TargetsView{nullptr, ws.target_values(), cols};
-      partial[w].loss += loss_forward_backward<float>(loss, spec.output_activation(), ws.logits(),
-                                                      n, cols, targets, 1.0f, ws.outputs(),
-                                                      nullptr);
+      partial[w].loss +=
+          loss_forward_backward<float>(loss, spec.output_activation(), ws.logits(), n, cols,
+                                       targets, 1.0f, ws.outputs(), nullptr);
       add_metrics(data, ws, n, cols, partial[w]);
     }
   };
-  if (options_.pool) options_.pool->run(workers, task); else task(0);
+  if (options_.pool)
+    options_.pool->run(workers, task);
+  else
+    task(0);
   Evaluation e;
   e.rows = data.rows;
   e.classification = data.classification();
   e.confusion = ConfusionMatrix(data.classes);
   for (const Partial& p : partial) {  // worker order: the same sums for the same split
     e.loss += p.loss;
-    if (e.classification) e.confusion += p.confusion; else e.regression += p.regression;
+    if (e.classification)
+      e.confusion += p.confusion;
+    else
+      e.regression += p.regression;
   }
   e.loss /= double(data.rows);
   return e;
@@ -110,8 +118,7 @@ std::vector<float> Inference::predict(const Model<float>& model, const Dataset& 
   return out;
 }
 
-void Inference::predict_into(const Model<float>& model, const Dataset& data,
-                             std::span<float> out) {
+void Inference::predict_into(const Model<float>& model, const Dataset& data, std::span<float> out) {
   const ModelSpec& spec = model.spec();
   check_features_fit(spec, data);
   const std::size_t cols = spec.outputs(), workers = workers_for(model, data.rows);
@@ -129,7 +136,10 @@ void Inference::predict_into(const Model<float>& model, const Dataset& data,
       activation_forward(spec.output_activation(), dst, n, cols);
     }
   };
-  if (options_.pool) options_.pool->run(workers, task); else task(0);
+  if (options_.pool)
+    options_.pool->run(workers, task);
+  else
+    task(0);
 }
 
 Evaluation evaluate(const Model<float>& model, const Dataset& data, Loss loss,

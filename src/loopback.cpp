@@ -2,8 +2,8 @@
 // is tested everywhere (and under ThreadSanitizer).
 #include <cstdint>
 #include <cstdlib>
-#include <stdexcept>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,8 +37,12 @@ class LoopbackCommunicator final : public Communicator {
 
   // Publish, wait for all, sum every rank's values in rank order into private scratch, wait
   // until nobody reads the inputs any more, then overwrite this rank's values.
-  void allreduce_sum(float* data, std::size_t n, bool) override { sum(data, n, group_->floats, float_sum_); }
-  void allreduce_sum(double* data, std::size_t n) override { sum(data, n, group_->doubles, double_sum_); }
+  void allreduce_sum(float* data, std::size_t n, bool) override {
+    sum(data, n, group_->floats, float_sum_);
+  }
+  void allreduce_sum(double* data, std::size_t n) override {
+    sum(data, n, group_->doubles, double_sum_);
+  }
 
   void check_agreement(std::uint64_t value, const std::string& what) override {
     group_->values[std::size_t(rank_)] = value;

@@ -29,12 +29,11 @@ const char* loss_name(Loss loss) {
 
 void check_loss_fits(Loss loss, Activation output, std::size_t outputs) {
   if (loss == Loss::bce && output != Activation::sigmoid)
-    throw Error(std::string("loss bce needs a sigmoid output layer, not ") +
-                activation_name(output),
-                ErrorTopic::output_activation);
+    throw Error(
+        std::string("loss bce needs a sigmoid output layer, not ") + activation_name(output),
+        ErrorTopic::output_activation);
   if (loss == Loss::ce && output != Activation::softmax)
-    throw Error(std::string("loss ce needs a softmax output layer, not ") +
-                activation_name(output),
+    throw Error(std::string("loss ce needs a softmax output layer, not ") + activation_name(output),
                 ErrorTopic::output_activation);
   if (loss == Loss::ce && outputs < 2)
     throw Error("loss ce needs at least 2 output units (for 2 classes with one unit use bce)",

@@ -160,8 +160,8 @@ bool Model<T>::forward_bf16(Workspace<T>& ws, const DenseLayout& d, std::size_t 
 }
 
 template <class T>
-bool Model<T>::backward_bf16(Workspace<T>& ws, const DenseLayout& d, std::size_t index,
-                             const T* dz, std::size_t rows, T* grads, T* dx) const {
+bool Model<T>::backward_bf16(Workspace<T>& ws, const DenseLayout& d, std::size_t index, const T* dz,
+                             std::size_t rows, T* grads, T* dx) const {
   if constexpr (std::is_same_v<T, float>) {
     if (!ws.uses_bf16() || !onednn_runs(rows, d.out, d.in)) return false;
     dense_backward_bf16(ws.gemm_, ws.bf16_inputs_[index].data(), dz, ws.bf16_grad_.data(), rows,

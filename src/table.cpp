@@ -101,7 +101,7 @@ class TableBuilder {
           if (!(v >= 0 && v < 1e6 && v == std::floor(v)))
             throw Error(
                 where(c) + ": label " + format(v) +
-                " is not a class index (a whole number >= 0; regression reads real targets)",
+                    " is not a class index (a whole number >= 0; regression reads real targets)",
                 ErrorTopic::label_kind);
           const auto cls = static_cast<std::int32_t>(v);
           data_.labels.push_back(cls);

@@ -40,7 +40,9 @@ Trainer::Trainer(Model<float>& model, TrainConfig config)
       inference_(model.spec(), InferenceOptions{&engine_.pool(), kInferenceChunkRows, config_.gemm,
                                                 config_.min_flops_per_worker}) {}
 
-void Trainer::check_data(const Dataset& data) const { engine_.check_data(data); }
+void Trainer::check_data(const Dataset& data) const {
+  engine_.check_data(data);
+}
 
 void Trainer::check_ranks_agree(const Dataset& train) const {
   Communicator* comm = config_.communicator;
@@ -50,10 +52,10 @@ void Trainer::check_ranks_agree(const Dataset& train) const {
   const std::string settings =
       engine_.model().spec().describe() + "|" + loss_name(c.loss) + "|" +
       optimizer_name(c.optimizer.kind) + "|" + std::to_string(c.optimizer.learning_rate) + "|" +
-      std::to_string(c.batch_size) + "|" + std::to_string(c.seed) + "|" +
-      std::to_string(c.epochs) + "|" + std::to_string(c.deterministic) + "|" +
-      std::to_string(c.micro_batches) + "|" + std::to_string(train.rows) + "|" +
-      std::to_string(train.features) + "|" + std::to_string(train.classes);
+      std::to_string(c.batch_size) + "|" + std::to_string(c.seed) + "|" + std::to_string(c.epochs) +
+      "|" + std::to_string(c.deterministic) + "|" + std::to_string(c.micro_batches) + "|" +
+      std::to_string(train.rows) + "|" + std::to_string(train.features) + "|" +
+      std::to_string(train.classes);
   std::uint64_t fp = hash_bytes(settings.data(), settings.size());
   fp ^= hash_bytes(train.x.data(), train.x.size() * sizeof(float)) * 3;
   fp ^= hash_bytes(train.labels.data(), train.labels.size() * sizeof(std::int32_t)) * 5;

@@ -28,7 +28,9 @@ TrainConfig config() {
   return c;
 }
 
-ModelSpec big() { return ModelSpec::mlp({8, 128, 128, 1}, Activation::relu, Activation::sigmoid); }
+ModelSpec big() {
+  return ModelSpec::mlp({8, 128, 128, 1}, Activation::relu, Activation::sigmoid);
+}
 
 TEST(EarlyStopping, StopsAfterPatienceAndRestoresTheBestWeights) {
   const Sets s = overfitting_setup();

@@ -95,7 +95,8 @@ TEST(Engine, PhaseTimesAreNonNegativeAndAddUpToTheStep) {
   const auto t0 = std::chrono::steady_clock::now();
   constexpr int kSteps = 30;
   for (int s = 0; s < kSteps; ++s) e.step(d, iota_rows(64 * (s % 10), 64), 0.01);
-  const double outside = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double outside =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const PhaseTimes& t = e.times();
   EXPECT_EQ(t.steps, std::uint64_t(kSteps));
   EXPECT_GT(t.forward_backward, 0.0);
@@ -174,7 +175,8 @@ TEST(Engine, LoopbackAgreementCheckNamesTheDifferingRank) {
       }
     });
   for (auto& t : threads) t.join();
-  for (const std::string& e : errors) EXPECT_EQ(e, "ranks disagree on the data: rank(s) 2 differ from rank 0");
+  for (const std::string& e : errors)
+    EXPECT_EQ(e, "ranks disagree on the data: rank(s) 2 differ from rank 0");
 }
 
 TEST(Engine, MemoryReportCountsWhatItAllocated) {

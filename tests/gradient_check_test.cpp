@@ -97,8 +97,8 @@ TEST(GradientCheck, FastFloatKernelsMatchTheFloat64Reference) {
     model.backward(ws, x.data(), rows, grads.data());
     double worst = 0;
     for (std::size_t i = 0; i < grads.size(); ++i)
-      worst = std::max(worst, std::abs(grads[i] - expected[i]) /
-                                  std::max(1e-3, std::abs(expected[i])));
+      worst =
+          std::max(worst, std::abs(grads[i] - expected[i]) / std::max(1e-3, std::abs(expected[i])));
     EXPECT_LT(worst, 1e-3) << gemm_backend_name(backend);
   }
 }

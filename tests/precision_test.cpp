@@ -11,7 +11,9 @@
 namespace dptrain {
 namespace {
 
-bool bf16_runs() { return gemm_backend_available(GemmBackend::onednn) && cpu_has_bf16(); }
+bool bf16_runs() {
+  return gemm_backend_available(GemmBackend::onednn) && cpu_has_bf16();
+}
 
 #define REQUIRE_BF16() \
   if (!bf16_runs()) GTEST_SKIP() << "needs oneDNN and a CPU with AVX512_BF16"
@@ -37,7 +39,7 @@ TEST(Precision, ConversionRoundsToNearestEven) {
   EXPECT_EQ(from_bf16(out[2]), 1.015625f);
   EXPECT_EQ(from_bf16(out[3]), -2.5f);
   EXPECT_NEAR(from_bf16(out[4]) / 3.0e38f, 1.0f, 4e-3f);  // 8 significant bits
-  std::vector<float> many(37);  // a length off the 16-wide vector steps
+  std::vector<float> many(37);                            // a length off the 16-wide vector steps
   for (std::size_t i = 0; i < many.size(); ++i) many[i] = 0.1f * float(i) - 1.7f;
   std::vector<bf16> conv(many.size());
   to_bf16(many.data(), conv.data(), many.size());
@@ -70,9 +72,11 @@ TEST(Precision, Bf16GradientIsTheFloat64GradientUpToBf16Rounding) {
   std::vector<std::int32_t> labels(rows);
   for (std::size_t r = 0; r < rows; ++r) labels[r] = std::int32_t(r % 10);
   const TargetsView targets{labels.data(), nullptr, 1};
-  const auto expected = test::LossProbe{reference, ws64, x64, rows, Loss::ce, targets, {}}.gradient();
+  const auto expected =
+      test::LossProbe{reference, ws64, x64, rows, Loss::ce, targets, {}}.gradient();
   Model<float> model(spec);
-  std::copy(reference.parameters().begin(), reference.parameters().end(), model.parameters().begin());
+  std::copy(reference.parameters().begin(), reference.parameters().end(),
+            model.parameters().begin());
   std::vector<bf16> weights(model.parameter_count());
   to_bf16(model.parameters().data(), weights.data(), weights.size());
   Workspace<float> ws(spec, rows, GemmBackend::onednn);

@@ -29,15 +29,14 @@ std::vector<float> reduce(InProcessReducer& reducer, WorkerPool& pool, std::size
                           const std::vector<float*>& ptrs, std::size_t n,
                           std::vector<std::atomic<int>>& visits) {
   std::vector<float> out(n, -1.0f);
-  reducer.reduce_update(
-      pool, workers, ptrs, n,
-      [&](std::size_t begin, std::span<const float> grad) {
-        for (std::size_t j = 0; j < grad.size(); ++j) {
-          out[begin + j] = grad[j];
-          visits[begin + j].fetch_add(1, std::memory_order_relaxed);
-        }
-      },
-      {});
+  reducer.reduce_update(pool, workers, ptrs, n,
+                        [&](std::size_t begin, std::span<const float> grad) {
+                          for (std::size_t j = 0; j < grad.size(); ++j) {
+                            out[begin + j] = grad[j];
+                            visits[begin + j].fetch_add(1, std::memory_order_relaxed);
+                          }
+                        },
+                        {});
   return out;
 }
 

@@ -24,26 +24,51 @@ void* counted(std::size_t n, std::size_t align) {
     while (n > seen && !largest.compare_exchange_weak(seen, n)) {
     }
   }
-  void* p = align > alignof(std::max_align_t)
-                ? std::aligned_alloc(align, (std::max<std::size_t>(n, 1) + align - 1) / align * align)
-                : std::malloc(std::max<std::size_t>(n, 1));
+  void* p =
+      align > alignof(std::max_align_t)
+          ? std::aligned_alloc(align, (std::max<std::size_t>(n, 1) + align - 1) / align * align)
+          : std::malloc(std::max<std::size_t>(n, 1));
   if (!p) throw std::bad_alloc();
   return p;
 }
 }  // namespace
 
-void* operator new(std::size_t n) { return counted(n, 0); }
-void* operator new[](std::size_t n) { return counted(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted(n, std::size_t(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted(n, std::size_t(a)); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void* operator new(std::size_t n) {
+  return counted(n, 0);
+}
+void* operator new[](std::size_t n) {
+  return counted(n, 0);
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  return counted(n, std::size_t(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return counted(n, std::size_t(a));
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
 
 namespace dptrain {
 namespace {
@@ -101,7 +126,8 @@ TEST(StepAllocation, TheCounterSeesAllocations) {
 }
 
 TEST(StepAllocation, NoneInTheStep) {
-  for (auto backend : {parallel::Backend::tbb, parallel::Backend::openmp, parallel::Backend::threads})
+  for (auto backend :
+       {parallel::Backend::tbb, parallel::Backend::openmp, parallel::Backend::threads})
     for (std::size_t threads : {1u, 2u, 3u})
       for (bool det : {false, true})
         for (bool timing : {false, true}) {
@@ -110,8 +136,8 @@ TEST(StepAllocation, NoneInTheStep) {
               << parallel::backend_name(backend) << " threads " << threads << " det " << det
               << " timing " << timing;
         }
-  EXPECT_EQ(allocations_in_steps({parallel::Backend::threads, 2, false, true, Parallelism::intra,
-                                  plain_kernel()}),
+  EXPECT_EQ(allocations_in_steps(
+                {parallel::Backend::threads, 2, false, true, Parallelism::intra, plain_kernel()}),
             0);
 }
 
@@ -135,8 +161,14 @@ TEST(StepAllocation, NoneInTheStepAcrossLoopbackRanks) {
   auto comms = make_loopback_ranks(2);
   long counts[2] = {-1, -1};
   // Both ranks count into the same counter while both step: a single total is what matters.
-  std::thread other([&] { counts[1] = allocations_in_steps({parallel::Backend::threads, 2, true, true, Parallelism::data, plain_kernel()}, comms[1].get()); });
-  counts[0] = allocations_in_steps({parallel::Backend::threads, 2, true, true, Parallelism::data, plain_kernel()}, comms[0].get());
+  std::thread other([&] {
+    counts[1] = allocations_in_steps(
+        {parallel::Backend::threads, 2, true, true, Parallelism::data, plain_kernel()},
+        comms[1].get());
+  });
+  counts[0] = allocations_in_steps(
+      {parallel::Backend::threads, 2, true, true, Parallelism::data, plain_kernel()},
+      comms[0].get());
   other.join();
   EXPECT_EQ(counts[0], 0);
   EXPECT_EQ(counts[1], 0);

@@ -12,22 +12,22 @@ namespace dptrain {
 
 /// z = x w + b.
 template <class T>
-void dense_forward(const GemmContext& gemm, const T* x, std::size_t rows, std::size_t in, const T* w,
-                   const T* b, std::size_t out, T* z);
+void dense_forward(const GemmContext& gemm, const T* x, std::size_t rows, std::size_t in,
+                   const T* w, const T* b, std::size_t out, T* z);
 
 /// Given dz = dL/dz: dw (in x out) = x^T dz, db (out) = column sums of dz, and, when dx is not
 /// null, dx (rows x in) = dz w^T. With accumulate, dw and db are added to instead of overwritten.
 template <class T>
-void dense_backward(const GemmContext& gemm, const T* x, const T* dz, std::size_t rows, std::size_t in,
-                    std::size_t out, const T* w, T* dw, T* db, T* dx, bool accumulate);
+void dense_backward(const GemmContext& gemm, const T* x, const T* dz, std::size_t rows,
+                    std::size_t in, std::size_t out, const T* w, T* dw, T* db, T* dx,
+                    bool accumulate);
 
 /// The bf16 forms (Note [Precision] in engine.hpp), float only: products with bf16 inputs and
 /// fp32 accumulation. Forward converts x into x16 (rows x in), which backward reuses for the
 /// weight gradient; backward converts dz into dz16 (rows x out). w16 is the bf16 copy of w;
 /// b, z, dw, db and dx are fp32, and db sums the fp32 dz. Overwrites dw and db.
 void dense_forward_bf16(const GemmContext& gemm, const float* x, bf16* x16, std::size_t rows,
-                        std::size_t in, const bf16* w16, const float* b, std::size_t out,
-                        float* z);
+                        std::size_t in, const bf16* w16, const float* b, std::size_t out, float* z);
 void dense_backward_bf16(const GemmContext& gemm, const bf16* x16, const float* dz, bf16* dz16,
                          std::size_t rows, std::size_t in, std::size_t out, const bf16* w16,
                          float* dw, float* db, float* dx);

@@ -221,7 +221,7 @@ class Engine {
   struct alignas(64) UnitStats {
     StepStats stats;
   };
-  std::vector<UnitStats> unit_stats_;  // one per unit
+  std::vector<UnitStats> unit_stats_;      // one per unit
   std::vector<double> busy_fb_, busy_ru_;  // per-worker seconds of the current step
   std::vector<std::size_t> prepared_;      // step sizes whose kernels exist (prepare)
   AlignedBuffer<bf16> bf16_parameters_;    // Note [Precision]; empty in fp32

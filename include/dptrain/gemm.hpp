@@ -64,16 +64,16 @@ void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
 /// C (m x n) = op(A) op(B) + bias, the bias (n values) added to every row; C is overwritten.
 /// oneDNN adds the bias inside the product; the other kernels add it after.
 template <class T>
-void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
-               std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
-               std::size_t ldb, const T* bias, T* c, std::size_t ldc);
+void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+               std::size_t k, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+               const T* bias, T* c, std::size_t ldc);
 
 /// C (m x n) = op(A) op(B) + beta C [+ bias], with A and B in bf16 and C, the bias and every
 /// accumulation in fp32: oneDNN's bf16 matmul (AVX512_BF16), single-threaded. Throws
 /// dptrain::Error without oneDNN; `context.pool` is not used.
-void gemm_bf16(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
-               std::size_t n, std::size_t k, const bf16* a, std::size_t lda, const bf16* b,
-               std::size_t ldb, float beta, float* c, std::size_t ldc, const float* bias);
+void gemm_bf16(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
+               std::size_t k, const bf16* a, std::size_t lda, const bf16* b, std::size_t ldb,
+               float beta, float* c, std::size_t ldc, const float* bias);
 
 /// Whether the onednn backend runs an m x n x k product through oneDNN (products too small to
 /// pay for its per-call cost go to another kernel; so does bf16 precision).

@@ -22,8 +22,8 @@ class RankReducer final : public parallel::Reducer {
 
   /// `sources` may be empty (no rows on this rank). Collective: every rank calls it per step.
   double reduce_update(parallel::WorkerPool& pool, std::size_t workers,
-                       std::span<float* const> sources, std::size_t n,
-                       parallel::SliceUpdate update, std::span<double> worker_busy) override;
+                       std::span<float* const> sources, std::size_t n, parallel::SliceUpdate update,
+                       std::span<double> worker_busy) override;
   void sum_scalars(std::span<double> values) override;
 
   std::size_t bytes() const { return exchange_.bytes() + in_process_.bytes(); }

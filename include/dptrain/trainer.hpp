@@ -61,8 +61,8 @@ class BatchSource {
 struct EpochReport {
   EpochResult train;
   std::optional<Evaluation> validation;  ///< when FitOptions::validation is set
-  bool improved = false;  ///< early stopping: the best validation loss so far
-  bool stopping = false;  ///< early stopping ends training after this epoch
+  bool improved = false;                 ///< early stopping: the best validation loss so far
+  bool stopping = false;                 ///< early stopping ends training after this epoch
 };
 
 struct FitOptions {

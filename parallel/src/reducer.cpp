@@ -23,9 +23,13 @@ InProcessReducer::InProcessReducer(std::size_t max_workers)
   if (!scratch_) throw std::bad_alloc();
 }
 
-InProcessReducer::~InProcessReducer() { std::free(scratch_); }
+InProcessReducer::~InProcessReducer() {
+  std::free(scratch_);
+}
 
-std::size_t InProcessReducer::bytes() const { return max_workers_ * kChunk * sizeof(float); }
+std::size_t InProcessReducer::bytes() const {
+  return max_workers_ * kChunk * sizeof(float);
+}
 
 void InProcessReducer::reduce_slice(std::size_t w, std::size_t workers,
                                     std::span<float* const> sources, std::size_t n,

@@ -102,8 +102,6 @@ struct StepSplit {
 };
 StepSplit step_split_us(const PhaseTimes& t);
 
-
-
 /// Resident set size of this process now, and its peak since the last reset_peak_rss()
 /// (VmRSS / VmHWM of /proc/self/status; 0 when unavailable).
 std::size_t current_rss_bytes();

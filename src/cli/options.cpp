@@ -56,12 +56,14 @@ void add_engine_options(cxxopts::Options& options) {
       cxxopts::value<std::string>()->default_value("1"))(
       "backend", "Worker pool: tbb, openmp or threads",
       cxxopts::value<std::string>()->default_value("tbb"))(
-      "parallelism", "data (split the minibatch) or intra (one replica, products split over the threads)",
+      "parallelism",
+      "data (split the minibatch) or intra (one replica, products split over the threads)",
       cxxopts::value<std::string>()->default_value("data"))(
       "deterministic", "Same bits for every --threads: fixed micro-batches summed in fixed order")(
       "micro-batches", "Micro-batches per step with --deterministic",
       cxxopts::value<std::string>()->default_value("16"))(
-      "gemm", "GEMM kernel: onednn, openblas, eigen or reference (default: the fastest in this build)",
+      "gemm",
+      "GEMM kernel: onednn, openblas, eigen or reference (default: the fastest in this build)",
       cxxopts::value<std::string>())(
       "precision", "fp32, or bf16 (bf16 products, fp32 accumulation and weights; onednn kernel)",
       cxxopts::value<std::string>()->default_value("fp32"));

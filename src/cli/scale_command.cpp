@@ -131,9 +131,8 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   s.base.precision = parse_precision(r["precision"].as<std::string>());
   // bf16 runs the data strategy only: without an explicit choice, sweep just that.
   const bool bf16 = s.base.precision == Precision::bf16;
-  s.strategies = parse_strategies(bf16 && !r.count("parallelism")
-                                      ? std::string("data")
-                                      : r["parallelism"].as<std::string>());
+  s.strategies = parse_strategies(
+      bf16 && !r.count("parallelism") ? std::string("data") : r["parallelism"].as<std::string>());
   s.base.backend = parallel::parse_backend(r["backend"].as<std::string>());
   if (r.count("gemm")) s.base.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
   s.base.deterministic = r.count("deterministic") > 0;
@@ -162,9 +161,9 @@ ScaleSweep run_sweep(const ScaleSettings& s) {
   sweep.load_start = load_average();
   std::printf("dptrain %s scale on %s, %zu cores available (load average %s)\n", version_string,
               sweep.cpu.c_str(), s.cores, sweep.load_start.c_str());
-  std::printf("model %s: %s; backend %s; precision %s%s\n", s.ref.name.c_str(),
-              s.ref.what.c_str(), parallel::backend_name(s.base.backend),
-              precision_name(s.base.precision), s.base.deterministic ? "; deterministic" : "");
+  std::printf("model %s: %s; backend %s; precision %s%s\n", s.ref.name.c_str(), s.ref.what.c_str(),
+              parallel::backend_name(s.base.backend), precision_name(s.base.precision),
+              s.base.deterministic ? "; deterministic" : "");
   std::printf(
       "%zu repeat(s) x %.3g s timed windows, %.3g s warm-up before each; points interleaved "
       "within each repeat, one worker pool alive at a time\n",
