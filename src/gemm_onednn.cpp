@@ -118,14 +118,6 @@ class GemmCache {
   std::unordered_map<Key, std::unique_ptr<Matmul>, KeyHash> entries_;
 };
 
-void GemmCacheDeleter::operator()(GemmCache* cache) const {
-  delete cache;
-}
-
-std::unique_ptr<GemmCache, GemmCacheDeleter> make_gemm_cache() {
-  return std::unique_ptr<GemmCache, GemmCacheDeleter>(new GemmCache());
-}
-
 namespace onednn {
 
 bool available() {
@@ -196,12 +188,6 @@ void bf16gemm(GemmCache* cache, Transpose ta, Transpose tb, std::size_t m, std::
 #else  // no oneDNN in this build
 
 class GemmCache {};
-void GemmCacheDeleter::operator()(GemmCache* cache) const {
-  delete cache;
-}
-std::unique_ptr<GemmCache, GemmCacheDeleter> make_gemm_cache() {
-  return std::unique_ptr<GemmCache, GemmCacheDeleter>(new GemmCache());
-}
 
 namespace onednn {
 bool available() {
@@ -222,5 +208,13 @@ void bf16gemm(GemmCache*, Transpose, Transpose, std::size_t, std::size_t, std::s
 }  // namespace onednn
 
 #endif
+
+void GemmCacheDeleter::operator()(GemmCache* cache) const {
+  delete cache;
+}
+
+std::unique_ptr<GemmCache, GemmCacheDeleter> make_gemm_cache() {
+  return std::unique_ptr<GemmCache, GemmCacheDeleter>(new GemmCache());
+}
 
 }  // namespace dptrain

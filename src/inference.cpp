@@ -53,6 +53,28 @@ void add_metrics(const Dataset& data, Workspace<float>& ws, std::size_t n, std::
   p.regression.count += n * cols;
 }
 
+/// Splits the rows into `workers` contiguous shares on the pool (or the caller), loads and
+/// forwards each share chunk by chunk, and calls on_chunk(worker, workspace, first row, rows).
+template <class OnChunk>
+void forward_chunks(const Model<float>& model, const Dataset& data,
+                    std::vector<Workspace<float>>& workspaces, parallel::WorkerPool* pool,
+                    std::size_t workers, OnChunk&& on_chunk) {
+  auto task = [&](std::size_t w) {
+    Workspace<float>& ws = workspaces[w];
+    const parallel::Range mine = parallel::partition(data.rows, workers, w);
+    for (std::size_t b = mine.begin; b < mine.end; b += ws.max_rows()) {
+      const std::size_t n = std::min(ws.max_rows(), mine.end - b);
+      load_rows(data, b, n, ws);
+      model.forward(ws, ws.input(), n, false);
+      on_chunk(w, ws, b, n);
+    }
+  };
+  if (pool)
+    pool->run(workers, task);
+  else
+    task(0);
+}
+
 }  // namespace
 
 Inference::Inference(const ModelSpec& spec, InferenceOptions options) : options_(options) {
@@ -77,26 +99,16 @@ Evaluation Inference::evaluate(const Model<float>& model, const Dataset& data, L
   check_data_fits(spec, loss, data);
   const std::size_t cols = spec.outputs(), workers = workers_for(model, data.rows);
   std::vector<Partial> partial(workers, Partial{0, ConfusionMatrix(data.classes), {}});
-  auto task = [&](std::size_t w) {
-    Workspace<float>& ws = workspaces_[w];
-    const parallel::Range mine = parallel::partition(data.rows, workers, w);
-    for (std::size_t b = mine.begin; b < mine.end; b += ws.max_rows()) {
-      const std::size_t n = std::min(ws.max_rows(), mine.end - b);
-      load_rows(data, b, n, ws);
-      model.forward(ws, ws.input(), n, false);
-      const TargetsView targets = data.classification()
-                                      ? TargetsView{ws.labels(), nullptr, 1}
-                                      : TargetsView{nullptr, ws.target_values(), cols};
-      partial[w].loss +=
-          loss_forward_backward<float>(loss, spec.output_activation(), ws.logits(), n, cols,
-                                       targets, 1.0f, ws.outputs(), nullptr);
-      add_metrics(data, ws, n, cols, partial[w]);
-    }
-  };
-  if (options_.pool)
-    options_.pool->run(workers, task);
-  else
-    task(0);
+  forward_chunks(model, data, workspaces_, options_.pool, workers,
+                 [&](std::size_t w, Workspace<float>& ws, std::size_t, std::size_t n) {
+                   const TargetsView targets = data.classification()
+                                                   ? TargetsView{ws.labels(), nullptr, 1}
+                                                   : TargetsView{nullptr, ws.target_values(), cols};
+                   partial[w].loss +=
+                       loss_forward_backward<float>(loss, spec.output_activation(), ws.logits(), n,
+                                                    cols, targets, 1.0f, ws.outputs(), nullptr);
+                   add_metrics(data, ws, n, cols, partial[w]);
+                 });
   Evaluation e;
   e.rows = data.rows;
   e.classification = data.classification();
@@ -124,22 +136,12 @@ void Inference::predict_into(const Model<float>& model, const Dataset& data, std
   const std::size_t cols = spec.outputs(), workers = workers_for(model, data.rows);
   if (out.size() != data.rows * cols)
     throw std::invalid_argument("Inference::predict_into: out must hold rows x outputs values");
-  auto task = [&](std::size_t w) {
-    Workspace<float>& ws = workspaces_[w];
-    const parallel::Range mine = parallel::partition(data.rows, workers, w);
-    for (std::size_t b = mine.begin; b < mine.end; b += ws.max_rows()) {
-      const std::size_t n = std::min(ws.max_rows(), mine.end - b);
-      load_rows(data, b, n, ws);
-      model.forward(ws, ws.input(), n, false);
-      float* dst = out.data() + b * cols;
-      std::copy(ws.logits(), ws.logits() + n * cols, dst);
-      activation_forward(spec.output_activation(), dst, n, cols);
-    }
-  };
-  if (options_.pool)
-    options_.pool->run(workers, task);
-  else
-    task(0);
+  forward_chunks(model, data, workspaces_, options_.pool, workers,
+                 [&](std::size_t, Workspace<float>& ws, std::size_t b, std::size_t n) {
+                   float* dst = out.data() + b * cols;
+                   std::copy(ws.logits(), ws.logits() + n * cols, dst);
+                   activation_forward(spec.output_activation(), dst, n, cols);
+                 });
 }
 
 Evaluation evaluate(const Model<float>& model, const Dataset& data, Loss loss,

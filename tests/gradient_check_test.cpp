@@ -72,33 +72,16 @@ INSTANTIATE_TEST_SUITE_P(Layers, GradientCheck, ::testing::ValuesIn(kCases),
 // run through it) gives the gradient that the float64 reference computes, checked above by
 // central differences, up to float rounding.
 TEST(GradientCheck, FastFloatKernelsMatchTheFloat64Reference) {
-  const std::size_t rows = 40;
-  const ModelSpec spec = ModelSpec::mlp({64, 48, 32, 10}, Activation::relu, Activation::softmax);
-  Model<double> reference(spec);
-  reference.initialize(3);
-  Workspace<double> ws64(spec, rows, GemmBackend::reference);
-  const auto x64 = test::random_vector<double>(rows * 64, 11);
-  std::vector<std::int32_t> labels(rows);
-  for (std::size_t r = 0; r < rows; ++r) labels[r] = std::int32_t(r % 10);
-  const TargetsView targets{labels.data(), nullptr, 1};
-  const std::vector<double> expected =
-      test::LossProbe{reference, ws64, x64, rows, Loss::ce, targets, {}}.gradient();
-  Model<float> model(spec);
-  std::copy(reference.parameters().begin(), reference.parameters().end(),
-            model.parameters().begin());
-  const std::vector<float> x(x64.begin(), x64.end());
+  const test::Float64Gradient reference;
+  Model<float> model = reference.float_model();
   for (GemmBackend backend : {GemmBackend::onednn, GemmBackend::openblas, GemmBackend::eigen}) {
     if (!gemm_backend_available(backend)) continue;
-    Workspace<float> ws(spec, rows, backend);
-    model.forward(ws, x.data(), rows, true);
-    loss_forward_backward<float>(Loss::ce, Activation::softmax, ws.logits(), rows, 10, targets,
-                                 1.0f / rows, ws.outputs(), ws.logit_grad());
-    std::vector<float> grads(model.parameter_count());
-    model.backward(ws, x.data(), rows, grads.data());
+    Workspace<float> ws(reference.spec, reference.kRows, backend);
+    const std::vector<float> grads = reference.float_gradient(ws, model);
     double worst = 0;
     for (std::size_t i = 0; i < grads.size(); ++i)
-      worst =
-          std::max(worst, std::abs(grads[i] - expected[i]) / std::max(1e-3, std::abs(expected[i])));
+      worst = std::max(worst, std::abs(grads[i] - reference.gradient[i]) /
+                                  std::max(1e-3, std::abs(reference.gradient[i])));
     EXPECT_LT(worst, 1e-3) << gemm_backend_name(backend);
   }
 }

@@ -63,30 +63,14 @@ TEST(Precision, SettingsThatCannotRunAreRefused) {
 
 TEST(Precision, Bf16GradientIsTheFloat64GradientUpToBf16Rounding) {
   REQUIRE_BF16();
-  const std::size_t rows = 40;
-  const ModelSpec spec = ModelSpec::mlp({64, 48, 32, 10}, Activation::relu, Activation::softmax);
-  Model<double> reference(spec);
-  reference.initialize(3);
-  Workspace<double> ws64(spec, rows, GemmBackend::reference);
-  const auto x64 = test::random_vector<double>(rows * 64, 11);
-  std::vector<std::int32_t> labels(rows);
-  for (std::size_t r = 0; r < rows; ++r) labels[r] = std::int32_t(r % 10);
-  const TargetsView targets{labels.data(), nullptr, 1};
-  const auto expected =
-      test::LossProbe{reference, ws64, x64, rows, Loss::ce, targets, {}}.gradient();
-  Model<float> model(spec);
-  std::copy(reference.parameters().begin(), reference.parameters().end(),
-            model.parameters().begin());
+  const test::Float64Gradient reference;
+  const std::vector<double>& expected = reference.gradient;
+  Model<float> model = reference.float_model();
   std::vector<bf16> weights(model.parameter_count());
   to_bf16(model.parameters().data(), weights.data(), weights.size());
-  Workspace<float> ws(spec, rows, GemmBackend::onednn);
-  ws.enable_bf16(spec, weights.data());
-  const std::vector<float> x(x64.begin(), x64.end());
-  model.forward(ws, x.data(), rows, true);
-  loss_forward_backward<float>(Loss::ce, Activation::softmax, ws.logits(), rows, 10, targets,
-                               1.0f / rows, ws.outputs(), ws.logit_grad());
-  std::vector<float> grads(model.parameter_count());
-  model.backward(ws, x.data(), rows, grads.data());
+  Workspace<float> ws(reference.spec, reference.kRows, GemmBackend::onednn);
+  ws.enable_bf16(reference.spec, weights.data());
+  const std::vector<float> grads = reference.float_gradient(ws, model);
   // bf16 keeps 8 significant bits (relative rounding 2^-9 per operand); summed over the
   // products the gradient stays within a few percent of its scale, not within float rounding.
   double scale = 0, worst = 0;

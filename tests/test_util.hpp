@@ -69,4 +69,38 @@ inline double max_gradient_error(Model<double>& model, const LossProbe& probe) {
   return worst;
 }
 
+/// A 64-48-32-10 relu/softmax classifier with 40 rows of random inputs (labels r % 10) and its
+/// mean-CE gradient in float64 through the reference kernel: the yardstick for float kernels.
+struct Float64Gradient {
+  static constexpr std::size_t kRows = 40;
+  ModelSpec spec = ModelSpec::mlp({64, 48, 32, 10}, Activation::relu, Activation::softmax);
+  Model<double> model{spec};
+  std::vector<double> x = random_vector<double>(kRows * 64, 11);
+  std::vector<std::int32_t> labels;
+  std::vector<double> gradient;
+
+  Float64Gradient() {
+    model.initialize(3);
+    for (std::size_t r = 0; r < kRows; ++r) labels.push_back(std::int32_t(r % 10));
+    Workspace<double> ws(spec, kRows, GemmBackend::reference);
+    gradient = LossProbe{model, ws, x, kRows, Loss::ce, targets(), {}}.gradient();
+  }
+  TargetsView targets() const { return {labels.data(), nullptr, 1}; }
+  /// The same gradient through float workspace `ws` on a float copy of the model.
+  std::vector<float> float_gradient(Workspace<float>& ws, Model<float>& copy) const {
+    const std::vector<float> xf(x.begin(), x.end());
+    copy.forward(ws, xf.data(), kRows, true);
+    loss_forward_backward<float>(Loss::ce, Activation::softmax, ws.logits(), kRows, 10, targets(),
+                                 1.0f / kRows, ws.outputs(), ws.logit_grad());
+    std::vector<float> grads(copy.parameter_count());
+    copy.backward(ws, xf.data(), kRows, grads.data());
+    return grads;
+  }
+  Model<float> float_model() const {
+    Model<float> m(spec);
+    std::copy(model.parameters().begin(), model.parameters().end(), m.parameters().begin());
+    return m;
+  }
+};
+
 }  // namespace dptrain::test
