@@ -413,6 +413,10 @@ def main():
                     help="length of each timed window (default 2.0)")
     ap.add_argument("--repeats", type=int, default=3,
                     help="timed windows per measurement; median reported")
+    ap.add_argument("--aten-threads", type=int, default=0,
+                    help="ATen (torch.set_num_threads) threads, BLAS keeping --threads: e.g. "
+                         "--threads 2 --aten-threads 1, often PyTorch's best on few cores "
+                         "(default: the same as --threads)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", metavar="PATH",
                     help="also write the results as a JSON list to PATH")
@@ -459,11 +463,11 @@ def main():
 
     results = []
     for n in threads:
-        torch.set_num_threads(n)
+        torch.set_num_threads(args.aten_threads or n)
         blas.set_threads(n)
         eff_blas = blas.get_threads()
-        if torch.get_num_threads() != n:
-            print(f"warning: asked torch for {n} threads, got "
+        if torch.get_num_threads() != (args.aten_threads or n):
+            print(f"warning: asked torch for {args.aten_threads or n} threads, got "
                   f"{torch.get_num_threads()}", file=sys.stderr)
         for name in models:
             r = bench_one(name, args.seconds, args.repeats, args.seed)
