@@ -2,11 +2,13 @@
 
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
+#include "dptrain/limits.hpp"
 
 namespace dptrain {
 
@@ -199,11 +201,33 @@ void settings_from_json(const json& meta, Checkpoint& c) {
   c.best_validation_loss = meta.at("best_validation_loss").get<double>();
   c.epochs_since_best = whole(meta, "epochs_since_best");
   c.data = meta.at("data").get<std::string>();
+  if (c.batch_size == 0 || c.batch_size > kMaxBatchSize)
+    throw Error("batch_size " + std::to_string(c.batch_size) + " is outside 1.." +
+                std::to_string(kMaxBatchSize));
+  if (c.micro_batches > kMaxMicroBatches)
+    throw Error("micro_batches " + std::to_string(c.micro_batches) + " is above " +
+                std::to_string(kMaxMicroBatches));
 }
 
 /// The buffers must fit the model the metadata describes. The trainable values are checked
 /// before Model allocates them, so absurd widths in the metadata are an Error, not a huge
 /// allocation.
+/// Index of the first NaN or infinite value, or values.size().
+std::size_t first_non_finite(const std::vector<float>& values) {
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i])) return i;
+  return values.size();
+}
+
+void check_finite(const Checkpoint& c, const std::string& where) {
+  const std::pair<const char*, const std::vector<float>*> parts[] = {
+      {"parameter", &c.parameters}, {"optimizer state", &c.state0}, {"optimizer state", &c.state1}};
+  for (const auto& [name, values] : parts)
+    if (const std::size_t i = first_non_finite(*values); i < values->size())
+      throw Error(where + " holds a non-finite " + name + " (value " + std::to_string(i) + " is " +
+                  (std::isnan((*values)[i]) ? "NaN" : "infinite") + "): not a usable model");
+}
+
 void check_sizes(const Checkpoint& c, const std::string& where) {
   std::size_t trainable = 0, in = c.spec.inputs;
   for (const LayerSpec& l : c.spec.layers) {
@@ -266,10 +290,12 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
     throw Error(where + " has invalid metadata: " + e.what());
   }
   check_sizes(c, where);
+  check_finite(c, where);
   return c;
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  check_finite(c, "the model to save as '" + path + "'");
   write_file_atomically(path, encode_checkpoint(c));
 }
 

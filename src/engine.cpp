@@ -8,6 +8,7 @@
 
 #include "dptrain/bf16.hpp"
 #include "dptrain/error.hpp"
+#include "dptrain/limits.hpp"
 #include "dptrain/metrics.hpp"
 #include "dptrain/parallel/timer.hpp"
 #include "dptrain/rank_reducer.hpp"
@@ -35,10 +36,18 @@ const char* precision_name(Precision p) {
 }
 
 void EngineConfig::validate() const {
-  if (batch_size == 0) throw Error("batch size must be at least 1");
-  if (threads == 0) throw Error("threads must be at least 1");
-  if (threads > 1024) throw Error("threads must be at most 1024, got " + std::to_string(threads));
-  if (deterministic && micro_batches == 0) throw Error("micro-batches must be at least 1");
+  if (batch_size == 0 || batch_size > kMaxBatchSize)
+    throw Error("batch size must be 1 to " + std::to_string(kMaxBatchSize) + ", got " +
+                    std::to_string(batch_size),
+                ErrorTopic::batch_size);
+  if (threads == 0 || threads > kMaxThreads)
+    throw Error(
+        "threads must be 1 to " + std::to_string(kMaxThreads) + ", got " + std::to_string(threads),
+        ErrorTopic::threads);
+  if (deterministic && (micro_batches == 0 || micro_batches > kMaxMicroBatches))
+    throw Error("micro-batches must be 1 to " + std::to_string(kMaxMicroBatches) + ", got " +
+                    std::to_string(micro_batches),
+                ErrorTopic::micro_batches);
   if (!gemm_backend_available(gemm))
     throw Error(std::string("GEMM backend '") + gemm_backend_name(gemm) + "' is not in this build");
   optimizer.validate();
@@ -58,6 +67,25 @@ void EngineConfig::validate() const {
 }
 
 namespace {
+
+std::size_t unit_capacity(const EngineConfig& c, std::size_t workers);
+std::size_t workspace_rows(const EngineConfig& c, std::size_t w);
+
+/// What the engine is about to allocate, estimated in double (no overflow) and checked against
+/// the machine's memory before any of it is allocated.
+void check_engine_memory(const Model<float>& model, const EngineConfig& c, std::size_t workers) {
+  double widths = double(model.spec().inputs);
+  for (const DenseLayout& d : model.dense_layers()) widths += 4.0 * double(d.out);
+  double rows = 0;
+  for (std::size_t w = 0; w < workers; ++w) rows += double(workspace_rows(c, w));
+  const double params = double(model.parameter_count()) * sizeof(float);
+  const double bytes = params * (3.0 + double(unit_capacity(c, workers))) + rows * widths * 4.0;
+  check_fits_memory(bytes,
+                    "the engine (batch size " + std::to_string(c.batch_size) + ", " +
+                        std::to_string(unit_capacity(c, workers)) + " gradient buffers of " +
+                        std::to_string(model.parameter_count()) + " values)",
+                    c.deterministic ? ErrorTopic::micro_batches : ErrorTopic::batch_size);
+}
 
 /// Units a step can have: one per worker, or the micro-batches.
 std::size_t unit_capacity(const EngineConfig& c, std::size_t workers) {
@@ -91,10 +119,11 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   if (config_.threads > cores && config_.on_warning)
     config_.on_warning(std::to_string(config_.threads) + " threads on " + std::to_string(cores) +
                        " available cores: oversubscribed, expect lower throughput");
-  pool_ = std::make_unique<parallel::WorkerPool>(config_.backend, config_.threads);
   // Intra (Note [Threads]): one unit on the caller, its products split over the whole pool.
   const bool intra = config_.parallelism == Parallelism::intra;
   const std::size_t workers = intra ? 1 : config_.threads;
+  check_engine_memory(model_, config_, workers);
+  pool_ = std::make_unique<parallel::WorkerPool>(config_.backend, config_.threads);
   reducer_ = make_reducer(config_, model_.parameter_count(), config_.threads);
   const std::size_t units = unit_capacity(config_, workers);
   for (std::size_t u = 0; u < units; ++u) gradients_.emplace_back(model_.parameter_count());

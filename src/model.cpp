@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dptrain/error.hpp"
+#include "dptrain/limits.hpp"
 #include "dptrain/rng.hpp"
 
 namespace dptrain {
@@ -30,6 +31,7 @@ ModelSpec ModelSpec::mlp(const std::vector<std::size_t>& widths, Activation hidd
 
 void ModelSpec::validate() const {
   if (inputs == 0) throw Error("model input width must be at least 1");
+  check_sizes();
   if (layers.empty()) throw Error("model has no layers");
   if (layers.back().kind != LayerSpec::Kind::dense)
     throw Error("the last layer must be dense (dropout cannot be the output)");
@@ -48,6 +50,28 @@ void ModelSpec::validate() const {
       throw Error(where + ": dropout rate must be in [0, 1), got " + std::to_string(l.rate));
     }
   }
+}
+
+void ModelSpec::check_sizes() const {
+  const auto too_wide = [](std::size_t w) { return w > kMaxLayerWidth; };
+  double parameters = 0, in = double(inputs);
+  if (too_wide(inputs))
+    throw Error("model input width " + std::to_string(inputs) + " is above the limit of " +
+                    std::to_string(kMaxLayerWidth),
+                ErrorTopic::layer_widths);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (layers[i].kind != LayerSpec::Kind::dense) continue;
+    if (too_wide(layers[i].units))
+      throw Error("layer " + std::to_string(i + 1) + " width " + std::to_string(layers[i].units) +
+                      " is above the limit of " + std::to_string(kMaxLayerWidth),
+                  ErrorTopic::layer_widths);
+    parameters += in * double(layers[i].units) + double(layers[i].units);
+    in = double(layers[i].units);
+  }
+  // Parameters, gradients and two optimizer slots: the least any training needs.
+  check_fits_memory(16.0 * parameters,
+                    "a model of " + std::to_string(std::size_t(parameters)) + " parameters",
+                    ErrorTopic::layer_widths);
 }
 
 std::size_t ModelSpec::outputs() const {

@@ -159,6 +159,18 @@ expect_error "--layers 2,,1" "--layers: empty entry" train --data xor --layers 2
 expect_error "--layers 2,0,1" "--layers must be at least 1" train --data xor --layers 2,0,1
 expect_error "--layers 2" "--layers needs at least an input and an output width" train --data xor --layers 2
 
+# ---- absurd sizes: a clear message before anything is allocated, never a crash or a hang ----------
+expect_error "batch size past 2^63" "batch size must be 1 to 16777216, got 9223372036854775808 (check --batch-size)" \
+  train --data xor --layers 2,3,1 --batch-size 9223372036854775808
+expect_error "layer width past the limit" "layer 1 width 99999999999 is above the limit" \
+  train --data xor --layers 2,99999999999,1
+expect_error "model larger than memory" "parameters needs about" \
+  train --data xor --layers 2,1000000,1000000,1
+expect_error "a billion micro-batches" "micro-batches must be 1 to 65536, got 1000000000 (check --micro-batches)" \
+  train --data xor --layers 2,3,1 --deterministic --micro-batches 1000000000
+expect_error "engine larger than memory" "more than this machine's" \
+  train --data blobs8 --layers 8,3000,3000,1 --deterministic --micro-batches 60000 --batch-size 60000
+
 # ---- 3. layers that do not fit the data -----------------------------------------------------------
 expect_error "input width != features" "has 2 features but the model's input layer takes 3 (check --layers)" \
   train --data xor --layers 3,4,1

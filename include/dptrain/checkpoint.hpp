@@ -56,7 +56,9 @@ struct Checkpoint {
 std::string encode_checkpoint(const Checkpoint& c);
 Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source);
 
-/// Atomic write (see io.hpp) / read of a checkpoint file.
+/// Atomic write (see io.hpp) / read of a checkpoint file. Both refuse (dptrain::Error) a model
+/// whose parameters or optimizer state hold NaN or infinite values: a diverged run never
+/// overwrites its last good checkpoint, and eval/predict never run on such a model.
 void save_checkpoint(const std::string& path, const Checkpoint& c);
 Checkpoint load_checkpoint(const std::string& path);
 

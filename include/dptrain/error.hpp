@@ -19,6 +19,9 @@ enum class ErrorTopic {
   label_kind,         ///< labels read as class indices versus real-valued targets
   table_source,       ///< SQLite: table versus query
   schedule,           ///< learning-rate schedule settings
+  batch_size,         ///< rows per step (and the memory they imply)
+  micro_batches,      ///< micro-batches per step with deterministic
+  threads,            ///< worker threads
 };
 
 class Error : public std::runtime_error {

@@ -48,6 +48,9 @@ struct ModelSpec {
   /// Throws dptrain::Error if the stack is not valid: no dense layer, zero widths, softmax on a
   /// hidden layer, dropout rate outside [0, 1), dropout first or last.
   void validate() const;
+  /// Throws dptrain::Error (ErrorTopic::layer_widths) for a width above kMaxLayerWidth or a
+  /// parameter count whose training memory exceeds this machine's (limits.hpp).
+  void check_sizes() const;
   std::size_t outputs() const;
   Activation output_activation() const;
   /// e.g. "784-128(relu)-10(softmax)".

@@ -1,5 +1,6 @@
 // dptrain eval and dptrain predict: use a trained checkpoint on data.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -161,6 +162,10 @@ int eval_command(int argc, char** argv) {
   const InferenceSetup setup = inference_setup(r);
   const Dataset data = load_for(r, c, true);
   const Evaluation e = evaluate(loaded.model, data, c.loss, setup.options);
+  if (!std::isfinite(e.loss))
+    throw Error("the loss of model '" + r["model"].as<std::string>() + "' on data '" + data.source +
+                "' is " + (std::isnan(e.loss) ? "NaN" : "infinite") +
+                ": its outputs overflow on these inputs (is the data normalised as in training?)");
   if (format == "json")
     print_eval_json(r["model"].as<std::string>(), data, e);
   else

@@ -59,6 +59,12 @@ std::string flag_hint(const std::string& command, dptrain::ErrorTopic topic) {
       return reads_tables ? "give --table or --query" : "";
     case T::schedule:
       return trains ? "check --lr-step-epochs" : "";
+    case T::batch_size:
+      return trains || command == "bench" ? "check --batch-size" : "";
+    case T::micro_batches:
+      return "check --micro-batches";
+    case T::threads:
+      return "check --threads";
     case T::none:
       return "";
   }
@@ -110,7 +116,9 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     code = 2, error = std::string("error: ") + e.what();
   } catch (const std::bad_alloc&) {
-    code = 1, error = "error: out of memory";
+    code = 2, error =
+                  "error: out of memory: the model, the batch or the data does not fit in this "
+                  "machine's memory (try fewer --threads, a smaller --batch-size or model)";
   } catch (const std::exception& e) {
     code = 1, error = std::string("internal error: ") + e.what();
   }
