@@ -1,5 +1,7 @@
 #include "dptrain/io.hpp"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -26,7 +28,52 @@ std::string read_file(const std::string& path, std::string_view what) {
   return std::move(buffer).str();
 }
 
+namespace {
+
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
+}
+
+/// Throws unless `path` is absent or a regular file.
+void check_regular_or_absent(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return;
+  if (!S_ISREG(st.st_mode))
+    throw Error("'" + path + "' is " + kind_of(st.st_mode) +
+                "; dptrain writes its output only to a regular file (or a new one)");
+}
+
+}  // namespace
+
+void check_output_file(const std::string& path, std::span<const std::string> inputs) {
+  if (path.empty()) throw Error("the output path is empty");
+  const std::filesystem::path p(path);
+  if (!p.has_filename() || p.filename() == "." || p.filename() == "..")
+    throw Error("'" + path + "' does not name a file");
+  check_regular_or_absent(path);
+  struct stat out;
+  if (::stat(path.c_str(), &out) == 0)
+    for (const std::string& input : inputs) {
+      struct stat in;
+      if (::stat(input.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+        throw Error("'" + path + "' is the input file '" + input +
+                    "'; writing there would destroy it");
+    }
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    throw Error("folder '" + dir.string() + "' does not exist (for '" + path + "')");
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw Error("cannot write in folder '" + dir.string() + "': " + std::strerror(errno));
+}
+
 void write_file_atomically(const std::string& path, std::string_view bytes) {
+  check_regular_or_absent(path);
   const std::filesystem::path target(path);
   const std::filesystem::path folder =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");

@@ -159,6 +159,32 @@ expect_error "--layers 2,,1" "--layers: empty entry" train --data xor --layers 2
 expect_error "--layers 2,0,1" "--layers must be at least 1" train --data xor --layers 2,0,1
 expect_error "--layers 2" "--layers needs at least an input and an output width" train --data xor --layers 2
 
+# ---- outputs that are not ours: devices, FIFOs, links, folders and the inputs are refused up front -
+printf 'a,b,y\n1,2,0\n2,1,1\n3,3,0\n1,1,1\n' >"$TMP/in.csv"
+mkfifo "$TMP/fifo"
+ln -s "$TMP/in.csv" "$TMP/link.csv"
+expect_error "--save onto a device" "--save: '/dev/null' is a device" \
+  train --data "csv:$TMP/in.csv" --layers 2,4,1 --epochs 1 --save /dev/null
+expect_error "--save onto a FIFO" "is a FIFO" train --data "csv:$TMP/in.csv" --layers 2,4,1 --epochs 1 --save "$TMP/fifo"
+expect_error "--log onto a FIFO" "--log: '$TMP/fifo' is a FIFO" \
+  train --data "csv:$TMP/in.csv" --layers 2,4,1 --epochs 1 --log "$TMP/fifo"
+expect_error "--save onto the training data" "is the input file '$TMP/in.csv'" \
+  train --data "csv:$TMP/in.csv" --layers 2,4,1 --epochs 1 --save "$TMP/in.csv"
+expect_error "--save in a missing folder fails before training" "folder '$TMP/nodir' does not exist" \
+  train --data "csv:$TMP/in.csv" --layers 2,4,1 --epochs 1 --save "$TMP/nodir/m.dpt"
+run train --data "csv:$TMP/in.csv" --layers 2,4,1 --epochs 1 --save "$TMP/m.dpt" --quiet
+expect_error "predict --out onto its input" "--out: '$TMP/in.csv' is the input file" \
+  predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/in.csv"
+expect_error "predict --out onto the model" "is the input file '$TMP/m.dpt'" \
+  predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/m.dpt"
+expect_error "predict --out onto a symbolic link" "is a symbolic link" \
+  predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/link.csv"
+if [[ -p "$TMP/fifo" && -L "$TMP/link.csv" && $(head -c 5 "$TMP/in.csv") == "a,b,y" ]]; then
+  ok "refused outputs left the FIFO, the link and the input as they were"
+else
+  not_ok "refused outputs left the FIFO, the link and the input as they were"
+fi
+
 # ---- absurd sizes: a clear message before anything is allocated, never a crash or a hang ----------
 expect_error "batch size past 2^63" "batch size must be 1 to 16777216, got 9223372036854775808 (check --batch-size)" \
   train --data xor --layers 2,3,1 --batch-size 9223372036854775808

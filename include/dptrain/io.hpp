@@ -1,5 +1,6 @@
 #pragma once
 // Crash-safe file output.
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -9,11 +10,18 @@ namespace dptrain {
 /// "checkpoint", when not empty): missing, unreadable, or a directory.
 std::string read_file(const std::string& path, std::string_view what = {});
 
+/// Throws dptrain::Error unless `path` can take dptrain's output: absent, or a regular file (not
+/// a directory, device, FIFO, socket or symbolic link, which an atomic rename would replace),
+/// not one of the `inputs` files (the same file by device and inode), in an existing folder
+/// this process can write in. Called before long work, so that a bad path fails at once.
+void check_output_file(const std::string& path, std::span<const std::string> inputs = {});
+
 /// Writes `bytes` to `path` so that a crash at any instant leaves either the old file or the
 /// new one, never a torn mix: the bytes go to a temporary file in the same folder, which is
 /// fsync'ed, renamed over `path`, and the folder fsync'ed. On failure (full disk, read-only
 /// folder, file-size limit) the temporary file is removed, `path` is untouched, and
-/// dptrain::Error says what failed and where.
+/// dptrain::Error says what failed and where. Refuses a `path` that exists and is not a
+/// regular file (check_output_file).
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
 }  // namespace dptrain

@@ -60,6 +60,25 @@ TableOptions read_table_options(const cxxopts::ParseResult& r, bool classificati
   return t;
 }
 
+std::vector<std::string> data_spec_files(const std::string& spec) {
+  for (const char* prefix : {"csv:", "sqlite:"})
+    if (spec.starts_with(prefix)) return {spec.substr(std::string(prefix).size())};
+  if (!spec.starts_with("idx:")) return {};
+  const std::string pair = spec.substr(4);
+  const std::size_t comma = pair.find(',');
+  if (comma == std::string::npos) return {pair};
+  return {pair.substr(0, comma), pair.substr(comma + 1)};
+}
+
+std::vector<std::string> input_files(const cxxopts::ParseResult& r) {
+  std::vector<std::string> files;
+  for (const char* option : {"data", "test-data"})
+    if (r.count(option))
+      for (std::string& f : data_spec_files(r[option].as<std::string>()))
+        files.push_back(std::move(f));
+  return files;
+}
+
 Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
                        const TableOptions& table) {
   if (!r.count("data")) throw Error("--data is required");

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <cxxopts.hpp>
 
@@ -19,6 +20,13 @@ void add_data_options(cxxopts::Options& options, bool training);
 
 /// The table options from the parsed flags; `classification` comes from the loss.
 TableOptions read_table_options(const cxxopts::ParseResult& r, bool classification);
+
+/// The files a data spec reads (csv:, sqlite:, idx: paths; none for built-in sets): outputs
+/// must never overwrite them.
+std::vector<std::string> data_spec_files(const std::string& spec);
+
+/// The files of --data and (when given) --test-data.
+std::vector<std::string> input_files(const cxxopts::ParseResult& r);
 
 /// Loads --data (after --limit), validated.
 Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,

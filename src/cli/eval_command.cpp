@@ -186,6 +186,9 @@ int predict_command(int argc, char** argv) {
   }
   reject_unmatched(r);
   if (!r.count("out")) throw Error("--out <predictions.csv> is required");
+  std::vector<std::string> inputs = input_files(r);
+  if (r.count("model")) inputs.push_back(r["model"].as<std::string>());
+  check_output_path(r["out"].as<std::string>(), "out", inputs);
   Loaded loaded = load_model(r);
   const Checkpoint& c = loaded.checkpoint;
   const InferenceSetup setup = inference_setup(r);

@@ -215,22 +215,6 @@ double sgemm_gflops(GemmBackend backend, std::size_t m, std::size_t n, std::size
   return best;
 }
 
-void check_output_path(const std::string& path, const std::string& option) {
-  namespace fs = std::filesystem;
-  if (path.empty()) throw Error("--" + option + ": empty path");
-  const fs::path p(path);
-  if (!p.has_filename() || p.filename() == "." || p.filename() == "..")
-    throw Error("--" + option + ": '" + path + "' does not name a file");
-  std::error_code ec;
-  if (fs::is_directory(p, ec)) throw Error("--" + option + ": '" + path + "' is a folder");
-  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir, ec))
-    throw Error("--" + option + ": folder '" + dir.string() + "' does not exist");
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw Error("--" + option + ": cannot write in folder '" + dir.string() +
-                "': " + std::strerror(errno));
-}
-
 nlohmann::json json_number(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }

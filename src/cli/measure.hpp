@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dptrain/dptrain.hpp"
+#include "options.hpp"
 #include "workloads.hpp"
 
 namespace dptrain::cli {
@@ -119,10 +120,6 @@ std::string load_average();
 /// Single-thread SGEMM rate of (m x k)(k x n), the best of several timed rounds.
 double sgemm_gflops(GemmBackend backend, std::size_t m, std::size_t n, std::size_t k,
                     double seconds);
-
-/// Throws Error (naming `option`) unless `path` can be created: its folder exists and is
-/// writable, and `path` is not a folder. Called before measuring, so a typo fails in a second.
-void check_output_path(const std::string& path, const std::string& option);
 
 /// A number for JSON: null for NaN/Inf.
 nlohmann::json json_number(double value);

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "dptrain/error.hpp"
+#include "dptrain/io.hpp"
 
 namespace dptrain::cli {
 
@@ -77,6 +78,15 @@ void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool re
   c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
   c.precision = parse_precision(r["precision"].as<std::string>());
+}
+
+void check_output_path(const std::string& path, const std::string& option,
+                       const std::vector<std::string>& inputs) {
+  try {
+    check_output_file(path, inputs);
+  } catch (const Error& e) {
+    throw Error("--" + option + ": " + e.what());
+  }
 }
 
 namespace {

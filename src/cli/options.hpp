@@ -29,6 +29,11 @@ void add_engine_options(cxxopts::Options& options);
 void read_engine_options(const cxxopts::ParseResult& result, EngineConfig& config,
                          bool read_threads = true);
 
+/// check_output_file (io.hpp) with the flag named: throws Error "--<option>: ..." unless `path`
+/// can take the command's output and is none of `inputs`. Called before long work.
+void check_output_path(const std::string& path, const std::string& option,
+                       const std::vector<std::string>& inputs = {});
+
 /// Local time as ISO 8601 with offset, e.g. 2024-05-01T12:00:00+0000 (logs and result files).
 std::string iso_timestamp();
 

@@ -283,6 +283,10 @@ int train_command(int argc, char** argv) {
   Outputs out;
   out.leader = !comm || comm->rank() == 0;
   out.quiet = r.count("quiet") > 0 || !out.leader;
+  // Output paths before any work: never a device, FIFO, folder or the input data itself.
+  const std::vector<std::string> inputs = input_files(r);
+  if (r.count("save")) check_output_path(r["save"].as<std::string>(), "save", inputs);
+  if (r.count("log")) check_output_path(r["log"].as<std::string>(), "log", inputs);
   if (r.count("save")) out.save_path = r["save"].as<std::string>();
 
   TrainSettings settings = read_train_settings(r, comm);
