@@ -67,7 +67,8 @@ class TableBuilder {
       if (index < 0) index += static_cast<long long>(count);
       if (index < 0 || index >= static_cast<long long>(count))
         throw Error(data_.source + ": label column index " + label + " is outside the " +
-                    std::to_string(count) + " columns");
+                        std::to_string(count) + " columns",
+                    ErrorTopic::label_column);
     } else {
       index = static_cast<long long>(column_named(label, names));
     }
@@ -136,7 +137,8 @@ class TableBuilder {
                   ErrorTopic::label_column);
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw Error(data_.source + ": no column named '" + label + "' (columns: " + list + ")");
+    throw Error(data_.source + ": no column named '" + label + "' (columns: " + list + ")",
+                ErrorTopic::label_column);
   }
   static std::string format(double v) {
     std::ostringstream s;

@@ -69,6 +69,24 @@ TEST(Csv, ErrorsNameLineAndColumn) {
   EXPECT_THROW(load_csv("/nonexistent/x.csv", {}), Error);
 }
 
+TEST(Csv, LabelColumnErrorsCarryTheirTopic) {
+  // The front end turns the topic into a hint (the CLI: check --label).
+  auto topic_of = [](std::string_view text, const std::string& label) {
+    TableOptions o;
+    o.label = label;
+    try {
+      parse_csv(text, "t.csv", o);
+    } catch (const Error& e) {
+      return e.topic();
+    }
+    return ErrorTopic::none;
+  };
+  EXPECT_EQ(topic_of("a,b\n1,2\n", "target"), ErrorTopic::label_column);  // no such name
+  EXPECT_EQ(topic_of("1,2\n", "target"), ErrorTopic::label_column);       // no header
+  EXPECT_EQ(topic_of("1,2\n", "7"), ErrorTopic::label_column);            // index outside
+  EXPECT_EQ(topic_of("y,y\n1,0\n", "y"), ErrorTopic::label_column);       // ambiguous
+}
+
 TEST(Csv, ByteOrderMarkIsDropped) {
   // The mark is not part of the first header name, and does not make a numeric row a header.
   TableOptions o;
