@@ -100,8 +100,7 @@ void prepare_one_select(const std::string& path, Db& db, const std::string& sql,
     throw Error("SQLite database '" + path + "': " + sqlite3_errmsg(db.db) + " (" + what + ")");
   if (const std::string_view rest = second_statement(tail ? tail : ""); !rest.empty())
     throw Error("SQLite database '" + path + "': the query holds more than one statement (" +
-                    quoted(rest) + " follows the first); give exactly one SELECT",
-                ErrorTopic::table_source);
+                quoted(rest) + " follows the first); give exactly one SELECT");
   if (!st.stmt) throw Error("SQLite database '" + path + "': the query is empty");
   if (!sqlite3_stmt_readonly(st.stmt))
     throw Error("SQLite database '" + path +
