@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -55,33 +56,51 @@ Dataset Dataset::head(std::size_t n) const {
 
 // ---- IDX ----------------------------------------------------------------------------------------
 
+namespace {
+
+bool is_gzip(std::string_view bytes) {
+  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+         static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
+
+}  // namespace
+
 std::vector<unsigned char> gunzip_if_gzipped(std::string_view bytes, const std::string& name) {
-  const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
-                    static_cast<unsigned char>(bytes[1]) == 0x8b;
-  if (!gzip) return {bytes.begin(), bytes.end()};
+  if (!is_gzip(bytes)) return {bytes.begin(), bytes.end()};
   z_stream z{};
   if (inflateInit2(&z, 15 + 16) != Z_OK) throw std::bad_alloc();  // 16: gzip wrapper only
+  auto fail = [&](const std::string& why) {
+    inflateEnd(&z);
+    throw Error("cannot read '" + name + "': " + why);
+  };
   std::vector<unsigned char> out;
   unsigned char chunk[1 << 16];
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  z.avail_in = static_cast<uInt>(bytes.size());
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
+  std::size_t fed = 0, members = 1;  // zlib counts input in uInt: feed it 1 GiB at a time
+  for (;;) {
+    if (z.avail_in == 0 && fed < bytes.size()) {
+      const std::size_t n = std::min<std::size_t>(bytes.size() - fed, std::size_t(1) << 30);
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + fed));
+      z.avail_in = static_cast<uInt>(n);
+      fed += n;
+    }
     z.next_out = chunk;
     z.avail_out = sizeof chunk;
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      const std::string why = rc == Z_BUF_ERROR ? "truncated gzip data"
-                              : z.msg           ? std::string("corrupt gzip data: ") + z.msg
-                                                : "corrupt gzip data";
-      inflateEnd(&z);
-      throw Error("cannot read '" + name + "': " + why);
-    }
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END)
+      fail(rc == Z_BUF_ERROR ? "truncated gzip data"
+           : z.msg           ? std::string("corrupt gzip data: ") + z.msg
+                             : "corrupt gzip data");
     out.insert(out.end(), chunk, chunk + (sizeof chunk - z.avail_out));
-    if (out.size() > (std::size_t(1) << 34)) {
-      inflateEnd(&z);
-      throw Error("cannot read '" + name + "': gzip data inflates beyond 16 GiB");
-    }
+    if (out.size() > (std::size_t(1) << 34)) fail("gzip data inflates beyond 16 GiB");
+    if (rc != Z_STREAM_END) continue;
+    // Concatenated gzip members are one gzip file (RFC 1952, 2.2); anything else is not gzip.
+    const std::size_t left = z.avail_in + (bytes.size() - fed);
+    if (left == 0) break;
+    if (!is_gzip(bytes.substr(bytes.size() - left)))
+      fail(std::to_string(left) + " bytes of trailing data after gzip member " +
+           std::to_string(members) + " that are not another gzip member");
+    inflateReset(&z);
+    ++members;
   }
   inflateEnd(&z);
   return out;

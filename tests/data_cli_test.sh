@@ -56,6 +56,48 @@ expect "sqlite file that is not a database" 2 "not a database" train --data sqli
 expect "tsv regression with --loss mse" 0 "final test mse" train --data csv:reg.tsv --delimiter tab --loss mse --layers 1,8,1 --epochs 20 --lr 0.01 --test-data csv:reg.tsv
 expect "val split shows validation metrics" 0 "val_acc" train --data csv:train.csv --layers 4,8,2 --epochs 2 --val-split 0.2
 
+# ---- hostile files: encodings, line endings, compression, SQL, duplicate names ----
+/usr/bin/python3 - <<'PY'
+import gzip, sqlite3
+rows = open("train.csv").read().splitlines()
+open("bom.csv", "w", encoding="utf-8-sig").write("\n".join(rows) + "\n")
+bad = rows[:3] + ["1.0,oops,1.0,1.0,1"] + rows[3:10]
+open("cr.csv", "w", newline="").write("\r".join(bad) + "\r")  # error on line 4
+open("train.csv.gz", "wb").write(gzip.compress(open("train.csv", "rb").read()))
+open("binary.csv", "wb").write(b"f1,f2\n1,2\n\x00\x01\x02\n")
+open("dup.csv", "w").write("outcome,f1,outcome\n0,1.5,1\n1,2.5,0\n")
+db = sqlite3.connect("odd.db")
+db.execute("CREATE TABLE t (f1 REAL, y INTEGER)")
+db.executemany("INSERT INTO t VALUES (?,?)", [(1.0, 0), (b"\x01\x02", 1)])
+db.commit()
+db = sqlite3.connect("wal.db")
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("CREATE TABLE t (f1 REAL, y INTEGER)")
+db.executemany("INSERT INTO t VALUES (?,?)", [(i / 10, i % 2) for i in range(40)])
+db.commit()
+db.close()
+def idx(dims, data, kind):
+    h = bytes([0, 0, 8, kind]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    return h + bytes(data)
+img = idx([6, 2, 2], [(i * 37) % 256 for i in range(24)], 3)
+lbl = idx([6], [i % 2 for i in range(6)], 1)
+open("img2.gz", "wb").write(gzip.compress(img[:10]) + gzip.compress(img[10:]))
+open("lbl.gz", "wb").write(gzip.compress(lbl))
+open("imgjunk.gz", "wb").write(gzip.compress(img) + b"junk")
+PY
+expect "csv with a UTF-8 byte-order mark keeps its first header" 0 "params_hash=" train --data csv:bom.csv --label f1 --loss mse --layers 4,8,1 --epochs 1
+expect "csv with CR line endings names the right line" 2 "line 4, column 2: 'oops' is not a number" train --data csv:cr.csv --layers 4,8,2
+expect "gzip-compressed csv is read" 0 "600 rows" train --data csv:train.csv.gz --layers 4,8,2 --epochs 1
+expect "binary file given as csv" 2 "'binary.csv' is binary (a NUL byte on line 3), not CSV text" train --data csv:binary.csv --layers 1,8,2
+expect "duplicated label name is refused" 2 "'outcome' is ambiguous: columns 0 and 2 (0-based)" train --data csv:dup.csv --label outcome --layers 2,8,2
+grep -qF -- "check --label" err && ok "duplicated label name: hint names --label" || not_ok "duplicated label name: hint names --label" "$(cat err)"
+expect "sqlite query with two statements" 2 "more than one statement ('DELETE FROM samples'" train --data sqlite:train.db --query "SELECT f1, outcome FROM samples; DELETE FROM samples" --layers 1,8,2
+expect "sqlite BLOB cell names its type" 2 "row 2, column 1 ('f1'): a BLOB (2 bytes), not a number" train --data sqlite:odd.db --table t --layers 1,8,2
+expect "sqlite WAL database trains" 0 "params_hash=" train --data sqlite:wal.db --table t --layers 1,8,2 --epochs 1
+[[ ! -e wal.db-wal && ! -e wal.db-shm ]] && ok "reading a WAL database leaves no -wal/-shm files" || not_ok "reading a WAL database leaves no -wal/-shm files" "$(ls wal.db*)"
+expect "idx: every gzip member is read" 0 "params_hash=" train --data idx:img2.gz,lbl.gz --layers 4,8,10 --epochs 1
+expect "idx: trailing bytes after gzip are refused" 2 "cannot read 'imgjunk.gz': 4 bytes of trailing data after gzip member 1" train --data idx:imgjunk.gz,lbl.gz --layers 4,8,10
+
 # ---- checkpoints, resume, eval, predict ----
 run train --data csv:train.csv --layers 4,16,2 --epochs 2 --save m.dpt --normalize standard --deterministic --threads 2 --log run.jsonl
 [[ $RC -eq 0 && -s m.dpt ]] && ok "save writes a checkpoint" || not_ok "save writes a checkpoint" "rc=$RC"

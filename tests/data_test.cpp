@@ -12,6 +12,7 @@ namespace dptrain {
 namespace {
 
 namespace fs = std::filesystem;
+using test::gzip_member;
 
 std::vector<unsigned char> idx_header(unsigned char type_dims, std::vector<std::uint32_t> dims) {
   std::vector<unsigned char> h = {0, 0, 0x08, type_dims};
@@ -96,6 +97,34 @@ TEST_F(IdxTest, ClearErrors) {
   }
   for (std::size_t i = 12; i + 8 < gz.size(); ++i) gz[i] ^= 0x5a;
   EXPECT_NE(error_of(write("bad.gz", gz), good_lbl).find("cannot read"), std::string::npos);
+}
+
+TEST_F(IdxTest, EveryGzipMemberIsReadTrailingBytesAreRefused) {
+  auto [img, lbl] = sample();
+  const std::string plain_img(img.begin(), img.end()), plain_lbl(lbl.begin(), lbl.end());
+  // Concatenated members are one gzip file (what `cat a.gz b.gz` or pigz --independent give).
+  const std::string two = gzip_member(plain_img.substr(0, 9)) + gzip_member(plain_img.substr(9));
+  const std::string lbl_gz = gzip_member(plain_lbl);
+  const Dataset d = parse_idx(two, lbl_gz, "img.gz", "lbl.gz");
+  EXPECT_EQ(d.rows, 3u);
+  EXPECT_FLOAT_EQ(d.x[5], 100.0f / 255.0f);
+  auto error = [&](const std::string& images) {
+    try {
+      parse_idx(images, lbl_gz, "img.gz", "lbl.gz");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error(gzip_member(plain_img) + "junk")
+                .find("cannot read 'img.gz': 4 bytes of trailing data after gzip member 1"),
+            std::string::npos)
+      << error(gzip_member(plain_img) + "junk");
+  EXPECT_NE(error(two + std::string(3, '\0')).find("after gzip member 2"), std::string::npos);
+  const std::string cut = gzip_member(plain_img.substr(9));
+  EXPECT_NE(error(gzip_member(plain_img.substr(0, 9)) + cut.substr(0, cut.size() / 2))
+                .find("truncated gzip data"),
+            std::string::npos);
 }
 
 TEST(Dataset, ValidateNamesTheBadRow) {

@@ -11,6 +11,8 @@
 namespace dptrain {
 namespace {
 
+using test::gzip_member;
+
 std::string csv_error(std::string_view text, TableOptions o = {}) {
   try {
     parse_csv(text, "t.csv", o);
@@ -67,6 +69,93 @@ TEST(Csv, ErrorsNameLineAndColumn) {
   EXPECT_THROW(load_csv("/nonexistent/x.csv", {}), Error);
 }
 
+TEST(Csv, LabelColumnErrorsCarryTheirTopic) {
+  // The front end turns the topic into a hint (the CLI: check --label).
+  auto topic_of = [](std::string_view text, const std::string& label) {
+    TableOptions o;
+    o.label = label;
+    try {
+      parse_csv(text, "t.csv", o);
+    } catch (const Error& e) {
+      return e.topic();
+    }
+    return ErrorTopic::none;
+  };
+  EXPECT_EQ(topic_of("a,b\n1,2\n", "target"), ErrorTopic::label_column);  // no such name
+  EXPECT_EQ(topic_of("1,2\n", "target"), ErrorTopic::label_column);       // no header
+  EXPECT_EQ(topic_of("1,2\n", "7"), ErrorTopic::label_column);            // index outside
+  EXPECT_EQ(topic_of("y,y\n1,0\n", "y"), ErrorTopic::label_column);       // ambiguous
+}
+
+TEST(Csv, ByteOrderMarkIsDropped) {
+  // The mark is not part of the first header name, and does not make a numeric row a header.
+  TableOptions o;
+  o.label = "a";
+  const Dataset named = parse_csv(
+      "\xEF\xBB\xBF"
+      "a,b,c\n1,2,3\n4,5,6\n",
+      "t.csv", o);
+  EXPECT_EQ(named.labels, (std::vector<std::int32_t>{1, 4}));
+  const Dataset plain = parse_csv(
+      "\xEF\xBB\xBF"
+      "1,2,0\n3,4,1\n",
+      "t.csv", {});
+  EXPECT_EQ(plain.rows, 2u);
+  EXPECT_EQ(plain.x, (std::vector<float>{1, 2, 3, 4}));
+}
+
+TEST(Csv, LineNumbersForLfCrLfAndCrEndings) {
+  for (const std::string eol : {"\n", "\r\n", "\r"}) {
+    const std::string bad = "a,b,c" + eol + "1,2,0" + eol + "1,x,1" + eol + "4,5,1" + eol;
+    EXPECT_NE(csv_error(bad).find("t.csv: line 3, column 2: 'x' is not a number"),
+              std::string::npos)
+        << csv_error(bad);
+    const std::string ragged = "1,2,0" + eol + "3,4,1" + eol + "5,6" + eol;
+    EXPECT_NE(csv_error(ragged).find("line 3 has 2 fields, expected 3 (as on line 1)"),
+              std::string::npos)
+        << csv_error(ragged);
+    EXPECT_EQ(parse_csv("a,b,c" + eol + "1,2,0" + eol + "3,4,1", "t.csv", {}).rows, 2u);
+  }
+}
+
+TEST(Csv, GzipIsReadOtherBinaryIsNamed) {
+  const Dataset d = parse_csv(gzip_member("a,b,y\n1,2,0\n3,4,1\n"), "t.csv.gz", {});
+  EXPECT_EQ(d.rows, 2u);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1}));
+  const std::string gz = gzip_member("a,b,y\n1,2,0\n");
+  EXPECT_NE(csv_error(gz.substr(0, gz.size() - 6)).find("cannot read 't.csv': truncated gzip"),
+            std::string::npos);
+  using namespace std::string_literals;
+  EXPECT_NE(csv_error("a,b\n1,\0\n"s).find("'t.csv' is binary (a NUL byte on line 2), not CSV"),
+            std::string::npos);
+  EXPECT_NE(csv_error("\xFD"
+                      "7zXZ\0\0\x04"s)
+                .find("'t.csv' is xz-compressed, not CSV text"),
+            std::string::npos);
+  EXPECT_NE(csv_error("\x28\xB5\x2F\xFD\x04"s).find("zstd-compressed"), std::string::npos);
+  EXPECT_NE(csv_error("BZh91AY&SYxx"s).find("bzip2-compressed"), std::string::npos);
+  EXPECT_NE(csv_error("\xFF\xFE"
+                      "a\0,\0"s)
+                .find("UTF-16"),
+            std::string::npos);
+}
+
+TEST(Csv, DuplicatedLabelNameIsRefused) {
+  TableOptions o;
+  o.label = "y";
+  try {
+    parse_csv("y,x,y\n1,2,0\n", "t.csv", o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'y' is ambiguous: columns 0 and 2 (0-based)"),
+              std::string::npos)
+        << e.what();
+    EXPECT_EQ(e.topic(), ErrorTopic::label_column);
+  }
+  o.label = "2";  // an index picks one of them
+  EXPECT_EQ(parse_csv("y,x,y\n1,2,0\n", "t.csv", o).labels, (std::vector<std::int32_t>{0}));
+}
+
 TEST(Csv, UnlabelledForPrediction) {
   TableOptions o;
   o.label = "none";
@@ -89,7 +178,9 @@ class SqliteTest : public ::testing::Test {
         sqlite3_exec(db,
                      "CREATE TABLE patients (glucose REAL, bmi REAL, outcome INTEGER);"
                      "INSERT INTO patients VALUES (148, 33.6, 1), (85, 26.6, 0), (183, '23.3', 1);"
-                     "CREATE TABLE holes (a REAL, y INTEGER); INSERT INTO holes VALUES (NULL, 1);",
+                     "CREATE TABLE holes (a REAL, y INTEGER); INSERT INTO holes VALUES (NULL, 1);"
+                     "CREATE TABLE blobs (a, y); INSERT INTO blobs VALUES (1, 0), (x'0102', 1);"
+                     "CREATE TABLE texts (a, y); INSERT INTO texts VALUES ('', 1);",
                      nullptr, nullptr, nullptr),
         SQLITE_OK);
     sqlite3_close(db);
@@ -122,7 +213,7 @@ TEST_F(SqliteTest, TableAndQuery) {
 TEST_F(SqliteTest, ClearErrorsAndReadOnly) {
   TableOptions o;
   o.table = "holes";
-  EXPECT_NE(error_of(o).find("row 1, column 'a': NULL value"), std::string::npos);
+  EXPECT_NE(error_of(o).find("row 1, column 1 ('a'): NULL, not a number"), std::string::npos);
   o.table = "nope";
   EXPECT_NE(error_of(o).find("no such table"), std::string::npos);
   TableOptions q;
@@ -138,6 +229,66 @@ TEST_F(SqliteTest, ClearErrorsAndReadOnly) {
   std::filesystem::remove(not_db);
   EXPECT_NE(error_of(t, "/nonexistent/db.sqlite").find("cannot open"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists("/nonexistent/db.sqlite"));
+}
+
+TEST_F(SqliteTest, CellsThatAreNotNumbersNameTheirType) {
+  TableOptions o;
+  o.table = "blobs";
+  EXPECT_NE(error_of(o).find("sqlite:" + path_ + ": row 2, column 1 ('a'): a BLOB (2 bytes), not"),
+            std::string::npos)
+      << error_of(o);
+  o.table = "texts";
+  EXPECT_NE(error_of(o).find("row 1, column 1 ('a'): the text '' is not a number"),
+            std::string::npos)
+      << error_of(o);
+}
+
+TEST_F(SqliteTest, ExactlyOneStatement) {
+  TableOptions q;
+  q.query = "SELECT bmi, outcome FROM patients; DELETE FROM patients";
+  EXPECT_NE(error_of(q).find("the query holds more than one statement ('DELETE FROM patients'"),
+            std::string::npos)
+      << error_of(q);
+  q.query = "SELECT bmi, outcome FROM patients; SELECT 1, 2";
+  EXPECT_NE(error_of(q).find("more than one statement"), std::string::npos);
+  // Semicolons, whitespace and comments after the one statement are fine.
+  q.query = "SELECT bmi, outcome FROM patients; ;\n -- all rows\n /* done */ ; -- end";
+  EXPECT_EQ(load_sqlite(path_, q).rows, 3u);
+}
+
+TEST_F(SqliteTest, DuplicatedLabelNameIsRefused) {
+  TableOptions q;
+  q.query = "SELECT outcome, bmi, outcome FROM patients";
+  q.label = "outcome";
+  EXPECT_NE(error_of(q).find("'outcome' is ambiguous: columns 0 and 2"), std::string::npos)
+      << error_of(q);
+}
+
+TEST_F(SqliteTest, WalDatabaseReadWithoutCreatingFiles) {
+  const std::string wal = path_ + ".wal.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(wal + suffix);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(wal.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA journal_mode=WAL; CREATE TABLE t (x REAL, y INTEGER);"
+                         "INSERT INTO t VALUES (1, 0), (2, 1);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);  // the last connection removes -wal and -shm
+  ASSERT_FALSE(std::filesystem::exists(wal + "-wal"));
+  TableOptions o;
+  o.table = "t";
+  EXPECT_EQ(load_sqlite(wal, o).rows, 2u);
+  EXPECT_FALSE(std::filesystem::exists(wal + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(wal + "-shm"));
+  // With a writer open, rows still in its -wal file are read too.
+  ASSERT_EQ(sqlite3_open(wal.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0; INSERT INTO t VALUES (3, 1);", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(load_sqlite(wal, o).rows, 3u);
+  sqlite3_close(db);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(wal + suffix);
 }
 
 }  // namespace

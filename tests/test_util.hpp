@@ -1,8 +1,11 @@
 #pragma once
 // Helpers shared by the test files: random fills and the finite-difference gradient check.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cmath>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "dptrain/dptrain.hpp"
@@ -45,6 +48,21 @@ struct LossProbe {
     return g;
   }
 };
+
+/// `bytes` as one gzip member (RFC 1952), as gzip(1) writes it.
+inline std::string gzip_member(std::string_view bytes) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, uLong(bytes.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = uInt(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = uInt(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
 
 /// Central differences on every parameter; returns the largest relative error
 /// |analytic - numeric| / max(1e-3, |analytic| + |numeric|): relative for ordinary gradients,

@@ -70,8 +70,9 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
 Dataset parse_idx(std::string_view image_bytes, std::string_view label_bytes,
                   const std::string& images_path, const std::string& labels_path);
 
-/// Inflates gzip data (detected by its magic bytes); other bytes are returned as they are.
-/// Throws dptrain::Error naming `name` for truncated or corrupt gzip data.
+/// Inflates gzip data (detected by its magic bytes), every member of it (concatenated members
+/// are one gzip file); other bytes are returned as they are. Throws dptrain::Error naming `name`
+/// for truncated or corrupt gzip data and for trailing bytes that are not a gzip member.
 std::vector<unsigned char> gunzip_if_gzipped(std::string_view bytes, const std::string& name);
 
 /// Folder of the Debian package's Fashion-MNIST files.

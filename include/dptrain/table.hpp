@@ -12,18 +12,24 @@
 
 namespace dptrain {
 
-/// Parses CSV text. `source` names the data in messages. Throws dptrain::Error naming the source,
-/// line and column: empty input, header only, ragged rows, text that is not a number, NaN/Inf,
-/// empty fields, labels that are not class indices, unknown label column.
+/// Parses CSV text. `source` names the data in messages. Lines end in LF, CRLF or a lone CR; a
+/// UTF-8 byte-order mark is dropped; gzip-compressed text is inflated first. Throws
+/// dptrain::Error naming the source, line and column: empty input, binary data (other
+/// compression, UTF-16, NUL bytes), header only, ragged rows, text that is not a number,
+/// NaN/Inf, empty fields, labels that are not class indices, an unknown label column or a label
+/// name that several columns share.
 Dataset parse_csv(std::string_view text, const std::string& source, const TableOptions& options);
 
 /// Reads and parses a CSV file (see parse_csv); a missing or unreadable file is an Error.
 Dataset load_csv(const std::string& path, const TableOptions& options);
 
-/// Runs options.query, or selects every column of options.table, on the SQLite database at
-/// `path`, opened read-only (the file is never written). Every value must be numeric (integers,
-/// reals, or text holding a number). Throws dptrain::Error naming the file, row and column:
-/// missing file, a file that is not a database, a failing query, NULL or non-numeric values.
+/// Runs options.query (exactly one read-only statement), or selects every column of
+/// options.table, on the SQLite database at `path`, opened read-only: the file is never written
+/// and no file is created beside it (a WAL-mode database with no -wal file is opened immutable).
+/// Every value must be numeric (integers, reals, or text holding a number). Throws
+/// dptrain::Error naming the file, row and column: missing file, a file that is not a database,
+/// a failing query, a second statement, a query that would write, NULL, BLOB or non-numeric
+/// values, an ambiguous label name.
 Dataset load_sqlite(const std::string& path, const TableOptions& options);
 
 }  // namespace dptrain
