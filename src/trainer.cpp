@@ -15,6 +15,9 @@ namespace dptrain {
 void TrainConfig::validate() const {
   EngineConfig::validate();
   schedule.validate();
+  if (schedule.kind == ScheduleKind::cosine && schedule.min_lr > optimizer.learning_rate)
+    throw Error("the cosine schedule's final learning rate " + std::to_string(schedule.min_lr) +
+                " is above the learning rate " + std::to_string(optimizer.learning_rate));
 }
 
 namespace {

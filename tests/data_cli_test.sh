@@ -108,6 +108,11 @@ grep -q "resumed from 'm.dpt' after epoch 2" out && ok "resume continues after e
 run train --data csv:train.csv --layers 4,16,2 --epochs 4 --normalize standard --deterministic --threads 1
 [[ -n $resumed && $(hash_of) == "$resumed" ]] && ok "deterministic resume with other threads = uninterrupted run" || not_ok "deterministic resume with other threads = uninterrupted run" "$resumed vs $(hash_of)"
 expect "resume with another architecture" 2 "does not match --layers" train --data csv:train.csv --resume m.dpt --layers 4,8,2
+expect "resume refuses a changed setting" 2 "--lr 0.5 differs from checkpoint 'm.dpt', trained with 0.001" train --data csv:train.csv --resume m.dpt --epochs 4 --lr 0.5
+expect "resume refuses an invalid value it would ignore" 2 "--lr: 'abc'" train --data csv:train.csv --resume m.dpt --epochs 4 --lr abc
+expect "resume with the same value is fine" 0 "resumed from 'm.dpt'" train --data csv:train.csv --resume m.dpt --epochs 3 --seed 42
+expect "resume with nothing to train says so" 2 "has already trained 2 of 2 epochs: nothing to train" train --data csv:train.csv --resume m.dpt --epochs 2
+expect "cosine final rate above the rate" 2 "final learning rate 0.500000 is above the learning rate 0.010000" train --data csv:train.csv --layers 4,16,2 --schedule cosine --lr 0.01 --min-lr 0.5
 expect "eval prints confusion matrix" 0 "confusion matrix" eval --model m2.dpt --data csv:train.csv
 run eval --model m2.dpt --data csv:train.csv --format json
 /usr/bin/python3 -c 'import json,sys; d=json.load(open("out")); assert 0.5 < d["accuracy"] <= 1 and len(d["confusion_matrix"]) == 2' && ok "eval --format json parses" || not_ok "eval --format json parses" "$(head -c 200 out)"

@@ -37,6 +37,8 @@ Activation default_output(Loss loss) {
   return Activation::identity;
 }
 
+void refuse_changed_settings(const cxxopts::ParseResult& r, const TrainSettings& s);
+
 /// --resume: the checkpoint, and the settings that come from it.
 void read_resumed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
   s.resume_path = r["resume"].as<std::string>();
@@ -62,6 +64,50 @@ void read_resumed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
   config.micro_batches = c.micro_batches;
   config.epochs =
       r.count("epochs") ? parse_count(r["epochs"].as<std::string>(), "epochs", 1) : c.epochs_total;
+  refuse_changed_settings(r, s);
+  if (config.epochs <= c.epochs_done)
+    throw Error("checkpoint '" + s.resume_path + "' has already trained " +
+                std::to_string(c.epochs_done) + " of " + std::to_string(config.epochs) +
+                " epochs: nothing to train (give --epochs above " + std::to_string(c.epochs_done) +
+                ")");
+}
+
+void read_fresh_training(const cxxopts::ParseResult& r, TrainConfig& config);
+
+std::string number_text(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
+
+/// Note: a resumed run keeps the settings its checkpoint was trained with. Every training flag
+/// given anyway is still parsed (an invalid value is an error), and one whose value differs from
+/// the checkpoint's is refused rather than silently ignored.
+void refuse_changed_settings(const cxxopts::ParseResult& r, const TrainSettings& s) {
+  TrainConfig given = s.config;
+  read_fresh_training(r, given);
+  const TrainConfig& have = s.config;
+  const std::pair<const char*, std::pair<std::string, std::string>> flags[] = {
+      {"seed", {std::to_string(given.seed), std::to_string(have.seed)}},
+      {"batch-size", {std::to_string(given.batch_size), std::to_string(have.batch_size)}},
+      {"optimizer", {optimizer_name(given.optimizer.kind), optimizer_name(have.optimizer.kind)}},
+      {"lr",
+       {number_text(given.optimizer.learning_rate), number_text(have.optimizer.learning_rate)}},
+      {"momentum", {number_text(given.optimizer.momentum), number_text(have.optimizer.momentum)}},
+      {"weight-decay",
+       {number_text(given.optimizer.weight_decay), number_text(have.optimizer.weight_decay)}},
+      {"l1", {number_text(given.optimizer.l1), number_text(have.optimizer.l1)}},
+      {"l2", {number_text(given.optimizer.l2), number_text(have.optimizer.l2)}},
+      {"schedule", {schedule_name(given.schedule.kind), schedule_name(have.schedule.kind)}},
+      {"lr-step-epochs",
+       {std::to_string(given.schedule.step_epochs), std::to_string(have.schedule.step_epochs)}},
+      {"lr-gamma", {number_text(given.schedule.gamma), number_text(have.schedule.gamma)}},
+      {"min-lr", {number_text(given.schedule.min_lr), number_text(have.schedule.min_lr)}}};
+  for (const auto& [flag, values] : flags)
+    if (r.count(flag) && values.first != values.second)
+      throw Error("--" + std::string(flag) + " " + values.first + " differs from checkpoint '" +
+                  s.resume_path + "', trained with " + values.second +
+                  "; a resumed run keeps its settings (start a new run to change them)");
 }
 
 /// A fresh run: seed, epochs, batch size, optimizer and schedule from the command line.
