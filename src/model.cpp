@@ -321,6 +321,32 @@ void check_features_fit(const ModelSpec& spec, const Dataset& data) {
                 ErrorTopic::layer_widths);
 }
 
+namespace {
+
+/// Sizes that agree with the shape, and every class label in [0, classes): a label out of
+/// range would index past the output layer. One pass over the labels (not the features).
+void check_labels(const Dataset& data, const std::string& where) {
+  if (data.x.size() != data.rows * data.features)
+    throw Error(where + ": the feature matrix holds " + std::to_string(data.x.size()) +
+                " values, not rows x features = " + std::to_string(data.rows * data.features));
+  if (!data.classification()) {
+    if (data.targets.size() != data.rows * data.target_width)
+      throw Error(where + ": the targets hold " + std::to_string(data.targets.size()) +
+                  " values, not rows x target columns");
+    return;
+  }
+  if (data.labels.size() != data.rows)
+    throw Error(where + ": " + std::to_string(data.labels.size()) + " labels for " +
+                std::to_string(data.rows) + " rows");
+  for (std::size_t r = 0; r < data.rows; ++r)
+    if (data.labels[r] < 0 || std::size_t(data.labels[r]) >= data.classes)
+      throw Error(where + ": row " + std::to_string(r + 1) + " has label " +
+                  std::to_string(data.labels[r]) + ", outside its classes [0, " +
+                  std::to_string(data.classes) + ")");
+}
+
+}  // namespace
+
 void check_data_fits(const ModelSpec& spec, Loss loss, const Dataset& data) {
   check_features_fit(spec, data);
   const std::string where = "data '" + data.source + "'";
@@ -328,6 +354,7 @@ void check_data_fits(const ModelSpec& spec, Loss loss, const Dataset& data) {
   if (!data.labelled())
     throw Error(where + " has no label column; training and evaluation need one",
                 ErrorTopic::label_column);
+  check_labels(data, where);
   if (data.classification()) {
     if (outputs == 1 && data.classes != 2)
       throw Error(where + " has " + std::to_string(data.classes) +

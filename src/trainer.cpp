@@ -107,6 +107,7 @@ Checkpoint Trainer::checkpoint() const {
   c.state1.assign(s1.begin(), s1.end());
   c.best_validation_loss = best_validation_loss_;
   c.epochs_since_best = epochs_since_best_;
+  c.classes = classes_;
   return c;
 }
 
@@ -131,6 +132,7 @@ void Trainer::restore(const Checkpoint& c) {
   opt.set_step(c.step);
   engine_.parameters_changed();
   epochs_done_ = c.epochs_done;
+  classes_ = c.classes;
   best_validation_loss_ = c.best_validation_loss;
   epochs_since_best_ = c.epochs_since_best;
   // The best weights are known only when the checkpoint's own weights are the best.
@@ -140,6 +142,7 @@ void Trainer::restore(const Checkpoint& c) {
 
 EpochResult Trainer::train_epoch(const Dataset& data) {
   check_data(data);
+  classes_ = data.classes;
   const auto t0 = Clock::now();
   const std::size_t n = data.rows;
   // The epoch's order is a pure function of (seed, epoch): resumable and thread-count free.
@@ -173,6 +176,7 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
                   std::to_string(config_.batch_size));
     batch.validate();
     check_data(batch);
+    classes_ = batch.classes;
     rows.resize(batch.rows);
     std::iota(rows.begin(), rows.end(), 0u);
     tally.add(epoch_step(batch, rows, tally.steps, 0), batch, batch.rows);

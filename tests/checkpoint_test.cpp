@@ -92,5 +92,24 @@ TEST(Checkpoint, ResumeEqualsUninterruptedEvenWithOtherThreadCount) {
   EXPECT_EQ(params_hash<float>(resumed.parameters()), params_hash<float>(straight.parameters()));
 }
 
+TEST(Checkpoint, RecordsTheClassesOfTheTrainingData) {
+  // A checkpoint made through the C++ API (not only the CLI's) says it is a classifier, so
+  // predict and --resume treat it as one.
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(ModelSpec::mlp({8, 6, 1}, Activation::relu, Activation::sigmoid));
+  m.initialize(1);
+  TrainConfig c;
+  c.loss = Loss::bce;
+  c.epochs = 1;
+  Trainer t(m, c);
+  t.fit(d);
+  const Checkpoint saved = decode_checkpoint(encode_checkpoint(t.checkpoint()), "mem");
+  EXPECT_EQ(saved.classes, 2u);
+  Model<float> again(m.spec());
+  Trainer restored(again, c);
+  restored.restore(saved);
+  EXPECT_EQ(restored.checkpoint().classes, 2u);
+}
+
 }  // namespace
 }  // namespace dptrain

@@ -212,5 +212,30 @@ TEST(Fit, CallbackStopsTraining) {
   EXPECT_EQ(t.fit(d).size(), 7u);  // continues to config.epochs
 }
 
+TEST(Trainer, LabelsOutsideTheClassesAreRefusedNotTrainedOn) {
+  // Labels the output layer has no unit for would index past it: the library refuses them
+  // itself (not only the CLI), naming the row.
+  Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(ModelSpec::mlp({8, 6, 2}, Activation::relu, Activation::softmax));
+  m.initialize(1);
+  TrainConfig c;
+  c.epochs = 1;
+  Trainer t(m, c);
+  for (std::int32_t bad : {7, 100000000, -5}) {
+    d.labels[3] = bad;
+    try {
+      t.fit(d);
+      FAIL() << "label " << bad << " was trained on";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("row 4 has label " + std::to_string(bad) +
+                                           ", outside its classes [0, 2)"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_THROW(t.evaluate(d), Error);
+  }
+  EXPECT_EQ(t.step_count(), 0u);
+}
+
 }  // namespace
 }  // namespace dptrain

@@ -170,7 +170,8 @@ class Workspace {
 /// Throws dptrain::Error naming the data set when its shape does not fit a model of `spec`
 /// trained or evaluated with `loss`: feature count (ErrorTopic::layer_widths), no labels,
 /// classes versus output units, real-valued targets with loss ce (ErrorTopic::loss), target
-/// columns versus outputs. Cheap: looks at the shape only, not at the rows.
+/// columns versus outputs; buffer sizes against the shape and every class label against the
+/// classes (one pass over the labels, none over the features: Dataset::validate checks those).
 void check_data_fits(const ModelSpec& spec, Loss loss, const Dataset& data);
 
 /// Throws dptrain::Error when `data` cannot be predicted on by a model of `spec` (feature count).

@@ -180,6 +180,7 @@ class Trainer {
   std::size_t epochs_since_best_ = 0;
   std::vector<float> best_parameters_;
   mutable bool ranks_agree_ = false;  // check_ranks_agree passed
+  std::size_t classes_ = 0;           // of the data trained on (0: regression), for checkpoints
 };
 
 }  // namespace dptrain
