@@ -185,10 +185,6 @@ std::size_t Engine::workers_for(std::size_t rows) const {
   return std::min({std::size_t(std::max(1.0, w)), most, rows});
 }
 
-GemmContext Engine::gemm_context() const {
-  return workspaces_.front().gemm();
-}
-
 std::size_t Engine::workspace_bytes(std::size_t worker) const {
   return workspaces_.at(worker).bytes();
 }
@@ -203,9 +199,7 @@ EngineMemory Engine::memory() const {
   m.optimizer_state = optimizer_.bytes();
   for (const auto& ws : workspaces_) m.workspaces += ws.bytes();
   m.gradient_buffers = gradients_.size() * gradient_buffer_bytes();
-  const auto* in_process = dynamic_cast<const parallel::InProcessReducer*>(reducer_.get());
-  const auto* ranks = dynamic_cast<const RankReducer*>(reducer_.get());
-  m.reducer = in_process ? in_process->bytes() : ranks ? ranks->bytes() : 0;
+  m.reducer = reducer_->bytes();
   const std::size_t n = workspaces_.size();
   m.per_extra_worker = workspaces_.back().bytes() + kUpdateChunk * sizeof(float) +
                        (config_.deterministic || n == 1 ? 0 : gradient_buffer_bytes());

@@ -189,8 +189,6 @@ class Engine {
   std::uint64_t step_count() const { return optimizer_.step(); }
   /// Workers a step of `rows` local rows uses (Note [When to fork]).
   std::size_t workers_for(std::size_t rows) const;
-  /// The GEMM backend and pool (intra) the layers' products run with.
-  GemmContext gemm_context() const;
 
   EngineMemory memory() const;
   std::size_t workspace_bytes(std::size_t worker) const;

@@ -26,7 +26,7 @@ class RankReducer final : public parallel::Reducer {
                        std::span<double> worker_busy) override;
   void sum_scalars(std::span<double> values) override;
 
-  std::size_t bytes() const { return exchange_.bytes() + in_process_.bytes(); }
+  std::size_t bytes() const override { return exchange_.bytes() + in_process_.bytes(); }
 
  private:
   Communicator& comm_;

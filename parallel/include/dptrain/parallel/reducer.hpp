@@ -33,6 +33,9 @@ class Reducer {
 
   /// Sums `values` over the participating processes, in place (nothing to do in one process).
   virtual void sum_scalars(std::span<double> values) { (void)values; }
+
+  /// Bytes of scratch (and exchange buffers) this reducer holds.
+  virtual std::size_t bytes() const = 0;
 };
 
 /// Fused reduce-scatter + update in one process: the index space is cut into cache-line-aligned
@@ -52,8 +55,7 @@ class InProcessReducer final : public Reducer {
   double reduce_update(WorkerPool& pool, std::size_t workers, std::span<float* const> sources,
                        std::size_t n, SliceUpdate update, std::span<double> worker_busy) override;
 
-  /// Bytes of scratch this reducer holds.
-  std::size_t bytes() const;
+  std::size_t bytes() const override;
 
   /// The fused pass of worker w of `workers` over [0, n): public for reducers that build on it.
   void reduce_slice(std::size_t w, std::size_t workers, std::span<float* const> sources,
