@@ -127,9 +127,10 @@ void print_banner(const BenchSettings& s, const Machine& m, const Communicator* 
     std::printf(
         "MPI: %d ranks; batch split across ranks, then threads; 'mpi' = gradient exchange\n",
         comm->size());
-  std::printf("GEMM: %s; backend %s; parallelism %s; precision %s%s\n",
+  std::printf("GEMM: %s; backend %s; parallelism %s; precision %s; weight gradients %s%s\n",
               gemm_kernel_description(s.base.gemm).c_str(), parallel::backend_name(s.base.backend),
               parallelism_name(s.base.parallelism), precision_name(s.base.precision),
+              weight_gradients_name(s.base.weight_gradients),
               s.base.deterministic ? "; deterministic" : "");
 }
 

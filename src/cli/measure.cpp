@@ -98,6 +98,9 @@ Point make_point(const Reference& ref, const TrainConfig& base, std::size_t thre
   p.threads = threads;
   p.config = reference_config(ref, base, threads);
   p.config.parallelism = parallelism;
+  // Owner-computed weight gradients exist for the data strategy only (engine.hpp).
+  if (parallelism != Parallelism::data && p.config.weight_gradients == WeightGradients::owner)
+    p.config.weight_gradients = WeightGradients::automatic;
   p.model = std::make_unique<Model<float>>(ModelSpec::mlp(ref.widths, ref.hidden, ref.output));
   p.model->initialize(42);
   return p;

@@ -67,7 +67,12 @@ void add_engine_options(cxxopts::Options& options) {
       "GEMM kernel: onednn, openblas, eigen or reference (default: the fastest in this build)",
       cxxopts::value<std::string>())(
       "precision", "fp32, or bf16 (bf16 products, fp32 accumulation and weights; onednn kernel)",
-      cxxopts::value<std::string>()->default_value("fp32"));
+      cxxopts::value<std::string>()->default_value("fp32"))(
+      "weight-grads",
+      "auto, owner (workers own weight tiles: gradient over the whole batch, no buffers) or "
+      "buffers (one gradient buffer per worker, reduced); auto: owner for fp32 data-parallel "
+      "runs in one process",
+      cxxopts::value<std::string>()->default_value("auto"));
 }
 
 void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {
@@ -78,6 +83,7 @@ void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool re
   c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
   c.precision = parse_precision(r["precision"].as<std::string>());
+  c.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
 }
 
 void check_output_path(const std::string& path, const std::string& option,

@@ -48,6 +48,8 @@ cxxopts::Options scale_options() {
       cxxopts::value<std::string>())(
       "precision", "fp32, or bf16 (data strategy only; the default strategies become data)",
       cxxopts::value<std::string>()->default_value("fp32"))(
+      "weight-grads", "Data strategy: auto, owner or buffers (see dptrain train --help)",
+      cxxopts::value<std::string>()->default_value("auto"))(
       "deterministic", "Fixed micro-batches summed in fixed order (see dptrain train --help)")(
       "micro-batches", "Micro-batches per step with --deterministic",
       cxxopts::value<std::string>()->default_value("16"))(
@@ -135,6 +137,7 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
       bf16 && !r.count("parallelism") ? std::string("data") : r["parallelism"].as<std::string>());
   s.base.backend = parallel::parse_backend(r["backend"].as<std::string>());
   if (r.count("gemm")) s.base.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
+  s.base.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
   s.base.deterministic = r.count("deterministic") > 0;
   s.base.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   s.windows = read_windows(r);

@@ -133,11 +133,12 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
   const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
   if (comm) std::printf("\nranks %zu (MPI), each with", ranks);
   std::printf(
-      "\nthreads %zu (%zu worker(s) per step; backend %s, parallelism %s%s), batch %zu, GEMM "
-      "%s\n",
+      "\nthreads %zu (%zu worker(s) per step; backend %s, parallelism %s%s, weight gradients "
+      "%s), batch %zu, GEMM %s\n",
       config.threads, trainer.workers_for((config.batch_size + ranks - 1) / ranks),
       parallel::backend_name(config.backend), parallelism_name(config.parallelism),
-      config.deterministic ? ", deterministic" : "", config.batch_size,
+      config.deterministic ? ", deterministic" : "",
+      weight_gradients_name(trainer.engine().weight_gradients()), config.batch_size,
       gemm_kernel_description(trainer.config().gemm).c_str());
   if (s.resumed)
     std::printf("resumed from '%s' after epoch %zu (step %llu)\n", s.resume_path.c_str(),
