@@ -112,6 +112,15 @@ check "eval text prints rmse and r2" eval 'grep -q "^rmse " "$OUT" && grep -q "^
 run predict --model "$TMP/reg.dpt" --data "csv:$TMP/reg.csv" --out -
 check "predict answers in the data's units" \
   "$PYTHON" -c 'import sys; v=[float(l) for l in open(sys.argv[1]).read().split()[1:]]; assert len(v) == 200 and 150000 < sum(v) / len(v) < 350000, v[:3]' "$OUT"
+run "${REG[@]}" --normalize-target --epochs 8 --deterministic --quiet
+WHOLE=$(grep '^params_hash=' "$OUT")
+run "${REG[@]}" --normalize-target --epochs 4 --deterministic --quiet --save "$TMP/half.dpt"
+run train --data "csv:$TMP/reg.csv" --test-data "csv:$TMP/reg.csv" --resume "$TMP/half.dpt" --epochs 8 --quiet
+check "a resumed --normalize-target run ends with the uninterrupted run's params_hash" \
+  test -n "$WHOLE" -a "$(grep '^params_hash=' "$OUT")" = "$WHOLE"
+run train --data "csv:$TMP/reg.csv" --resume "$TMP/m.dpt" --epochs 5 --normalize-target
+check "--normalize-target cannot be added on resume" \
+  grep -q "was trained without it, and target scaling cannot change on resume" "$ERR"
 run train --data "csv:$TMP/in.csv" --loss ce --layers 2,4,2 --epochs 1 --normalize-target
 check "--normalize-target with a classifier is refused" \
   grep -q -- "--normalize-target standardises regression targets: it needs --loss mse" "$ERR"
