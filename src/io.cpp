@@ -50,7 +50,9 @@ std::string describe(const std::string& path, const std::string& target) {
 /// file.
 void check_regular_or_absent(const std::string& path, const std::string& target) {
   struct stat st;
-  if (::lstat(target.c_str(), &st) != 0) return;
+  // stat() on the path as given follows the kernel's own "magic" links too (/dev/stdout ->
+  // /proc/self/fd/1 -> "pipe:[123]", whose text names no file): a pipe or terminal shows here.
+  if (::stat(path.c_str(), &st) != 0 && ::lstat(target.c_str(), &st) != 0) return;
   if (!S_ISREG(st.st_mode))
     throw Error(describe(path, target) + " is " + kind_of(st.st_mode) +
                 "; dptrain writes its output only to a regular file (or a new one)");
@@ -65,6 +67,12 @@ std::string output_target(const std::string& path) {
   for (int hops = 0; hops < 40; ++hops) {
     struct stat st;
     if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p.string();
+    // /proc/<pid>/fd/N (behind /dev/stdout, /dev/fd/N) stands for an open file, not a name:
+    // replacing whatever it points at would cut the file from the descriptor writing it.
+    const std::string text = p.string();
+    if (text.starts_with("/proc/") && text.find("/fd/") != std::string::npos)
+      throw Error("'" + path + "' leads to an open file descriptor ('" + text +
+                  "'), not to a file dptrain can replace");
     std::error_code ec;
     const std::filesystem::path next = std::filesystem::read_symlink(p, ec);
     if (ec) throw Error("cannot read symbolic link '" + p.string() + "': " + ec.message());

@@ -137,6 +137,8 @@ TEST(CheckOutputFile, RefusesLinksToFoldersDevicesMissingFoldersAndLoops) {
   fs::create_symlink("loop1.csv", dir / "loop2.csv");
   EXPECT_NE(output_error((dir / "loop1.csv").string()).find("loop of symbolic links"),
             std::string::npos);
+  // /dev/stdout leads to /proc/self/fd/1: an open descriptor, whatever file it has open.
+  EXPECT_NE(output_error("/dev/stdout").find("open file descriptor"), std::string::npos);
   EXPECT_THROW(write_file_atomically((dir / "null.csv").string(), "x"), Error);
   EXPECT_TRUE(fs::is_symlink(dir / "null.csv"));
   fs::remove_all(dir);

@@ -83,6 +83,11 @@ check "predict through a symbolic link writes its target" \
   test $RC -eq 0 -a "$(head -n 1 "$TMP/real/pred.csv")" = "class,p0,p1"
 check "the link stays a link, no temporary file is left" \
   test -L "$TMP/link.csv" -a "$(ls "$TMP/real")" = "pred.csv"
+echo "kept" >"$TMP/redirected.csv"
+"$DPTRAIN" predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out /dev/stdout >>"$TMP/redirected.csv" 2>"$ERR"
+RC=$?
+check "--out /dev/stdout is refused with a hint, the redirected file kept" \
+  eval 'test $RC -eq 2 && grep -q "open file descriptor.*use --out -" "$ERR" && test "$(cat "$TMP/redirected.csv")" = kept'
 ln -s /dev/null "$TMP/null.csv"
 run predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/null.csv"
 check "a link to a device is refused, the link kept" \

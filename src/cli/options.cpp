@@ -94,7 +94,10 @@ void check_output_path(const std::string& path, const std::string& option,
   try {
     check_output_file(path, inputs);
   } catch (const Error& e) {
-    throw Error("--" + option + ": " + e.what());
+    const bool descriptor =
+        std::string_view(e.what()).find("open file descriptor") != std::string_view::npos;
+    throw Error("--" + option + ": " + e.what() +
+                (stdout_ok && descriptor ? " (for standard output use --" + option + " -)" : ""));
   }
 }
 
