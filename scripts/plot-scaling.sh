@@ -84,13 +84,26 @@ print("strategies=" + shlex.quote(" ".join(strategies)))
 print("cores=" + shlex.quote(first["cores"]))
 print("max_threads=" + str(max_threads))
 # Log axes get explicit ranges: never empty (one point, a flat curve) and never reaching 0.
-def log_range(keys, extra=()):
+# gnuplot labels only powers of 10 on a log axis, so a range within one decade gets explicit
+# tics: 1-9 (or 1, 2, 5) times each power of 10.
+import math
+def log_axis(keys, extra=()):
     vs = [float(r[k]) for r in rows for k in keys if r.get(k) not in ("", None)]
     vs = [v for v in list(vs) + list(extra) if v > 0]
-    return f"[{min(vs) / 1.5!r}:{max(vs) * 1.5!r}]" if vs else "[*:*]"
-print("speedup_log_range=" + shlex.quote(
-    log_range(["speedup_min", "speedup_max"], (1, min(max_threads, int(first_cores))))))
-print("sps_log_range=" + shlex.quote(log_range(["samples_per_s_min", "samples_per_s_max"])))
+    if not vs:
+        return "set yrange [*:*]"
+    lo, hi = min(vs) / 1.5, max(vs) * 1.5
+    for mults in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1,)):
+        tics = [m * 10.0 ** d for d in range(math.floor(math.log10(lo)),
+                                             math.ceil(math.log10(hi)) + 1)
+                for m in mults if lo <= m * 10.0 ** d <= hi]
+        if len(tics) <= 12:
+            break
+    out = f"set logscale y\nset yrange [{lo!r}:{hi!r}]"
+    return out + ("\nset ytics (" + ", ".join(f"{t:.3g}" for t in tics) + ")" if tics else "")
+print("speedup_log_axis=" + shlex.quote(
+    log_axis(["speedup_min", "speedup_max"], (1, min(max_threads, int(first_cores))))))
+print("sps_log_axis=" + shlex.quote(log_axis(["samples_per_s_min", "samples_per_s_max"])))
 print("title=" + shlex.quote(title.replace('"', "'")))
 for s in strategies:
     print(f"fit_{s}=" + shlex.quote(fits[s]))
@@ -129,7 +142,7 @@ gnuplot <<EOF
 $common
 set output '$prefix-speedup.png'
 set ylabel 'speedup over 1 thread (same strategy)'
-$(if [ $log_y = 1 ]; then printf "set logscale y 2\nset yrange %s" "$speedup_log_range"; else echo "set yrange [0:*]"; fi)
+$(if [ $log_y = 1 ]; then printf "%b" "$speedup_log_axis"; else echo "set yrange [0:*]"; fi)
 plot $plots
 EOF
 
@@ -155,7 +168,7 @@ gnuplot <<EOF
 $common
 set output '$prefix-throughput.png'
 set ylabel 'samples/s'
-$(if [ $log_y = 1 ]; then printf "set logscale y\nset yrange %s" "$sps_log_range"; else echo "set yrange [0:*]"; fi)
+$(if [ $log_y = 1 ]; then printf "%b" "$sps_log_axis"; else echo "set yrange [0:*]"; fi)
 set format y '%.0s%c'
 plot $plots
 EOF
