@@ -9,14 +9,17 @@
 #                          tick label gives the step's wall time
 #   PREFIX-throughput.png  samples/s vs threads (median, min-max bars)
 # PREFIX defaults to the CSV's path without .csv. A dotted vertical line marks the core count:
-# points right of it are oversubscribed.
+# points right of it are oversubscribed. --log-y draws speedup and throughput on logarithmic
+# axes (for sweeps over many thread counts).
 #
-# usage: scripts/plot-scaling.sh results.csv [PREFIX]
+# usage: scripts/plot-scaling.sh [--log-y] results.csv [PREFIX]
 # Needs gnuplot (Debian gnuplot-nox) and python3 (standard library only).
 set -euo pipefail
 
+log_y=0
+if [ "${1:-}" = --log-y ]; then log_y=1; shift; fi
 if [ $# -lt 1 ] || [ $# -gt 2 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-  echo "usage: scripts/plot-scaling.sh results.csv [PREFIX]" >&2
+  echo "usage: scripts/plot-scaling.sh [--log-y] results.csv [PREFIX]" >&2
   exit 2
 fi
 csv="$1"
@@ -73,12 +76,34 @@ for s in strategies:
             f.write(f'"{label}" {100 * fwd / total:.6g} {100 * red / total:.6g} '
                     f'{100 * wait / total:.6g}\n')
 first = rows[0]
+first_cores = first["cores"] or "1"
 title = (f"dptrain scale: model {first.get('model', '?')} ({first.get('layers', '?')}, "
          f"batch {first.get('batch', '?')}), {first.get('cpu_model', '?')}, "
          f"{first['cores']} cores")
 print("strategies=" + shlex.quote(" ".join(strategies)))
 print("cores=" + shlex.quote(first["cores"]))
 print("max_threads=" + str(max_threads))
+# Log axes get explicit ranges: never empty (one point, a flat curve) and never reaching 0.
+# gnuplot labels only powers of 10 on a log axis, so a range within one decade gets explicit
+# tics: 1-9 (or 1, 2, 5) times each power of 10.
+import math
+def log_axis(keys, extra=()):
+    vs = [float(r[k]) for r in rows for k in keys if r.get(k) not in ("", None)]
+    vs = [v for v in list(vs) + list(extra) if v > 0]
+    if not vs:
+        return "set yrange [*:*]"
+    lo, hi = min(vs) / 1.5, max(vs) * 1.5
+    for mults in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1,)):
+        tics = [m * 10.0 ** d for d in range(math.floor(math.log10(lo)),
+                                             math.ceil(math.log10(hi)) + 1)
+                for m in mults if lo <= m * 10.0 ** d <= hi]
+        if len(tics) <= 12:
+            break
+    out = f"set logscale y\nset yrange [{lo!r}:{hi!r}]"
+    return out + ("\nset ytics (" + ", ".join(f"{t:.3g}" for t in tics) + ")" if tics else "")
+print("speedup_log_axis=" + shlex.quote(
+    log_axis(["speedup_min", "speedup_max"], (1, min(max_threads, int(first_cores))))))
+print("sps_log_axis=" + shlex.quote(log_axis(["samples_per_s_min", "samples_per_s_max"])))
 print("title=" + shlex.quote(title.replace('"', "'")))
 for s in strategies:
     print(f"fit_{s}=" + shlex.quote(fits[s]))
@@ -117,7 +142,7 @@ gnuplot <<EOF
 $common
 set output '$prefix-speedup.png'
 set ylabel 'speedup over 1 thread (same strategy)'
-set yrange [0:*]
+$(if [ $log_y = 1 ]; then printf "%b" "$speedup_log_axis"; else echo "set yrange [0:*]"; fi)
 plot $plots
 EOF
 
@@ -143,7 +168,7 @@ gnuplot <<EOF
 $common
 set output '$prefix-throughput.png'
 set ylabel 'samples/s'
-set yrange [0:*]
+$(if [ $log_y = 1 ]; then printf "%b" "$sps_log_axis"; else echo "set yrange [0:*]"; fi)
 set format y '%.0s%c'
 plot $plots
 EOF

@@ -177,7 +177,8 @@ expect_error "predict --out onto its input" "--out: '$TMP/in.csv' is the input f
   predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/in.csv"
 expect_error "predict --out onto the model" "is the input file '$TMP/m.dpt'" \
   predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/m.dpt"
-expect_error "predict --out onto a symbolic link" "is a symbolic link" \
+expect_error "predict --out onto a symbolic link to its input" \
+  "'$TMP/link.csv' (a symbolic link to '$TMP/in.csv') is the input file" \
   predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/link.csv"
 if [[ -p "$TMP/fifo" && -L "$TMP/link.csv" && $(head -c 5 "$TMP/in.csv") == "a,b,y" ]]; then
   ok "refused outputs left the FIFO, the link and the input as they were"

@@ -173,6 +173,12 @@ else
   else
     not_ok "plot-scaling.sh draws 4 PNGs" "exit $?"
   fi
+  if bash "$ROOT/scripts/plot-scaling.sh" --log-y "$TMP/r.csv" "$TMP/rlog" >"$OUT" 2>"$ERR" &&
+    [[ ! -s $ERR ]] && is_png "$TMP/rlog-speedup.png" && is_png "$TMP/rlog-throughput.png"; then
+    ok "plot-scaling.sh --log-y draws without warnings"
+  else
+    not_ok "plot-scaling.sh --log-y draws without warnings" "$(head -n 3 "$ERR")"
+  fi
   echo "a,b" >"$TMP/notscale.csv"
   if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/notscale.csv" >"$OUT" 2>"$ERR"; then
     not_ok "plot-scaling.sh rejects a foreign CSV" "exit 0"

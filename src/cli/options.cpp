@@ -1,8 +1,11 @@
 #include "options.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "commands.hpp"
@@ -87,12 +90,32 @@ void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool re
 }
 
 void check_output_path(const std::string& path, const std::string& option,
-                       const std::vector<std::string>& inputs) {
+                       const std::vector<std::string>& inputs, bool stdout_ok) {
+  if (is_stdout_path(path)) {
+    if (stdout_ok) return;
+    throw Error("--" + option +
+                ": '-' (standard output) is not supported here; name a file (./- for a file "
+                "called '-')");
+  }
   try {
     check_output_file(path, inputs);
   } catch (const Error& e) {
-    throw Error("--" + option + ": " + e.what());
+    const bool descriptor =
+        std::string_view(e.what()).find("open file descriptor") != std::string_view::npos;
+    throw Error("--" + option + ": " + e.what() +
+                (stdout_ok && descriptor ? " (for standard output use --" + option + " -)" : ""));
   }
+}
+
+void write_output(const std::string& path, std::string_view bytes, const std::string& option) {
+  if (!is_stdout_path(path)) {
+    write_file_atomically(path, bytes);
+    return;
+  }
+  std::fflush(stdout);  // after anything printed before
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+      std::fflush(stdout) != 0)
+    throw Error("--" + option + " -: cannot write to standard output: " + std::strerror(errno));
 }
 
 namespace {
