@@ -151,8 +151,8 @@ print(f"dptrain {meta['version']} vs PyTorch on {meta['cpu_model']} ({meta['core
       f"medians over {rounds} interleaved round(s)")
 if meta.get("topology"):
     print(f"machine: {meta['topology']['description']}")
-print(f"PyTorch's OpenBLAS kernel: {kernel or 'unknown'} "
-      f"(OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)")
+print(f"dptrain's GEMM: {meta.get('gemm', 'unknown')}; PyTorch's OpenBLAS kernel: "
+      f"{kernel or 'unknown'} (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)")
 head = (f"{'model':<7} {'thr':>3} | {'dptrain':>11} | {'default':>11} {'ATen1+BLAS':>11} "
         f"{'passive':>11} | {'best PyTorch':<20} | dptrain / best [min-max]")
 print(head)
