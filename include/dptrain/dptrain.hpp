@@ -21,6 +21,7 @@
 #include "dptrain/peak.hpp"
 #include "dptrain/rng.hpp"
 #include "dptrain/schedule.hpp"
+#include "dptrain/schema.hpp"
 #include "dptrain/topology.hpp"
 #include "dptrain/trainer.hpp"
 #include "dptrain/version.hpp"
