@@ -84,7 +84,8 @@ for s in strategies:
                     f'{100 * wait / total:.6g}\n')
 first = rows[0]
 title = (f"dptrain scale: model {first.get('model', '?')} ({first.get('layers', '?')}, "
-         f"batch {first.get('batch', '?')}), {first.get('cpu_model', '?')}, "
+         f"batch {first.get('batch', '?')}"
+         f"{' x threads' if first.get('scaling') == 'weak' else ''}), {first.get('cpu_model', '?')}, "
          f"{first['cores']} cores")
 # The weak sweep (--weak): efficiency per strategy, for the strong-vs-weak plot.
 weak_strategies = []
