@@ -156,6 +156,16 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   const std::size_t workers = intra ? 1 : config_.threads;
   check_engine_memory(model_, config_, workers);
   pool_ = std::make_unique<parallel::WorkerPool>(config_.backend, config_.threads);
+  if (!config_.pin_cores.empty() && config_.backend == parallel::Backend::tbb) {
+    if (config_.on_warning)
+      config_.on_warning(
+          "pinning (--pin) is ignored by the tbb backend, whose tasks move "
+          "between threads: use the openmp or threads backend");
+  } else if (!config_.pin_cores.empty()) {
+    pinning_ = std::make_unique<WorkerPinning>(*pool_, config_.pin_cores);
+    if (!pinning_->bound() && config_.on_warning)
+      config_.on_warning("pinning (--pin): the OS refused to bind the workers; they run unbound");
+  }
   reducer_ = make_reducer(config_, model_.parameter_count(), config_.threads);
   owner_ = owner_computes(config_);
   const std::size_t units = unit_capacity(config_, workers);

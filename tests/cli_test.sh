@@ -148,7 +148,7 @@ expect_error "unknown option says see --help" "see dptrain train --help" train -
 # ---- 2. bad numbers -------------------------------------------------------------------------------
 expect_error "--batch-size 0" "--batch-size must be at least 1" train --data xor --layers 2,4,1 --batch-size 0
 expect_error "--epochs 0" "--epochs must be at least 1" train --data xor --layers 2,4,1 --epochs 0
-expect_error "--threads 0" "--threads must be at least 1" train --data xor --layers 2,4,1 --threads 0
+expect_error "--threads -1" "--threads: '-1' is not a whole number" train --data xor --layers 2,4,1 --threads=-1
 expect_error "--batch-size abc" "--batch-size: 'abc' is not a whole number" train --data xor --layers 2,4,1 --batch-size abc
 expect_error "--epochs -3" "--epochs: '-3' is not a whole number" train --data xor --layers 2,4,1 --epochs=-3
 expect_error "--lr -1" "learning rate must be a positive number" train --data xor --layers 2,4,1 --lr -1

@@ -83,6 +83,7 @@
 #include "dptrain/parallel/plan.hpp"
 #include "dptrain/parallel/pool.hpp"
 #include "dptrain/parallel/reducer.hpp"
+#include "dptrain/topology.hpp"
 
 namespace dptrain {
 
@@ -140,6 +141,11 @@ struct EngineConfig {
   double min_flops_per_worker = kMinFlopsPerWorker;
   /// Other processes training the same model (Note [Ranks]), or null for one process. Not owned.
   Communicator* communicator = nullptr;
+  /// Note [Pinning] (topology.hpp): worker i is bound to core pin_cores[i % size] of
+  /// machine_topology(); empty (the default): no binding. Ignored, with a warning, by the tbb
+  /// backend. With the threads and openmp backends worker 0 is the caller, whose binding lasts
+  /// until the engine is destroyed.
+  std::vector<std::size_t> pin_cores;
   /// Receives warnings (e.g. more threads than cores); the default drops them.
   std::function<void(const std::string&)> on_warning;
 
@@ -258,6 +264,7 @@ class Engine {
   Model<float>& model_;
   EngineConfig config_;
   std::unique_ptr<parallel::WorkerPool> pool_;
+  std::unique_ptr<WorkerPinning> pinning_;  // after pool_: unbinds before the pool goes
   std::unique_ptr<parallel::Reducer> reducer_;
   std::vector<Workspace<float>> workspaces_;
   std::vector<AlignedBuffer<float>> gradients_;  // one per unit, the parameter layout

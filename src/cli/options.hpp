@@ -23,6 +23,18 @@ std::vector<std::size_t> parse_size_list(const std::string& text, const std::str
 std::size_t parse_count(const std::string& text, const std::string& option, std::size_t minimum);
 double parse_real(const std::string& text, const std::string& option);
 
+/// --threads: a whole number, 0 meaning every physical core of machine_topology().
+std::size_t parse_threads(const std::string& text, const std::string& option);
+/// A comma-separated list of thread counts (bench, scale), each as parse_threads().
+std::vector<std::size_t> parse_thread_list(const std::string& text, const std::string& option);
+
+/// Adds --pin (train, bench, scale: Note [Pinning] in topology.hpp).
+void add_pin_option(cxxopts::Options& options);
+/// With --pin: config.pin_cores = the cores in topology order (worker i on core i, wrapping),
+/// unless the backend is tbb, which cannot pin: then a warning on stderr and no pinning.
+/// Call after the backend is read. Commands without --pin get nothing.
+void read_pin_option(const cxxopts::ParseResult& result, EngineConfig& config);
+
 /// Adds the engine options (--threads, --backend, --parallelism, --deterministic,
 /// --micro-batches, --gemm) to `options`.
 void add_engine_options(cxxopts::Options& options);

@@ -92,6 +92,7 @@ cxxopts::Options train_options() {
       "At the end, print the mean step time split: forward+backward, reduce+update, "
       "communication between ranks, waiting");
   add_engine_options(options);
+  add_pin_option(options);
   options.add_options()("h,help", "Show this help");
 
   return options;
@@ -154,6 +155,8 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
       config.deterministic ? ", deterministic" : "",
       weight_gradients_name(trainer.engine().weight_gradients()), config.batch_size,
       gemm_kernel_description(trainer.config().gemm).c_str());
+  std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
+              config.pin_cores.empty() ? "" : "; workers pinned to cores");
   if (s.resumed)
     std::printf("resumed from '%s' after epoch %zu (step %llu)\n", s.resume_path.c_str(),
                 s.resumed->epochs_done, static_cast<unsigned long long>(s.resumed->step));
