@@ -331,7 +331,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _multi_output = False
 
     def _encode_targets(self, y, first, classes):
-        y = column_or_1d(y, warn=True)
+        y = column_or_1d(y)
         check_classification_targets(y)
         if first:
             self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
@@ -365,7 +365,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X):
         """The most probable class of each row, as a label of ``classes_``."""
-        return self.classes_[np.argmax(self._predict_raw(X), axis=1)]
+        proba = self._predict_raw(X)  # first: raises NotFittedError before classes_ is read
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
@@ -383,6 +384,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _outputs_for(self, y):
         return 1 if y.ndim == 1 else y.shape[1]
+
+    def _more_tags(self):
+        return {**super()._more_tags(), "multioutput": True}
 
     def partial_fit(self, X, y):
         """One epoch over X, y (continues the model when there is one)."""

@@ -174,7 +174,10 @@ py::dict Session::fit(const py::array& x, const py::array& y, std::size_t epochs
     const auto pair = validation.cast<std::pair<py::array, py::object>>();
     val = dataset(pair.first, pair.second);
   }
-  retarget(epochs ? trainer_->epochs_done() + epochs : config_.epochs);
+  // The schedule's horizon (config().epochs) only grows: fit(epochs=2) twice on a 4-epoch
+  // config trains the same steps as one fit().
+  const std::size_t until = epochs ? trainer_->epochs_done() + epochs : config_.epochs;
+  retarget(std::max(until, config_.epochs));
   FitOptions options;
   options.validation = val ? &*val : nullptr;
   options.patience = patience;
@@ -183,9 +186,12 @@ py::dict Session::fit(const py::array& x, const py::array& y, std::size_t epochs
     py::gil_scoped_acquire gil;
     py::dict d = epoch_dict(r);
     reports.append(d);
-    if (on_epoch.is_none()) return true;
-    const py::object go = on_epoch(d);
-    return go.is_none() || PyObject_IsTrue(go.ptr()) == 1;
+    bool go_on = r.train.epoch < until;
+    if (!on_epoch.is_none()) {
+      const py::object answer = on_epoch(d);
+      go_on = go_on && (answer.is_none() || PyObject_IsTrue(answer.ptr()) == 1);
+    }
+    return go_on;
   };
   FitResult result;
   {

@@ -46,7 +46,8 @@ class Session {
   /// trained with `threads` workers.
   Session(const Checkpoint& checkpoint, std::size_t threads);
 
-  /// Trains `epochs` more epochs (0: until config().epochs epochs are done in all) on X, y with
+  /// Trains `epochs` more epochs (0: until config().epochs epochs are done in all; more raise
+  /// config().epochs, the schedule's horizon) on X, y with
   /// the GIL released (Note [GIL]). y: class indices (loss ce/bce) or real targets (mse).
   /// validation: None or (X, y), evaluated after each epoch; patience > 0: early stopping on
   /// its loss. on_epoch(dict) is called after each epoch; a false return (not None) stops.
