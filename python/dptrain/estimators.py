@@ -200,6 +200,8 @@ class _BaseMLP(BaseEstimator):
             dropout=float(self.dropout),
         )
         self._trainer = _core.Trainer(spec, self._config(n_samples, self._seed_))
+        names = getattr(self, "feature_names_in_", None)
+        self._trainer.set_schema([] if names is None else [str(n) for n in names], self._class_names())
         self.loss_curve_ = []
         self.validation_loss_curve_ = []
         self.best_loss_ = np.inf
@@ -300,6 +302,29 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "_trainer")
         self._trainer.save(str(path))
 
+    @classmethod
+    def load(cls, path, n_threads=1):
+        """An estimator for a checkpoint file (of save() or of the CLI's --save), ready to
+        predict: architecture, classes_ and feature names come from the file."""
+        trainer = _core.Trainer.load(str(path), threads=int(n_threads))
+        if (trainer.classes == 0) != (cls._loss == "mse"):
+            kind = "regression" if trainer.classes == 0 else "classification"
+            raise ValueError(f"{path}: the checkpoint holds a {kind} model; load it with the other estimator")
+        widths = trainer.spec.widths
+        est = cls(hidden_layer_sizes=tuple(widths[1:-1]), n_threads=n_threads)
+        est._trainer = trainer
+        est._seed_ = trainer.config.seed
+        schema = trainer.schema
+        est.n_features_in_ = widths[0]
+        if schema["feature_names"]:
+            est.feature_names_in_ = np.asarray(schema["feature_names"], dtype=object)
+        est.n_outputs_ = widths[-1]
+        est.n_layers_ = len(widths)
+        est.n_iter_ = trainer.epochs_done
+        est.loss_curve_ = []
+        est._restore_targets(trainer, schema)
+        return est
+
     def __getstate__(self):
         state = dict(super().__getstate__())
         trainer = state.pop("_trainer", None)
@@ -316,6 +341,16 @@ class _BaseMLP(BaseEstimator):
 
     def _more_tags(self):
         return {"preserves_dtype": [np.float64]}
+
+
+def _as_numbers(names):
+    """Class names from a checkpoint as scikit-learn would hold them: numbers when they all are."""
+    for dtype in (np.int64, np.float64):
+        try:
+            return np.asarray([dtype(n) for n in names])
+        except ValueError:
+            pass
+    return np.asarray(names)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -350,6 +385,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _outputs_for(self, y):
         return len(self.classes_)
 
+    def _class_names(self):
+        indices = np.issubdtype(self.classes_.dtype, np.integer) and np.array_equal(
+            self.classes_, np.arange(len(self.classes_))
+        )
+        return [] if indices else [str(c) for c in self.classes_]  # Note [Schema]
+
+    def _restore_targets(self, trainer, schema):
+        names = schema["class_names"]
+        self.classes_ = _as_numbers(names) if names else np.arange(trainer.classes)
+        self.n_outputs_ = len(self.classes_)
+
     def partial_fit(self, X, y, classes=None):
         """One epoch over X, y. The first call needs ``classes`` (all labels that will appear)."""
         if _check_partial_fit_first_call(self, classes):
@@ -358,7 +404,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict_proba(self, X):
         """Class probabilities, one column per class of ``classes_``."""
-        return self._predict_raw(X).astype(np.float64)
+        p = self._predict_raw(X).astype(np.float64)
+        # A CLI model with one sigmoid unit (loss bce) gives P(class 1) only.
+        return np.hstack([1 - p, p]) if p.shape[1] == 1 else p
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
@@ -387,6 +435,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _more_tags(self):
         return {**super()._more_tags(), "multioutput": True}
+
+    def _class_names(self):
+        return []
+
+    def _restore_targets(self, trainer, schema):
+        pass
 
     def partial_fit(self, X, y):
         """One epoch over X, y (continues the model when there is one)."""

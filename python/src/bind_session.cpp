@@ -31,6 +31,15 @@ std::string array_hash(const py::array& a) {
   return hash_hex(hash_bytes(f.data(), static_cast<std::size_t>(f.size()) * sizeof(float)));
 }
 
+py::dict schema_dict(const Session& s) {
+  py::dict d;
+  d["task"] = task_name(s.schema().task);
+  d["feature_names"] = s.schema().feature_names;
+  d["label_column"] = s.schema().label_column;
+  d["class_names"] = s.schema().class_names;
+  return d;
+}
+
 void bind_state(py::class_<Session>& c) {
   c.def_property_readonly("spec", &Session::spec)
       .def_property_readonly("config", [](const Session& s) { return TrainConfig(s.config()); })
@@ -39,6 +48,8 @@ void bind_state(py::class_<Session>& c) {
       .def_property_readonly("step_count", &Session::step_count)
       .def_property_readonly("classes", &Session::classes)
       .def_property_readonly("normalized", [](const Session& s) { return s.normalizer().active(); })
+      .def("set_schema", &Session::set_schema, py::arg("feature_names"), py::arg("class_names"))
+      .def_property_readonly("schema", &schema_dict)
       .def("params_hash", &Session::params_hash)
       .def("parameters", &Session::parameters)
       .def(

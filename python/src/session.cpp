@@ -102,6 +102,7 @@ Session::Session(const ModelSpec& spec, const TrainConfig& config)
 Session::Session(const Checkpoint& c, std::size_t threads)
     : config_(with_hooks(config_of(c, threads), warnings_)),
       normalizer_(c.normalizer),
+      schema_(c.schema),
       model_(std::make_unique<Model<float>>(model_from_checkpoint(c))) {
   trainer_ = std::make_unique<Trainer>(*model_, config_);
   trainer_->restore(c);
@@ -116,6 +117,7 @@ std::size_t Session::classes() const {
 Dataset Session::dataset(const py::array& x, const py::object& y) const {
   Dataset d;
   d.source = "NumPy data";
+  d.schema = schema_;  // the trainer records it for checkpoints
   fill_features(d, x, "X");
   if (!y.is_none()) {
     const py::array ya = py::array::ensure(y);
@@ -227,10 +229,21 @@ py::array_t<float> Session::predict(const py::array& x) {
   return to_numpy(std::move(out), data.rows, model_->spec().outputs());
 }
 
+void Session::set_schema(std::vector<std::string> feature_names,
+                         std::vector<std::string> class_names) {
+  DataSchema s;
+  s.task = config_.loss == Loss::mse ? Task::regression : Task::classification;
+  s.feature_names = std::move(feature_names);
+  s.class_names = std::move(class_names);
+  s.check(model_->spec().inputs, classes(), "the schema given");
+  schema_ = std::move(s);
+}
+
 Checkpoint Session::checkpoint() const {
   Checkpoint c = trainer_->checkpoint();
   c.normalizer = normalizer_;
   if (c.classes == 0) c.classes = classes();  // not trained yet: the model's own
+  if (c.schema.empty()) c.schema = schema_;   // not trained since set_schema or load
   c.data = "python";
   return c;
 }

@@ -28,6 +28,7 @@
 #include "dptrain/data.hpp"
 #include "dptrain/model.hpp"
 #include "dptrain/normalize.hpp"
+#include "dptrain/schema.hpp"
 #include "dptrain/trainer.hpp"
 
 namespace dptrain::python {
@@ -65,6 +66,13 @@ class Session {
   /// total is kept.
   void reconfigure(const TrainConfig& config);
 
+  /// The data schema (schema.hpp, Note [Schema]) stamped on training data from now on, so
+  /// checkpoints carry the feature and class names as the CLI's loaders record them. Throws
+  /// dptrain::Error when the names do not fit the model.
+  void set_schema(std::vector<std::string> feature_names, std::vector<std::string> class_names);
+  /// The schema given by set_schema, or the checkpoint's for a loaded model.
+  const DataSchema& schema() const { return schema_; }
+
   /// The checkpoint the CLI would write now (parameters, optimizer state, position, normaliser).
   Checkpoint checkpoint() const;
   /// 16 hex digits, as the CLI's params_hash=.
@@ -95,6 +103,7 @@ class Session {
       std::make_shared<std::vector<std::string>>();
   TrainConfig config_;
   Normalizer normalizer_;
+  DataSchema schema_;
   std::unique_ptr<Model<float>> model_;
   std::unique_ptr<Trainer> trainer_;
 };

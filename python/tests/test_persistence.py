@@ -4,6 +4,7 @@ import pickle
 import subprocess
 
 import numpy as np
+import pytest
 
 import dptrain
 from dptrain import MLPClassifier, MLPRegressor
@@ -71,3 +72,28 @@ def test_load_resumes_with_the_same_bits(tmp_path, blobs):
     assert resumed.epochs_done == 2
     resumed.fit(X, y)
     assert resumed.params_hash() == straight.params_hash()
+
+
+def test_estimator_checkpoint_carries_class_names(tmp_path, blobs):
+    X, y = blobs
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=0).fit(X, labels)
+    clf.save(tmp_path / "m.dpt")
+    schema = dptrain.load(str(tmp_path / "m.dpt")).schema
+    assert schema["task"] == "classification"
+    assert schema["class_names"] == ["setosa", "versicolor", "virginica"]
+    loaded = MLPClassifier.load(tmp_path / "m.dpt")
+    assert list(loaded.classes_) == list(clf.classes_)
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    with pytest.raises(ValueError, match="classification model"):
+        MLPRegressor.load(tmp_path / "m.dpt")
+
+
+def test_numeric_labels_come_back_as_numbers(tmp_path, blobs):
+    X, y = blobs
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2).fit(X, y * 10 - 5)  # -5, 5, 15
+    clf.save(tmp_path / "m.dpt")
+    loaded = MLPClassifier.load(tmp_path / "m.dpt")
+    assert loaded.classes_.tolist() == [-5, 5, 15]
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))

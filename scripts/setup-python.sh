@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The Python package's set-up command (README "Python"): installs the missing Debian packages,
+# builds build/ (the CLI, the library and the pybind11 module for /usr/bin/python3), and
+# installs them under PREFIX (default /usr/local; its lib/python3.X/dist-packages is on Debian's
+# sys.path), so that `/usr/bin/python3 -c "from dptrain import MLPClassifier"` works from any
+# folder. Idempotent. Without installing: PYTHONPATH=build/python.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+dptrain_install_packages
+dptrain_build "$DPTRAIN_ROOT/build" -DCMAKE_BUILD_TYPE=Release -DDPTRAIN_PYTHON=ON
+prefix="${PREFIX:-/usr/local}"
+dptrain_sudo cmake --install "$DPTRAIN_ROOT/build" --prefix "$prefix" >/dev/null
+cd /
+/usr/bin/python3 -c "import dptrain; print('dptrain', dptrain.__version__, 'for Python installed in', dptrain.__path__[0])"
