@@ -10,5 +10,8 @@ dptrain_install_packages
 dptrain_build "$DPTRAIN_ROOT/build" -DCMAKE_BUILD_TYPE=Release -DDPTRAIN_PYTHON=ON
 prefix="${PREFIX:-/usr/local}"
 dptrain_sudo cmake --install "$DPTRAIN_ROOT/build" --prefix "$prefix" >/dev/null
+# Import it from elsewhere, as a user would (a prefix off sys.path goes on PYTHONPATH here only).
+site="$(/usr/bin/python3 -c 'import sys; print("lib/python%d.%d/dist-packages" % sys.version_info[:2])')"
 cd /
-/usr/bin/python3 -c "import dptrain; print('dptrain', dptrain.__version__, 'for Python installed in', dptrain.__path__[0])"
+PYTHONPATH="$prefix/$site${PYTHONPATH:+:$PYTHONPATH}" /usr/bin/python3 -c \
+  "import dptrain; print('dptrain', dptrain.__version__, 'for Python in', dptrain.__path__[0])"

@@ -114,6 +114,12 @@ class Trainer:
     @property
     def normalized(self) -> bool:
         """The checkpoint it came from normalises features (the CLI's --normalize)."""
+    def set_schema(self, feature_names: Sequence[str], class_names: Sequence[str]) -> None:
+        """Names recorded in checkpoints (schema.hpp): one per feature, one per class (in class
+        index order), or empty lists. Raises ValueError when the counts do not fit the model."""
+    @property
+    def schema(self) -> dict[str, Any]:
+        """task, feature_names, label_column, class_names (of set_schema or the checkpoint)."""
     def params_hash(self) -> str:
         """16 hex digits, as the CLI's params_hash=."""
     def parameters(self) -> npt.NDArray[np.float32]:
