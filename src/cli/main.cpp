@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "dptrain/distributed.hpp"
 #include "dptrain/error.hpp"
+#include "dptrain/gemm.hpp"
 #include "dptrain/version.hpp"
 
 namespace {
@@ -98,6 +99,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   keep_large_blocks();
+  // The CLI owns its process's threads (Note [Threads]): OpenBLAS, wherever it is called (the
+  // openblas kernel, bench's SGEMM rate), runs on the caller's thread only.
+  const dptrain::OpenBlasSingleThreaded openblas_one_thread;
   // A file-size limit (ulimit -f) then fails the write with EFBIG, reported like a full disk,
   // instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
