@@ -63,13 +63,16 @@ struct CsvState {
     values.resize(fields.size());
     for (std::size_t c = 0; c < fields.size(); ++c) {
       if (trim(fields[c]).empty()) throw Error(cell(c) + ": empty value");
+      if (c == builder.label_column() && builder.text_label()) continue;  // a class label: text
       if (!parse_number(fields[c], values[c]))
         throw Error(cell(c) + ": " + quoted(fields[c]) + " is not a number");
       if (!std::isfinite(values[c]))
         throw Error(cell(c) + ": " + quoted(fields[c]) + " is " +
                     (std::isnan(values[c]) ? "NaN" : "infinite") + ", not a usable value");
     }
-    builder.add_row(values, [&](std::size_t c) { return cell(c); });
+    const std::string_view label =
+        builder.label_column() < fields.size() ? fields[builder.label_column()] : "";
+    builder.add_row(values, label, [&](std::size_t c) { return cell(c); });
   }
 };
 
@@ -127,6 +130,12 @@ std::size_t line_end(std::string_view text, std::size_t pos) {
   return eol + (text[eol] == '\r' && eol + 1 < text.size() && text[eol + 1] == '\n' ? 2 : 1);
 }
 
+/// True when the physical line at `pos` starts with '#' (after blanks): a comment.
+bool is_comment(std::string_view text, std::size_t pos) {
+  while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
+  return pos < text.size() && text[pos] == '#';
+}
+
 }  // namespace
 
 Dataset parse_csv(std::string_view text, const std::string& source, const TableOptions& options) {
@@ -149,6 +158,10 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
   while (pos < text.size() && !state.error) {
     const std::size_t end = line_end(text, pos);
     ++state.line;
+    if (state.line <= options.skip_rows || (parser.pstate == 0 && is_comment(text, pos))) {
+      pos = end;  // --skip-rows, or a '#' comment line outside any row (pstate 0: none begun)
+      continue;
+    }
     if (csv_parse(&parser, text.data() + pos, end - pos, csv_field_cb, csv_row_cb, &state) !=
         end - pos) {
       const std::string msg = csv_strerror(csv_error(&parser));

@@ -1,5 +1,7 @@
 #include "data_options.hpp"
 
+#include <cstdio>
+
 #include "dptrain/error.hpp"
 #include "options.hpp"
 
@@ -20,13 +22,17 @@ void add_data_options(cxxopts::Options& options, bool training) {
           "no test set)",
           cxxopts::value<std::string>());
   group("label",
-        "csv/sqlite: label column, a name or 0-based index (default: last column; "
-        "'none': unlabelled, for predict)",
+        "csv/sqlite: label column, a name or 0-based index (default: last column, or the "
+        "model's label column by name; 'none': unlabelled, for predict). Class labels may be "
+        "text or numbers",
         cxxopts::value<std::string>());
   group("header", "csv: first row is a header: yes, no or detect",
         cxxopts::value<std::string>()->default_value("detect"));
   group("delimiter", "csv: field delimiter (one character; 'tab' for a tab)",
         cxxopts::value<std::string>()->default_value(","));
+  group("skip-rows",
+        "csv: skip the first N lines (e.g. scikit-learn's counts line); '#' lines are comments",
+        cxxopts::value<std::string>()->default_value("0"));
   group("table", "sqlite: read every column of this table", cxxopts::value<std::string>());
   group("query", "sqlite: run this SELECT instead of --table", cxxopts::value<std::string>());
   group("limit", "Use only the first N rows", cxxopts::value<std::string>());
@@ -54,6 +60,7 @@ TableOptions read_table_options(const cxxopts::ParseResult& r, bool classificati
     t.delimiter = delim[0];
   else
     throw Error("--delimiter must be one character (or 'tab'), got '" + delim + "'");
+  t.skip_rows = parse_count(r["skip-rows"].as<std::string>(), "skip-rows", 0);
   if (r.count("table")) t.table = r["table"].as<std::string>();
   if (r.count("query")) t.query = r["query"].as<std::string>();
   if (!t.table.empty() && !t.query.empty()) throw Error("give --table or --query, not both");
@@ -79,9 +86,20 @@ std::vector<std::string> input_files(const cxxopts::ParseResult& r) {
   return files;
 }
 
+void print_note(const std::string& command, const std::string& note) {
+  if (!note.empty()) std::fprintf(stderr, "dptrain %s: note: %s\n", command.c_str(), note.c_str());
+}
+
+Dataset conform_data(Dataset d, const DataSchema& model, const std::string& command) {
+  std::string note;
+  d = conform_to_schema(std::move(d), model, &note);
+  print_note(command, note);
+  return d;
+}
+
 Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
                        const TableOptions& table) {
-  if (!r.count("data")) throw Error("--data is required");
+  if (!r.count("data") && !r["data"].has_default()) throw Error("--data is required");
   const std::string spec = r["data"].as<std::string>();
   if (spec.starts_with("sqlite:") && table.table.empty() && table.query.empty())
     throw Error("sqlite data needs --table <name> or --query \"SELECT ...\"");
