@@ -180,4 +180,54 @@ Dataset load_csv(const std::string& path, const TableOptions& options) {
   return parse_csv(read_file(path), path, options);
 }
 
+void attach_labels(Dataset& data, std::string_view text, const std::string& source,
+                   const TableOptions& options) {
+  if (data.labelled()) throw Error("data '" + data.source + "' already has labels");
+  std::vector<std::pair<std::size_t, std::string>> lines;  // (line number, label text)
+  std::size_t number = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t end = line_end(text, pos);
+    std::string_view line = trim(text.substr(pos, end - pos));
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    pos = end, ++number;
+    if (line.empty() || line.front() == '#') continue;
+    if (line.size() >= 2 && line.front() == '"' && line.back() == '"')
+      line = line.substr(1, line.size() - 2);
+    lines.emplace_back(number, std::string(line));
+  }
+  const bool header =
+      options.header == TableOptions::Header::yes ||
+      (options.header == TableOptions::Header::detect && lines.size() == data.rows + 1);
+  if (lines.size() - (header && !lines.empty() ? 1 : 0) != data.rows)
+    throw Error(source + ": has " + std::to_string(lines.size()) + " labels for the " +
+                std::to_string(data.rows) + " rows of data '" + data.source + "'");
+  DataSchema schema = data.schema;
+  TableOptions o = options;  // the file's one column is the label
+  o.label = "1";
+  o.model_inputs = 0;
+  TableBuilder builder(source, o);
+  builder.set_columns(
+      2, header ? std::vector<std::string>{"", lines[0].second} : std::vector<std::string>{});
+  std::vector<double> values(2, 0.0);
+  for (std::size_t i = header ? 1 : 0; i < lines.size(); ++i) {
+    const auto& [line, label] = lines[i];
+    auto where = [&, line = line](std::size_t) {
+      return source + ": line " + std::to_string(line);
+    };
+    if (!options.classification && !parse_number(label, values[1]))
+      throw Error(where(0) + ": " + quoted(label) + " is not a number");
+    builder.add_row(values, label, where);
+  }
+  Dataset labels = builder.finish(header);
+  data.classes = labels.classes;
+  data.labels = std::move(labels.labels);
+  data.target_width = labels.target_width;
+  data.targets = std::move(labels.targets);
+  schema.task = labels.schema.task;
+  schema.label_column = header ? lines[0].second : "";
+  schema.class_names = labels.schema.class_names;
+  data.schema = std::move(schema);
+  data.validate();
+}
+
 }  // namespace dptrain

@@ -151,7 +151,7 @@ class TableBuilder {
   /// Fixes the column count and resolves the label column; `names` may be empty (no header).
   void set_columns(std::size_t count, const std::vector<std::string>& names) {
     columns_ = count;
-    const std::string label = label_option(names);
+    const std::string label = label_option(count, names);
     if (label == "none") {  // features only
       if (count < 1) throw Error(data_.source + ": has no columns");
       label_ = count;  // past the end: no cell is the label
@@ -216,8 +216,13 @@ class TableBuilder {
 
  private:
   /// --label, or with none given the label column a trained model knows by name (TableOptions).
-  std::string label_option(const std::vector<std::string>& names) const {
-    if (!options_.label.empty() || !options_.model_schema || names.empty()) return options_.label;
+  std::string label_option(std::size_t count, const std::vector<std::string>& names) const {
+    if (!options_.label.empty()) return options_.label;
+    const bool named_model = options_.model_schema && !options_.model_schema->feature_names.empty();
+    if ((names.empty() || !named_model) && options_.model_inputs > 0 &&
+        count == options_.model_inputs)
+      return "none";  // just the model's features: no room for a label
+    if (!options_.model_schema || names.empty()) return options_.label;
     const DataSchema& m = *options_.model_schema;
     if (!m.label_column.empty() && std::count(names.begin(), names.end(), m.label_column) == 1)
       return m.label_column;

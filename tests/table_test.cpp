@@ -276,6 +276,32 @@ TEST(Csv, SkipRowsAndCommentLines) {
   EXPECT_EQ(q.schema.class_names, (std::vector<std::string>{"b", "two\n#lines"}));
 }
 
+TEST(CsvLabels, LabelsFromASeparateFile) {
+  TableOptions none;
+  none.label = "none";
+  Dataset d = parse_csv("1,2\n3,4\n5,6\n", "x.csv", none);
+  attach_labels(d, "species\nsetosa\n# a comment\n\"virginica\"\nsetosa\n", "y.csv", {});
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1, 0}));
+  EXPECT_EQ(d.schema.class_names, (std::vector<std::string>{"setosa", "virginica"}));
+  EXPECT_EQ(d.schema.label_column, "species");
+  Dataset n = parse_csv("1,2\n3,4\n", "x.csv", none);
+  attach_labels(n, "1\n0\n", "y.csv", {});  // no header: as many lines as rows
+  EXPECT_EQ(n.labels, (std::vector<std::int32_t>{1, 0}));
+  Dataset r = parse_csv("1,2\n3,4\n", "x.csv", none);
+  TableOptions reg;
+  reg.classification = false;
+  attach_labels(r, "y\n0.5\n1.5\n", "y.csv", reg);
+  EXPECT_EQ(r.targets, (std::vector<float>{0.5f, 1.5f}));
+  Dataset bad = parse_csv("1,2\n3,4\n", "x.csv", none);
+  try {
+    attach_labels(bad, "a\nb\nc\nd\n", "y.csv", {});
+    FAIL() << "4 labels for 2 rows accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("y.csv: has 4 labels for the 2 rows"), std::string::npos)
+        << e.what();
+  }
+}
+
 class SqliteTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -78,9 +78,12 @@ struct TableOptions {
   /// count (0: regression) and schema. Class labels then map onto the model's classes (a label
   /// it does not know is an Error naming it, the file and line), and with `label` empty a
   /// header column named model_schema->label_column is the label; a header holding exactly the
-  /// model's feature names and not its label column is read as unlabelled (nothing to drop).
+  /// model's feature names and not its label column is read as unlabelled (nothing to drop),
+  /// and so is a file of exactly `model_inputs` columns when the file or the model names no
+  /// features (no room for a label).
   std::size_t model_classes = 0;
   std::optional<DataSchema> model_schema;
+  std::size_t model_inputs = 0;  ///< the model's input width; 0: unknown
   /// SQLite: read every column of this table, or run this SELECT (exactly one of them).
   std::string table;
   std::string query;

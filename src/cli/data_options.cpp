@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "dptrain/error.hpp"
+#include "dptrain/io.hpp"
+#include "dptrain/table.hpp"
 #include "options.hpp"
 
 namespace dptrain::cli {
@@ -25,6 +27,10 @@ void add_data_options(cxxopts::Options& options, bool training) {
         "csv/sqlite: label column, a name or 0-based index (default: last column, or the "
         "model's label column by name; 'none': unlabelled, for predict). Class labels may be "
         "text or numbers",
+        cxxopts::value<std::string>());
+  group("labels",
+        "csv:PATH: the labels of --data from a separate file, one per line (optional header); "
+        "every column of --data is then a feature",
         cxxopts::value<std::string>());
   group("header", "csv: first row is a header: yes, no or detect",
         cxxopts::value<std::string>()->default_value("detect"));
@@ -79,7 +85,7 @@ std::vector<std::string> data_spec_files(const std::string& spec) {
 
 std::vector<std::string> input_files(const cxxopts::ParseResult& r) {
   std::vector<std::string> files;
-  for (const char* option : {"data", "test-data"})
+  for (const char* option : {"data", "test-data", "labels"})
     if (r.count(option))
       for (std::string& f : data_spec_files(r[option].as<std::string>()))
         files.push_back(std::move(f));
@@ -97,12 +103,27 @@ Dataset conform_data(Dataset d, const DataSchema& model, const std::string& comm
   return d;
 }
 
+/// --data read as features only, with --labels csv:PATH attached.
+Dataset load_with_labels(const cxxopts::ParseResult& r, std::uint64_t seed, TableOptions table) {
+  const std::string labels = r["labels"].as<std::string>();
+  if (!labels.starts_with("csv:") || labels.size() == 4)
+    throw Error("--labels must be csv:<path>, got '" + labels + "'");
+  if (r.count("label")) throw Error("give --label (a column of --data) or --labels, not both");
+  table.label = "none";
+  Dataset d = load_dataset(r["data"].as<std::string>(), seed, table);
+  const std::string path = labels.substr(4);
+  attach_labels(d, read_file(path), path, table);
+  if (r.count("limit")) d = d.head(parse_count(r["limit"].as<std::string>(), "limit", 1));
+  return d;
+}
+
 Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
                        const TableOptions& table) {
   if (!r.count("data") && !r["data"].has_default()) throw Error("--data is required");
   const std::string spec = r["data"].as<std::string>();
   if (spec.starts_with("sqlite:") && table.table.empty() && table.query.empty())
     throw Error("sqlite data needs --table <name> or --query \"SELECT ...\"");
+  if (r.count("labels")) return load_with_labels(r, seed, table);
   Dataset d = load_dataset(spec, seed, table);
   if (r.count("limit")) d = d.head(parse_count(r["limit"].as<std::string>(), "limit", 1));
   d.validate();

@@ -77,6 +77,7 @@ Dataset load_for(const cxxopts::ParseResult& r, const Checkpoint& c, bool labels
   TableOptions table = read_table_options(r, c.loss != Loss::mse);
   table.model_classes = c.classes;
   table.model_schema = c.schema;
+  table.model_inputs = c.spec.inputs;
   Dataset d = load_main_data(r, c.seed, table);
   d = conform_data(std::move(d), c.schema, labels ? "eval" : "predict");
   check_fits_model(d, c, r["model"].as<std::string>(), labels);

@@ -167,6 +167,7 @@ std::optional<Dataset> load_test_data(const cxxopts::ParseResult& r, const std::
   std::optional<Dataset> test;
   table.model_classes = train.classes;  // test labels map through the training classes
   table.model_schema = train.schema;
+  table.model_inputs = train.features;
   if (r.count("test-data")) {
     if (r["test-data"].as<std::string>() != "none")
       test = load_dataset(r["test-data"].as<std::string>(), seed + 1, table);
@@ -269,6 +270,7 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
   if (s.resumed) {  // the checkpoint's classes and columns (Note [Column matching])
     table.model_classes = s.resumed->classes;
     table.model_schema = s.resumed->schema;
+    table.model_inputs = s.resumed->spec.inputs;
   }
   d.train = load_main_data(r, config.seed, table);
   if (s.resumed) d.train = conform_data(std::move(d.train), s.resumed->schema, "train");
