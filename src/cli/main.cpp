@@ -55,7 +55,9 @@ std::string flag_hint(const std::string& command, dptrain::ErrorTopic topic) {
     case T::label_column:
       return reads_tables ? "check --label" : "";
     case T::label_kind:
-      return trains ? "for regression use --loss mse" : "";
+      return trains                 ? "for regression use --loss mse"
+             : command == "predict" ? "if the data have no label column, use --label none"
+                                    : "";
     case T::table_source:
       return reads_tables ? "give --table or --query" : "";
     case T::schedule:

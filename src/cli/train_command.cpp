@@ -38,8 +38,11 @@ cxxopts::Options train_options() {
       cxxopts::value<std::string>());
   options.add_options("Model")("layers", "Widths input,hidden...,output (default 784,128,10)",
                                cxxopts::value<std::string>())(
-      "activation", "Hidden activation: relu, leaky_relu, tanh, sigmoid, identity",
-      cxxopts::value<std::string>()->default_value("relu"))(
+      "hidden",
+      "Hidden widths only, e.g. 128,64: input and output widths from the data and the loss",
+      cxxopts::value<std::string>())("activation",
+                                     "Hidden activation: relu, leaky_relu, tanh, sigmoid, identity",
+                                     cxxopts::value<std::string>()->default_value("relu"))(
       "output", "Output activation: softmax, sigmoid, identity (default: from the loss)",
       cxxopts::value<std::string>())(
       "loss",
