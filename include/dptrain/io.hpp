@@ -1,5 +1,6 @@
 #pragma once
 // Crash-safe file output.
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,7 +22,17 @@ void check_output_file(const std::string& path, std::span<const std::string> inp
 /// fsync'ed, renamed over `path`, and the folder fsync'ed. On failure (full disk, read-only
 /// folder, file-size limit) the temporary file is removed, `path` is untouched, and
 /// dptrain::Error says what failed and where. Refuses a `path` that exists and is not a
-/// regular file (check_output_file).
+/// regular file (check_output_file). The temporary file is "<path>.tmp.<pid>"; a process killed
+/// mid-write (SIGKILL, power loss) leaves it behind, so each write first removes the stale ones
+/// (remove_stale_temporaries).
 void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// Removes the temporary files that earlier, dead writers of `path` left: regular files named
+/// "<file name of path>.tmp.<pid>" in path's folder whose pid is not a live process (kill(pid,
+/// 0) fails with ESRCH) and is not this process. Files of live pids, other names, symbolic links
+/// and folders are kept. Returns how many were removed; errors are ignored (best effort). A
+/// writer in another pid namespace sharing the folder would look dead: do not share one output
+/// path between containers.
+std::size_t remove_stale_temporaries(const std::string& path);
 
 }  // namespace dptrain

@@ -15,6 +15,7 @@
 #include "dptrain/distributed.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/version.hpp"
+#include "stop_signals.hpp"
 
 namespace {
 
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   keep_large_blocks();
+  dptrain::cli::set_program_path(argv[0]);  // for the resume command printed after a stop
   // A file-size limit (ulimit -f) then fails the write with EFBIG, reported like a full disk,
   // instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);

@@ -1,0 +1,95 @@
+#include "stop_signals.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+namespace dptrain::cli {
+
+namespace {
+
+std::atomic<bool> stop_flag{false};
+volatile std::sig_atomic_t first_signal = 0;
+std::string program = "dptrain";
+
+extern "C" void on_stop_signal(int signal) {
+  if (first_signal != 0) {
+    // Second signal: abort at once with the signal's own default action (exit status 128 + n
+    // seen by the shell). Everything here is async-signal-safe.
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  first_signal = signal;
+  stop_flag.store(true, std::memory_order_relaxed);
+  static const char kSaid[] =
+      "\ndptrain train: stopping at the next step boundary (send the signal again to abort at "
+      "once)\n";
+  const ssize_t ignored = ::write(STDERR_FILENO, kSaid, sizeof kSaid - 1);
+  (void)ignored;
+}
+
+/// `word` quoted for a POSIX shell unless it needs no quoting.
+std::string shell_word(const std::string& word) {
+  constexpr const char* kPlain =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,+@%";
+  if (!word.empty() && word.find_first_not_of(kPlain) == std::string::npos) return word;
+  std::string quoted = "'";
+  for (const char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+const std::atomic<bool>& install_stop_signals() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // reads and writes in progress continue rather than fail
+  for (const int signal : {SIGINT, SIGTERM}) {
+    // A SIGINT ignored by whoever started us (a shell's background job, nohup-like wrappers)
+    // stays ignored, as POSIX programs and Python do: Ctrl-C at that terminal is not for us.
+    struct sigaction old {};
+    if (signal == SIGINT && ::sigaction(signal, nullptr, &old) == 0 && old.sa_handler == SIG_IGN)
+      continue;
+    ::sigaction(signal, &action, nullptr);
+  }
+  return stop_flag;
+}
+
+int received_stop_signal() {
+  return first_signal;
+}
+
+const char* stop_signal_name(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a stop on another rank";
+}
+
+int stop_exit_status(Communicator* comm) {
+  const int own = received_stop_signal();
+  if (!comm) return 128 + (own ? own : SIGTERM);
+  double sigint = own == SIGINT ? 1.0 : 0.0;
+  comm->allreduce_sum(&sigint, 1);
+  return 128 + (sigint > 0 ? SIGINT : SIGTERM);
+}
+
+std::string resume_command(std::span<char* const> args, const std::string& checkpoint) {
+  std::string command = shell_word(program) + " train";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string arg = args[i];
+    if (arg == "--resume") {
+      ++i;  // and its value
+      continue;
+    }
+    if (arg.starts_with("--resume=")) continue;
+    command += " " + shell_word(arg);
+  }
+  return command + " --resume " + shell_word(checkpoint);
+}
+
+void set_program_path(const char* path) {
+  if (path && *path) program = path;
+}
+
+}  // namespace dptrain::cli
