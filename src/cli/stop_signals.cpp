@@ -35,9 +35,15 @@ std::string shell_word(const std::string& word) {
   constexpr const char* kPlain =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,+@%";
   if (!word.empty() && word.find_first_not_of(kPlain) == std::string::npos) return word;
-  std::string quoted = "'";
-  for (const char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
+  // Appends only: GCC 12 warns (-Wrestrict, a false positive) on string concatenations here.
+  std::string quoted(1, '\'');
+  for (const char c : word)
+    if (c == '\'')
+      quoted.append("'\\''");
+    else
+      quoted.push_back(c);
+  quoted.push_back('\'');
+  return quoted;
 }
 
 }  // namespace
@@ -63,7 +69,7 @@ int received_stop_signal() {
 }
 
 const char* stop_signal_name(int signal) {
-  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a stop on another rank";
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal to another rank";
 }
 
 int stop_exit_status(Communicator* comm) {
@@ -75,7 +81,8 @@ int stop_exit_status(Communicator* comm) {
 }
 
 std::string resume_command(std::span<char* const> args, const std::string& checkpoint) {
-  std::string command = shell_word(program) + " train";
+  std::string command = shell_word(program);
+  command.append(" train");
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string arg = args[i];
     if (arg == "--resume") {
@@ -83,9 +90,10 @@ std::string resume_command(std::span<char* const> args, const std::string& check
       continue;
     }
     if (arg.starts_with("--resume=")) continue;
-    command += " " + shell_word(arg);
+    command.append(" ").append(shell_word(arg));
   }
-  return command + " --resume " + shell_word(checkpoint);
+  command.append(" --resume ").append(shell_word(checkpoint));
+  return command;
 }
 
 void set_program_path(const char* path) {

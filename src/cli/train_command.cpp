@@ -280,7 +280,8 @@ int finish_stopped(const Trainer& trainer, const TrainData& d, Outputs& out) {
                stop_signal_name(received_stop_signal()), where.c_str(),
                static_cast<unsigned long long>(trainer.step_count()));
   if (out.save_path)
-    std::fprintf(stderr, "; checkpoint written to '%s'\nresume with: %s\n", out.save_path->c_str(),
+    std::fprintf(stderr, "; checkpoint written to '%s'\nresume with%s: %s\n",
+                 out.save_path->c_str(), job_communicator() ? " (under mpirun, same ranks)" : "",
                  resume_command(out.args, *out.save_path).c_str());
   else
     std::fprintf(stderr, "; nothing saved (no --save), so it cannot be resumed\n");
