@@ -158,9 +158,11 @@ void Trainer::restore(const Checkpoint& c) {
   classes_ = c.classes;
   best_validation_loss_ = c.best_validation_loss;
   epochs_since_best_ = c.epochs_since_best;
-  // The best weights are known only when the checkpoint's own weights are the best.
+  // The best weights are known only when the checkpoint's own weights are the best: taken at
+  // the end of the best epoch, not inside the epoch after it (a step-level checkpoint).
   best_parameters_.clear();
-  if (best_validation_loss_ >= 0 && epochs_since_best_ == 0) best_parameters_ = c.parameters;
+  if (best_validation_loss_ >= 0 && epochs_since_best_ == 0 && progress_.steps == 0)
+    best_parameters_ = c.parameters;
 }
 
 void Trainer::shuffle_order(std::size_t n) {

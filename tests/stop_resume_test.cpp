@@ -153,6 +153,22 @@ TEST(StopResume, PositionThatDoesNotFitTheDataIsRefused) {
   }
 }
 
+TEST(StopResume, MidEpochWeightsAreNotTakenForTheBestEpochs) {
+  const Dataset d = make_synthetic("blobs8", 1);
+  Checkpoint k = stopped_at(d, 30, 1);  // inside epoch 2
+  k.best_validation_loss = 1e-9;        // epoch 1 was the best so far: no later epoch beats it
+  k.epochs_since_best = 0;
+  Model<float> m = model_from_checkpoint(k);
+  Trainer t(m, config(1));
+  t.restore(k);
+  FitOptions options;
+  options.validation = &d;
+  options.patience = 1;
+  const FitResult r = t.fit(d, options);
+  EXPECT_TRUE(r.stopped_early);
+  EXPECT_FALSE(r.restored_best);  // the checkpoint's weights are from step 30, not epoch 1's end
+}
+
 /// `bytes` with its metadata rewritten by `edit` (length and CRC fixed), as an old or edited
 /// file would be.
 std::string with_metadata(const std::string& bytes,

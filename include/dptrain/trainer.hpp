@@ -95,7 +95,8 @@ struct FitResult {
   std::vector<EpochResult> epochs;  ///< the epochs trained by this call
   bool stopped_early = false;       ///< patience ran out
   /// With early stopping: the weights now in the model are those of the best epoch. False when
-  /// the best epoch predates a restore() and its weights are unknown (the last are kept).
+  /// the best epoch predates a restore() and its weights are unknown (the last are kept); a
+  /// checkpoint from inside an epoch never holds the best epoch's weights.
   bool restored_best = false;
   double best_validation_loss = 0;  ///< with early stopping, when any epoch was validated
   /// A stop request ended training at a step boundary, possibly inside an epoch (not in
