@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 
@@ -10,24 +11,27 @@ namespace dptrain::cli {
 namespace {
 
 std::atomic<bool> stop_flag{false};
-volatile std::sig_atomic_t first_signal = 0;
+std::atomic<int> first_signal{0};  // lock-free, so safe in a handler, and race-free for readers
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<bool>::is_always_lock_free);
 std::string program = "dptrain";
 
 extern "C" void on_stop_signal(int signal) {
-  if (first_signal != 0) {
+  int none = 0;
+  if (!first_signal.compare_exchange_strong(none, signal, std::memory_order_relaxed)) {
     // Second signal: abort at once with the signal's own default action (exit status 128 + n
     // seen by the shell). Everything here is async-signal-safe.
     std::signal(signal, SIG_DFL);
     std::raise(signal);
     return;
   }
-  first_signal = signal;
   stop_flag.store(true, std::memory_order_relaxed);
   static const char kSaid[] =
       "\ndptrain train: stopping at the next step boundary (send the signal again to abort at "
       "once)\n";
+  const int saved = errno;  // the interrupted code may be about to read errno
   const ssize_t ignored = ::write(STDERR_FILENO, kSaid, sizeof kSaid - 1);
   (void)ignored;
+  errno = saved;
 }
 
 /// `word` quoted for a POSIX shell unless it needs no quoting.
@@ -65,7 +69,7 @@ const std::atomic<bool>& install_stop_signals() {
 }
 
 int received_stop_signal() {
-  return first_signal;
+  return first_signal.load(std::memory_order_relaxed);
 }
 
 const char* stop_signal_name(int signal) {
