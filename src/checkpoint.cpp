@@ -154,6 +154,11 @@ std::string encode_checkpoint(const Checkpoint& c) {
       {"best_validation_loss", c.best_validation_loss},
       {"epochs_since_best", c.epochs_since_best},
       {"data", c.data},
+      {"schema",
+       {{"task", task_name(c.schema.task)},
+        {"feature_names", c.schema.feature_names},
+        {"label_column", c.schema.label_column},
+        {"class_names", c.schema.class_names}}},
   };
   const std::string meta_text = meta.dump();
   std::string out(kMagic, sizeof kMagic);
@@ -234,6 +239,13 @@ void settings_from_json(const json& meta, Checkpoint& c) {
   c.best_validation_loss = meta.at("best_validation_loss").get<double>();
   c.epochs_since_best = whole(meta, "epochs_since_best");
   c.data = meta.at("data").get<std::string>();
+  if (meta.contains("schema")) {  // absent in checkpoints written before schemas
+    const json& sc = meta.at("schema");
+    c.schema.task = parse_task(sc.at("task").get<std::string>());
+    c.schema.feature_names = sc.at("feature_names").get<std::vector<std::string>>();
+    c.schema.label_column = sc.at("label_column").get<std::string>();
+    c.schema.class_names = sc.at("class_names").get<std::vector<std::string>>();
+  }
   if (c.batch_size == 0 || c.batch_size > kMaxBatchSize)
     throw Error("batch_size " + std::to_string(c.batch_size) + " is outside 1.." +
                 std::to_string(kMaxBatchSize));
@@ -286,6 +298,7 @@ void check_sizes(const Checkpoint& c, const std::string& where) {
   if (c.normalizer.active() &&
       (c.normalizer.offset.size() != c.spec.inputs || c.normalizer.scale.size() != c.spec.inputs))
     throw Error(where + " has normalization for the wrong number of features");
+  c.schema.check(c.spec.inputs, c.classes, where + "'s schema");
 }
 
 }  // namespace

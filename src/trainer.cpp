@@ -130,6 +130,9 @@ Checkpoint Trainer::checkpoint() const {
   c.best_validation_loss = best_validation_loss_;
   c.epochs_since_best = epochs_since_best_;
   c.classes = classes_;
+  c.schema = schema_;
+  if (c.schema.task == Task::unknown && c.step > 0)
+    c.schema.task = classes_ > 0 ? Task::classification : Task::regression;
   return c;
 }
 
@@ -156,6 +159,7 @@ void Trainer::restore(const Checkpoint& c) {
   epochs_done_ = c.epochs_done;
   progress_ = c.epoch_progress;
   classes_ = c.classes;
+  schema_ = c.schema;
   best_validation_loss_ = c.best_validation_loss;
   epochs_since_best_ = c.epochs_since_best;
   // The best weights are known only when the checkpoint's own weights are the best: taken at
@@ -192,6 +196,7 @@ void Trainer::check_progress_fits(const Dataset& data) const {
 EpochResult Trainer::train_epoch(const Dataset& data) {
   check_data(data);
   classes_ = data.classes;
+  if (!data.schema.empty()) schema_ = data.schema;
   const auto t0 = Clock::now();
   const std::size_t n = data.rows, batch = config_.batch_size, samples0 = progress_.samples;
   shuffle_order(n);
@@ -229,6 +234,7 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
     batch.validate();
     check_data(batch);
     classes_ = batch.classes;
+    if (!batch.schema.empty()) schema_ = batch.schema;
     rows.resize(batch.rows);
     std::iota(rows.begin(), rows.end(), 0u);
     epoch_step(batch, rows, 0);

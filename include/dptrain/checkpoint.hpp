@@ -29,6 +29,7 @@
 #include "dptrain/normalize.hpp"
 #include "dptrain/optimizer.hpp"
 #include "dptrain/schedule.hpp"
+#include "dptrain/schema.hpp"
 
 namespace dptrain {
 
@@ -64,6 +65,7 @@ struct Checkpoint {
   double best_validation_loss = 0;  ///< early stopping; meaningful when epochs_since_best is set
   std::size_t epochs_since_best = 0;
   std::string data;  ///< the training data spec, for the record
+  DataSchema schema;  ///< of the training data (schema.hpp); empty in older checkpoints
 };
 
 /// Serialises / parses the format above. decode_checkpoint throws dptrain::Error naming

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dptrain/loss.hpp"
+#include "dptrain/schema.hpp"
 
 namespace dptrain {
 
@@ -32,6 +33,8 @@ struct Dataset {
   /// Regression: rows x target_width real targets (classes == 0).
   std::size_t target_width = 0;
   std::vector<float> targets;
+  /// Column names, label column, class names (schema.hpp); loaders fill what they know.
+  DataSchema schema;
 
   bool classification() const { return classes > 0; }
   /// Features only (classes == 0 and target_width == 0): data to predict on.

@@ -21,5 +21,6 @@
 #include "dptrain/peak.hpp"
 #include "dptrain/rng.hpp"
 #include "dptrain/schedule.hpp"
+#include "dptrain/schema.hpp"
 #include "dptrain/trainer.hpp"
 #include "dptrain/version.hpp"

@@ -185,8 +185,9 @@ class Trainer {
   std::size_t gradient_buffer_bytes() const { return engine_.gradient_buffer_bytes(); }
 
   /// Fills the training-state part of a checkpoint: parameters, optimizer state, position (with
-  /// the part-done epoch's progress), early-stopping state and the settings that define the run
-  /// (the caller adds normalisation and the data description).
+  /// the part-done epoch's progress), early-stopping state, the settings that define the run and
+  /// the schema of the data last trained on (Dataset::schema; the caller adds normalisation and
+  /// the data description).
   Checkpoint checkpoint() const;
   /// Continues from a checkpoint of the same architecture and optimizer: copies parameters,
   /// optimizer state, the epoch and step position (inside an epoch too) and the early-stopping
@@ -231,6 +232,7 @@ class Trainer {
   std::vector<float> best_parameters_;
   mutable bool ranks_agree_ = false;  // check_ranks_agree passed
   std::size_t classes_ = 0;           // of the data trained on (0: regression), for checkpoints
+  DataSchema schema_;                 // of the data trained on, for checkpoints
 };
 
 }  // namespace dptrain
