@@ -4,8 +4,14 @@
 #
 #   throughput  `dptrain bench` and scripts/bench_pytorch.py alternate in one invocation: ROUNDS
 #               rounds, dptrain first in odd rounds and PyTorch first in even ones; each run
-#               times REPEATS windows of SECONDS per point after a warm-up. The table shows the
-#               median over rounds of each run's median samples/s, and dptrain / PyTorch.
+#               times REPEATS windows of SECONDS per point after a warm-up. PyTorch runs in
+#               three configurations per round: its default (ATen N threads, OpenBLAS N), ATen 1
+#               thread + OpenBLAS N (for N > 1), and the default with OMP_WAIT_POLICY=PASSIVE.
+#               The table shows the median over rounds of each run's median samples/s, the best
+#               PyTorch configuration (named: the one with the highest median), and dptrain /
+#               best PyTorch as the median [min-max] over rounds of the per-round ratio against
+#               that round's best configuration. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset
+#               (a forced kernel is slower); the OpenBLAS kernel PyTorch ran is printed.
 #   quality     dptrain trains each model for a fixed number of steps from fixed initial
 #               parameters on learnable data (A, B: 8192 Fashion-MNIST rows; C: blobs8; xor;
 #               square) in a fixed row order, and exports data + parameters + settings
@@ -40,6 +46,8 @@ while [ $# -gt 0 ]; do
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "compare-pytorch: --rounds must be a positive whole number" >&2; exit 2 ;; esac
 
+# Let OpenBLAS pick its kernel for this CPU (a workplace's forced kernel would handicap PyTorch).
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 dptrain_install_packages python3-torch
 dptrain_build "$DPTRAIN_ROOT/build" -DCMAKE_BUILD_TYPE=Release
 DPTRAIN="$DPTRAIN_ROOT/build/dptrain"
@@ -61,12 +69,21 @@ run_dptrain() {  # round number
   "$DPTRAIN" bench --models "$models" --threads "$threads" --repeats "$repeats" \
     --seconds "$seconds" --json "$dir/dptrain-$1.json" "${extra[@]}" >"$dir/dptrain-$1.txt"
 }
-run_torch() {
+# Thread counts above 1: where ATen 1 + OpenBLAS N differs from the default.
+multi="$(tr ',' '\n' <<<"$threads" | awk '$1 > 1' | paste -sd, -)"
+run_torch() {  # round number; three configurations (see above)
   local extra=()
   [ "$1" = 1 ] && extra=(--replay "$dir/replay")
-  echo "== round $1: PyTorch (bench_pytorch.py)" >&2
+  echo "== round $1: PyTorch (bench_pytorch.py): default, ATen 1 + OpenBLAS N, OMP passive" >&2
   "$PY" "$BENCH_PY" --models "$models" --threads "$threads" --repeats "$repeats" \
     --seconds "$seconds" --json "$dir/torch-$1.json" "${extra[@]}" >"$dir/torch-$1.txt" 2>&1
+  if [ -n "$multi" ]; then
+    "$PY" "$BENCH_PY" --models "$models" --threads "$multi" --aten-threads 1 --repeats "$repeats" \
+      --seconds "$seconds" --json "$dir/torch-aten1-$1.json" >"$dir/torch-aten1-$1.txt" 2>&1
+  fi
+  OMP_WAIT_POLICY=PASSIVE "$PY" "$BENCH_PY" --models "$models" --threads "$threads" \
+    --repeats "$repeats" --seconds "$seconds" --json "$dir/torch-passive-$1.json" \
+    >"$dir/torch-passive-$1.txt" 2>&1
 }
 load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
 for ((r = 1; r <= rounds; r++)); do
@@ -80,59 +97,90 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
 import json, os, statistics, sys
 
 d, rounds, threads = sys.argv[1], int(sys.argv[2]), [int(t) for t in sys.argv[3].split(",")]
-dp, pt = {}, {}
+CONFIGS = {"torch": "default", "torch-aten1": "ATen 1 + OpenBLAS N", "torch-passive": "OMP passive"}
+dp = {}                                # (model, threads) -> {round: samples/s}
+pt = {c: {} for c in CONFIGS}          # config -> (model, threads) -> {round: samples/s}
 quality_dp, quality_pt = {}, {}
-meta = None
+meta, kernel = None, None
 for r in range(1, rounds + 1):
     doc = json.load(open(os.path.join(d, f"dptrain-{r}.json")))
     meta = meta or doc
     for x in doc["results"]:
-        dp.setdefault((x["model"], x["threads"]), []).append(x["samples_per_s"])
+        dp.setdefault((x["model"], x["threads"]), {})[r] = x["samples_per_s"]
     for q in doc.get("quality", []):
         quality_dp[q["model"]] = q
-    for x in json.load(open(os.path.join(d, f"torch-{r}.json"))):
-        if x.get("kind", "throughput") == "throughput":
-            pt.setdefault((x["model"], x["threads"]), []).append(x["samples_per_s"])
-        else:
-            quality_pt[x["model"]] = x
+    for c in CONFIGS:
+        path = os.path.join(d, f"{c}-{r}.json")
+        if not os.path.exists(path):
+            continue
+        for x in json.load(open(path)):
+            if x.get("kind", "throughput") == "throughput":
+                pt[c].setdefault((x["model"], x["threads"]), {})[r] = x["samples_per_s"]
+                kernel = kernel or (x.get("blas_info") or {}).get("corename")
+            elif c == "torch":
+                quality_pt[x["model"]] = x
 models = []
 for (m, _) in dp:
     if m not in models:
         models.append(m)
+
 
 def fmt(v):
     if v is None:
         return "-"
     return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
 
+
+def best_config(key):
+    """The PyTorch configuration with the highest median samples/s over rounds."""
+    meds = {c: statistics.median(pt[c][key].values()) for c in CONFIGS if key in pt[c]}
+    return max(meds, key=meds.get) if meds else None
+
+
+def ratio_vs_best(key):
+    """dptrain / the best configuration of the same round, one ratio per round."""
+    out = []
+    for r, a in dp.get(key, {}).items():
+        vals = [pt[c][key][r] for c in CONFIGS if key in pt[c] and r in pt[c][key]]
+        if vals:
+            out.append(a / max(vals))
+    return out
+
+
 print(f"dptrain {meta['version']} vs PyTorch on {meta['cpu_model']} ({meta['cores']} cores); "
-      f"medians over {rounds} alternating round(s)")
-head = f"{'model':<7}"
-for t in threads:
-    head += f" | {'dptrain ' + str(t) + 'T':>12} {'torch ' + str(t) + 'T':>12} {'ratio':>6}"
-head += f" | {'steps':>5} {'dptrain loss':>12} {'torch loss':>10} {'metric':>6} {'dptrain':>8} {'torch':>8}"
+      f"medians over {rounds} interleaved round(s)")
+if meta.get("topology"):
+    print(f"machine: {meta['topology']['description']}")
+print(f"dptrain's GEMM: {meta.get('gemm', 'unknown')}; PyTorch's OpenBLAS kernel: "
+      f"{kernel or 'unknown'} (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)")
+head = (f"{'model':<7} {'thr':>3} | {'dptrain':>11} | {'default':>11} {'ATen1+BLAS':>11} "
+        f"{'passive':>11} | {'best PyTorch':<20} | dptrain / best [min-max]")
 print(head)
 print("-" * len(head))
 for m in models:
-    line = f"{m:<7}"
     for t in threads:
-        a = statistics.median(dp[(m, t)]) if (m, t) in dp else None
-        b = statistics.median(pt[(m, t)]) if (m, t) in pt else None
-        ratio = f"{a / b:.2f}x" if a and b else "-"
-        line += f" | {fmt(a):>12} {fmt(b):>12} {ratio:>6}"
+        key = (m, t)
+        a = statistics.median(dp[key].values()) if key in dp else None
+        cols = [statistics.median(pt[c][key].values()) if key in pt[c] else None for c in CONFIGS]
+        ratios = ratio_vs_best(key)
+        rtext = (f"{statistics.median(ratios):.2f}x [{min(ratios):.2f}-{max(ratios):.2f}]"
+                 if ratios else "-")
+        print(f"{m:<7} {t:>3} | {fmt(a):>11} | " + " ".join(f"{fmt(v):>11}" for v in cols) +
+              f" | {CONFIGS.get(best_config(key), '-'):<20} | {rtext}")
+print()
+for m in models:
     q, p = quality_dp.get(m), quality_pt.get(m)
     if q is None or "skipped" in q:
-        why = q.get("skipped", "not run") if q else "not run"
-        line += f" | quality check skipped: {why}"
-    else:
-        pl = f"{p['loss']:.5f}" if p else "-"
-        pm = f"{p['metric']:.4f}" if p else "-"
-        line += (f" | {q['steps']:>5} {q['loss']:>12.5f} {pl:>10} {q['metric_name']:>6} "
-                 f"{q['metric']:>8.4f} {pm:>8}")
-    print(line)
-print("\nsamples/s: training steps on random data (loading excluded); ratio = dptrain / PyTorch.")
+        print(f"{m:<7} quality check skipped: {q.get('skipped', 'not run') if q else 'not run'}")
+        continue
+    pl = f"{p['loss']:.5f}" if p else "-"
+    pm = f"{p['metric']:.4f}" if p else "-"
+    print(f"{m:<7} after {q['steps']} steps: loss dptrain {q['loss']:.5f} / PyTorch {pl}; "
+          f"{q['metric_name']} {q['metric']:.4f} / {pm}")
+print("\nsamples/s: training steps on random data (loading excluded), median over rounds;")
+print("dptrain / best: per round, dptrain against that round's best PyTorch configuration.")
 print("loss/metric: after the fixed steps from the same initial parameters, data and row order,")
-print("on the training rows (metric: accuracy, or MSE for square); 1 thread.")
+print("on the training rows (metric: accuracy, or MSE for square); 1 thread, PyTorch default.")
 before, after = sys.argv[4] or "?", sys.argv[5] or "?"
 print(f"load average (1, 5, 15 min): {before} before, {after} after")
 try:

@@ -9,7 +9,7 @@ DPTRAIN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Build tools and libraries (see README: what each dependency is for).
 DPTRAIN_PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libeigen3-dev libtbb-dev libcxxopts-dev libgtest-dev zlib1g-dev
+  libeigen3-dev libtbb-dev libcxxopts-dev libgtest-dev zlib1g-dev libhwloc-dev
   libopenblas-pthread-dev libdnnl-dev libomp-dev libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
   nlohmann-json3-dev libsqlite3-dev libcsv-dev gnuplot-nox

@@ -160,6 +160,9 @@ std::string encode_checkpoint(const Checkpoint& c) {
         {"label_column", c.schema.label_column},
         {"class_names", c.schema.class_names}}},
   };
+  if (c.target_normalizer.active())  // optional: older readers and files never see it
+    meta["target_normalizer"] = {{"offset", c.target_normalizer.offset},
+                                 {"scale", c.target_normalizer.scale}};
   const std::string meta_text = meta.dump();
   std::string out(kMagic, sizeof kMagic);
   put<std::uint32_t>(out, kCheckpointVersion);
@@ -235,6 +238,11 @@ void settings_from_json(const json& meta, Checkpoint& c) {
   c.normalizer.kind = parse_normalization(n.at("kind").get<std::string>());
   c.normalizer.offset = n.at("offset").get<std::vector<float>>();
   c.normalizer.scale = n.at("scale").get<std::vector<float>>();
+  if (meta.contains("target_normalizer")) {  // absent unless --normalize-target
+    const json& t = meta.at("target_normalizer");
+    c.target_normalizer.offset = t.at("offset").get<std::vector<float>>();
+    c.target_normalizer.scale = t.at("scale").get<std::vector<float>>();
+  }
   c.classes = whole(meta, "classes");
   c.best_validation_loss = meta.at("best_validation_loss").get<double>();
   c.epochs_since_best = whole(meta, "epochs_since_best");
@@ -298,6 +306,7 @@ void check_sizes(const Checkpoint& c, const std::string& where) {
   if (c.normalizer.active() &&
       (c.normalizer.offset.size() != c.spec.inputs || c.normalizer.scale.size() != c.spec.inputs))
     throw Error(where + " has normalization for the wrong number of features");
+  c.target_normalizer.check(c.spec.outputs(), where);
   c.schema.check(c.spec.inputs, c.classes, where + "'s schema");
 }
 

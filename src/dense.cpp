@@ -30,6 +30,13 @@ void dense_backward(const GemmContext& backend, const T* x, const T* dz, std::si
             in);
 }
 
+template <class T>
+void dense_input_gradient(const GemmContext& gemm, const T* dz, std::size_t rows, std::size_t in,
+                          std::size_t out, const T* w, T* dx) {
+  dptrain::gemm<T>(gemm, Transpose::no, Transpose::yes, rows, in, out, T(1), dz, out, w, out, T(0),
+                   dx, in);
+}
+
 void dense_forward_bf16(const GemmContext& gemm, const float* x, bf16* x16, std::size_t rows,
                         std::size_t in, const bf16* w16, const float* b, std::size_t out,
                         float* z) {
@@ -118,7 +125,9 @@ void dropout_backward(const T* mask, T* grad, std::size_t n) {
                                             std::size_t, const T*, T*, T*, T*, bool);              \
   template void dropout_forward<T>(const T*, T*, T*, std::size_t, std::size_t, double, DropoutKey, \
                                    std::uint64_t);                                                 \
-  template void dropout_backward<T>(const T*, T*, std::size_t);
+  template void dropout_backward<T>(const T*, T*, std::size_t);                                    \
+  template void dense_input_gradient<T>(const GemmContext&, const T*, std::size_t, std::size_t,    \
+                                        std::size_t, const T*, T*);
 DPTRAIN_INSTANTIATE(float)
 DPTRAIN_INSTANTIATE(double)
 #undef DPTRAIN_INSTANTIATE

@@ -35,6 +35,26 @@ const char* precision_name(Precision p) {
   return p == Precision::fp32 ? "fp32" : "bf16";
 }
 
+WeightGradients parse_weight_gradients(std::string_view name) {
+  if (name == "auto") return WeightGradients::automatic;
+  if (name == "buffers") return WeightGradients::buffers;
+  if (name == "owner") return WeightGradients::owner;
+  throw Error("unknown weight-gradient mode '" + std::string(name) +
+              "' (expected auto, buffers or owner)");
+}
+
+const char* weight_gradients_name(WeightGradients w) {
+  switch (w) {
+    case WeightGradients::buffers:
+      return "buffers";
+    case WeightGradients::owner:
+      return "owner";
+    case WeightGradients::automatic:
+      break;
+  }
+  return "auto";
+}
+
 void EngineConfig::validate() const {
   if (batch_size == 0 || batch_size > kMaxBatchSize)
     throw Error("batch size must be 1 to " + std::to_string(kMaxBatchSize) + ", got " +
@@ -51,6 +71,11 @@ void EngineConfig::validate() const {
   if (!gemm_backend_available(gemm))
     throw Error(std::string("GEMM backend '") + gemm_backend_name(gemm) + "' is not in this build");
   optimizer.validate();
+  if (weight_gradients == WeightGradients::owner &&
+      (precision != Precision::fp32 || parallelism != Parallelism::data || communicator))
+    throw Error(
+        "owner-computed weight gradients need fp32, the data strategy and a single process "
+        "(use buffers)");
   if (precision == Precision::bf16) {
     if (!gemm_backend_available(GemmBackend::onednn))
       throw Error("bf16 precision needs oneDNN, which this build lacks");
@@ -99,6 +124,13 @@ std::size_t workspace_rows(const EngineConfig& c, std::size_t w) {
   return c.deterministic ? (batch + c.micro_batches - 1) / c.micro_batches : (batch + w) / (w + 1);
 }
 
+/// Note [Owner computes]: where it applies, `automatic` means owner.
+bool owner_computes(const EngineConfig& c) {
+  if (c.weight_gradients != WeightGradients::automatic)
+    return c.weight_gradients == WeightGradients::owner;
+  return c.precision == Precision::fp32 && c.parallelism == Parallelism::data && !c.communicator;
+}
+
 std::unique_ptr<parallel::Reducer> make_reducer(const EngineConfig& c, std::size_t params,
                                                 std::size_t workers) {
   if (c.communicator)
@@ -124,16 +156,29 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   const std::size_t workers = intra ? 1 : config_.threads;
   check_engine_memory(model_, config_, workers);
   pool_ = std::make_unique<parallel::WorkerPool>(config_.backend, config_.threads);
+  if (!config_.pin_cores.empty() && config_.backend == parallel::Backend::tbb) {
+    if (config_.on_warning)
+      config_.on_warning(
+          "pinning (--pin) is ignored by the tbb backend, whose tasks move "
+          "between threads: use the openmp or threads backend");
+  } else if (!config_.pin_cores.empty()) {
+    pinning_ = std::make_unique<WorkerPinning>(*pool_, config_.pin_cores);
+    if (!pinning_->bound() && config_.on_warning)
+      config_.on_warning("pinning (--pin): the OS refused to bind the workers; they run unbound");
+  }
   reducer_ = make_reducer(config_, model_.parameter_count(), config_.threads);
+  owner_ = owner_computes(config_);
   const std::size_t units = unit_capacity(config_, workers);
-  for (std::size_t u = 0; u < units; ++u) gradients_.emplace_back(model_.parameter_count());
+  if (!owner_)
+    for (std::size_t u = 0; u < units; ++u) gradients_.emplace_back(model_.parameter_count());
   active_.reserve(units);
   unit_stats_.resize(units);
   busy_fb_.assign(config_.threads, 0.0);
   busy_ru_.assign(config_.threads, 0.0);
   const GemmContext gemm{config_.gemm, intra ? pool_.get() : nullptr};
   for (std::size_t w = 0; w < workers; ++w)
-    workspaces_.emplace_back(spec, workspace_rows(config_, w), gemm);
+    workspaces_.emplace_back(spec, workspace_rows(config_, w), gemm, !owner_);
+  if (owner_) plan_tiles();
   if (config_.precision == Precision::bf16) {
     bf16_parameters_ = AlignedBuffer<bf16>(model_.parameter_count());
     for (auto& ws : workspaces_) ws.enable_bf16(spec, bf16_parameters_.data());
@@ -160,17 +205,21 @@ void Engine::prepare(std::size_t rows) {
     Workspace<float>& ws = workspaces_[w];
     const parallel::Range mine = p.worker_units(w);
     for (std::size_t u = mine.begin; u < mine.end; ++u) {
-      const std::size_t n = p.unit_rows(u).size();
+      const parallel::Range r = p.unit_rows(u);
+      const std::size_t n = r.size();
       if (n == 0) continue;
+      if (owner_) ws.bind_rows(*batch_ws_, r.begin, n);
       std::fill_n(ws.input(), n * spec.inputs, 0.0f);
       std::fill_n(ws.labels(), n, 0);
       model_.forward(ws, ws.input(), n, true, DropoutKey{});
       loss_forward_backward<float>(config_.loss, spec.output_activation(), ws.logits(), n,
                                    spec.outputs(), TargetsView{ws.labels(), nullptr, 1}, 1.0f,
                                    ws.outputs(), ws.logit_grad());
-      model_.backward(ws, ws.input(), n, gradients_[u].data());
+      model_.backward(ws, ws.input(), n, owner_ ? nullptr : gradients_[u].data(), !owner_);
     }
   });
+  if (owner_)
+    pool_->run(p.workers, [&](std::size_t w) { owned_gradients(w, p.workers, rows, 0, 0, false); });
   prepared_.push_back(rows);
 }
 
@@ -190,7 +239,7 @@ std::size_t Engine::workspace_bytes(std::size_t worker) const {
 }
 
 std::size_t Engine::gradient_buffer_bytes() const {
-  return gradients_.front().bytes();
+  return gradients_.empty() ? 0 : gradients_.front().bytes();
 }
 
 EngineMemory Engine::memory() const {
@@ -198,11 +247,16 @@ EngineMemory Engine::memory() const {
   m.parameters = model_.parameter_count() * sizeof(float);
   m.optimizer_state = optimizer_.bytes();
   for (const auto& ws : workspaces_) m.workspaces += ws.bytes();
+  if (batch_ws_) m.workspaces += batch_ws_->bytes();
   m.gradient_buffers = gradients_.size() * gradient_buffer_bytes();
+  for (const auto& t : tile_scratch_) m.gradient_buffers += t.bytes();
   m.reducer = reducer_->bytes();
   const std::size_t n = workspaces_.size();
-  m.per_extra_worker = workspaces_.back().bytes() + kUpdateChunk * sizeof(float) +
-                       (config_.deterministic || n == 1 ? 0 : gradient_buffer_bytes());
+  if (owner_)
+    m.per_extra_worker = workspaces_.back().bytes() + tile_scratch_.back().bytes();
+  else
+    m.per_extra_worker = workspaces_.back().bytes() + kUpdateChunk * sizeof(float) +
+                         (config_.deterministic || n == 1 ? 0 : gradient_buffer_bytes());
   return m;
 }
 
@@ -247,16 +301,13 @@ StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
   pool_->run(p.workers, [&](std::size_t w) { run_units(p, data, rows, w); });
 
   const std::uint64_t t = optimizer_.step() + 1;
-  const std::span<float> params = model_.parameters();
-  const double exchange = reducer_->reduce_update(
-      *pool_, p.workers, active_buffers(p), params.size(),
-      [&](std::size_t begin, std::span<const float> grad) {
-        optimizer_.update_range(params, begin, grad, learning_rate, t);
-        // Note [Precision]: the bf16 copy of the chunk while it is still in cache.
-        if (bf16_parameters_.size())
-          to_bf16(params.data() + begin, bf16_parameters_.data() + begin, grad.size());
-      },
-      timing_ ? std::span<double>(busy_ru_) : std::span<double>());
+  double exchange = 0;
+  if (owner_)  // Note [Owner computes]: phase 2
+    pool_->run(p.workers, [&](std::size_t w) {
+      owned_gradients(w, p.workers, rows.size(), learning_rate, t, true);
+    });
+  else
+    exchange = reduce_update(p, learning_rate, t);
   optimizer_.set_step(t);
 
   StepStats sum;
@@ -270,6 +321,19 @@ StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
   return {sums[0], sums[1]};
 }
 
+double Engine::reduce_update(const parallel::StepPlan& p, double learning_rate, std::uint64_t t) {
+  const std::span<float> params = model_.parameters();
+  return reducer_->reduce_update(
+      *pool_, p.workers, active_buffers(p), params.size(),
+      [&](std::size_t begin, std::span<const float> grad) {
+        optimizer_.update_range(params, begin, grad, learning_rate, t);
+        // Note [Precision]: the bf16 copy of the chunk while it is still in cache.
+        if (bf16_parameters_.size())
+          to_bf16(params.data() + begin, bf16_parameters_.data() + begin, grad.size());
+      },
+      timing_ ? std::span<double>(busy_ru_) : std::span<double>());
+}
+
 void Engine::run_units(const parallel::StepPlan& p, const Dataset& data,
                        std::span<const std::uint32_t> rows, std::size_t w) {
   parallel::ScopedTimer busy(timing_ ? &busy_fb_[w] : nullptr);
@@ -277,8 +341,10 @@ void Engine::run_units(const parallel::StepPlan& p, const Dataset& data,
   for (std::size_t u = mine.begin; u < mine.end; ++u) {
     const parallel::Range r = p.unit_rows(u);
     if (r.empty()) continue;
+    if (owner_) workspaces_[w].bind_rows(*batch_ws_, r.begin, r.size());
+    float* grads = owner_ ? nullptr : gradients_[u].data();
     unit_stats_[u].stats =
-        run_unit(data, rows.subspan(r.begin, r.size()), r.begin, p.batch, w, gradients_[u].data());
+        run_unit(data, rows.subspan(r.begin, r.size()), r.begin, p.batch, w, grads);
   }
 }
 
@@ -346,7 +412,7 @@ StepStats Engine::run_unit(const Dataset& data, std::span<const std::uint32_t> r
   r.loss_sum = loss_forward_backward<float>(
       config_.loss, spec.output_activation(), ws.logits(), n, spec.outputs(), targets_of(data, ws),
       1.0f / float(batch_rows), ws.outputs(), ws.logit_grad());
-  model_.backward(ws, ws.input(), n, grads);
+  model_.backward(ws, ws.input(), n, grads, !owner_);
   r.metric_sum = metric_sum(data, ws, n, spec.outputs());
   return r;
 }

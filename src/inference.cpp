@@ -44,13 +44,7 @@ void add_metrics(const Dataset& data, Workspace<float>& ws, std::size_t n, std::
       p.confusion.add(std::size_t(ws.labels()[r]), predicted_class(out + r * cols, cols));
     return;
   }
-  const float* y = ws.target_values();
-  for (std::size_t i = 0; i < n * cols; ++i) {
-    const double d = double(out[i]) - double(y[i]);
-    p.regression.sum_squared_error += d * d;
-    p.regression.sum_absolute_error += std::abs(d);
-  }
-  p.regression.count += n * cols;
+  p.regression.add(out, ws.target_values(), n, cols);
 }
 
 /// Splits the rows into `workers` contiguous shares on the pool (or the caller), loads and

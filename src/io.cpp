@@ -41,12 +41,22 @@ const char* kind_of(mode_t mode) {
   return "not a regular file";
 }
 
-/// Throws unless `path` is absent or a regular file.
-void check_regular_or_absent(const std::string& path) {
+/// "'out.csv'", or for a link "'out.csv' (a symbolic link to 'data/real.csv')": how messages
+/// name an output, so that a user who typed the link sees where the output really goes.
+std::string describe(const std::string& path, const std::string& target) {
+  if (target == path) return "'" + path + "'";
+  return "'" + path + "' (a symbolic link to '" + target + "')";
+}
+
+/// Throws unless `target` (the file `path` writes, see output_target) is absent or a regular
+/// file.
+void check_regular_or_absent(const std::string& path, const std::string& target) {
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return;
+  // stat() on the path as given follows the kernel's own "magic" links too (/dev/stdout ->
+  // /proc/self/fd/1 -> "pipe:[123]", whose text names no file): a pipe or terminal shows here.
+  if (::stat(path.c_str(), &st) != 0 && ::lstat(target.c_str(), &st) != 0) return;
   if (!S_ISREG(st.st_mode))
-    throw Error("'" + path + "' is " + kind_of(st.st_mode) +
+    throw Error(describe(path, target) + " is " + kind_of(st.st_mode) +
                 "; dptrain writes its output only to a regular file (or a new one)");
 }
 
@@ -91,30 +101,57 @@ std::size_t remove_stale_temporaries(const std::string& path) {
   return removed;
 }
 
+std::string output_target(const std::string& path) {
+  // Followed by hand rather than with canonical(): a dangling link (a new file through a link)
+  // is a valid output, and the other components of the path stay as the user wrote them.
+  std::filesystem::path p(path);
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p.string();
+    // /proc/<pid>/fd/N (behind /dev/stdout, /dev/fd/N) stands for an open file, not a name:
+    // replacing whatever it points at would cut the file from the descriptor writing it.
+    const std::string text = p.string();
+    if (text.starts_with("/proc/") && text.find("/fd/") != std::string::npos)
+      throw Error("'" + path + "' leads to an open file descriptor ('" + text +
+                  "'), not to a file dptrain can replace");
+    std::error_code ec;
+    const std::filesystem::path next = std::filesystem::read_symlink(p, ec);
+    if (ec) throw Error("cannot read symbolic link '" + p.string() + "': " + ec.message());
+    p = next.is_absolute() ? next : p.parent_path() / next;
+  }
+  throw Error("'" + path + "' is a loop of symbolic links");
+}
+
 void check_output_file(const std::string& path, std::span<const std::string> inputs) {
   if (path.empty()) throw Error("the output path is empty");
   const std::filesystem::path p(path);
   if (!p.has_filename() || p.filename() == "." || p.filename() == "..")
     throw Error("'" + path + "' does not name a file");
-  check_regular_or_absent(path);
+  const std::string target = output_target(path);
+  check_regular_or_absent(path, target);
   struct stat out;
-  if (::stat(path.c_str(), &out) == 0)
+  if (::stat(target.c_str(), &out) == 0)
     for (const std::string& input : inputs) {
       struct stat in;
       if (::stat(input.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
-        throw Error("'" + path + "' is the input file '" + input +
+        throw Error(describe(path, target) + " is the input file '" + input +
                     "'; writing there would destroy it");
     }
-  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : ".";
+  const std::filesystem::path t(target);
+  const std::filesystem::path dir = t.has_parent_path() ? t.parent_path() : ".";
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
-    throw Error("folder '" + dir.string() + "' does not exist (for '" + path + "')");
+    throw Error("folder '" + dir.string() + "' does not exist (for " + describe(path, target) +
+                ")");
   if (::access(dir.c_str(), W_OK) != 0)
-    throw Error("cannot write in folder '" + dir.string() + "': " + std::strerror(errno));
+    throw Error("cannot write in folder '" + dir.string() + "' (for " + describe(path, target) +
+                "): " + std::strerror(errno));
 }
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
-  check_regular_or_absent(path);
+void write_file_atomically(const std::string& requested, std::string_view bytes) {
+  // Through a symbolic link, the link's target is replaced and the link stays a link.
+  const std::string path = output_target(requested);
+  check_regular_or_absent(requested, path);
   const std::filesystem::path target(path);
   const std::filesystem::path folder =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
@@ -122,12 +159,14 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   remove_stale_temporaries(path);  // left by earlier writers killed mid-write
   auto fail = [&](const char* what, int err) {
     ::unlink(temp.c_str());
-    throw Error(std::string("cannot write '") + path + "': " + what + ": " + std::strerror(err));
+    throw Error("cannot write " + describe(requested, path) + ": " + what + ": " +
+                std::strerror(err));
   };
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     const int err = errno;
-    throw Error("cannot write '" + path + "': creating '" + temp + "': " + std::strerror(err));
+    throw Error("cannot write " + describe(requested, path) + ": creating '" + temp +
+                "': " + std::strerror(err));
   }
   const char* p = bytes.data();
   std::size_t left = bytes.size();

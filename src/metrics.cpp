@@ -1,5 +1,6 @@
 #include "dptrain/metrics.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace dptrain {
@@ -61,6 +62,62 @@ double ConfusionMatrix::macro_f1() const {
   double s = 0;
   for (std::size_t c = 0; c < classes_; ++c) s += f1(c);
   return classes_ ? s / double(classes_) : 0.0;
+}
+
+double RegressionMetrics::rmse() const {
+  return std::sqrt(mse());
+}
+
+double RegressionMetrics::r2() const {
+  if (columns.empty()) return 0.0;
+  double sum = 0.0;
+  for (const Column& c : columns)
+    sum += c.target_m2 > 0 ? 1.0 - c.sum_squared_error / c.target_m2
+                           : (c.sum_squared_error == 0 ? 1.0 : 0.0);
+  return sum / double(columns.size());
+}
+
+void RegressionMetrics::add(const float* outputs, const float* targets, std::size_t rows,
+                            std::size_t cols) {
+  if (columns.empty()) columns.resize(cols);
+  if (columns.size() != cols)
+    throw std::logic_error("RegressionMetrics::add: the column count changed");
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t k = 0; k < cols; ++k) {
+      const double y = targets[r * cols + k];
+      const double d = double(outputs[r * cols + k]) - y;
+      sum_squared_error += d * d;
+      sum_absolute_error += std::abs(d);
+      Column& c = columns[k];
+      c.sum_squared_error += d * d;
+      ++c.rows;  // Welford's update of the mean and M2
+      const double delta = y - c.target_mean;
+      c.target_mean += delta / double(c.rows);
+      c.target_m2 += delta * (y - c.target_mean);
+    }
+  count += rows * cols;
+}
+
+RegressionMetrics& RegressionMetrics::operator+=(const RegressionMetrics& o) {
+  sum_squared_error += o.sum_squared_error;
+  sum_absolute_error += o.sum_absolute_error;
+  count += o.count;
+  if (o.columns.empty()) return *this;
+  if (columns.empty()) columns.resize(o.columns.size());
+  if (columns.size() != o.columns.size())
+    throw std::logic_error("RegressionMetrics::operator+=: column counts differ");
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    Column& a = columns[k];
+    const Column& b = o.columns[k];
+    const double n = double(a.rows + b.rows);
+    if (b.rows == 0) continue;
+    const double delta = b.target_mean - a.target_mean;  // Chan et al.'s pairwise merge
+    a.target_m2 += b.target_m2 + delta * delta * double(a.rows) * double(b.rows) / n;
+    a.target_mean += delta * double(b.rows) / n;
+    a.rows += b.rows;
+    a.sum_squared_error += b.sum_squared_error;
+  }
+  return *this;
 }
 
 template <class T>

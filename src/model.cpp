@@ -205,7 +205,7 @@ void Model<T>::forward(Workspace<T>& ws, const T* x, std::size_t rows, bool trai
   std::size_t dense_index = 0, width = spec_.inputs;
   for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
     const LayerSpec& l = spec_.layers[i];
-    T* out = ws.layer_out_[i].data();
+    T* out = ws.layer_p_[i];
     if (l.kind == LayerSpec::Kind::dense) {
       const DenseLayout& d = dense_[dense_index++];
       if (!forward_bf16(ws, d, dense_index - 1, in, rows, out))
@@ -223,33 +223,38 @@ void Model<T>::forward(Workspace<T>& ws, const T* x, std::size_t rows, bool trai
 }
 
 template <class T>
-void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads) const {
-  T* cur = ws.grad_a_.data();  // dL/dz of the layer being processed
-  T* other = ws.grad_b_.data();
-  std::size_t dense_index = dense_.size();
+void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads,
+                        bool weight_gradients) const {
+  std::size_t k = dense_.size();  // dense layers above the current spec layer
   for (std::size_t i = spec_.layers.size(); i-- > 0;) {
     const LayerSpec& l = spec_.layers[i];
     if (l.kind == LayerSpec::Kind::dropout) {
-      // cur holds dL/d(dropout output); turn it into dL/d(its input).
+      // The dense layer below wrote dL/d(dropout output) into its own delta (same width); turn
+      // it into dL/d(dropout input), then through that layer's activation (validate() forbids
+      // dropout first).
+      T* cur = ws.delta_p_[k - 1];
       if (l.rate > 0.0) dropout_backward(ws.masks_[i].data(), cur, rows * layer_width(spec_, i));
-      // The layer below is dense (validate() forbids dropout first): apply its activation.
-      const DenseLayout& below = dense_[dense_index - 1];
-      activation_backward(below.activation, ws.layer_out_[i - 1].data(), cur, rows, below.out);
+      const DenseLayout& below = dense_[k - 1];
+      activation_backward(below.activation, ws.layer_p_[i - 1], cur, rows, below.out);
       continue;
     }
-    const DenseLayout& d = dense_[--dense_index];
-    const T* input = i == 0 ? x : ws.layer_out_[i - 1].data();
-    T* dx = i == 0 ? nullptr : other;  // the input gradient of layer 1 is never needed
-    if (!backward_bf16(ws, d, dense_index, cur, rows, grads, dx))
-      dense_backward(ws.gemm_, input, cur, rows, d.in, d.out, params_.data() + d.weight_offset,
+    const DenseLayout& d = dense_[--k];
+    const T* dz = ws.delta_p_[k];
+    const T* input = i == 0 ? x : ws.layer_p_[i - 1];
+    T* dx = i == 0 ? nullptr : ws.delta_p_[k - 1];  // the input layer's dx is never needed
+    if (!weight_gradients) {
+      if (dx)
+        dense_input_gradient(ws.gemm_, dz, rows, d.in, d.out, params_.data() + d.weight_offset, dx);
+    } else if (!backward_bf16(ws, d, k, dz, rows, grads, dx)) {
+      dense_backward(ws.gemm_, input, dz, rows, d.in, d.out, params_.data() + d.weight_offset,
                      grads + d.weight_offset, grads + d.bias_offset, dx, false);
+    }
     if (i == 0) break;
-    std::swap(cur, other);
-    // cur = dL/d(output of layer i-1). If that layer is dense, go through its activation now;
+    // dx = dL/d(output of layer i-1). If that layer is dense, go through its activation now;
     // a dropout layer handles its own and the dense layer below it.
     if (spec_.layers[i - 1].kind == LayerSpec::Kind::dense) {
-      const DenseLayout& below = dense_[dense_index - 1];
-      activation_backward(below.activation, ws.layer_out_[i - 1].data(), cur, rows, below.out);
+      const DenseLayout& below = dense_[k - 1];
+      activation_backward(below.activation, ws.layer_p_[i - 1], dx, rows, below.out);
     }
   }
 }
@@ -257,27 +262,50 @@ void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads
 // ---- Workspace --------------------------------------------------------------------------------
 
 template <class T>
-Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm)
-    : max_rows_(max_rows), gemm_(gemm) {
+Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm,
+                        bool own_activations)
+    : max_rows_(max_rows), gemm_(gemm), inputs_(spec.inputs) {
   if (gemm_.backend == GemmBackend::onednn && !gemm_.pool && !gemm_.cache) {
     gemm_cache_ = make_gemm_cache();
     gemm_.cache = gemm_cache_.get();
   }
   spec.validate();
   const std::size_t rows = std::max<std::size_t>(max_rows, 1);
-  input_ = AlignedBuffer<T>(rows * spec.inputs);
-  std::size_t widest = spec.inputs;
+  const std::size_t owned = own_activations ? rows : 0;
+  input_ = AlignedBuffer<T>(owned * spec.inputs);
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
     const std::size_t width = layer_width(spec, i);
-    widest = std::max(widest, width);
-    layer_out_.emplace_back(rows * width);
+    widths_.push_back(width);
+    layer_out_.emplace_back(owned * width);
     masks_.emplace_back(spec.layers[i].kind == LayerSpec::Kind::dropout ? rows * width : 0);
+    if (spec.layers[i].kind != LayerSpec::Kind::dense) continue;
+    dense_layer_.push_back(i);
+    deltas_.emplace_back(owned * width);
   }
-  grad_a_ = AlignedBuffer<T>(rows * widest);
-  grad_b_ = AlignedBuffer<T>(rows * widest);
+  input_p_ = own_activations ? input_.data() : nullptr;
+  for (auto& l : layer_out_) layer_p_.push_back(own_activations ? l.data() : nullptr);
+  for (auto& d : deltas_) delta_p_.push_back(own_activations ? d.data() : nullptr);
   outputs_ = AlignedBuffer<T>(rows * spec.outputs());
   labels_ = AlignedBuffer<std::int32_t>(rows);
   target_values_ = AlignedBuffer<float>(rows * spec.outputs());
+}
+
+template <class T>
+const T* Workspace<T>::dense_input(std::size_t k) const {
+  const std::size_t i = dense_layer_[k];
+  return i == 0 ? input_p_ : layer_p_[i - 1];
+}
+
+template <class T>
+void Workspace<T>::bind_rows(Workspace& batch, std::size_t first_row, std::size_t rows) {
+  if (rows > max_rows_ || first_row + rows > batch.max_rows_ || !batch.input_.size() ||
+      batch.widths_ != widths_)
+    throw std::logic_error("Workspace::bind_rows: rows outside the batch workspace");
+  input_p_ = batch.input_.data() + first_row * inputs_;
+  for (std::size_t i = 0; i < layer_p_.size(); ++i)
+    layer_p_[i] = batch.layer_out_[i].data() + first_row * widths_[i];
+  for (std::size_t k = 0; k < delta_p_.size(); ++k)
+    delta_p_[k] = batch.deltas_[k].data() + first_row * widths_[dense_layer_[k]];
 }
 
 template <class T>
@@ -297,9 +325,9 @@ void Workspace<T>::enable_bf16(const ModelSpec& spec, const bf16* weights) {
 
 template <class T>
 std::size_t Workspace<T>::bytes() const {
-  std::size_t b = input_.bytes() + grad_a_.bytes() + grad_b_.bytes() + outputs_.bytes() +
-                  labels_.bytes() + target_values_.bytes();
+  std::size_t b = input_.bytes() + outputs_.bytes() + labels_.bytes() + target_values_.bytes();
   for (const auto& l : layer_out_) b += l.bytes();
+  for (const auto& d : deltas_) b += d.bytes();
   for (const auto& m : masks_) b += m.bytes();
   for (const auto& x : bf16_inputs_) b += x.bytes();
   return b + bf16_grad_.bytes();

@@ -71,6 +71,76 @@ void Normalizer::apply(Dataset& data) const {
       data.x[r * f + c] = (data.x[r * f + c] - offset[c]) * scale[c];
 }
 
+TargetNormalizer TargetNormalizer::fit(const Dataset& train) {
+  if (train.classification() || train.target_width == 0)
+    throw Error("data '" + train.source +
+                "' has no real-valued targets to standardise (target normalisation is for "
+                "regression)");
+  const std::size_t w = train.target_width;
+  TargetNormalizer n;
+  n.offset.assign(w, 0.0f);
+  n.scale.assign(w, 1.0f);
+  for (std::size_t k = 0; k < w; ++k) {
+    double mean = 0, m2 = 0;  // Welford: stable for targets far from zero
+    for (std::size_t r = 0; r < train.rows; ++r) {
+      const double y = train.targets[r * w + k], delta = y - mean;
+      mean += delta / double(r + 1);
+      m2 += delta * (y - mean);
+    }
+    const double var = train.rows ? m2 / double(train.rows) : 0.0;
+    n.offset[k] = float(mean);
+    n.scale[k] = var > 1e-24 ? float(1.0 / std::sqrt(var)) : 1.0f;
+  }
+  return n;
+}
+
+void TargetNormalizer::apply(Dataset& data) const {
+  if (!active() || data.classification() || data.target_width == 0) return;
+  if (data.target_width != offset.size())
+    throw Error("data '" + data.source + "' has " + std::to_string(data.target_width) +
+                " target columns but the target normalisation was fitted on " +
+                std::to_string(offset.size()));
+  const std::size_t w = offset.size();
+  for (std::size_t i = 0; i < data.targets.size(); ++i)
+    data.targets[i] = (data.targets[i] - offset[i % w]) * scale[i % w];
+}
+
+void TargetNormalizer::undo(std::span<float> values) const {
+  if (!active()) return;
+  const std::size_t w = offset.size();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = values[i] / scale[i % w] + offset[i % w];
+}
+
+void TargetNormalizer::fold_into(Model<float>& model) const {
+  if (!active()) return;
+  const ModelSpec& spec = model.spec();
+  if (spec.output_activation() != Activation::identity)
+    throw Error("target normalisation needs an identity output layer, not " +
+                std::string(activation_name(spec.output_activation())));
+  const DenseLayout& last = model.dense_layers().back();
+  if (last.out != offset.size())
+    throw Error("the target normalisation has " + std::to_string(offset.size()) +
+                " columns but the model has " + std::to_string(last.out) + " outputs");
+  const std::span<float> p = model.parameters();
+  for (std::size_t i = 0; i < last.in; ++i)
+    for (std::size_t k = 0; k < last.out; ++k) p[last.weight_offset + i * last.out + k] /= scale[k];
+  for (std::size_t k = 0; k < last.out; ++k)
+    p[last.bias_offset + k] = p[last.bias_offset + k] / scale[k] + offset[k];
+}
+
+void TargetNormalizer::check(std::size_t width, const std::string& where) const {
+  if (!active()) return;
+  if (offset.size() != width || scale.size() != width)
+    throw Error(where + " has target normalisation for " + std::to_string(offset.size()) +
+                " columns but the model has " + std::to_string(width) + " outputs");
+  for (std::size_t k = 0; k < width; ++k)
+    if (!std::isfinite(offset[k]) || !std::isfinite(scale[k]) || !(scale[k] > 0))
+      throw Error(where + " has an invalid target normalisation (column " + std::to_string(k) +
+                  ": offset " + std::to_string(offset[k]) + ", scale " + std::to_string(scale[k]) +
+                  ")");
+}
+
 std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fraction,
                                              std::uint64_t seed) {
   if (!(fraction > 0 && fraction < 1))

@@ -148,7 +148,7 @@ expect_error "unknown option says see --help" "see dptrain train --help" train -
 # ---- 2. bad numbers -------------------------------------------------------------------------------
 expect_error "--batch-size 0" "--batch-size must be at least 1" train --data xor --layers 2,4,1 --batch-size 0
 expect_error "--epochs 0" "--epochs must be at least 1" train --data xor --layers 2,4,1 --epochs 0
-expect_error "--threads 0" "--threads must be at least 1" train --data xor --layers 2,4,1 --threads 0
+expect_error "--threads -1" "--threads: '-1' is not a whole number" train --data xor --layers 2,4,1 --threads=-1
 expect_error "--batch-size abc" "--batch-size: 'abc' is not a whole number" train --data xor --layers 2,4,1 --batch-size abc
 expect_error "--epochs -3" "--epochs: '-3' is not a whole number" train --data xor --layers 2,4,1 --epochs=-3
 expect_error "--lr -1" "learning rate must be a positive number" train --data xor --layers 2,4,1 --lr -1
@@ -177,7 +177,8 @@ expect_error "predict --out onto its input" "--out: '$TMP/in.csv' is the input f
   predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/in.csv"
 expect_error "predict --out onto the model" "is the input file '$TMP/m.dpt'" \
   predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/m.dpt"
-expect_error "predict --out onto a symbolic link" "is a symbolic link" \
+expect_error "predict --out onto a symbolic link to its input" \
+  "'$TMP/link.csv' (a symbolic link to '$TMP/in.csv') is the input file" \
   predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/link.csv"
 if [[ -p "$TMP/fifo" && -L "$TMP/link.csv" && $(head -c 5 "$TMP/in.csv") == "a,b,y" ]]; then
   ok "refused outputs left the FIFO, the link and the input as they were"

@@ -179,16 +179,71 @@ TEST(Engine, LoopbackAgreementCheckNamesTheDifferingRank) {
     EXPECT_EQ(e, "ranks disagree on the data: rank(s) 2 differ from rank 0");
 }
 
+EngineConfig with_buffers(EngineConfig c) {
+  c.weight_gradients = WeightGradients::buffers;
+  return c;
+}
+
 TEST(Engine, MemoryReportCountsWhatItAllocated) {
   Model<float> m(spec());
   m.initialize(1);
-  Engine one(m, config(1, 64)), two(m, config(2, 64));
+  Engine one(m, with_buffers(config(1, 64))), two(m, with_buffers(config(2, 64)));
   const EngineMemory a = one.memory(), b = two.memory();
   EXPECT_EQ(a.gradient_buffers, one.gradient_buffer_bytes());
   EXPECT_EQ(b.gradient_buffers, 2 * two.gradient_buffer_bytes());
   EXPECT_EQ(b.workspaces, two.workspace_bytes(0) + two.workspace_bytes(1));
   EXPECT_GT(b.total(), a.total());
   EXPECT_GT(b.per_extra_worker, 0u);
+}
+
+TEST(Engine, OwnerComputedGradientsNeedNoBufferPerWorker) {
+  // Note [Owner computes]: one more worker adds its small workspace and one tile of scratch,
+  // not a copy of the parameters.
+  Model<float> m(ModelSpec::mlp({256, 512, 512, 10}, Activation::relu, Activation::softmax));
+  m.initialize(1);
+  Engine owner(m, config(2, 64)), buffers(m, with_buffers(config(2, 64)));
+  ASSERT_EQ(owner.weight_gradients(), WeightGradients::owner);
+  ASSERT_EQ(buffers.weight_gradients(), WeightGradients::buffers);
+  EXPECT_EQ(owner.gradient_buffer_bytes(), 0u);
+  EXPECT_LT(owner.memory().per_extra_worker, m.parameter_count() * sizeof(float) / 4);
+  EXPECT_GT(buffers.memory().per_extra_worker, m.parameter_count() * sizeof(float));
+}
+
+TEST(Engine, OwnerAndBufferGradientsTrainTheSameModel) {
+  // Same mathematics, other summation order: close, not bitwise. Several steps with Adam,
+  // dropout and a partial batch, for 1, 2 and 3 workers.
+  const Dataset d = make_synthetic("blobs8", 1);
+  const ModelSpec s = ModelSpec::mlp({8, 64, 48, 2}, Activation::tanh, Activation::softmax, 0.2);
+  for (std::size_t threads : {1u, 2u, 3u}) {
+    Model<float> a(s), b(s);
+    a.initialize(3), b.initialize(3);
+    EngineConfig c = config(threads, 40);
+    c.optimizer.kind = OptimizerKind::adam;
+    c.optimizer.learning_rate = 0.01;
+    Engine owner(a, c), buffers(b, with_buffers(c));
+    for (std::size_t step = 0; step < 5; ++step) {
+      const auto rows = iota_rows(step * 40, step == 4 ? 17 : 40);
+      const StepStats x = owner.step(d, rows, 0.01), y = buffers.step(d, rows, 0.01);
+      EXPECT_NEAR(x.loss_sum, y.loss_sum, 1e-4 * std::abs(y.loss_sum)) << threads << " " << step;
+    }
+    const auto pa = params_of(a), pb = params_of(b);
+    for (std::size_t i = 0; i < pa.size(); ++i)
+      ASSERT_NEAR(pa[i], pb[i], 1e-5f + 1e-4f * std::abs(pb[i])) << "parameter " << i;
+  }
+}
+
+TEST(Engine, OwnerNeedsFp32DataAndOneProcess) {
+  Model<float> m(spec());
+  EngineConfig c = config(2, 8);
+  c.weight_gradients = WeightGradients::owner;
+  c.parallelism = Parallelism::intra;
+  EXPECT_THROW(Engine(m, c), Error);
+  c.weight_gradients = WeightGradients::automatic;
+  EXPECT_EQ(Engine(m, c).weight_gradients(), WeightGradients::buffers);
+  c.parallelism = Parallelism::data;
+  EXPECT_EQ(Engine(m, c).weight_gradients(), WeightGradients::owner);
+  EXPECT_EQ(parse_weight_gradients("owner"), WeightGradients::owner);
+  EXPECT_THROW(parse_weight_gradients("tiles"), Error);
 }
 
 }  // namespace

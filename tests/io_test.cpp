@@ -124,5 +124,72 @@ TEST(AtomicWrite, RemovesStaleTemporariesOfDeadWritersOnly) {
   std::filesystem::remove_all(dir);
 }
 
+std::string output_error(const std::string& path) {
+  try {
+    check_output_file(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+std::string contents(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST(AtomicWrite, ThroughASymbolicLinkWritesItsTargetAndKeepsTheLink) {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / "dptrain_atomic_link_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "real");
+  write_file_atomically((dir / "real" / "out.csv").string(), "old");
+  fs::create_symlink("real/out.csv", dir / "link.csv");  // relative to the link's folder
+  fs::create_symlink(dir / "link.csv", dir / "chain.csv");
+  EXPECT_EQ(output_target((dir / "link.csv").string()), (dir / "real" / "out.csv").string());
+  EXPECT_EQ(output_target((dir / "chain.csv").string()), (dir / "real" / "out.csv").string());
+  EXPECT_NO_THROW(check_output_file((dir / "chain.csv").string()));
+  write_file_atomically((dir / "chain.csv").string(), "new");
+  EXPECT_EQ(contents(dir / "real" / "out.csv"), "new");
+  EXPECT_TRUE(fs::is_symlink(dir / "link.csv"));
+  EXPECT_TRUE(fs::is_symlink(dir / "chain.csv"));
+  // The temporary file went beside the target and is gone.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "real"), {}), 1);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), {}), 3);
+  // A dangling link into an existing folder: the target is created.
+  fs::create_symlink("real/new.csv", dir / "dangling.csv");
+  write_file_atomically((dir / "dangling.csv").string(), "created");
+  EXPECT_EQ(contents(dir / "real" / "new.csv"), "created");
+  EXPECT_TRUE(fs::is_symlink(dir / "dangling.csv"));
+  fs::remove_all(dir);
+}
+
+TEST(CheckOutputFile, RefusesLinksToFoldersDevicesMissingFoldersAndLoops) {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / "dptrain_check_output_link_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string missing = (dir / "missing.csv").string();
+  fs::create_symlink(dir / "nodir" / "x.csv", missing);
+  const std::string message = output_error(missing);
+  EXPECT_NE(message.find("'" + missing + "' (a symbolic link to '"), std::string::npos) << message;
+  EXPECT_NE(message.find("folder '" + (dir / "nodir").string() + "' does not exist"),
+            std::string::npos)
+      << message;
+  fs::create_symlink("/dev/null", dir / "null.csv");
+  EXPECT_NE(output_error((dir / "null.csv").string()).find("is a device"), std::string::npos);
+  fs::create_symlink(dir, dir / "folder.csv");
+  EXPECT_NE(output_error((dir / "folder.csv").string()).find("is a folder"), std::string::npos);
+  fs::create_symlink("loop2.csv", dir / "loop1.csv");
+  fs::create_symlink("loop1.csv", dir / "loop2.csv");
+  EXPECT_NE(output_error((dir / "loop1.csv").string()).find("loop of symbolic links"),
+            std::string::npos);
+  // /dev/stdout leads to /proc/self/fd/1: an open descriptor, whatever file it has open.
+  EXPECT_NE(output_error("/dev/stdout").find("open file descriptor"), std::string::npos);
+  EXPECT_THROW(write_file_atomically((dir / "null.csv").string(), "x"), Error);
+  EXPECT_TRUE(fs::is_symlink(dir / "null.csv"));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace dptrain

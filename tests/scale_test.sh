@@ -101,8 +101,13 @@ else
   not_ok "CSV and JSON hold every point, the fit and the labelled projection" "$(tail -n 3 "$TMP/check")"
 fi
 
-# Default thread list: 1, 2, 4, ... up to 2 x cores (cores and 2 x cores included).
-cores=$(nproc)
+# Default thread list: 1, 2, 4, ... up to 2 x physical cores (both included).
+# Physical cores (hwloc), as the CSV states them: the list does not count SMT siblings.
+run scale --model xor --parallelism data "${FAST[@]}" --out "$TMP/default.csv"
+cores=$("$PYTHON" -c "
+import csv, sys
+print(next(csv.DictReader(open(sys.argv[1], newline='')))['physical_cores'])" "$TMP/default.csv" \
+  2>/dev/null || nproc)
 expected=$("$PYTHON" -c "
 c = $cores
 t = {c, 2 * c}
@@ -111,7 +116,6 @@ while n < 2 * c:
     t.add(n)
     n *= 2
 print(' '.join(map(str, sorted(t))))")
-run scale --model xor --parallelism data "${FAST[@]}" --out "$TMP/default.csv"
 got=$("$PYTHON" -c "
 import csv, sys
 print(' '.join(r['threads'] for r in csv.DictReader(open(sys.argv[1], newline=''))))" \
@@ -128,7 +132,9 @@ assert rows
 for r in rows:
     want = "1" if int(r["threads"]) > int(r["cores"]) else "0"
     assert r["oversubscribed"] == want, r
-assert any(r["oversubscribed"] == "1" for r in rows)  # 2 x cores is always in the list
+# 2 x physical cores is always in the list: oversubscribed unless the cores have SMT siblings
+if int(rows[0]["physical_cores"]) == int(rows[0]["cores"]):
+    assert any(r["oversubscribed"] == "1" for r in rows)
 EOF
   ok "points with more threads than cores are flagged oversubscribed"
 else
@@ -145,7 +151,7 @@ fi
 
 # ---- option errors -----------------------------------------------------------------------------
 expect_error "unknown model" "--model: unknown model 'Z'" --model Z
-expect_error "zero threads" "--threads must be at least 1" --threads 0,2
+expect_error "empty thread count" "--threads: empty entry in '2,'" --threads 2,
 expect_error "non-numeric threads" "--threads: 'two' is not a whole number" --threads two
 expect_error "unknown strategy" "--parallelism: unknown strategy 'both'" --parallelism both
 expect_error "zero repeats" "--repeats must be at least 1" --repeats 0
@@ -161,6 +167,42 @@ expect_error "out is a folder" "'$TMP/dir.csv' is a folder" --out "$TMP/dir.csv"
 expect_error "stray argument" "unexpected argument 'extra'" extra
 expect_error "unknown backend" "unknown backend 'fast'" --backend fast
 
+# ---- weak scaling (--weak): the batch grows with the threads -----------------------------------
+run scale --model C --weak --threads 2 --parallelism data "${FAST[@]}" --out "$TMP/weak.csv"
+if [[ $RC -eq 0 ]] && grep -q "WEAK scaling: batch = 32 x threads" "$OUT" && ! grep -q "Amdahl" "$OUT"; then
+  ok "--weak says so in the table and fits no Amdahl curve"
+else
+  not_ok "--weak says so in the table and fits no Amdahl curve" "exit $RC: $(grep -i -m 2 'weak\|amdahl' "$OUT")"
+fi
+if "$PYTHON" - "$TMP/weak.csv" "$TMP/weak.json" <<'EOF' >"$TMP/check" 2>&1; then
+import csv, json, sys
+rows = {int(r["threads"]): r for r in csv.DictReader(open(sys.argv[1], newline=""))}
+doc = json.load(open(sys.argv[2]))
+assert sorted(rows) == [1, 2], sorted(rows)
+for t, r in rows.items():
+    assert r["scaling"] == "weak", r
+    assert int(r["batch"]) == 32 * t, r            # batch x threads
+    sps = float(r["samples_per_s"])
+    assert sps > 0, r
+    # us_per_step is the point's own batch over its throughput
+    assert abs(float(r["us_per_step"]) - 1e6 * 32 * t / sps) <= 1e-3 * float(r["us_per_step"]), r
+    assert r["amdahl_serial_fraction"] == "", r
+assert float(rows[1]["efficiency"]) == 1.0
+# efficiency = throughput_T / (T x throughput_1), per repeat, median: close to the medians' ratio
+e2 = float(rows[2]["efficiency"])
+assert 0 < e2 and abs(e2 - float(rows[2]["speedup"]) / 2) < 1e-4, rows[2]
+assert doc["settings"]["scaling"] == "weak" and doc["amdahl"] is None
+assert [p["batch"] for p in doc["points"]] == [32, 64]
+topo = doc["machine"]["topology"]
+assert topo["cores"] >= 1 and topo["pus"] >= topo["cores"] and topo["l3_groups"] >= 1, topo
+EOF
+  ok "--weak CSV/JSON: batch x threads, throughput, efficiency, scaling=weak, topology"
+else
+  not_ok "--weak CSV/JSON: batch x threads, throughput, efficiency, scaling=weak, topology" "$(tail -n 3 "$TMP/check")"
+fi
+expect_error "--weak batch past the limit" "batch size must be 1 to 16777216" \
+  --layers 4,2 --batch-size 16777216 --weak --threads 2
+
 # ---- plots ---------------------------------------------------------------------------------------
 is_png() { [[ -s $1 ]] && head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
 if ! command -v gnuplot >/dev/null; then
@@ -172,6 +214,23 @@ else
     if [[ -z $bad ]]; then ok "plot-scaling.sh draws 4 PNGs"; else not_ok "plot-scaling.sh draws 4 PNGs" "bad:$bad"; fi
   else
     not_ok "plot-scaling.sh draws 4 PNGs" "exit $?"
+  fi
+  if bash "$ROOT/scripts/plot-scaling.sh" --log-y "$TMP/r.csv" "$TMP/rlog" >"$OUT" 2>"$ERR" &&
+    [[ ! -s $ERR ]] && is_png "$TMP/rlog-speedup.png" && is_png "$TMP/rlog-throughput.png"; then
+    ok "plot-scaling.sh --log-y draws without warnings"
+  else
+    not_ok "plot-scaling.sh --log-y draws without warnings" "$(head -n 3 "$ERR")"
+  fi
+  if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/r.csv" "$TMP/weak.csv" "$TMP/both" >"$OUT" 2>"$ERR" &&
+    is_png "$TMP/both-strong-weak.png" && is_png "$TMP/both-speedup.png"; then
+    ok "plot-scaling.sh draws strong and weak efficiency from two CSVs"
+  else
+    not_ok "plot-scaling.sh draws strong and weak efficiency from two CSVs" "$(tail -n 2 "$OUT")"
+  fi
+  if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/r.csv" "$TMP/r.csv" "$TMP/x" >"$OUT" 2>"$ERR"; then
+    not_ok "plot-scaling.sh refuses a strong CSV as the weak one" "exit 0"
+  else
+    ok "plot-scaling.sh refuses a strong CSV as the weak one"
   fi
   echo "a,b" >"$TMP/notscale.csv"
   if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/notscale.csv" >"$OUT" 2>"$ERR"; then

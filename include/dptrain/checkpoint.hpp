@@ -5,8 +5,9 @@
 //   8 bytes   magic "DPTCKPT\n"
 //   u32       format version
 //   u64 n, n bytes   metadata: JSON (architecture, loss, optimizer and schedule settings, seed,
-//                    batch size, epoch/step position, normalisation, early-stopping state,
-//                    and "epoch_progress": the position inside an unfinished epoch)
+//                    batch size, epoch/step position, normalisation, early-stopping state;
+//                    "target_normalizer" only when the targets were standardised; and
+//                    "epoch_progress": the position inside an unfinished epoch)
 //   u64 n, n floats  parameters (the model's flat layout)
 //   u64 n, n floats  optimizer state slot 0 (0 values if the optimizer has none)
 //   u64 n, n floats  optimizer state slot 1
@@ -61,10 +62,12 @@ struct Checkpoint {
   std::size_t micro_batches = 0;
   std::vector<float> state0, state1;
   Normalizer normalizer;
+  /// Regression targets standardised in training (--normalize-target); inactive when absent.
+  TargetNormalizer target_normalizer;
   std::size_t classes = 0;          ///< 0: regression
   double best_validation_loss = 0;  ///< early stopping; meaningful when epochs_since_best is set
   std::size_t epochs_since_best = 0;
-  std::string data;  ///< the training data spec, for the record
+  std::string data;   ///< the training data spec, for the record
   DataSchema schema;  ///< of the training data (schema.hpp); empty in older checkpoints
 };
 

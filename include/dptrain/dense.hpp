@@ -26,6 +26,12 @@ void dense_backward(const GemmContext& gemm, const T* x, const T* dz, std::size_
 /// fp32 accumulation. Forward converts x into x16 (rows x in), which backward reuses for the
 /// weight gradient; backward converts dz into dz16 (rows x out). w16 is the bf16 copy of w;
 /// b, z, dw, db and dx are fp32, and db sums the fp32 dz. Overwrites dw and db.
+/// dx (rows x in) = dz (rows x out) * w^T: the input gradient alone (the owner-computes
+/// engine computes the weight gradients later, over the whole batch).
+template <class T>
+void dense_input_gradient(const GemmContext& gemm, const T* dz, std::size_t rows, std::size_t in,
+                          std::size_t out, const T* w, T* dx);
+
 void dense_forward_bf16(const GemmContext& gemm, const float* x, bf16* x16, std::size_t rows,
                         std::size_t in, const bf16* w16, const float* b, std::size_t out, float* z);
 void dense_backward_bf16(const GemmContext& gemm, const bf16* x16, const float* dz, bf16* dz16,

@@ -22,5 +22,6 @@
 #include "dptrain/rng.hpp"
 #include "dptrain/schedule.hpp"
 #include "dptrain/schema.hpp"
+#include "dptrain/topology.hpp"
 #include "dptrain/trainer.hpp"
 #include "dptrain/version.hpp"

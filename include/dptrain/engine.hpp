@@ -45,6 +45,22 @@
 // checkpoints are fp32. Bits stay a fixed function of the inputs: the conversions are
 // element-wise and the bf16 kernels give each row the same bits for any number of rows.
 //
+// Note [Owner computes]. With W workers, per-unit gradient buffers cost W full copies of the
+// parameters written and read back every step: memory traffic that grows with W while each
+// worker's products shrink. In-process fp32 data-parallel steps therefore form the weight
+// gradients the other way round (after libxsmm's MLP samples): phase 1, each unit runs forward
+// and backward computing only the deltas (dL/dz) and input gradients, writing activations and
+// deltas into one batch-wide workspace at its rows (Workspace::bind_rows); the input gradients
+// use the weights before the update because nothing is updated until the join. Phase 2, the
+// weights of every dense layer are cut into fixed row tiles (a function of the model and
+// batch size only); each worker owns a contiguous share of the tiles by cost, computes each
+// tile's gradient over the whole batch in one product (K = B rows), and applies the optimizer
+// to that slice at once from a small per-worker scratch. No gradient buffers, no reduce pass:
+// the data exchanged is the batch's activations and deltas, B x (fan_in + fan_out) per layer,
+// whatever W is. Every tile's product and sum order is independent of W, so `deterministic`
+// keeps its promise. Buffers remain for bf16, the intra strategy and several ranks (whose
+// exchange needs whole gradients): EngineConfig::weight_gradients.
+//
 // Note [Threads]. The engine's pool is the only owner of threads: `threads` workers, each
 // calling single-threaded kernels (OpenBLAS held to one thread at start-up, Eigen built without
 // its own parallelism). The intra strategy runs one unit and splits every matrix product over
@@ -67,6 +83,7 @@
 #include "dptrain/parallel/plan.hpp"
 #include "dptrain/parallel/pool.hpp"
 #include "dptrain/parallel/reducer.hpp"
+#include "dptrain/topology.hpp"
 
 namespace dptrain {
 
@@ -84,6 +101,19 @@ enum class Precision {
 /// Parses "fp32" or "bf16"; throws dptrain::Error otherwise.
 Precision parse_precision(std::string_view name);
 const char* precision_name(Precision p);
+
+/// How a step forms the weight gradients (Note [Owner computes]).
+enum class WeightGradients {
+  automatic,  ///< owner where it applies (fp32, data strategy, one process), else buffers
+  buffers,    ///< per-unit gradient buffers summed and applied by the Reducer
+  owner,      ///< workers own row tiles of the weights: gradient over the whole batch, update
+};
+/// Parses "auto", "buffers" or "owner"; throws dptrain::Error otherwise.
+WeightGradients parse_weight_gradients(std::string_view name);
+const char* weight_gradients_name(WeightGradients w);
+
+/// Note [Owner computes]: gradient values per weight tile (a tile's rows x the layer's outputs).
+inline constexpr std::size_t kTileValues = 65536;
 
 /// Each worker gets at least this much arithmetic per step, or fewer workers are used.
 inline constexpr double kMinFlopsPerWorker = 2.0e6;
@@ -104,11 +134,18 @@ struct EngineConfig {
   GemmBackend gemm = default_gemm_backend();
   /// bf16 needs the onednn kernel, a CPU with AVX512_BF16 and the data strategy (validate()).
   Precision precision = Precision::fp32;
+  /// Note [Owner computes]; `owner` needs fp32, the data strategy and no communicator.
+  WeightGradients weight_gradients = WeightGradients::automatic;
   /// Note [When to fork]: the least arithmetic per worker and step. Tests set 0 to force every
   /// step onto all threads.
   double min_flops_per_worker = kMinFlopsPerWorker;
   /// Other processes training the same model (Note [Ranks]), or null for one process. Not owned.
   Communicator* communicator = nullptr;
+  /// Note [Pinning] (topology.hpp): worker i is bound to core pin_cores[i % size] of
+  /// machine_topology(); empty (the default): no binding. Ignored, with a warning, by the tbb
+  /// backend. With the threads and openmp backends worker 0 is the caller, whose binding lasts
+  /// until the engine is destroyed.
+  std::vector<std::size_t> pin_cores;
   /// Receives warnings (e.g. more threads than cores); the default drops them.
   std::function<void(const std::string&)> on_warning;
 
@@ -136,8 +173,9 @@ struct PhaseTimes {
 struct EngineMemory {
   std::size_t parameters = 0;        ///< the model's flat buffer (not owned by the engine)
   std::size_t optimizer_state = 0;   ///< shared
-  std::size_t workspaces = 0;        ///< all workers' activation memory
-  std::size_t gradient_buffers = 0;  ///< one per unit, each the parameter layout
+  std::size_t workspaces = 0;        ///< all workers' activation memory (and the batch's)
+  std::size_t gradient_buffers = 0;  ///< one per unit, each the parameter layout (buffers);
+                                     ///< the per-worker tile scratch (owner)
   std::size_t reducer = 0;           ///< reduce scratch (and exchange buffer across ranks)
   std::size_t per_extra_worker = 0;  ///< what one more worker adds (workspace + buffer + scratch)
   std::size_t total() const {
@@ -189,6 +227,10 @@ class Engine {
   std::uint64_t step_count() const { return optimizer_.step(); }
   /// Workers a step of `rows` local rows uses (Note [When to fork]).
   std::size_t workers_for(std::size_t rows) const;
+  /// The way this engine forms weight gradients (never `automatic`).
+  WeightGradients weight_gradients() const {
+    return owner_ ? WeightGradients::owner : WeightGradients::buffers;
+  }
 
   EngineMemory memory() const;
   std::size_t workspace_bytes(std::size_t worker) const;
@@ -208,10 +250,21 @@ class Engine {
   std::span<float* const> active_buffers(const parallel::StepPlan& plan);
   void check_step(const Dataset& data, std::size_t rows) const;
   void record_times(const parallel::StepPlan& plan, double exchange);
+  double reduce_update(const parallel::StepPlan& plan, double learning_rate, std::uint64_t t);
+  // Note [Owner computes]: the weight tiles, and phase 2 on worker w (update false: prepare()).
+  struct GradTile {
+    std::size_t layer = 0, begin = 0, end = 0;  // dense layer k, weight rows [begin, end)
+    double cost_before = 0, cost = 0;           // FLOPs of the tiles before it, of it
+  };
+  void plan_tiles();
+  std::size_t tile_owner(const GradTile& tile, std::size_t workers) const;
+  void owned_gradients(std::size_t w, std::size_t workers, std::size_t rows, double learning_rate,
+                       std::uint64_t t, bool update);
 
   Model<float>& model_;
   EngineConfig config_;
   std::unique_ptr<parallel::WorkerPool> pool_;
+  std::unique_ptr<WorkerPinning> pinning_;  // after pool_: unbinds before the pool goes
   std::unique_ptr<parallel::Reducer> reducer_;
   std::vector<Workspace<float>> workspaces_;
   std::vector<AlignedBuffer<float>> gradients_;  // one per unit, the parameter layout
@@ -219,10 +272,15 @@ class Engine {
   struct alignas(64) UnitStats {
     StepStats stats;
   };
-  std::vector<UnitStats> unit_stats_;      // one per unit
-  std::vector<double> busy_fb_, busy_ru_;  // per-worker seconds of the current step
-  std::vector<std::size_t> prepared_;      // step sizes whose kernels exist (prepare)
-  AlignedBuffer<bf16> bf16_parameters_;    // Note [Precision]; empty in fp32
+  std::vector<UnitStats> unit_stats_;               // one per unit
+  std::vector<double> busy_fb_, busy_ru_;           // per-worker seconds of the current step
+  std::vector<std::size_t> prepared_;               // step sizes whose kernels exist (prepare)
+  AlignedBuffer<bf16> bf16_parameters_;             // Note [Precision]; empty in fp32
+  bool owner_ = false;                              // Note [Owner computes]
+  std::unique_ptr<Workspace<float>> batch_ws_;      // owner: the whole batch's activations
+  std::vector<AlignedBuffer<float>> tile_scratch_;  // owner: one tile's gradient per worker
+  std::vector<GradTile> tiles_;
+  double tile_cost_total_ = 0;
   OptimizerState<float> optimizer_;
   bool timing_ = false;
   PhaseTimes times_;

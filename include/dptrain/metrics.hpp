@@ -33,18 +33,36 @@ class ConfusionMatrix {
   std::vector<std::uint64_t> counts_;
 };
 
+/// Regression metrics in the units of the targets: MSE, RMSE, MAE and R². Per-worker (or
+/// per-chunk) metrics merge with +=; merging in a fixed order gives the same sums.
 struct RegressionMetrics {
   double sum_squared_error = 0.0;
   double sum_absolute_error = 0.0;
   std::uint64_t count = 0;  ///< number of values (rows x outputs)
+
+  /// One output column: its squared error and its targets' mean and sum of squared deviations
+  /// (merged with Chan's pairwise formula, which stays accurate when the mean is large).
+  struct Column {
+    double sum_squared_error = 0.0;
+    std::uint64_t rows = 0;
+    double target_mean = 0.0;
+    double target_m2 = 0.0;  ///< sum over rows of (y - mean)^2
+  };
+  std::vector<Column> columns;  ///< filled by add(); empty when only the sums were set
+
   double mse() const { return count ? sum_squared_error / static_cast<double>(count) : 0.0; }
+  double rmse() const;
   double mae() const { return count ? sum_absolute_error / static_cast<double>(count) : 0.0; }
-  RegressionMetrics& operator+=(const RegressionMetrics& o) {
-    sum_squared_error += o.sum_squared_error;
-    sum_absolute_error += o.sum_absolute_error;
-    count += o.count;
-    return *this;
-  }
+  /// Coefficient of determination 1 - SSE/SST per output column, averaged over the columns
+  /// (scikit-learn's r2_score, multioutput="uniform_average"). A column whose targets are all
+  /// equal scores 1 when predicted exactly and 0 otherwise (r2_score's force_finite). 0 without
+  /// columns.
+  double r2() const;
+
+  /// Adds `rows` rows of predictions and targets (rows x cols each, row-major).
+  void add(const float* outputs, const float* targets, std::size_t rows, std::size_t cols);
+  /// Throws std::logic_error when both sides have columns and their counts differ.
+  RegressionMetrics& operator+=(const RegressionMetrics& o);
 };
 
 /// Predicted class of one row of outputs: argmax, or (one output) output >= 0.5.

@@ -107,9 +107,13 @@ class Model {
                DropoutKey key = {}) const;
 
   /// Backward pass after forward() on the same rows, with dL/dlogits in ws.logit_grad().
-  /// Writes (overwrites) the parameter gradient into `grads` (parameter_count() values, the same
-  /// layout as parameters()). Destroys ws.logit_grad().
-  void backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads) const;
+  /// Leaves every dense layer's dL/dz in ws.dense_delta(k) (the last one's is logit_grad()) and
+  /// writes (overwrites) the parameter gradient into `grads` (parameter_count() values, the same
+  /// layout as parameters()). With weight_gradients false, only the deltas (input gradients)
+  /// are computed and `grads` may be null: the weight gradients are then the caller's (the
+  /// engine's owner-computes phase, Note [Owner computes] in engine.hpp).
+  void backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads,
+                bool weight_gradients = true) const;
 
  private:
   // The bf16 forms of one dense layer (index: its position among dense layers); false when the
@@ -132,13 +136,26 @@ class Workspace {
   /// `gemm`: the kernel, and with a pool, products split over it (the intra strategy). A
   /// workspace holds its own kernel cache (oneDNN primitives per product shape), so a worker's
   /// products reuse what its earlier steps created.
-  Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm);
+  /// `own_activations` false: the inputs, layer outputs and deltas are not allocated here; the
+  /// workspace must be bound to rows of a batch workspace (bind_rows) before each use.
+  Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm,
+            bool own_activations = true);
   std::size_t max_rows() const { return max_rows_; }
   const GemmContext& gemm() const { return gemm_; }
-  T* input() { return input_.data(); }              ///< max_rows x inputs: gathered rows
-  T* logits() { return layer_out_.back().data(); }  ///< max_rows x outputs
-  T* logit_grad() { return grad_a_.data(); }        ///< max_rows x outputs
-  T* outputs() { return outputs_.data(); }          ///< max_rows x outputs: f(logits)
+  T* input() { return input_p_; }              ///< max_rows x inputs: gathered rows
+  T* logits() { return layer_p_.back(); }      ///< max_rows x outputs
+  T* logit_grad() { return delta_p_.back(); }  ///< max_rows x outputs
+  T* outputs() { return outputs_.data(); }     ///< max_rows x outputs: f(logits)
+  /// Dense layer k's input (the network input or the previous layer's output) and its dL/dz
+  /// after backward(): max_rows x in_k and max_rows x out_k.
+  const T* dense_input(std::size_t k) const;
+  const T* dense_delta(std::size_t k) const { return delta_p_[k]; }
+  /// Points the inputs, layer outputs and deltas at rows [first_row, first_row + rows) of
+  /// `batch`'s, so a worker's forward/backward lands in one batch-wide set of activations
+  /// (Note [Owner computes]). Dropout masks, outputs and labels stay this workspace's own.
+  /// Requires rows <= max_rows() and first_row + rows <= batch.max_rows() (std::logic_error);
+  /// `batch` must have the same spec and own its activations.
+  void bind_rows(Workspace& batch, std::size_t first_row, std::size_t rows);
   std::int32_t* labels() { return labels_.data(); }
   float* target_values() { return target_values_.data(); }
   /// Bytes held by this workspace.
@@ -160,8 +177,14 @@ class Workspace {
   AlignedBuffer<bf16> bf16_grad_;                 // dz of the layer in backward
   AlignedBuffer<T> input_;
   std::vector<AlignedBuffer<T>> layer_out_;  // one per layer spec (dropout: its output)
+  std::vector<AlignedBuffer<T>> deltas_;     // one per dense layer: dL/dz, max_rows x out
   std::vector<AlignedBuffer<T>> masks_;      // dropout layers only (else empty)
-  AlignedBuffer<T> grad_a_, grad_b_;         // max_rows x widest layer, ping-pong
+  // What forward/backward use: this workspace's buffers, or rows of a batch's (bind_rows).
+  T* input_p_ = nullptr;
+  std::vector<T*> layer_p_, delta_p_;
+  std::vector<std::size_t> dense_layer_;  // spec index of dense layer k
+  std::vector<std::size_t> widths_;       // output width of each spec layer
+  std::size_t inputs_ = 0;
   AlignedBuffer<T> outputs_;
   AlignedBuffer<std::int32_t> labels_;
   AlignedBuffer<float> target_values_;

@@ -83,6 +83,7 @@ cxxopts::Options bench_options() {
       "(implies --quality; for scripts/bench_pytorch.py --replay DIR)",
       cxxopts::value<std::string>())("h,help", "Show this help");
   add_engine_options(options);
+  add_pin_option(options);
   return options;
 }
 
@@ -98,7 +99,7 @@ void make_export_folder(const std::string& dir) {
 BenchSettings read_bench_settings(const cxxopts::ParseResult& r) {
   BenchSettings s;
   // Here --threads is a list: one measured point per entry.
-  s.threads = parse_size_list(r["threads"].as<std::string>(), "threads");
+  s.threads = parse_thread_list(r["threads"].as<std::string>(), "threads");
   s.windows.seconds = parse_real(r["seconds"].as<std::string>(), "seconds");
   if (!(s.windows.seconds > 0)) throw Error("--seconds must be positive");
   s.windows.warmup = std::max(0.1, 0.25 * s.windows.seconds);
@@ -127,9 +128,12 @@ void print_banner(const BenchSettings& s, const Machine& m, const Communicator* 
     std::printf(
         "MPI: %d ranks; batch split across ranks, then threads; 'mpi' = gradient exchange\n",
         comm->size());
-  std::printf("GEMM: %s; backend %s; parallelism %s; precision %s%s\n",
+  std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
+              s.base.pin_cores.empty() ? "" : "; workers pinned to cores");
+  std::printf("GEMM: %s; backend %s; parallelism %s; precision %s; weight gradients %s%s\n",
               gemm_kernel_description(s.base.gemm).c_str(), parallel::backend_name(s.base.backend),
               parallelism_name(s.base.parallelism), precision_name(s.base.precision),
+              weight_gradients_name(s.base.weight_gradients),
               s.base.deterministic ? "; deterministic" : "");
 }
 
@@ -255,6 +259,8 @@ json bench_document(const BenchSettings& s, const Machine& m, const json& result
           {"timestamp", iso_timestamp()},
           {"cpu_model", m.cpu},
           {"cores", m.cores},
+          {"topology", topology_json(machine_topology())},
+          {"pinned", !s.base.pin_cores.empty()},
           {"gemm", gemm_kernel_description(s.base.gemm)},
           {"backend", parallel::backend_name(s.base.backend)},
           {"parallelism", parallelism_name(s.base.parallelism)},

@@ -27,6 +27,7 @@ Loaded load_model(const cxxopts::ParseResult& r) {
   if (!r.count("model")) throw Error("--model <checkpoint.dpt> is required");
   Checkpoint c = load_checkpoint(r["model"].as<std::string>());
   Model<float> m = model_from_checkpoint(c);
+  c.target_normalizer.fold_into(m);  // outputs, losses and metrics in the data's units
   return {std::move(c), std::move(m)};
 }
 
@@ -105,20 +106,26 @@ void print_eval_json(const std::string& model_path, const Dataset& data, const E
     j["per_class"] = per;
     j["confusion_matrix"] = matrix;  // rows: true class, columns: predicted class
   } else {
+    j["loss_definition"] = "0.5*mse";  // the training loss: half the mean squared error
     j["mse"] = e.regression.mse();
+    j["rmse"] = e.regression.rmse();
     j["mae"] = e.regression.mae();
+    j["r2"] = e.regression.r2();
   }
   std::printf("%s\n", j.dump(2).c_str());
 }
 
 void print_eval_text(const Checkpoint& c, const Dataset& data, const Evaluation& e) {
   const ConfusionMatrix& cm = e.confusion;
-  std::printf("model %s on %s: %zu rows\nloss %.6f\n", c.spec.describe().c_str(),
-              data.source.c_str(), e.rows, e.loss);
+  std::printf("model %s on %s: %zu rows\n", c.spec.describe().c_str(), data.source.c_str(), e.rows);
   if (!e.classification) {
-    std::printf("mse %.6f\nmae %.6f\n", e.regression.mse(), e.regression.mae());
+    // The training loss of mse is half the mean squared error: named so, beside the metrics.
+    const RegressionMetrics& m = e.regression;
+    std::printf("loss (½·MSE) %.6f\nmse  %.6f\nrmse %.6f\nmae  %.6f\nr2   %.6f\n", e.loss, m.mse(),
+                m.rmse(), m.mae(), m.r2());
     return;
   }
+  std::printf("loss %.6f\n", e.loss);
   std::printf("accuracy %.4f\n\n%-8s %10s %10s %10s %8s\n", cm.accuracy(), "class", "precision",
               "recall", "f1", "support");
   for (std::size_t k = 0; k < cm.classes(); ++k) {
@@ -178,17 +185,19 @@ int predict_command(int argc, char** argv) {
       "dptrain predict",
       "Write one prediction per input row (class and probabilities, or values).");
   add_common(options);
-  options.add_options()("out", "CSV file to write (atomically)", cxxopts::value<std::string>());
+  options.add_options()("out", "CSV file to write (atomically; - for standard output)",
+                        cxxopts::value<std::string>());
   const auto r = options.parse(argc, argv);
   if (r.count("help")) {
     std::printf("%s\n", options.help().c_str());
     return 0;
   }
   reject_unmatched(r);
-  if (!r.count("out")) throw Error("--out <predictions.csv> is required");
+  if (!r.count("out")) throw Error("--out <predictions.csv> is required (- for standard output)");
   std::vector<std::string> inputs = input_files(r);
   if (r.count("model")) inputs.push_back(r["model"].as<std::string>());
-  check_output_path(r["out"].as<std::string>(), "out", inputs);
+  const std::string out_path = r["out"].as<std::string>();
+  check_output_path(out_path, "out", inputs, true);
   Loaded loaded = load_model(r);
   const Checkpoint& c = loaded.checkpoint;
   const InferenceSetup setup = inference_setup(r);
@@ -214,9 +223,9 @@ int predict_command(int argc, char** argv) {
     for (std::size_t k = 0; k < cols; ++k) csv << (k ? "," : "") << row[k];
     csv << '\n';
   }
-  write_file_atomically(r["out"].as<std::string>(), csv.str());
+  write_output(out_path, csv.str(), "out");
   std::fprintf(stderr, "dptrain predict: wrote %zu rows to %s\n", data.rows,
-               r["out"].as<std::string>().c_str());
+               is_stdout_path(out_path) ? "standard output" : out_path.c_str());
   return 0;
 }
 

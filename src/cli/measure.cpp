@@ -98,6 +98,9 @@ Point make_point(const Reference& ref, const TrainConfig& base, std::size_t thre
   p.threads = threads;
   p.config = reference_config(ref, base, threads);
   p.config.parallelism = parallelism;
+  // Owner-computed weight gradients exist for the data strategy only (engine.hpp).
+  if (parallelism != Parallelism::data && p.config.weight_gradients == WeightGradients::owner)
+    p.config.weight_gradients = WeightGradients::automatic;
   p.model = std::make_unique<Model<float>>(ModelSpec::mlp(ref.widths, ref.hidden, ref.output));
   p.model->initialize(42);
   return p;
@@ -106,10 +109,16 @@ Point make_point(const Reference& ref, const TrainConfig& base, std::size_t thre
 void measure_interleaved(const Reference& ref, std::vector<Point>& points,
                          const WindowSettings& settings,
                          const std::function<void(std::size_t)>& on_repeat) {
-  const Dataset data = bench_data(ref, std::max<std::size_t>(ref.batch * 32, 4096));
-  StepRunner runner(data, ref.batch);
+  std::size_t largest = ref.batch;
+  for (const Point& p : points) largest = std::max(largest, p.config.batch_size);
+  const Dataset data = bench_data(ref, std::max<std::size_t>({ref.batch * 32, largest * 4, 4096}));
+  // One runner per point: each steps with its own batch (weak scaling grows it with threads).
+  std::vector<StepRunner> runners;
+  runners.reserve(points.size());
+  for (const Point& p : points) runners.emplace_back(data, p.config.batch_size);
   for (std::size_t rep = 0; rep < settings.repeats; ++rep) {
-    for (Point& p : points) run_window(p, runner, settings, ref.batch);
+    for (std::size_t i = 0; i < points.size(); ++i)
+      run_window(points[i], runners[i], settings, points[i].config.batch_size);
     if (on_repeat) on_repeat(rep);
   }
 }
@@ -213,6 +222,22 @@ double sgemm_gflops(GemmBackend backend, std::size_t m, std::size_t n, std::size
     best = std::max(best, 2.0 * double(m) * double(n) * double(k) * double(reps) / s / 1e9);
   } while (Clock::now() < end);
   return best;
+}
+
+nlohmann::json topology_json(const Topology& t) {
+  auto groups = [](const std::vector<CoreGroup>& gs) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const CoreGroup& g : gs) out.push_back({{"cores", g.cores}, {"bytes", g.bytes}});
+    return out;
+  };
+  return {{"cores", t.physical_cores()},
+          {"pus", t.pus()},
+          {"l3_groups", t.l3_groups.size()},
+          {"numa_nodes", t.numa_nodes.size()},
+          {"l3_group_cores", groups(t.l3_groups)},
+          {"numa_node_cores", groups(t.numa_nodes)},
+          {"source", t.source},
+          {"description", t.describe()}};
 }
 
 nlohmann::json json_number(double value) {

@@ -72,7 +72,8 @@ struct WindowSettings {
 
 /// Measures every point `repeats` times (Note [Interleaved windows]) on random data of `ref`'s
 /// shape; appends one window to each point per repeat and calls `on_repeat(r)` after repeat r.
-/// All points must run `ref`'s model and batch.
+/// All points must run `ref`'s model; each steps with its own config.batch_size (the same as
+/// `ref`'s, or larger for weak scaling).
 void measure_interleaved(const Reference& ref, std::vector<Point>& points,
                          const WindowSettings& settings,
                          const std::function<void(std::size_t)>& on_repeat = {});
@@ -120,6 +121,10 @@ std::string load_average();
 /// Single-thread SGEMM rate of (m x k)(k x n), the best of several timed rounds.
 double sgemm_gflops(GemmBackend backend, std::size_t m, std::size_t n, std::size_t k,
                     double seconds);
+
+/// The topology for result files: cores, pus, l3_groups and numa_nodes (counts), the cores of
+/// each L3 group and NUMA node with its bytes, the source (hwloc or fallback) and describe().
+nlohmann::json topology_json(const Topology& topology);
 
 /// A number for JSON: null for NaN/Inf.
 nlohmann::json json_number(double value);

@@ -1,13 +1,17 @@
 #include "options.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "commands.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
+#include "dptrain/topology.hpp"
 
 namespace dptrain::cli {
 
@@ -51,9 +55,43 @@ std::vector<std::size_t> parse_size_list(const std::string& text, const std::str
   return values;
 }
 
+std::size_t parse_threads(const std::string& text, const std::string& option) {
+  const std::size_t n = parse_count(text, option, 0);
+  return n == 0 ? machine_topology().physical_cores() : n;
+}
+
+std::vector<std::size_t> parse_thread_list(const std::string& text, const std::string& option) {
+  std::vector<std::size_t> values;
+  for (const std::string& part : split_list(text)) {
+    if (part.empty()) throw Error("--" + option + ": empty entry in '" + text + "'");
+    values.push_back(parse_threads(part, option));
+  }
+  return values;
+}
+
+void add_pin_option(cxxopts::Options& options) {
+  options.add_options("Engine")(
+      "pin",
+      "Bind worker i to physical core i, one L3 domain filled before the next (openmp and "
+      "threads backends; ignored with a warning for tbb)");
+}
+
+void read_pin_option(const cxxopts::ParseResult& r, EngineConfig& c) {
+  if (!r.count("pin")) return;
+  if (c.backend == parallel::Backend::tbb) {
+    std::fprintf(stderr,
+                 "dptrain: warning: --pin is ignored by the tbb backend, whose tasks move "
+                 "between threads (use --backend threads or openmp)\n");
+    return;
+  }
+  c.pin_cores = pin_order(machine_topology().physical_cores());
+}
+
 void add_engine_options(cxxopts::Options& options) {
   options.add_options("Engine")(
-      "threads", "Worker threads (data: minibatch shards; intra: each product split over them)",
+      "threads",
+      "Worker threads, 0 for every physical core (data: minibatch shards; intra: each product "
+      "split over them)",
       cxxopts::value<std::string>()->default_value("1"))(
       "backend", "Worker pool: tbb, openmp or threads",
       cxxopts::value<std::string>()->default_value("tbb"))(
@@ -67,26 +105,53 @@ void add_engine_options(cxxopts::Options& options) {
       "GEMM kernel: onednn, openblas, eigen or reference (default: the fastest in this build)",
       cxxopts::value<std::string>())(
       "precision", "fp32, or bf16 (bf16 products, fp32 accumulation and weights; onednn kernel)",
-      cxxopts::value<std::string>()->default_value("fp32"));
+      cxxopts::value<std::string>()->default_value("fp32"))(
+      "weight-grads",
+      "auto, owner (workers own weight tiles: gradient over the whole batch, no buffers) or "
+      "buffers (one gradient buffer per worker, reduced); auto: owner for fp32 data-parallel "
+      "runs in one process",
+      cxxopts::value<std::string>()->default_value("auto"));
 }
 
 void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {
-  if (read_threads) c.threads = parse_count(r["threads"].as<std::string>(), "threads", 1);
+  if (read_threads) c.threads = parse_threads(r["threads"].as<std::string>(), "threads");
   c.backend = parallel::parse_backend(r["backend"].as<std::string>());
   c.parallelism = parse_parallelism(r["parallelism"].as<std::string>());
   c.deterministic = r.count("deterministic") > 0;
   c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
   c.precision = parse_precision(r["precision"].as<std::string>());
+  c.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
+  read_pin_option(r, c);
 }
 
 void check_output_path(const std::string& path, const std::string& option,
-                       const std::vector<std::string>& inputs) {
+                       const std::vector<std::string>& inputs, bool stdout_ok) {
+  if (is_stdout_path(path)) {
+    if (stdout_ok) return;
+    throw Error("--" + option +
+                ": '-' (standard output) is not supported here; name a file (./- for a file "
+                "called '-')");
+  }
   try {
     check_output_file(path, inputs);
   } catch (const Error& e) {
-    throw Error("--" + option + ": " + e.what());
+    const bool descriptor =
+        std::string_view(e.what()).find("open file descriptor") != std::string_view::npos;
+    throw Error("--" + option + ": " + e.what() +
+                (stdout_ok && descriptor ? " (for standard output use --" + option + " -)" : ""));
   }
+}
+
+void write_output(const std::string& path, std::string_view bytes, const std::string& option) {
+  if (!is_stdout_path(path)) {
+    write_file_atomically(path, bytes);
+    return;
+  }
+  std::fflush(stdout);  // after anything printed before
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+      std::fflush(stdout) != 0)
+    throw Error("--" + option + " -: cannot write to standard output: " + std::strerror(errno));
 }
 
 namespace {

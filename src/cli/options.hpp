@@ -3,6 +3,7 @@
 // (or cxxopts' exceptions) for bad input; main() turns them into exit status 2.
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <cxxopts.hpp>
@@ -22,6 +23,18 @@ std::vector<std::size_t> parse_size_list(const std::string& text, const std::str
 std::size_t parse_count(const std::string& text, const std::string& option, std::size_t minimum);
 double parse_real(const std::string& text, const std::string& option);
 
+/// --threads: a whole number, 0 meaning every physical core of machine_topology().
+std::size_t parse_threads(const std::string& text, const std::string& option);
+/// A comma-separated list of thread counts (bench, scale), each as parse_threads().
+std::vector<std::size_t> parse_thread_list(const std::string& text, const std::string& option);
+
+/// Adds --pin (train, bench, scale: Note [Pinning] in topology.hpp).
+void add_pin_option(cxxopts::Options& options);
+/// With --pin: config.pin_cores = the cores in topology order (worker i on core i, wrapping),
+/// unless the backend is tbb, which cannot pin: then a warning on stderr and no pinning.
+/// Call after the backend is read. Commands without --pin get nothing.
+void read_pin_option(const cxxopts::ParseResult& result, EngineConfig& config);
+
 /// Adds the engine options (--threads, --backend, --parallelism, --deterministic,
 /// --micro-batches, --gemm) to `options`.
 void add_engine_options(cxxopts::Options& options);
@@ -30,9 +43,20 @@ void read_engine_options(const cxxopts::ParseResult& result, EngineConfig& confi
                          bool read_threads = true);
 
 /// check_output_file (io.hpp) with the flag named: throws Error "--<option>: ..." unless `path`
-/// can take the command's output and is none of `inputs`. Called before long work.
+/// can take the command's output and is none of `inputs`. Called before long work. "-" means
+/// standard output: accepted where the option allows it (`stdout_ok`), else refused (a file
+/// named "-" is ./-).
 void check_output_path(const std::string& path, const std::string& option,
-                       const std::vector<std::string>& inputs = {});
+                       const std::vector<std::string>& inputs = {}, bool stdout_ok = false);
+
+/// True for "-", the path that means standard output.
+inline bool is_stdout_path(const std::string& path) {
+  return path == "-";
+}
+
+/// Writes `bytes` to standard output for "-", else atomically to the file (write_file_atomically,
+/// through symbolic links). Throws Error naming `option` when standard output fails.
+void write_output(const std::string& path, std::string_view bytes, const std::string& option);
 
 /// Local time as ISO 8601 with offset, e.g. 2024-05-01T12:00:00+0000 (logs and result files).
 std::string iso_timestamp();

@@ -37,8 +37,8 @@ cxxopts::Options scale_options() {
                                      "Batch size (default: the model's; 128 for --layers)",
                                      cxxopts::value<std::string>())(
       "threads",
-      "Thread counts (comma-separated; default 1, 2, 4, ... up to 2 x cores; 1 is "
-      "always measured: it is the speedup baseline)",
+      "Thread counts (comma-separated, 0 = every physical core; default 1, 2, 4, ... up to 2 x "
+      "physical cores; 1 is always measured: it is the speedup baseline)",
       cxxopts::value<std::string>())("parallelism", "Strategies: data, intra, or data,intra",
                                      cxxopts::value<std::string>()->default_value("data,intra"))(
       "backend", "Worker pool: tbb, openmp or threads",
@@ -48,6 +48,8 @@ cxxopts::Options scale_options() {
       cxxopts::value<std::string>())(
       "precision", "fp32, or bf16 (data strategy only; the default strategies become data)",
       cxxopts::value<std::string>()->default_value("fp32"))(
+      "weight-grads", "Data strategy: auto, owner or buffers (see dptrain train --help)",
+      cxxopts::value<std::string>()->default_value("auto"))(
       "deterministic", "Fixed micro-batches summed in fixed order (see dptrain train --help)")(
       "micro-batches", "Micro-batches per step with --deterministic",
       cxxopts::value<std::string>()->default_value("16"))(
@@ -63,7 +65,12 @@ cxxopts::Options scale_options() {
       "out",
       "Write the points to this .csv file and the whole run to the .json beside it "
       "(both atomically)",
-      cxxopts::value<std::string>())("h,help", "Show this help");
+      cxxopts::value<std::string>())(
+      "weak",
+      "Weak scaling: the batch grows with the threads (batch x threads), so every worker keeps "
+      "the 1-thread batch; reports throughput and efficiency = samples/s at T / (T x at 1)")(
+      "h,help", "Show this help");
+  add_pin_option(options);
   return options;
 }
 
@@ -76,6 +83,12 @@ std::vector<std::size_t> default_threads(std::size_t cores) {
   std::sort(t.begin(), t.end());
   t.erase(std::unique(t.begin(), t.end()), t.end());
   return t;
+}
+
+/// Weak scaling (--weak): the point at `threads` threads steps on batch x threads rows.
+TrainConfig& weak_point_config(TrainConfig& c, const Reference& ref, std::size_t threads) {
+  c.batch_size = ref.batch * threads;
+  return c;
 }
 
 std::vector<Parallelism> parse_strategies(const std::string& text) {
@@ -123,8 +136,8 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   ScaleSettings s;
   s.cores = parallel::hardware_threads();
   s.ref = read_workload(r);
-  s.threads = r.count("threads") ? parse_size_list(r["threads"].as<std::string>(), "threads")
-                                 : default_threads(s.cores);
+  s.threads = r.count("threads") ? parse_thread_list(r["threads"].as<std::string>(), "threads")
+                                 : default_threads(machine_topology().physical_cores());
   s.threads.push_back(1);
   std::sort(s.threads.begin(), s.threads.end());
   s.threads.erase(std::unique(s.threads.begin(), s.threads.end()), s.threads.end());
@@ -134,7 +147,10 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   s.strategies = parse_strategies(
       bf16 && !r.count("parallelism") ? std::string("data") : r["parallelism"].as<std::string>());
   s.base.backend = parallel::parse_backend(r["backend"].as<std::string>());
+  read_pin_option(r, s.base);
+  s.weak = r.count("weak") > 0;
   if (r.count("gemm")) s.base.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
+  s.base.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
   s.base.deterministic = r.count("deterministic") > 0;
   s.base.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   s.windows = read_windows(r);
@@ -146,11 +162,16 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
       throw Error("--out: '" + s.csv_path + "' must name a .csv file (the JSON goes beside it)");
     check_output_path(s.csv_path, "out");
     s.json_path = s.csv_path.substr(0, s.csv_path.size() - 4) + ".json";
+    check_output_path(s.json_path, "out");  // written beside the CSV: checked as early
   }
   // Model and config errors (e.g. a loss that does not fit) surface here, before measuring.
   Model<float> probe(ModelSpec::mlp(s.ref.widths, s.ref.hidden, s.ref.output));
   TrainConfig c = reference_config(s.ref, s.base, 1);
   c.validate();
+  // The largest thread count (the last), and with --weak its batch, must pass the limits too.
+  TrainConfig largest = reference_config(s.ref, s.base, s.threads.back());
+  largest.validate();
+  if (s.weak) weak_point_config(largest, s.ref, s.threads.back()).validate();
   check_loss_fits(c.loss, probe.spec().output_activation(), probe.spec().outputs());
   return s;
 }
@@ -161,9 +182,14 @@ ScaleSweep run_sweep(const ScaleSettings& s) {
   sweep.load_start = load_average();
   std::printf("dptrain %s scale on %s, %zu cores available (load average %s)\n", version_string,
               sweep.cpu.c_str(), s.cores, sweep.load_start.c_str());
+  std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
+              s.base.pin_cores.empty() ? "" : "; workers pinned to cores");
   std::printf("model %s: %s; backend %s; precision %s%s\n", s.ref.name.c_str(), s.ref.what.c_str(),
               parallel::backend_name(s.base.backend), precision_name(s.base.precision),
               s.base.deterministic ? "; deterministic" : "");
+  if (s.weak)
+    std::printf("WEAK scaling: batch = %zu x threads (every worker keeps %zu rows per step)\n",
+                s.ref.batch, s.ref.batch);
   std::printf(
       "%zu repeat(s) x %.3g s timed windows, %.3g s warm-up before each; points interleaved "
       "within each repeat, one worker pool alive at a time\n",
@@ -171,7 +197,10 @@ ScaleSweep run_sweep(const ScaleSettings& s) {
   std::fflush(stdout);
 
   for (Parallelism strategy : s.strategies)
-    for (std::size_t n : s.threads) sweep.points.push_back(make_point(s.ref, s.base, n, strategy));
+    for (std::size_t n : s.threads) {
+      sweep.points.push_back(make_point(s.ref, s.base, n, strategy));
+      if (s.weak) weak_point_config(sweep.points.back().config, s.ref, n);
+    }
   sweep.peak_resettable = reset_peak_rss();
   const bool progress = ::isatty(STDERR_FILENO) == 1;
   measure_interleaved(s.ref, sweep.points, s.windows, [&](std::size_t rep) {

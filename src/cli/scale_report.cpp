@@ -77,9 +77,9 @@ std::string mb(std::size_t bytes) {
 }
 
 void print_table(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleResults& res) {
-  std::printf("\n%-8s %7s %11s %21s %6s %7s %13s %5s %8s %8s %8s %7s %7s %7s  %s\n", "strategy",
-              "threads", "samples/s", "[min - max]", "spread", "speedup", "[min - max]", "eff",
-              "fwd+bwd", "red+upd", "wait", "eng MB", "RSS MB", "peak MB", "flags");
+  std::printf("\n%-8s %7s %6s %11s %21s %6s %7s %13s %5s %8s %8s %8s %7s %7s %7s  %s\n", "strategy",
+              "threads", "batch", "samples/s", "[min - max]", "spread", "speedup", "[min - max]",
+              "eff", "fwd+bwd", "red+upd", "wait", "eng MB", "RSS MB", "peak MB", "flags");
   for (std::size_t i = 0; i < sweep.points.size(); ++i) {
     const Point& p = sweep.points[i];
     const PointStats& st = res.stats[i];
@@ -91,9 +91,10 @@ void print_table(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleRes
     std::string flags = st.oversubscribed ? "oversubscribed" : "";
     if (st.noisy) flags += flags.empty() ? "NOISY" : " NOISY";
     std::printf(
-        "%-8s %6zu%s %11.0f %21s %6s %7.2f %13s %5.2f %6.1fus %6.1fus %6.1fus %7s %7s %7s  %s\n",
+        "%-8s %6zu%s %6zu %11.0f %21s %6s %7.2f %13s %5.2f %6.1fus %6.1fus %6.1fus %7s %7s %7s  "
+        "%s\n",
         parallelism_name(st.parallelism), p.threads, st.oversubscribed ? "*" : " ",
-        st.windows.median, range, spread, st.speedup.median, srange,
+        p.config.batch_size, st.windows.median, range, spread, st.speedup.median, srange,
         st.speedup.median / double(p.threads), split.forward_backward, split.reduce_update,
         split.wait, mb(p.engine_bytes).c_str(), mb(p.rss).c_str(),
         sweep.peak_resettable ? mb(p.peak_rss).c_str() : "-", flags.c_str());
@@ -108,6 +109,11 @@ void print_table(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleRes
       "set after / at peak during the point's windows\n(includes heap kept from earlier "
       "points).\n",
       s.cores, 100 * s.noise_threshold);
+  if (s.weak)
+    std::printf(
+        "WEAK scaling: batch = %zu x threads; speedup = throughput ratio to 1 thread, eff = "
+        "samples/s at T / (T x samples/s at 1)\n",
+        s.ref.batch);
   std::printf("load average (1, 5, 15 min): %s before the sweep, %s after it\n",
               sweep.load_start.c_str(), sweep.load_end.c_str());
 }
@@ -152,14 +158,14 @@ std::string scale_csv(const ScaleSettings& s, const ScaleSweep& sweep, const Sca
       "samples_per_s,samples_per_s_min,samples_per_s_max,spread,noisy,us_per_step,speedup,"
       "speedup_min,speedup_max,efficiency,speedup_vs_data1,workers,fwd_bwd_us,"
       "reduce_update_us,wait_us,engine_bytes,rss_bytes,peak_rss_bytes,amdahl_serial_fraction,"
-      "cpu_model\n";
+      "cpu_model,scaling,pinned,physical_cores\n";
   for (std::size_t i = 0; i < sweep.points.size(); ++i) {
     const Point& p = sweep.points[i];
     const PointStats& st = res.stats[i];
     const StepSplit split = step_split_us(st.times);
     csv += csv_line({csv_field(s.ref.name),
                      widths_text(s.ref.widths),
-                     std::to_string(s.ref.batch),
+                     std::to_string(p.config.batch_size),
                      parallelism_name(st.parallelism),
                      parallel::backend_name(s.base.backend),
                      csv_field(p.gemm),
@@ -172,7 +178,7 @@ std::string scale_csv(const ScaleSettings& s, const ScaleSweep& sweep, const Sca
                      csv_number(st.windows.max),
                      csv_number(st.windows.spread),
                      st.noisy ? "1" : "0",
-                     csv_number(1e6 * double(s.ref.batch) / st.windows.median),
+                     csv_number(1e6 * double(p.config.batch_size) / st.windows.median),
                      csv_number(st.speedup.median),
                      csv_number(st.speedup.min),
                      csv_number(st.speedup.max),
@@ -185,17 +191,20 @@ std::string scale_csv(const ScaleSettings& s, const ScaleSweep& sweep, const Sca
                      std::to_string(p.engine_bytes),
                      std::to_string(p.rss),
                      sweep.peak_resettable ? std::to_string(p.peak_rss) : "",
-                     csv_number(res.fit_of(s, st.parallelism).serial_fraction),
-                     csv_field(sweep.cpu)});
+                     s.weak ? "" : csv_number(res.fit_of(s, st.parallelism).serial_fraction),
+                     csv_field(sweep.cpu),
+                     s.weak ? "weak" : "strong",
+                     s.base.pin_cores.empty() ? "0" : "1",
+                     std::to_string(machine_topology().physical_cores())});
   }
   return csv;
 }
 
-json point_json(const ScaleSettings& s, const ScaleSweep& sweep, const Point& p,
-                const PointStats& st) {
+json point_json(const ScaleSweep& sweep, const Point& p, const PointStats& st) {
   const StepSplit split = step_split_us(st.times);
   return {{"parallelism", parallelism_name(st.parallelism)},
           {"threads", p.threads},
+          {"batch", p.config.batch_size},
           {"oversubscribed", st.oversubscribed},
           {"gemm", p.gemm},
           {"workers", p.workers},
@@ -205,7 +214,7 @@ json point_json(const ScaleSettings& s, const ScaleSweep& sweep, const Point& p,
           {"samples_per_s_max", json_number(st.windows.max)},
           {"spread", json_number(st.windows.spread)},
           {"noisy", st.noisy},
-          {"us_per_step", json_number(1e6 * double(s.ref.batch) / st.windows.median)},
+          {"us_per_step", json_number(1e6 * double(p.config.batch_size) / st.windows.median)},
           {"speedup", json_number(st.speedup.median)},
           {"speedup_min", json_number(st.speedup.min)},
           {"speedup_max", json_number(st.speedup.max)},
@@ -244,7 +253,7 @@ json fit_json(const AmdahlFit& f) {
 json scale_json(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleResults& res) {
   json points = json::array();
   for (std::size_t i = 0; i < sweep.points.size(); ++i)
-    points.push_back(point_json(s, sweep, sweep.points[i], res.stats[i]));
+    points.push_back(point_json(sweep, sweep.points[i], res.stats[i]));
   json fits = json::object();
   for (Parallelism strategy : s.strategies)
     fits[parallelism_name(strategy)] = fit_json(res.fit_of(s, strategy));
@@ -256,6 +265,7 @@ json scale_json(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleResu
           {"machine",
            {{"cpu_model", sweep.cpu},
             {"cores", s.cores},
+            {"topology", topology_json(machine_topology())},
             {"load_average_start", sweep.load_start},
             {"load_average_end", sweep.load_end}}},
           {"model",
@@ -269,6 +279,8 @@ json scale_json(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleResu
           {"settings",
            {{"backend", parallel::backend_name(s.base.backend)},
             {"deterministic", s.base.deterministic},
+            {"scaling", s.weak ? "weak" : "strong"},
+            {"pinned", !s.base.pin_cores.empty()},
             {"repeats", s.windows.repeats},
             {"seconds", s.windows.seconds},
             {"warmup_seconds", s.windows.warmup},
@@ -282,7 +294,7 @@ json scale_json(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleResu
              "forward_backward and reduce_update are the mean busy time of the active "
              "workers, wait = step wall time - both"}}},
           {"points", points},
-          {"amdahl", fits}};
+          {"amdahl", s.weak ? json(nullptr) : fits}};
 }
 
 }  // namespace
@@ -332,7 +344,7 @@ AmdahlFit fit_amdahl(const std::vector<std::pair<std::size_t, double>>& speedups
 void report_scale(const ScaleSettings& settings, const ScaleSweep& sweep) {
   const ScaleResults res = statistics(settings, sweep);
   print_table(settings, sweep, res);
-  print_fits(settings, res);
+  if (!settings.weak) print_fits(settings, res);  // Amdahl's law is about a fixed batch
   if (settings.csv_path.empty()) return;
   const std::string csv = scale_csv(settings, sweep, res);
   const json doc = scale_json(settings, sweep, res);

@@ -20,7 +20,8 @@ struct ScaleSettings {
   std::vector<Parallelism> strategies;  ///< in the order asked for, without repeats
   TrainConfig base;                     ///< backend, GEMM, determinism
   WindowSettings windows;
-  double noise_threshold = 0.2;     ///< a point is noisy when its spread exceeds this
+  bool weak = false;             ///< weak scaling: a point at T threads steps on ref.batch x T rows
+  double noise_threshold = 0.2;  ///< a point is noisy when its spread exceeds this
   std::string csv_path, json_path;  ///< both empty (no files) or both set
   std::string command;              ///< the command line, recorded in the JSON
 };

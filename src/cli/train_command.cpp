@@ -22,6 +22,7 @@
 #include "progress_bar.hpp"
 #include "stop_signals.hpp"
 #include "train_settings.hpp"
+#include "train_summary.hpp"
 
 namespace dptrain::cli {
 
@@ -33,6 +34,9 @@ cxxopts::Options train_options() {
   options.add_options("Data")("normalize",
                               "Feature scaling fitted on the training data: none, standard, minmax",
                               cxxopts::value<std::string>()->default_value("none"))(
+      "normalize-target",
+      "Regression: standardise the targets (mean and std of the training rows, stored in the "
+      "checkpoint; eval and predict answer in the data's units)")(
       "val-split", "Hold out this fraction of the training rows (seeded) for validation",
       cxxopts::value<std::string>());
   options.add_options("Model")("layers", "Widths input,hidden...,output (default 784,128,10)",
@@ -89,13 +93,15 @@ cxxopts::Options train_options() {
       "resume",
       "Continue from a checkpoint (its model, optimizer, loss, seed, batch size and "
       "normalisation)",
-      cxxopts::value<std::string>())(
-      "log", "Append one JSON object per epoch to this file (JSON lines)",
-      cxxopts::value<std::string>())("quiet", "Print only the final metric and params_hash")(
+      cxxopts::value<std::string>())("log",
+                                     "Append one JSON object per epoch to this file (JSON lines)",
+                                     cxxopts::value<std::string>())(
+      "quiet", "Print only the summary line, the final test metric and params_hash")(
       "profile",
       "At the end, print the mean step time split: forward+backward, reduce+update, "
       "communication between ranks, waiting");
   add_engine_options(options);
+  add_pin_option(options);
   options.add_options()("h,help", "Show this help");
 
   return options;
@@ -152,6 +158,7 @@ void save_if_asked(Outputs& out, const Trainer& trainer, const TrainData& d) {
   out.last_save = std::chrono::steady_clock::now();
   Checkpoint c = trainer.checkpoint();
   c.normalizer = d.normalizer;
+  c.target_normalizer = d.target_normalizer;
   c.classes = d.train.classes;
   c.data = d.spec;
   save_checkpoint(*out.save_path, c);
@@ -160,24 +167,35 @@ void save_if_asked(Outputs& out, const Trainer& trainer, const TrainData& d) {
 void print_header(const TrainSettings& s, const TrainData& d, const Model<float>& model,
                   const Trainer& trainer, const Communicator* comm) {
   const TrainConfig& config = s.config;
-  std::printf("dptrain %s: model %s, %zu parameters, loss %s, optimizer %s (lr %g)\n",
+  // mse: the epoch lines' loss is half the mean squared error, their mse column the whole.
+  const bool half = config.loss == Loss::mse;
+  const bool scheduled = config.schedule.kind != ScheduleKind::constant;
+  std::printf("dptrain %s: model %s, %zu parameters, loss %s%s, optimizer %s (lr %g%s%s)\n",
               version_string, s.spec.describe().c_str(), model.trainable_count(),
-              loss_name(config.loss), optimizer_name(config.optimizer.kind),
-              config.optimizer.learning_rate);
+              loss_name(config.loss), half ? " (the loss column is ½·MSE)" : "",
+              optimizer_name(config.optimizer.kind), config.optimizer.learning_rate,
+              scheduled ? ", schedule " : "", scheduled ? schedule_name(config.schedule.kind) : "");
   std::printf("data %s: %zu rows x %zu features", d.train.source.c_str(), d.train.rows,
               d.train.features);
   if (d.val) std::printf("; validation %zu rows", d.val->rows);
   if (d.test) std::printf("; test %s: %zu rows", d.test->source.c_str(), d.test->rows);
   if (d.normalizer.active()) std::printf("; normalize %s", normalization_name(d.normalizer.kind));
+  if (d.target_normalizer.active())
+    std::printf(
+        "; targets standardised (epoch lines in standard units, the summary and final "
+        "test line in the data's)");
   const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
   if (comm) std::printf("\nranks %zu (MPI), each with", ranks);
   std::printf(
-      "\nthreads %zu (%zu worker(s) per step; backend %s, parallelism %s%s), batch %zu, GEMM "
-      "%s\n",
+      "\nthreads %zu (%zu worker(s) per step; backend %s, parallelism %s%s, weight gradients "
+      "%s), batch %zu, GEMM %s\n",
       config.threads, trainer.workers_for((config.batch_size + ranks - 1) / ranks),
       parallel::backend_name(config.backend), parallelism_name(config.parallelism),
-      config.deterministic ? ", deterministic" : "", config.batch_size,
+      config.deterministic ? ", deterministic" : "",
+      weight_gradients_name(trainer.engine().weight_gradients()), config.batch_size,
       gemm_kernel_description(trainer.config().gemm).c_str());
+  std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
+              config.pin_cores.empty() ? "" : "; workers pinned to cores");
   if (s.resumed && s.resumed->epoch_progress.steps)
     std::printf("resumed from '%s' in epoch %zu after its step %zu (step %llu)\n",
                 s.resume_path.c_str(), s.resumed->epochs_done + 1, s.resumed->epoch_progress.steps,
@@ -188,9 +206,10 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
   std::fflush(stdout);
 }
 
-/// "epoch 3/10  loss 0.3659  acc 0.8702  test_loss 0.3944  test_acc 0.8638  samples/s ..."
+/// "epoch 3/10  loss 0.3659  acc 0.8702  test_loss 0.3944  test_acc 0.8638  samples/s ..."; with
+/// a schedule that changes the learning rate, "  lr 0.0001" (the rate at the epoch's last step).
 void print_epoch_line(const EpochReport& e, std::size_t epochs, const char* metric,
-                      const std::optional<Evaluation>& test) {
+                      const std::optional<Evaluation>& test, bool show_lr) {
   char buf[160];
   std::snprintf(buf, sizeof buf, "epoch %zu/%zu  loss %.4f  %s %.4f", e.train.epoch, epochs,
                 e.train.train_loss, metric, e.train.train_metric);
@@ -201,6 +220,10 @@ void print_epoch_line(const EpochReport& e, std::size_t epochs, const char* metr
                     (*ev)->metric_name(), (*ev)->metric());
       line += buf;
     }
+  if (show_lr) {
+    std::snprintf(buf, sizeof buf, "  lr %.4g", e.train.learning_rate);
+    line += buf;
+  }
   std::snprintf(buf, sizeof buf, "  samples/s %.0f  time %.2fs", e.train.samples_per_second,
                 e.train.seconds);
   std::printf("%s%s\n", line.c_str(), buf);
@@ -216,6 +239,7 @@ void log_epoch(Outputs& out, const EpochReport& e, const TrainConfig& config, co
                       {"train_metric", er.train_metric},
                       {"metric", metric},
                       {"lr", er.learning_rate},
+                      {"schedule", schedule_name(config.schedule.kind)},
                       {"threads", config.threads},
                       {"backend", parallel::backend_name(config.backend)},
                       {"samples_per_s", er.samples_per_second},
@@ -244,7 +268,8 @@ void print_final(bool profile, const Trainer& trainer, const Model<float>& model
     if (test->classification)
       std::printf("final test accuracy %.4f\n", test->metric());
     else
-      std::printf("final test mse %.6f\n", test->metric());
+      std::printf("final test mse %.6f  rmse %.6f  mae %.6f  r2 %.4f\n", test->regression.mse(),
+                  test->regression.rmse(), test->regression.mae(), test->regression.r2());
   }
   std::printf("params_hash=%s\n", hash_hex(params_hash<float>(model.parameters())).c_str());
 }
@@ -303,6 +328,9 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
   if (d.val) trainer.check_data(*d.val);
   if (d.test) trainer.check_data(*d.test);
   trainer.check_ranks_agree(d.train);  // Note [Ranks]: before anything is printed
+  if (d.target_normalizer.active() && s.spec.output_activation() != Activation::identity)
+    throw Error("--normalize-target needs an identity output layer (--output identity), not " +
+                std::string(activation_name(s.spec.output_activation())));
   if (s.resumed) {
     trainer.restore(*s.resumed);  // with its early-stopping state
     if (s.resumed->classes != d.train.classes)
@@ -315,6 +343,8 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
 
   const char* metric = d.train.classification() ? "acc" : "mse";
   std::optional<Evaluation> last_test;
+  RunSummary summary;
+  summary.standardised_targets = d.target_normalizer.active();
   FitOptions fit;
   fit.validation = d.val ? &*d.val : nullptr;
   fit.patience = s.patience.value_or(0);
@@ -323,7 +353,10 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
   fit.on_epoch_end = [&](const EpochReport& e) {
     if (bar) ProgressBar::clear(), bar.reset();
     if (d.test) last_test = trainer.evaluate(*d.test);
-    if (!out.quiet) print_epoch_line(e, s.config.epochs, metric, last_test);
+    if (!out.quiet)
+      print_epoch_line(e, s.config.epochs, metric, last_test,
+                       s.config.schedule.kind != ScheduleKind::constant);
+    summary.add(e);
     if (out.log.is_open()) log_epoch(out, e, s.config, metric, last_test);
     if (!e.stopping) save_if_asked(out, trainer, d);
     return true;
@@ -341,8 +374,10 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
           result.best_validation_loss);
     if (d.test) last_test = trainer.evaluate(*d.test);
   }
+  if (d.target_normalizer.active() && d.test) last_test = test_in_data_units(model, d, s.config);
   save_if_asked(out, trainer, d);
   if (!out.leader) return 0;
+  print_summary(summary, result, last_test);
   print_final(r.count("profile") > 0, trainer, model, last_test);
   return 0;
 }

@@ -161,6 +161,36 @@ std::optional<Dataset> load_test_data(const cxxopts::ParseResult& r, const std::
   return test;
 }
 
+/// --normalize-target: a regression setting; on resume the checkpoint's, which cannot change.
+bool read_normalize_target(const cxxopts::ParseResult& r, const TrainSettings& s) {
+  const bool asked = r.count("normalize-target") > 0;
+  if (!s.resumed) {
+    if (asked && r.count("loss") && parse_loss(r["loss"].as<std::string>()) != Loss::mse)
+      throw Error("--normalize-target standardises regression targets: it needs --loss mse");
+    return asked;
+  }
+  const bool had = s.resumed->target_normalizer.active();
+  if (asked && !had)
+    throw Error("--normalize-target: checkpoint '" + s.resume_path +
+                "' was trained without it, and target scaling cannot change on resume");
+  return had;
+}
+
+/// The fitted (or resumed) target normalisation applied to every set; the test targets are kept
+/// in the data's units for the final report.
+void normalize_targets(const TrainSettings& s, TrainData& d) {
+  if (!s.normalize_target) return;
+  if (s.config.loss != Loss::mse)
+    throw Error("--normalize-target standardises regression targets: it needs --loss mse");
+  d.target_normalizer = s.resumed ? s.resumed->target_normalizer : TargetNormalizer::fit(d.train);
+  d.target_normalizer.apply(d.train);
+  if (d.val) d.target_normalizer.apply(*d.val);
+  if (d.test) {
+    d.test_targets = d.test->targets;
+    d.target_normalizer.apply(*d.test);
+  }
+}
+
 }  // namespace
 
 TrainSettings read_train_settings(const cxxopts::ParseResult& r, Communicator* comm) {
@@ -177,6 +207,7 @@ TrainSettings read_train_settings(const cxxopts::ParseResult& r, Communicator* c
   s.config.validate();  // settings first: a typo should not wait for a data set to load
   if (!s.resumed) read_fresh_model(r, s);
   s.normalize = parse_normalization(r["normalize"].as<std::string>());
+  s.normalize_target = read_normalize_target(r, s);
   if (r.count("patience")) s.patience = parse_count(r["patience"].as<std::string>(), "patience", 1);
   if (r.count("val-split")) s.val_split = parse_real(r["val-split"].as<std::string>(), "val-split");
   if (s.patience && !s.val_split)
@@ -207,6 +238,7 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
   d.normalizer.apply(d.train);
   if (d.val) d.normalizer.apply(*d.val);
   if (d.test) d.normalizer.apply(*d.test);
+  normalize_targets(s, d);
   return d;
 }
 

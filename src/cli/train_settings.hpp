@@ -31,6 +31,7 @@ struct TrainSettings {
   std::string init = "auto";
   // Both.
   Normalization normalize = Normalization::none;
+  bool normalize_target = false;  ///< --normalize-target (resumed: the checkpoint's)
   std::optional<std::size_t> patience;
   std::optional<double> val_split;
 };
@@ -45,6 +46,9 @@ struct TrainData {
   Dataset train;
   std::optional<Dataset> val, test;
   Normalizer normalizer;
+  /// --normalize-target: fitted on the training targets, applied to every set's targets.
+  TargetNormalizer target_normalizer;
+  std::vector<float> test_targets;  ///< the test set's targets in the data's units (when active)
 };
 
 /// Loads the data and settles a fresh run's loss: --loss, else from the output width for csv and
