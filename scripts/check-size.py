@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Size limits of the code base (docs/ARCHITECTURE.md): no C++ source file over 450 lines and no
-function over 80 lines in src/ and parallel/ (the CLI included), and parallel/ includes nothing
-from the rest of dptrain. Prints every violation and exits 1 if there is any.
+function over 80 lines in src/, parallel/ and python/src/ (the CLI and the Python module
+included), and parallel/ includes nothing from the rest of dptrain. Prints every violation and exits 1 if there is any.
 
 A function is found the way clang-format lays them out: a line at column 0 (or indented inside a
 namespace-less class body is not counted) that opens a brace block and is not a namespace,
@@ -42,7 +42,7 @@ def functions(lines):
 
 def main():
     problems = []
-    for folder in ("src", "parallel"):
+    for folder in ("src", "parallel", "python/src"):
         for path in sorted((ROOT / folder).rglob("*")):
             if path.suffix not in (".cpp", ".hpp"):
                 continue

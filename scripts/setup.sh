@@ -15,6 +15,8 @@ DPTRAIN_PACKAGES=(
   nlohmann-json3-dev libsqlite3-dev libcsv-dev gnuplot-nox
   dataset-fashion-mnist
   python3 # the plot scripts and test scripts parse CSV/JSON with its standard library
+  # the Python package (python/): pybind11 module, estimators, their pytest suite
+  python3-dev pybind11-dev python3-pybind11 python3-numpy python3-sklearn python3-pytest
 )
 
 dptrain_sudo() {

@@ -1,0 +1,262 @@
+#include "session.hpp"
+
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "arrays.hpp"
+#include "dptrain/error.hpp"
+#include "dptrain/hash.hpp"
+#include "dptrain/loss.hpp"
+
+namespace dptrain::python {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// TrainConfig::on_step: Note [GIL]. One clock read per step; the GIL only every
+/// kSignalCheckEvery.
+struct SignalCheck {
+  Clock::time_point next = Clock::now() + kSignalCheckEvery;
+  void operator()(std::size_t, std::size_t) {
+    const Clock::time_point now = Clock::now();
+    if (now < next) return;
+    next = now + kSignalCheckEvery;
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+};
+
+TrainConfig with_hooks(TrainConfig c, const std::shared_ptr<std::vector<std::string>>& warnings) {
+  c.on_step = SignalCheck{};
+  c.on_warning = [warnings](const std::string& w) { warnings->push_back(w); };
+  return c;
+}
+
+TrainConfig config_of(const Checkpoint& c, std::size_t threads) {
+  TrainConfig t;
+  t.loss = c.loss;
+  t.optimizer = c.optimizer;
+  t.schedule = c.schedule;
+  t.seed = c.seed;
+  t.batch_size = c.batch_size;
+  t.epochs = c.epochs_total;
+  t.deterministic = c.deterministic;
+  if (c.micro_batches) t.micro_batches = c.micro_batches;
+  t.threads = threads;
+  return t;
+}
+
+py::dict epoch_dict(const EpochReport& r) {
+  py::dict d;
+  d["epoch"] = r.train.epoch;
+  d["steps"] = r.train.steps;
+  d["loss"] = r.train.train_loss;
+  d["metric"] = r.train.train_metric;
+  d["learning_rate"] = r.train.learning_rate;
+  d["seconds"] = r.train.seconds;
+  d["samples_per_second"] = r.train.samples_per_second;
+  if (r.validation) {
+    d["validation_loss"] = r.validation->loss;
+    d["validation_metric"] = r.validation->metric();
+  }
+  d["improved"] = r.improved;
+  d["stopping"] = r.stopping;
+  return d;
+}
+
+py::dict evaluation_dict(const Evaluation& e) {
+  py::dict d;
+  d["rows"] = e.rows;
+  d["loss"] = e.loss;
+  d["metric_name"] = e.metric_name();
+  d["metric"] = e.metric();
+  if (e.classification) {
+    const std::size_t c = e.confusion.classes();
+    py::array_t<std::int64_t> m({static_cast<py::ssize_t>(c), static_cast<py::ssize_t>(c)});
+    auto v = m.mutable_unchecked<2>();
+    for (std::size_t t = 0; t < c; ++t)
+      for (std::size_t p = 0; p < c; ++p)
+        v(py::ssize_t(t), py::ssize_t(p)) = static_cast<std::int64_t>(e.confusion.count(t, p));
+    d["accuracy"] = e.confusion.accuracy();
+    d["confusion"] = m;
+  } else {
+    d["mse"] = e.regression.mse();
+    d["mae"] = e.regression.mae();
+  }
+  return d;
+}
+
+}  // namespace
+
+Session::Session(const ModelSpec& spec, const TrainConfig& config)
+    : config_(with_hooks(config, warnings_)), model_(std::make_unique<Model<float>>(spec)) {
+  model_->initialize(config_.seed);
+  trainer_ = std::make_unique<Trainer>(*model_, config_);
+  flush_warnings();
+}
+
+Session::Session(const Checkpoint& c, std::size_t threads)
+    : config_(with_hooks(config_of(c, threads), warnings_)),
+      normalizer_(c.normalizer),
+      schema_(c.schema),
+      model_(std::make_unique<Model<float>>(model_from_checkpoint(c))) {
+  trainer_ = std::make_unique<Trainer>(*model_, config_);
+  trainer_->restore(c);
+  flush_warnings();
+}
+
+std::size_t Session::classes() const {
+  if (config_.loss == Loss::mse) return 0;
+  return model_->spec().outputs() == 1 ? 2 : model_->spec().outputs();
+}
+
+Dataset Session::dataset(const py::array& x, const py::object& y) const {
+  Dataset d;
+  d.source = "NumPy data";
+  d.schema = schema_;  // the trainer records it for checkpoints
+  fill_features(d, x, "X");
+  if (!y.is_none()) {
+    const py::array ya = py::array::ensure(y);
+    if (!ya) throw py::value_error("y must be an array");
+    if (config_.loss == Loss::mse)
+      fill_targets(d, ya);
+    else
+      fill_labels(d, ya, classes());
+  }
+  {
+    py::gil_scoped_release release;  // scans every value
+    d.validate();
+    if (normalizer_.active()) normalizer_.apply(d);
+  }
+  return d;
+}
+
+void Session::rebuild(const TrainConfig& config) {
+  TrainConfig next_config = with_hooks(config, warnings_);
+  const Checkpoint state = trainer_->checkpoint();
+  auto next = std::make_unique<Trainer>(*model_, next_config);
+  if (config.loss != config_.loss)
+    throw Error(std::string("the loss cannot change from ") + loss_name(config_.loss) + " to " +
+                loss_name(config.loss));
+  next->restore(state);
+  trainer_ = std::move(next);
+  config_ = std::move(next_config);
+  flush_warnings();
+}
+
+void Session::retarget(std::size_t total_epochs) {
+  if (total_epochs == trainer_->config().epochs) return;
+  TrainConfig c = config_;
+  c.epochs = total_epochs;
+  rebuild(c);
+}
+
+void Session::reconfigure(const TrainConfig& config) {
+  TrainConfig c = config;
+  c.epochs = config_.epochs;
+  rebuild(c);
+}
+
+void Session::flush_warnings() const {
+  for (const std::string& w : *warnings_)
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, w.c_str(), 1) != 0) throw py::error_already_set();
+  warnings_->clear();
+}
+
+py::dict Session::fit(const py::array& x, const py::array& y, std::size_t epochs,
+                      const py::object& on_epoch, const py::object& validation,
+                      std::size_t patience) {
+  const Dataset train = dataset(x, y);
+  std::optional<Dataset> val;
+  if (!validation.is_none()) {
+    const auto pair = validation.cast<std::pair<py::array, py::object>>();
+    val = dataset(pair.first, pair.second);
+  }
+  // The schedule's horizon (config().epochs) only grows: fit(epochs=2) twice on a 4-epoch
+  // config trains the same steps as one fit().
+  const std::size_t until = epochs ? trainer_->epochs_done() + epochs : config_.epochs;
+  retarget(std::max(until, config_.epochs));
+  FitOptions options;
+  options.validation = val ? &*val : nullptr;
+  options.patience = patience;
+  py::list reports;
+  options.on_epoch_end = [&](const EpochReport& r) {
+    py::gil_scoped_acquire gil;
+    py::dict d = epoch_dict(r);
+    reports.append(d);
+    bool go_on = r.train.epoch < until;
+    if (!on_epoch.is_none()) {
+      const py::object answer = on_epoch(d);
+      go_on = go_on && (answer.is_none() || PyObject_IsTrue(answer.ptr()) == 1);
+    }
+    return go_on;
+  };
+  FitResult result;
+  {
+    py::gil_scoped_release release;
+    result = trainer_->fit(train, options);
+  }
+  flush_warnings();
+  py::dict out;
+  out["epochs"] = reports;
+  out["stopped_early"] = result.stopped_early;
+  out["restored_best"] = result.restored_best;
+  out["best_validation_loss"] = result.best_validation_loss;
+  return out;
+}
+
+py::dict Session::evaluate(const py::array& x, const py::array& y) {
+  const Dataset data = dataset(x, y);
+  Evaluation e;
+  {
+    py::gil_scoped_release release;
+    e = trainer_->evaluate(data);
+  }
+  return evaluation_dict(e);
+}
+
+py::array_t<float> Session::predict(const py::array& x) {
+  const Dataset data = dataset(x, py::none());
+  std::vector<float> out;
+  {
+    py::gil_scoped_release release;
+    out = trainer_->predict(data);
+  }
+  return to_numpy(std::move(out), data.rows, model_->spec().outputs());
+}
+
+void Session::set_schema(std::vector<std::string> feature_names,
+                         std::vector<std::string> class_names) {
+  DataSchema s;
+  s.task = config_.loss == Loss::mse ? Task::regression : Task::classification;
+  s.feature_names = std::move(feature_names);
+  s.class_names = std::move(class_names);
+  s.check(model_->spec().inputs, classes(), "the schema given");
+  schema_ = std::move(s);
+}
+
+Checkpoint Session::checkpoint() const {
+  Checkpoint c = trainer_->checkpoint();
+  c.normalizer = normalizer_;
+  if (c.classes == 0) c.classes = classes();  // not trained yet: the model's own
+  if (c.schema.empty()) c.schema = schema_;   // not trained since set_schema or load
+  c.data = "python";
+  return c;
+}
+
+std::string Session::params_hash() const {
+  return hash_hex(dptrain::params_hash<float>(model_->parameters()));
+}
+
+py::array_t<float> Session::parameters() const {
+  const auto p = model_->parameters();
+  py::array_t<float> a(static_cast<py::ssize_t>(p.size()));
+  std::copy(p.begin(), p.end(), a.mutable_data());
+  return a;
+}
+
+}  // namespace dptrain::python

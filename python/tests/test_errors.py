@@ -1,0 +1,89 @@
+"""Bad input raises ValueError with a message that names the problem, never a crash."""
+
+import numpy as np
+import pytest
+
+import dptrain
+from dptrain import MLPClassifier, MLPRegressor
+
+
+def small():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    return X, (X[:, 0] > 0).astype(int)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_features(bad):
+    X, y = small()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        MLPClassifier(max_iter=1).fit(X, y)
+
+
+def test_one_class():
+    X, _ = small()
+    with pytest.raises(ValueError, match="class"):
+        MLPClassifier(max_iter=1).fit(X, np.zeros(len(X)))
+
+
+def test_wrong_shapes():
+    X, y = small()
+    with pytest.raises(ValueError):
+        MLPClassifier(max_iter=1).fit(X[:, 0], y)  # 1-D X
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        MLPClassifier(max_iter=1).fit(X, y[:-1])
+
+
+def test_feature_count_at_predict():
+    X, y = small()
+    clf = MLPClassifier(max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4"):
+        clf.predict(X[:, :3])
+
+
+def test_bad_parameters():
+    X, y = small()
+    for params in ({"solver": "lbfgs"}, {"activation": "swish"}, {"hidden_layer_sizes": (0,)},
+                   {"batch_size": 0}, {"dropout": 1.0}, {"learning_rate": "adaptive"},
+                   {"n_threads": 0}, {"precision": "fp8"}):
+        with pytest.raises(ValueError):
+            MLPClassifier(max_iter=1, **params).fit(X, y)
+
+
+def test_label_not_in_partial_fit_classes():
+    X, y = small()
+    clf = MLPClassifier().partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(X, y + 5)
+
+
+def test_low_level_api_errors():
+    trainer = dptrain.Trainer(dptrain.ModelSpec([4, 8, 2]), dptrain.TrainConfig())
+    X, y = small()
+    with pytest.raises(ValueError, match="features"):
+        trainer.fit(np.zeros((10, 5), np.float32), np.zeros(10, int))
+    with pytest.raises(ValueError, match="outside 0..1"):
+        trainer.fit(X, y + 1)
+    with pytest.raises(ValueError, match="2-D"):
+        trainer.predict(np.zeros(4, np.float32))
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        trainer.predict(bad)
+    with pytest.raises(ValueError):
+        dptrain.TrainConfig(optimizer="lbfgs")
+    with pytest.raises(TypeError):
+        dptrain.TrainConfig(no_such_setting=1)
+    with pytest.raises(ValueError):
+        dptrain.TrainConfig(batch_size=0).validate()
+    with pytest.raises(ValueError):
+        dptrain.load("/nonexistent/model.dpt")
+
+
+def test_regressor_target_columns():
+    X, _ = small()
+    reg = MLPRegressor(max_iter=1).fit(X, np.zeros((len(X), 2)))
+    assert reg.predict(X).shape == (len(X), 2)
+    with pytest.raises(ValueError):
+        reg.set_params(warm_start=True).fit(X, np.zeros((len(X), 3)))
