@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <numeric>
 #include <string>
 
@@ -42,6 +43,23 @@ EngineConfig engine_config(const TrainConfig& c, Communicator* vote) {
   if (vote) e.communicator = vote;
   return e;
 }
+
+/// Abandons the part-done epoch when a training call ends by an exception (divergence, bad
+/// batch, or an on_step callback that throws, as the Python binding's Ctrl-C does): the next
+/// call starts a fresh epoch, as before positions were kept. A stop request keeps the position.
+class AbandonOnThrow {
+ public:
+  explicit AbandonOnThrow(EpochProgress& p) : p_(p), exceptions_(std::uncaught_exceptions()) {}
+  ~AbandonOnThrow() {
+    if (std::uncaught_exceptions() > exceptions_) p_ = {};
+  }
+  AbandonOnThrow(const AbandonOnThrow&) = delete;
+  AbandonOnThrow& operator=(const AbandonOnThrow&) = delete;
+
+ private:
+  EpochProgress& p_;
+  int exceptions_;
+};
 
 void add_step(EpochProgress& p, const StepStats& r, const Dataset& batch, std::size_t rows) {
   ++p.steps;
@@ -202,6 +220,7 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   shuffle_order(n);
   steps_per_epoch_ = (n + batch - 1) / batch;
   check_progress_fits(data);
+  const AbandonOnThrow guard(progress_);
   if (n % batch) engine_.prepare(n % batch);  // the last step's kernels, before the first step
   // A part-done epoch (a stop, a mid-epoch checkpoint) skips the batches it already trained.
   const std::size_t first = progress_.steps;
@@ -217,6 +236,7 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
 EpochResult Trainer::train_epoch(BatchSource& source) {
   const auto t0 = Clock::now();
   const std::size_t samples0 = progress_.samples;
+  const AbandonOnThrow guard(progress_);
   source.start_epoch(epochs_done_);
   Dataset batch;
   std::vector<std::uint32_t> rows;
@@ -242,6 +262,10 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
   if (progress_.steps == 0)
     throw Error("batch source gave no batches for epoch " + std::to_string(epochs_done_ + 1));
   return finish_epoch(samples0, t0);
+}
+
+void Trainer::abandon_epoch() {
+  progress_ = {};
 }
 
 bool Trainer::stop_here(bool first) {

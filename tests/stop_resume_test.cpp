@@ -139,6 +139,42 @@ TEST(StopResume, CallersStopFlagIsReadNeverCleared) {
   EXPECT_EQ(t.step_count(), 3 * kSteps);
 }
 
+TEST(StopResume, AThrowingCallbackAbandonsThePartDoneEpoch) {
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(spec());
+  m.initialize(5);
+  TrainConfig c = config(1);
+  bool interrupt = true;
+  c.on_step = [&](std::size_t done, std::size_t) {
+    if (interrupt && done == 7) throw std::runtime_error("KeyboardInterrupt");
+  };
+  Trainer t(m, c);
+  EXPECT_THROW(t.train_epoch(d), std::runtime_error);
+  EXPECT_EQ(t.epoch_progress().steps, 0u);  // abandoned: other data may follow
+  interrupt = false;
+  EXPECT_EQ(t.train_epoch(d.head(64)).steps, 2u);
+}
+
+TEST(StopResume, AStopKeepsThePositionUntilAbandoned) {
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(spec());
+  m.initialize(5);
+  TrainConfig c = config(1);
+  Trainer* running = nullptr;
+  c.on_step = [&](std::size_t done, std::size_t) {
+    if (done == 3) running->request_stop();
+  };
+  Trainer t(m, c);
+  running = &t;
+  EXPECT_TRUE(t.train_epoch(d).stopped);
+  EXPECT_EQ(t.epoch_progress().steps, 3u);
+  EXPECT_THROW(t.train_epoch(d.head(64)), Error);  // 2 steps per epoch: position 3 does not fit
+  EXPECT_EQ(t.epoch_progress().steps, 3u);         // and the refusal keeps it
+  t.abandon_epoch();
+  EXPECT_EQ(t.train_epoch(d.head(64)).steps, 2u);
+  EXPECT_EQ(t.step_count(), 5u);
+}
+
 TEST(StopResume, PositionThatDoesNotFitTheDataIsRefused) {
   const Dataset d = make_synthetic("blobs8", 1);
   const Checkpoint k = stopped_at(d, 13, 1);

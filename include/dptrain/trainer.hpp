@@ -177,8 +177,14 @@ class Trainer {
   Engine& engine() { return engine_; }
   const Engine& engine() const { return engine_; }
   std::size_t epochs_done() const { return epochs_done_; }
-  /// Where the current epoch (epochs_done() + 1) stands; zero at an epoch boundary.
+  /// Where the current epoch (epochs_done() + 1) stands; zero at an epoch boundary. Kept by a
+  /// stop request (and in checkpoints); a training call that ends by an exception (divergence,
+  /// a bad batch, an on_step callback that throws) abandons the part-done epoch instead.
   const EpochProgress& epoch_progress() const { return progress_; }
+  /// Abandons a part-done epoch (e.g. after a stop, to train on other data next): the next
+  /// train_epoch() starts epoch epochs_done() + 1 at its first step. The steps already taken
+  /// stay in the parameters and in step_count().
+  void abandon_epoch();
   std::uint64_t step_count() const { return engine_.step_count(); }
   std::size_t workers_for(std::size_t rows) const { return engine_.workers_for(rows); }
   std::size_t workspace_bytes(std::size_t worker) const { return engine_.workspace_bytes(worker); }
