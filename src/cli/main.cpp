@@ -16,6 +16,7 @@
 #include "dptrain/error.hpp"
 #include "dptrain/gemm.hpp"
 #include "dptrain/version.hpp"
+#include "stop_signals.hpp"
 
 namespace {
 
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
   // The CLI owns its process's threads (Note [Threads]): OpenBLAS, wherever it is called (the
   // openblas kernel, bench's SGEMM rate), runs on the caller's thread only.
   const dptrain::OpenBlasSingleThreaded openblas_one_thread;
+  dptrain::cli::set_program_path(argv[0]);  // for the resume command printed after a stop
   // A file-size limit (ulimit -f) then fails the write with EFBIG, reported like a full disk,
   // instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
