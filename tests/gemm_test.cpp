@@ -77,31 +77,33 @@ TEST(GemmBackendNames, ParseAndReject) {
 }
 
 TEST(OpenBlasThreads, HeldToOneWhileInUseThenRestored) {
-  // Note [Threads]: the engine holds OpenBLAS to one thread only while it uses the openblas
-  // kernel, and gives an application's setting back afterwards (NumPy shares the library).
+  // Note [Threads]: OpenBLAS runs single-threaded while dptrain works (a Trainer's epochs here,
+  // seen from its per-step callback) and an application's setting comes back afterwards (NumPy
+  // shares the library). Kernels that never call OpenBLAS leave it alone.
   if (!gemm_backend_available(GemmBackend::openblas) || !openblas_get_num_threads)
     GTEST_SKIP() << "no OpenBLAS in this build";
   openblas_set_num_threads(3);
   {
-    Model<float> m(ModelSpec::mlp({4, 3, 2}, Activation::relu, Activation::softmax));
-    EngineConfig c;
-    c.gemm = GemmBackend::openblas;
-    Engine e(m, c);
+    const OpenBlasSingleThreaded outer(GemmBackend::onednn);
     EXPECT_EQ(openblas_get_num_threads(), 1);
-    {
-      const OpenBlasSingleThreaded nested;
-      EXPECT_EQ(openblas_get_num_threads(), 1);
-    }
-    EXPECT_EQ(openblas_get_num_threads(), 1) << "released while the engine still holds it";
+    { const OpenBlasSingleThreaded nested(GemmBackend::openblas); }
+    EXPECT_EQ(openblas_get_num_threads(), 1) << "released while an outer holder lives";
   }
   EXPECT_EQ(openblas_get_num_threads(), 3);
-  Model<float> m(ModelSpec::mlp({4, 3, 2}, Activation::relu, Activation::softmax));
-  EngineConfig c;
-  c.gemm = GemmBackend::onednn;
-  if (gemm_backend_available(GemmBackend::onednn)) {
-    Engine e(m, c);
-    EXPECT_EQ(openblas_get_num_threads(), 3) << "the onednn kernel must not touch OpenBLAS";
-  }
+  { const OpenBlasSingleThreaded eigen(GemmBackend::eigen); }
+  EXPECT_EQ(openblas_get_num_threads(), 3);
+  Model<float> m(ModelSpec::mlp({2, 3, 2}, Activation::tanh, Activation::softmax));
+  m.initialize(1);
+  TrainConfig c;
+  c.gemm = GemmBackend::openblas;
+  c.epochs = 1;
+  c.batch_size = 2;
+  int during = 0;
+  c.on_step = [&](std::size_t, std::size_t) { during = openblas_get_num_threads(); };
+  Trainer t(m, c);
+  t.fit(make_synthetic("xor", 1));
+  EXPECT_EQ(during, 1);
+  EXPECT_EQ(openblas_get_num_threads(), 3);
   openblas_set_num_threads(1);
 }
 

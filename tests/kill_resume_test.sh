@@ -29,7 +29,7 @@ print(",".join("f%d" % i for i in range(8)) + ",label")
 for _ in range(2000):
     x = [r.gauss(0, 1) for _ in range(8)]
     print(",".join("%.4f" % v for v in x) + ",%d" % (x[0] * x[1] > 0))' >d.csv
-RUN=(train --data csv:d.csv --layers 8,128,128,2 --batch-size 4 --epochs 3 --dropout 0.1
+RUN=(train --data csv:d.csv --layers 8,128,128,2 --batch-size 4 --epochs 8 --dropout 0.1
   --deterministic --test-data none --save m.dpt --save-every 3)
 
 start=$(now)
@@ -39,9 +39,9 @@ took=$("$PYTHON" -c "print($(now) - $start)")
 [[ $RC -eq 0 && -n $want ]] && ok "uninterrupted run: $want in ${took%.*} s" || not_ok "uninterrupted run" "rc=$RC"
 rm -f m.dpt
 
-# Moments: 50 ms to 50 ms + a tenth of the uninterrupted run after each start, so that ten kills
+# Moments: 50 ms to 50 ms + 1/25 of the uninterrupted run after each start, so that ten kills
 # rarely finish the run however fast this machine's disk is (the disk's speed varies with load).
-span_ms=$("$PYTHON" -c "print(max(100, int($took * 1000 / 10)))")
+span_ms=$("$PYTHON" -c "print(max(50, int($took * 1000 / 25)))")
 kills=0 mid_epoch=0 finished=0
 for i in $(seq 10); do
   threads=$((i % 3 + 1))

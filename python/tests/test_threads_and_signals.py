@@ -25,17 +25,22 @@ def test_another_python_thread_runs_during_fit():
         while not counter["stop"]:
             counter["n"] += 1
 
-    clf = MLPClassifier(hidden_layer_sizes=(256,), max_iter=3, batch_size=64, random_state=0,
-                        n_iter_no_change=100)
-    # How far the thread counts alone in the time a fit takes ...
-    thread = threading.Thread(target=spin)
-    start = time.perf_counter()
-    thread.start()
-    clf.fit(X, y)
-    fit_seconds = time.perf_counter() - start
-    counter["stop"] = True
-    thread.join()
-    during_fit = counter["n"]
+    # A fit long enough to tell on this machine: more epochs until it takes 0.3 s or more.
+    for max_iter in (3, 12, 48, 192):
+        clf = MLPClassifier(hidden_layer_sizes=(256,), max_iter=max_iter, batch_size=64,
+                            random_state=0, n_iter_no_change=1000)
+        # How far the thread counts alone in the time a fit takes ...
+        counter.update(n=0, stop=False)
+        thread = threading.Thread(target=spin)
+        start = time.perf_counter()
+        thread.start()
+        clf.fit(X, y)
+        fit_seconds = time.perf_counter() - start
+        counter["stop"] = True
+        thread.join()
+        during_fit = counter["n"]
+        if fit_seconds >= 0.3:
+            break
     assert fit_seconds > 0.2, "the fit is too short to tell"
     # ... the GIL held through fit would leave it at (almost) nothing: Python switches threads
     # only every 5 ms, and a thread that never gets the GIL counts nothing at all.

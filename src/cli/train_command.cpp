@@ -28,6 +28,28 @@ namespace dptrain::cli {
 
 namespace {
 
+void add_optimizer_options(cxxopts::Options& options) {
+  options.add_options("Optimizer")("optimizer",
+                                   "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw",
+                                   cxxopts::value<std::string>()->default_value("adam"))(
+      "lr", "Learning rate", cxxopts::value<std::string>()->default_value("0.001"))(
+      "momentum", "Momentum for momentum/nesterov",
+      cxxopts::value<std::string>()->default_value("0.9"))(
+      "weight-decay", "Decoupled weight decay (default 0; 0.01 for adamw)",
+      cxxopts::value<std::string>())("l1", "L1 penalty on weights",
+                                     cxxopts::value<std::string>()->default_value("0"))(
+      "l2", "L2 penalty (l2/2 |w|^2) on weights",
+      cxxopts::value<std::string>()->default_value("0"))(
+      "schedule", "Learning-rate schedule: constant, step, cosine",
+      cxxopts::value<std::string>()->default_value("constant"))(
+      "lr-step-epochs", "step schedule: epochs between decays",
+      cxxopts::value<std::string>()->default_value("10"))(
+      "lr-gamma", "step schedule: decay factor",
+      cxxopts::value<std::string>()->default_value("0.1"))(
+      "min-lr", "cosine schedule: final learning rate",
+      cxxopts::value<std::string>()->default_value("0"));
+}
+
 cxxopts::Options train_options() {
   cxxopts::Options options("dptrain train", "Train a multilayer perceptron with data parallelism.");
   add_data_options(options, true);
@@ -55,25 +77,7 @@ cxxopts::Options train_options() {
                                      cxxopts::value<std::string>()->default_value("0"))(
       "init", "Initialisation: auto (He for relu, else Glorot), he, glorot",
       cxxopts::value<std::string>()->default_value("auto"));
-  options.add_options("Optimizer")("optimizer",
-                                   "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw",
-                                   cxxopts::value<std::string>()->default_value("adam"))(
-      "lr", "Learning rate", cxxopts::value<std::string>()->default_value("0.001"))(
-      "momentum", "Momentum for momentum/nesterov",
-      cxxopts::value<std::string>()->default_value("0.9"))(
-      "weight-decay", "Decoupled weight decay (default 0; 0.01 for adamw)",
-      cxxopts::value<std::string>())("l1", "L1 penalty on weights",
-                                     cxxopts::value<std::string>()->default_value("0"))(
-      "l2", "L2 penalty (l2/2 |w|^2) on weights",
-      cxxopts::value<std::string>()->default_value("0"))(
-      "schedule", "Learning-rate schedule: constant, step, cosine",
-      cxxopts::value<std::string>()->default_value("constant"))(
-      "lr-step-epochs", "step schedule: epochs between decays",
-      cxxopts::value<std::string>()->default_value("10"))(
-      "lr-gamma", "step schedule: decay factor",
-      cxxopts::value<std::string>()->default_value("0.1"))(
-      "min-lr", "cosine schedule: final learning rate",
-      cxxopts::value<std::string>()->default_value("0"));
+  add_optimizer_options(options);
   options.add_options("Training")("epochs",
                                   "Total epochs (with --resume: including those already done)",
                                   cxxopts::value<std::string>()->default_value("10"))(
