@@ -119,6 +119,11 @@ TEST(CostModel, IntraSplitsTheFullBatchProducts) {
   EXPECT_NEAR(i2.compute_us, 2 * 4 * kRowUs / 2, 1e-9);
   EXPECT_DOUBLE_EQ(i2.exchange_us, 0);
   EXPECT_DOUBLE_EQ(i2.sync_us, 2 * 5);  // one fork/join per product
+  // Split 4096 columns over 2048 workers: 2 each, costed at the 2-row rate (here half).
+  Calibration slow_small = c;
+  slow_small.layers[0].forward = {{4, 1.0}, {2, 0.5}, {1, 0.25}};
+  EXPECT_NEAR(predict(slow_small, a, PlanKind::intra, 2048).compute_us,
+              2 * 4 * kRowUs / (2048 * 0.5), 1e-9);
 }
 
 TEST(CostModel, BestPlanIsTheLowestPrediction) {

@@ -76,7 +76,10 @@ StepPrediction predict_intra(const Calibration& c, const Assumptions& a, std::si
     const double n = k == 0 ? 2.0 : 3.0;
     products += n;
     const double flops = n * 2.0 * double(c.batch) * double(l.in) * double(l.out);
-    p.compute_us += flops_us(flops, double(cores) * rate_at(l.forward, c.batch));
+    // The pool splits the larger of rows and columns; the worker's share of it is costed like
+    // that many rows (the measured curve), never above the full batch's rate.
+    const std::size_t split = (std::max(c.batch, l.out) + cores - 1) / cores;
+    p.compute_us += flops_us(flops, double(cores) * rate_at(l.forward, std::min(split, c.batch)));
   }
   p.update_us = bytes_us(update_bytes, bandwidth_gbs(c, a, cores));
   p.sync_us = cores > 1 ? products * fork_join_us(c, a, cores) : 0.0;

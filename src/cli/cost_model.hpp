@@ -19,7 +19,8 @@
 // `buffers` (one gradient buffer per worker) moves the weight-gradient product into phase 1
 // (K = the worker's rows, at the forward rate) and replaces exchange by the reduce: W buffers of
 // P values written and read back, W P 4 2 bytes. `intra` (one replica, every product split over
-// W workers) costs the B-row products at W times the single-thread rate, no exchange, and one
+// W workers) costs the B-row products at W times the single-thread rate of the worker's share
+// (the larger of B and out, divided by W, read off the rows curve), no exchange, and one
 // fork/join per product. Elementwise work (activations, bias, loss) is left out.
 // Beyond the measured cores: the single-thread GEMM rate holds per core (no clock drop), the
 // aggregate bandwidth grows with the contended per-core figure up to Assumptions::
