@@ -1,6 +1,7 @@
 // Printing and recording the cost model's projection (projection.hpp).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "projection.hpp"
@@ -71,6 +72,12 @@ void print_comparison(const ScaleSettings& s, const ScaleSweep& sweep) {
     print_split(pr);
     std::printf("\n");
   }
+  const double load = std::atof(sweep.load_start.c_str());
+  if (load > double(s.cores))
+    std::printf(
+        "(load average %.1f over %zu cores when the sweep began: measured steps include time "
+        "other processes ran; the model predicts an idle machine)\n",
+        load, s.cores);
 }
 
 void print_projection_table(const ScaleSettings& s, const ScaleSweep& sweep) {

@@ -1,8 +1,9 @@
 // dptrain scale: a thread-scaling sweep of one model. For every (strategy, thread count) point
 // it measures steady-state training throughput in timed windows after a warm-up, repeated with
 // the points interleaved within each repeat (measure.hpp), and reports median/min/max, speedup,
-// efficiency, the time split of a step and memory, an Amdahl fit and its projection to larger
-// machines, labelled as such (scale_report.hpp). --out writes the points as CSV and the whole
+// efficiency, the time split of a step and memory, a cost model's prediction of each point and
+// its projection to larger machines (projection.hpp), and an Amdahl fit, labelled as such
+// (scale_report.hpp). --out writes the points as CSV and the whole
 // run as JSON beside it.
 #include <unistd.h>
 
@@ -28,7 +29,9 @@ cxxopts::Options scale_options() {
   cxxopts::Options options(
       "dptrain scale",
       "Thread-scaling sweep of one model: throughput, speedup, efficiency, time split and memory "
-      "per thread count for the data and intra strategies, an Amdahl fit and its projection "
+      "per thread count for the data and intra strategies; a cost model measured on this machine "
+      "(GEMM rate by rows per worker, copy bandwidth, fork/join latency) predicts each point and "
+      "projects the best plan to --project cores (labelled PROJECTION), plus an Amdahl fit "
       "(random data; loading excluded).");
   options.add_options()("model", "Reference model: A, B, C, xor, square",
                         cxxopts::value<std::string>()->default_value("A"))(
@@ -73,7 +76,9 @@ cxxopts::Options scale_options() {
       "the 1-thread batch; reports throughput and efficiency = samples/s at T / (T x at 1)")(
       "project",
       "Core counts of the cost model's PROJECTION (comma-separated): the plan with the lowest "
-      "predicted step and its split (compute / exchange / update / sync)",
+      "predicted step and its split (compute / exchange / update / sync); assumed beyond "
+      "the measured cores: the single-thread GEMM rate per core, one socket, elementwise work "
+      "left out, no replica groups",
       cxxopts::value<std::string>()->default_value("16,32,64,128"))(
       "mem-bandwidth",
       "Projection assumption: memory bandwidth of one socket in GB/s (read + write), the cap on "
