@@ -72,6 +72,8 @@ void print_comparison(const ScaleSettings& s, const ScaleSweep& sweep) {
     print_split(pr);
     std::printf("\n");
   }
+  if (s.threads.back() > s.cores)
+    std::printf("(* more threads than cores: the prediction is for as many cores as threads)\n");
   const double load = std::atof(sweep.load_start.c_str());
   if (load > double(s.cores))
     std::printf(
