@@ -50,4 +50,18 @@ csv_seed ragged '\x00\x00''1,2,3\n4,5\n'
   "$cli" train --data xor --layers 2,3,2 --epochs 1 --loss ce --dropout 0.25 \
     --normalize standard --test-data none --save "$corpus/checkpoint/valid-adam-dropout.dpt" \
     >/dev/null)
+# A checkpoint taken inside an epoch (as --save-every or a stop on a signal writes it): the
+# first seed with its "epoch_progress" set (metadata edited, CRC-32 rewritten).
+/usr/bin/python3 - "$corpus/checkpoint/valid-sgd.dpt" "$corpus/checkpoint/valid-mid-epoch.dpt" <<'PY'
+import json, struct, sys, zlib
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[12:20])[0]
+meta = json.loads(b[20:20 + n])
+meta["epoch_progress"] = {"steps": 1, "samples": 3, "metric_values": 3, "loss_sum": 2.0625,
+                          "metric_sum": 2.0}
+meta["step"] = meta["step"] + 1
+text = json.dumps(meta, separators=(",", ":"), sort_keys=True).encode()
+body = b[:12] + struct.pack("<Q", len(text)) + text + b[20 + n:-4]
+open(sys.argv[2], "wb").write(body + struct.pack("<I", zlib.crc32(body)))
+PY
 du -ab "$corpus" | sort -k2

@@ -138,6 +138,12 @@ std::string encode_checkpoint(const Checkpoint& c) {
       {"epochs_total", c.epochs_total},
       {"epochs_done", c.epochs_done},
       {"step", c.step},
+      {"epoch_progress",
+       {{"steps", c.epoch_progress.steps},
+        {"samples", c.epoch_progress.samples},
+        {"metric_values", c.epoch_progress.metric_values},
+        {"loss_sum", c.epoch_progress.loss_sum},
+        {"metric_sum", c.epoch_progress.metric_sum}}},
       {"deterministic", c.deterministic},
       {"micro_batches", c.micro_batches},
       {"normalizer",
@@ -172,6 +178,33 @@ std::string encode_checkpoint(const Checkpoint& c) {
 }
 
 namespace {
+
+/// "epoch_progress" (absent in files written before it existed: an epoch boundary), checked
+/// against the step count and batch size so that an edited file cannot place a resumed run
+/// outside its epoch's order.
+EpochProgress progress_from_json(const json& meta, const Checkpoint& c) {
+  EpochProgress p;
+  if (!meta.contains("epoch_progress")) return p;
+  const json& j = meta.at("epoch_progress");
+  p.steps = whole(j, "steps");
+  p.samples = whole(j, "samples");
+  p.metric_values = whole(j, "metric_values");
+  p.loss_sum = j.at("loss_sum").get<double>();
+  p.metric_sum = j.at("metric_sum").get<double>();
+  std::size_t most_rows = 0;
+  if (p.steps > c.step)
+    throw Error("epoch_progress.steps " + std::to_string(p.steps) + " is above step " +
+                std::to_string(c.step));
+  if (__builtin_mul_overflow(p.steps, c.batch_size, &most_rows) || p.samples > most_rows ||
+      p.samples < p.steps || (p.steps == 0) != (p.samples == 0) || p.metric_values < p.samples)
+    throw Error("epoch_progress counts " + std::to_string(p.steps) + " steps, " +
+                std::to_string(p.samples) + " samples and " + std::to_string(p.metric_values) +
+                " metric values, which do not fit batch size " + std::to_string(c.batch_size));
+  if (!std::isfinite(p.loss_sum) || !std::isfinite(p.metric_sum) || p.loss_sum < 0 ||
+      p.metric_sum < 0)
+    throw Error("epoch_progress sums must be finite and >= 0");
+  return p;
+}
 
 /// The settings part of the metadata (everything but the model spec) into `c`.
 void settings_from_json(const json& meta, Checkpoint& c) {
@@ -227,6 +260,7 @@ void settings_from_json(const json& meta, Checkpoint& c) {
   if (c.micro_batches > kMaxMicroBatches)
     throw Error("micro_batches " + std::to_string(c.micro_batches) + " is above " +
                 std::to_string(kMaxMicroBatches));
+  c.epoch_progress = progress_from_json(meta, c);
 }
 
 /// The buffers must fit the model the metadata describes. The trainable values are checked

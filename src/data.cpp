@@ -49,6 +49,7 @@ Dataset Dataset::head(std::size_t n) const {
   d.classes = classes;
   if (!labels.empty()) d.labels.assign(labels.begin(), labels.begin() + std::ptrdiff_t(d.rows));
   d.target_width = target_width;
+  d.schema = schema;
   if (!targets.empty())
     d.targets.assign(targets.begin(), targets.begin() + std::ptrdiff_t(d.rows * target_width));
   return d;
@@ -181,6 +182,7 @@ Dataset parse_idx(std::string_view image_bytes, std::string_view label_bytes,
   }
   // MNIST-format label files carry digits/classes 0-9; a larger label means more classes.
   d.classes = std::max(10, max_label + 1);
+  d.schema.task = Task::classification;  // class indices: no names (Note [Schema])
   d.validate();
   return d;
 }

@@ -201,6 +201,7 @@ void Engine::prepare(std::size_t rows) {
     return;
   const parallel::StepPlan p = plan(rows);
   const ModelSpec& spec = model_.spec();
+  const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
   pool_->run(p.workers, [&](std::size_t w) {
     Workspace<float>& ws = workspaces_[w];
     const parallel::Range mine = p.worker_units(w);
@@ -294,6 +295,7 @@ std::span<float* const> Engine::active_buffers(const parallel::StepPlan& plan) {
 StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
                        double learning_rate) {
   check_step(data, rows.size());
+  const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
   parallel::ScopedTimer wall(timing_ ? &times_.wall : nullptr);
   const parallel::StepPlan p = plan(rows.size());
   for (std::size_t u = 0; u < p.units; ++u) unit_stats_[u] = {};

@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -19,16 +20,32 @@
 
 namespace dptrain {
 
-#if DPTRAIN_HAVE_OPENBLAS
 namespace {
-// OpenBLAS must never start threads of its own: each dptrain worker calls it single-threaded.
-// Runs at load time, after libopenblas' own initialisation (it is a dependency of this library).
-const bool openblas_single_threaded = [] {
-  openblas_set_num_threads(1);
-  return true;
-}();
+std::mutex openblas_holders_mutex;
+int openblas_holders = 0;
+int openblas_threads_before = 1;
 }  // namespace
+
+OpenBlasSingleThreaded::OpenBlasSingleThreaded(GemmBackend backend)
+    : held_(backend == GemmBackend::openblas || backend == GemmBackend::onednn) {
+#if DPTRAIN_HAVE_OPENBLAS
+  if (!held_) return;
+  std::lock_guard<std::mutex> lock(openblas_holders_mutex);
+  if (openblas_holders++ == 0) {
+    openblas_threads_before = openblas_get_num_threads();
+    if (openblas_threads_before != 1) openblas_set_num_threads(1);
+  }
 #endif
+}
+
+OpenBlasSingleThreaded::~OpenBlasSingleThreaded() {
+#if DPTRAIN_HAVE_OPENBLAS
+  if (!held_) return;
+  std::lock_guard<std::mutex> lock(openblas_holders_mutex);
+  if (--openblas_holders == 0 && openblas_threads_before != 1)
+    openblas_set_num_threads(openblas_threads_before);
+#endif
+}
 
 GemmBackend parse_gemm_backend(std::string_view name) {
   GemmBackend b;
@@ -84,7 +101,6 @@ std::string gemm_kernel_description(GemmBackend backend) {
   switch (backend) {
     case GemmBackend::openblas: {
 #if DPTRAIN_HAVE_OPENBLAS
-      (void)openblas_single_threaded;
       std::string d = "OpenBLAS, 1 thread per worker (";
       d += openblas_get_corename();
       d += " kernel)";
@@ -165,7 +181,9 @@ CBLAS_TRANSPOSE cblas_trans(Transpose t) {
 
 /// The kernel that runs a product on the onednn backend: oneDNN for single-precision products
 /// big enough to pay for its per-call cost (about a microsecond), else the fastest other kernel
-/// (oneDNN 2.6 has no double-precision matmul; the gradient checks run in double).
+/// (oneDNN 2.6 has no double-precision matmul; the gradient checks run in double). OpenBLAS,
+/// not Eigen: its results for a row do not depend on how many rows the product has (Eigen's
+/// do), which evaluation in chunks and scikit-learn's subset-invariance check rely on.
 template <class T>
 GemmBackend onednn_or_fallback(std::size_t m, std::size_t n, std::size_t k) {
   if (std::is_same_v<T, float> && onednn_runs(m, n, k)) return GemmBackend::onednn;

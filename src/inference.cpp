@@ -89,6 +89,7 @@ std::size_t Inference::workers_for(const Model<float>& model, std::size_t rows) 
 }
 
 Evaluation Inference::evaluate(const Model<float>& model, const Dataset& data, Loss loss) {
+  const OpenBlasSingleThreaded openblas_one_thread(options_.gemm);
   const ModelSpec& spec = model.spec();
   check_data_fits(spec, loss, data);
   const std::size_t cols = spec.outputs(), workers = workers_for(model, data.rows);
@@ -125,6 +126,7 @@ std::vector<float> Inference::predict(const Model<float>& model, const Dataset& 
 }
 
 void Inference::predict_into(const Model<float>& model, const Dataset& data, std::span<float> out) {
+  const OpenBlasSingleThreaded openblas_one_thread(options_.gemm);
   const ModelSpec& spec = model.spec();
   check_features_fit(spec, data);
   const std::size_t cols = spec.outputs(), workers = workers_for(model, data.rows);

@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -58,7 +60,46 @@ void check_regular_or_absent(const std::string& path, const std::string& target)
                 "; dptrain writes its output only to a regular file (or a new one)");
 }
 
+/// "<name>.tmp." followed by the pid of the process that wrote it: write_file_atomically's own
+/// temporary files for `name`, and nothing else.
+constexpr std::string_view kTempInfix = ".tmp.";
+
+std::string temp_path(const std::string& path, pid_t pid) {
+  return path + std::string(kTempInfix) + std::to_string(pid);
+}
+
+/// The pid in `entry` when it is "<name>.tmp.<pid>" (digits only), else 0.
+pid_t temp_owner(std::string_view entry, std::string_view name) {
+  if (!entry.starts_with(name) || !entry.substr(name.size()).starts_with(kTempInfix)) return 0;
+  const std::string_view digits = entry.substr(name.size() + kTempInfix.size());
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  if (digits.empty() || digits[0] == '0' || ec != std::errc() ||
+      end != digits.data() + digits.size() || pid <= 0)
+    return 0;
+  return pid;
+}
+
 }  // namespace
+
+std::size_t remove_stale_temporaries(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : ".";
+  const std::string name = target.filename().string();
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const pid_t pid = temp_owner(it->path().filename().string(), name);
+    // A live pid (even one reused by an unrelated process) keeps its file: never remove what a
+    // running writer may still rename. EPERM means alive too.
+    if (pid == 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
+}
 
 std::string output_target(const std::string& path) {
   // Followed by hand rather than with canonical(): a dangling link (a new file through a link)
@@ -114,7 +155,8 @@ void write_file_atomically(const std::string& requested, std::string_view bytes)
   const std::filesystem::path target(path);
   const std::filesystem::path folder =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  const std::string temp = temp_path(path, ::getpid());
+  remove_stale_temporaries(path);  // left by earlier writers killed mid-write
   auto fail = [&](const char* what, int err) {
     ::unlink(temp.c_str());
     throw Error("cannot write " + describe(requested, path) + ": " + what + ": " +

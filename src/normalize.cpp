@@ -164,6 +164,7 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fractio
     d.features = data.features;
     d.classes = data.classes;
     d.target_width = data.target_width;
+    d.schema = data.schema;
     for (std::uint32_t r : rows) {
       d.x.insert(d.x.end(), data.x.begin() + std::ptrdiff_t(r * data.features),
                  data.x.begin() + std::ptrdiff_t((r + 1) * data.features));

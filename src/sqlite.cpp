@@ -134,6 +134,25 @@ double cell_value(sqlite3_stmt* stmt, int c, Where&& where) {
   return value;
 }
 
+/// The text of column `c` of the current row as a class label: numbers by value, text as it is.
+template <class Where>
+std::string label_text(sqlite3_stmt* stmt, int c, Where&& where) {
+  switch (sqlite3_column_type(stmt, c)) {
+    case SQLITE_INTEGER:
+      return std::to_string(sqlite3_column_int64(stmt, c));
+    case SQLITE_FLOAT:
+      return canonical_number(sqlite3_column_double(stmt, c));
+    case SQLITE_NULL:
+      throw Error(where(std::size_t(c)) + ": NULL, not a label");
+    case SQLITE_BLOB:
+      throw Error(where(std::size_t(c)) + ": a BLOB, not a label");
+    default: {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+      return text ? std::string(text) : std::string();
+    }
+  }
+}
+
 }  // namespace
 
 Dataset load_sqlite(const std::string& path, const TableOptions& options) {
@@ -169,8 +188,13 @@ Dataset load_sqlite(const std::string& path, const TableOptions& options) {
       return source + ": row " + std::to_string(row) + ", column " + std::to_string(c + 1) + " ('" +
              names[c] + "')";
     };
-    for (int c = 0; c < columns; ++c) values[std::size_t(c)] = cell_value(st.stmt, c, where);
-    builder.add_row(values, where);
+    std::string label;
+    for (int c = 0; c < columns; ++c)
+      if (std::size_t(c) == builder.label_column() && builder.text_label())
+        label = label_text(st.stmt, c, where);
+      else
+        values[std::size_t(c)] = cell_value(st.stmt, c, where);
+    builder.add_row(values, label, where);
   }
   return builder.finish(false);
 }

@@ -87,10 +87,19 @@ Dataset make_linear(std::uint64_t seed) {
 }  // namespace
 
 Dataset make_synthetic(std::string_view name, std::uint64_t seed) {
-  if (name == "xor") return make_xor();
-  if (name == "square") return make_square(seed);
-  if (name == "blobs8") return make_blobs8(seed);
-  if (name == "linear") return make_linear(seed);
+  Dataset d;
+  if (name == "xor")
+    d = make_xor();
+  else if (name == "square")
+    d = make_square(seed);
+  else if (name == "blobs8")
+    d = make_blobs8(seed);
+  else if (name == "linear")
+    d = make_linear(seed);
+  if (d.rows > 0) {  // unnamed features; class indices need no names (Note [Schema])
+    d.schema.task = d.classification() ? Task::classification : Task::regression;
+    return d;
+  }
   throw Error("unknown synthetic data set '" + std::string(name) +
               "' (expected xor, square, blobs8 or linear)");
 }

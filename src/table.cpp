@@ -63,13 +63,16 @@ struct CsvState {
     values.resize(fields.size());
     for (std::size_t c = 0; c < fields.size(); ++c) {
       if (trim(fields[c]).empty()) throw Error(cell(c) + ": empty value");
+      if (c == builder.label_column() && builder.text_label()) continue;  // a class label: text
       if (!parse_number(fields[c], values[c]))
         throw Error(cell(c) + ": " + quoted(fields[c]) + " is not a number");
       if (!std::isfinite(values[c]))
         throw Error(cell(c) + ": " + quoted(fields[c]) + " is " +
                     (std::isnan(values[c]) ? "NaN" : "infinite") + ", not a usable value");
     }
-    builder.add_row(values, [&](std::size_t c) { return cell(c); });
+    const std::string_view label =
+        builder.label_column() < fields.size() ? fields[builder.label_column()] : "";
+    builder.add_row(values, label, [&](std::size_t c) { return cell(c); });
   }
 };
 
@@ -127,6 +130,12 @@ std::size_t line_end(std::string_view text, std::size_t pos) {
   return eol + (text[eol] == '\r' && eol + 1 < text.size() && text[eol + 1] == '\n' ? 2 : 1);
 }
 
+/// True when the physical line at `pos` starts with '#' (after blanks): a comment.
+bool is_comment(std::string_view text, std::size_t pos) {
+  while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
+  return pos < text.size() && text[pos] == '#';
+}
+
 }  // namespace
 
 Dataset parse_csv(std::string_view text, const std::string& source, const TableOptions& options) {
@@ -149,6 +158,10 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
   while (pos < text.size() && !state.error) {
     const std::size_t end = line_end(text, pos);
     ++state.line;
+    if (state.line <= options.skip_rows || (parser.pstate == 0 && is_comment(text, pos))) {
+      pos = end;  // --skip-rows, or a '#' comment line outside any row (pstate 0: none begun)
+      continue;
+    }
     if (csv_parse(&parser, text.data() + pos, end - pos, csv_field_cb, csv_row_cb, &state) !=
         end - pos) {
       const std::string msg = csv_strerror(csv_error(&parser));
@@ -165,6 +178,56 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
 
 Dataset load_csv(const std::string& path, const TableOptions& options) {
   return parse_csv(read_file(path), path, options);
+}
+
+void attach_labels(Dataset& data, std::string_view text, const std::string& source,
+                   const TableOptions& options) {
+  if (data.labelled()) throw Error("data '" + data.source + "' already has labels");
+  std::vector<std::pair<std::size_t, std::string>> lines;  // (line number, label text)
+  std::size_t number = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t end = line_end(text, pos);
+    std::string_view line = trim(text.substr(pos, end - pos));
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    pos = end, ++number;
+    if (line.empty() || line.front() == '#') continue;
+    if (line.size() >= 2 && line.front() == '"' && line.back() == '"')
+      line = line.substr(1, line.size() - 2);
+    lines.emplace_back(number, std::string(line));
+  }
+  const bool header =
+      options.header == TableOptions::Header::yes ||
+      (options.header == TableOptions::Header::detect && lines.size() == data.rows + 1);
+  if (lines.size() - (header && !lines.empty() ? 1 : 0) != data.rows)
+    throw Error(source + ": has " + std::to_string(lines.size()) + " labels for the " +
+                std::to_string(data.rows) + " rows of data '" + data.source + "'");
+  DataSchema schema = data.schema;
+  TableOptions o = options;  // the file's one column is the label
+  o.label = "1";
+  o.model_inputs = 0;
+  TableBuilder builder(source, o);
+  builder.set_columns(
+      2, header ? std::vector<std::string>{"", lines[0].second} : std::vector<std::string>{});
+  std::vector<double> values(2, 0.0);
+  for (std::size_t i = header ? 1 : 0; i < lines.size(); ++i) {
+    const auto& [line, label] = lines[i];
+    auto where = [&, line = line](std::size_t) {
+      return source + ": line " + std::to_string(line);
+    };
+    if (!options.classification && !parse_number(label, values[1]))
+      throw Error(where(0) + ": " + quoted(label) + " is not a number");
+    builder.add_row(values, label, where);
+  }
+  Dataset labels = builder.finish(header);
+  data.classes = labels.classes;
+  data.labels = std::move(labels.labels);
+  data.target_width = labels.target_width;
+  data.targets = std::move(labels.targets);
+  schema.task = labels.schema.task;
+  schema.label_column = header ? lines[0].second : "";
+  schema.class_names = labels.schema.class_names;
+  data.schema = std::move(schema);
+  data.validate();
 }
 
 }  // namespace dptrain

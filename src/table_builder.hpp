@@ -1,6 +1,7 @@
 #pragma once
 // Internal to the table readers (table.cpp: CSV, sqlite.cpp: SQLite): number parsing and the
-// builder that turns rows of numbers into a Dataset, resolving the label column.
+// builder that turns rows into a Dataset, resolving the label column and mapping class labels
+// to class indices (Note [Schema] in schema.hpp).
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -8,10 +9,12 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dptrain/data.hpp"
 #include "dptrain/error.hpp"
+#include "dptrain/schema.hpp"
 
 namespace dptrain::table_detail {
 
@@ -38,21 +41,122 @@ inline std::string quoted(std::string_view text) {
   return "'" + s + "'";
 }
 
-/// Collects rows of numbers into a Dataset: the label column becomes labels or targets.
+/// The text of a numeric label as a class key: whole numbers without a fraction ("1.0" -> "1"),
+/// others in the shortest form that reads back the same. So "1" and "1.0" are one class.
+inline std::string canonical_number(double v) {
+  if (v == 0) v = 0;  // "-0" is "0"
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::string();
+}
+
+inline bool is_whole(double v) {
+  return v == std::floor(v) && std::abs(v) < 1e15;
+}
+
+/// Class labels as users write them -> class indices (Note [Schema]). Without a model the
+/// classes are found from the labels (sorted_class_values); with a model's classes every label
+/// must be one of them.
+class LabelMapper {
+ public:
+  LabelMapper() = default;
+  LabelMapper(std::size_t model_classes, const std::vector<std::string>& model_names)
+      : model_classes_(model_classes), names_(model_names) {
+    for (std::size_t i = 0; i < model_names.size(); ++i)
+      ids_.emplace(key(model_names[i]), std::int32_t(i));
+  }
+
+  /// The label of the next row; `where()` names its cell in messages.
+  template <class Where>
+  void add(std::string_view text, Where&& where) {
+    const std::string k = key(trim(text));
+    if (k.empty()) throw Error(where() + ": empty label");
+    double v = 0;
+    if (parse_number(k, v) && !is_whole(v))
+      throw Error(where() + ": label " + k +
+                      " is not a class (class labels are whole numbers or text; real values are "
+                      "regression targets)",
+                  ErrorTopic::label_kind);
+    if (model_classes_ > 0) return rows_.push_back(model_class(k, v, where));
+    const auto [it, fresh] = ids_.emplace(k, std::int32_t(keys_.size()));
+    if (fresh) keys_.push_back(k);
+    rows_.push_back(it->second);
+  }
+
+  /// Fills d.labels, d.classes and d.schema.class_names.
+  void finish(Dataset& d) {
+    if (model_classes_ > 0) {
+      d.classes = model_classes_;
+      d.schema.class_names = names_;
+      d.labels = std::move(rows_);
+      return;
+    }
+    const std::vector<std::string> sorted = sorted_class_values(keys_);
+    // Labels 0..C-1, and binary 0/1 labels with one value absent, are class indices already.
+    const bool binary = keys_.size() <= 2 && std::all_of(keys_.begin(), keys_.end(), [](auto& k) {
+                          return k == "0" || k == "1";
+                        });
+    std::vector<std::int32_t> cls(keys_.size());
+    std::unordered_map<std::string, std::int32_t> rank;
+    for (std::size_t i = 0; i < sorted.size(); ++i) rank.emplace(sorted[i], std::int32_t(i));
+    for (std::size_t i = 0; i < keys_.size(); ++i)
+      cls[i] = binary ? std::int32_t(keys_[i] == "1") : rank.at(keys_[i]);
+    if (binary || are_class_indices(sorted)) {
+      d.classes = binary ? 2 : sorted.size();
+    } else {
+      d.classes = sorted.size();
+      d.schema.class_names = sorted;
+    }
+    d.labels.resize(rows_.size());
+    for (std::size_t r = 0; r < rows_.size(); ++r) d.labels[r] = cls[std::size_t(rows_[r])];
+  }
+
+ private:
+  static std::string key(std::string_view text) {
+    double v = 0;
+    return parse_number(text, v) && std::isfinite(v) ? canonical_number(v) : std::string(text);
+  }
+  template <class Where>
+  std::int32_t model_class(const std::string& k, double v, Where&& where) const {
+    if (names_.empty()) {  // the model's classes are the indices 0..C-1
+      if (parse_number(k, v) && v >= 0 && v < double(model_classes_)) return std::int32_t(v);
+      throw Error(where() + ": label " + table_detail::quoted(k) +
+                  " is not one of the model's classes (0 to " + std::to_string(model_classes_ - 1) +
+                  ")");
+    }
+    if (const auto it = ids_.find(k); it != ids_.end()) return it->second;
+    std::string list;
+    for (std::size_t i = 0; i < names_.size() && i < 12; ++i) list += (i ? ", " : "") + names_[i];
+    if (names_.size() > 12) list += ", ...";
+    throw Error(where() + ": label " + table_detail::quoted(k) + " is not one of the model's " +
+                std::to_string(names_.size()) + " classes (" + list + ")");
+  }
+  std::size_t model_classes_ = 0;
+  std::vector<std::string> names_;                     // the model's class names
+  std::unordered_map<std::string, std::int32_t> ids_;  // key -> first-seen id or model class
+  std::vector<std::string> keys_;                      // first-seen id -> key
+  std::vector<std::int32_t> rows_;                     // per row: id (or model class)
+};
+
+/// Collects rows into a Dataset: the label column becomes labels or targets, the header names
+/// the schema's features (Note [Schema]).
 class TableBuilder {
  public:
   TableBuilder(std::string source, const TableOptions& options) : options_(options) {
     data_.source = std::move(source);
+    if (options.classification && options.model_schema && options.model_classes > 0)
+      labels_ = LabelMapper(options.model_classes, options.model_schema->class_names);
   }
 
   /// Fixes the column count and resolves the label column; `names` may be empty (no header).
   void set_columns(std::size_t count, const std::vector<std::string>& names) {
     columns_ = count;
-    const std::string& label = options_.label;
+    const std::string label = label_option(count, names);
     if (label == "none") {  // features only
       if (count < 1) throw Error(data_.source + ": has no columns");
       label_ = count;  // past the end: no cell is the label
       data_.features = count;
+      data_.schema.feature_names = names;
       return;
     }
     if (count < 2)
@@ -75,32 +179,27 @@ class TableBuilder {
     label_ = static_cast<std::size_t>(index);
     data_.features = count - 1;
     if (!options_.classification) data_.target_width = 1;
+    fill_schema(names);
   }
   std::size_t columns() const { return columns_; }
   std::size_t label_column() const { return label_; }
+  /// True when the label cell is read as text (a class label), not as a number.
+  bool text_label() const { return options_.classification && label_ < columns_; }
 
-  /// Adds one row of `columns()` finite values; `where(col)` describes a cell for messages.
+  /// Adds one row of `columns()` values (the label cell's value unused when text_label());
+  /// `label` is the label cell's text; `where(col)` describes a cell for messages.
   template <class Where>
-  void add_row(const std::vector<double>& values, Where&& where) {
+  void add_row(const std::vector<double>& values, std::string_view label, Where&& where) {
     for (std::size_t c = 0; c < values.size(); ++c) {
       const double v = values[c];
-      if (c == label_) {
-        if (options_.classification) {
-          if (!(v >= 0 && v < 1e6 && v == std::floor(v)))
-            throw Error(
-                where(c) + ": label " + format(v) +
-                    " is not a class index (a whole number >= 0; regression reads real targets)",
-                ErrorTopic::label_kind);
-          const auto cls = static_cast<std::int32_t>(v);
-          data_.labels.push_back(cls);
-          max_label_ = std::max(max_label_, cls);
-        } else {
-          data_.targets.push_back(static_cast<float>(v));
-        }
-      } else {
+      if (c != label_) {
         const float f = static_cast<float>(v);
         if (!std::isfinite(f)) throw Error(where(c) + ": " + format(v) + " does not fit a float");
         data_.x.push_back(f);
+      } else if (options_.classification) {
+        labels_.add(label, [&] { return where(c); });
+      } else {
+        data_.targets.push_back(static_cast<float>(v));
       }
     }
     ++data_.rows;
@@ -110,13 +209,35 @@ class TableBuilder {
     if (data_.rows == 0)
       throw Error(data_.source +
                   (had_header ? ": has a header but no data rows" : ": no data rows"));
-    if (options_.classification && label_ < columns_)
-      data_.classes = std::max<std::size_t>(2, std::size_t(max_label_) + 1);
+    if (text_label()) labels_.finish(data_);
     data_.validate();
     return std::move(data_);
   }
 
  private:
+  /// --label, or with none given the label column a trained model knows by name (TableOptions).
+  std::string label_option(std::size_t count, const std::vector<std::string>& names) const {
+    if (!options_.label.empty()) return options_.label;
+    const bool named_model = options_.model_schema && !options_.model_schema->feature_names.empty();
+    if ((names.empty() || !named_model) && options_.model_inputs > 0 &&
+        count == options_.model_inputs)
+      return "none";  // just the model's features: no room for a label
+    if (!options_.model_schema || names.empty()) return options_.label;
+    const DataSchema& m = *options_.model_schema;
+    if (!m.label_column.empty() && std::count(names.begin(), names.end(), m.label_column) == 1)
+      return m.label_column;
+    std::vector<std::string> have = names, want = m.feature_names;
+    std::sort(have.begin(), have.end());
+    std::sort(want.begin(), want.end());
+    return !want.empty() && have == want ? "none" : "";
+  }
+  void fill_schema(const std::vector<std::string>& names) {
+    DataSchema& s = data_.schema;
+    s.task = options_.classification ? Task::classification : Task::regression;
+    s.label_column = names.empty() ? std::to_string(label_) : names[label_];
+    for (std::size_t c = 0; c < names.size(); ++c)
+      if (c != label_) s.feature_names.push_back(names[c]);
+  }
   /// The index of the one column called `label`; an Error if none or several are.
   std::size_t column_named(const std::string& label, const std::vector<std::string>& names) const {
     std::vector<std::size_t> hits;
@@ -148,7 +269,7 @@ class TableBuilder {
   TableOptions options_;
   Dataset data_;
   std::size_t columns_ = 0, label_ = 0;
-  std::int32_t max_label_ = 0;
+  LabelMapper labels_;
 };
 
 }  // namespace dptrain::table_detail

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <numeric>
 #include <string>
 
 #include "dptrain/error.hpp"
 #include "dptrain/hash.hpp"
 #include "dptrain/rng.hpp"
+#include "stop_vote.hpp"
 
 namespace dptrain {
 
@@ -30,18 +32,55 @@ double seconds_since(Clock::time_point t0) {
 /// Evaluation chunks: big enough for efficient products, small enough to bound memory.
 constexpr std::size_t kInferenceChunkRows = 256;
 
-const TrainConfig& validated(const TrainConfig& c) {
+// request_stop() is called from signal handlers: the flag must not hide a lock.
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+/// The engine's settings: `c`, validated, summing across ranks through `vote` when there is one
+/// (Note [Stopping across ranks]).
+EngineConfig engine_config(const TrainConfig& c, Communicator* vote) {
   c.validate();
-  return c;
+  EngineConfig e = c;
+  if (vote) e.communicator = vote;
+  return e;
+}
+
+/// Abandons the part-done epoch when a training call ends by an exception (divergence, bad
+/// batch, or an on_step callback that throws, as the Python binding's Ctrl-C does): the next
+/// call starts a fresh epoch, as before positions were kept. A stop request keeps the position.
+class AbandonOnThrow {
+ public:
+  explicit AbandonOnThrow(EpochProgress& p) : p_(p), exceptions_(std::uncaught_exceptions()) {}
+  ~AbandonOnThrow() {
+    if (std::uncaught_exceptions() > exceptions_) p_ = {};
+  }
+  AbandonOnThrow(const AbandonOnThrow&) = delete;
+  AbandonOnThrow& operator=(const AbandonOnThrow&) = delete;
+
+ private:
+  EpochProgress& p_;
+  int exceptions_;
+};
+
+void add_step(EpochProgress& p, const StepStats& r, const Dataset& batch, std::size_t rows) {
+  ++p.steps;
+  p.samples += rows;
+  p.metric_values += batch.classification() ? rows : rows * batch.target_width;
+  p.loss_sum += r.loss_sum;
+  p.metric_sum += r.metric_sum;
 }
 
 }  // namespace
 
 Trainer::Trainer(Model<float>& model, TrainConfig config)
     : config_(std::move(config)),
-      engine_(model, validated(config_)),
+      vote_(config_.communicator ? std::make_unique<detail::StopVote>(
+                                       *config_.communicator, [this] { return stop_requested(); })
+                                 : nullptr),
+      engine_(model, engine_config(config_, vote_.get())),
       inference_(model.spec(), InferenceOptions{&engine_.pool(), kInferenceChunkRows, config_.gemm,
                                                 config_.min_flops_per_worker}) {}
+
+Trainer::~Trainer() = default;
 
 void Trainer::check_data(const Dataset& data) const {
   engine_.check_data(data);
@@ -100,6 +139,7 @@ Checkpoint Trainer::checkpoint() const {
   c.epochs_total = config_.epochs;
   c.epochs_done = epochs_done_;
   c.step = step_count();
+  c.epoch_progress = progress_;
   c.deterministic = config_.deterministic;
   c.micro_batches = config_.micro_batches;
   const auto s0 = engine_.optimizer().state(0), s1 = engine_.optimizer().state(1);
@@ -135,21 +175,19 @@ void Trainer::restore(const Checkpoint& c) {
   opt.set_step(c.step);
   engine_.parameters_changed();
   epochs_done_ = c.epochs_done;
+  progress_ = c.epoch_progress;
   classes_ = c.classes;
   schema_ = c.schema;
   best_validation_loss_ = c.best_validation_loss;
   epochs_since_best_ = c.epochs_since_best;
-  // The best weights are known only when the checkpoint's own weights are the best.
+  // The best weights are known only when the checkpoint's own weights are the best: taken at
+  // the end of the best epoch, not inside the epoch after it (a step-level checkpoint).
   best_parameters_.clear();
-  if (best_validation_loss_ >= 0 && epochs_since_best_ == 0) best_parameters_ = c.parameters;
+  if (best_validation_loss_ >= 0 && epochs_since_best_ == 0 && progress_.steps == 0)
+    best_parameters_ = c.parameters;
 }
 
-EpochResult Trainer::train_epoch(const Dataset& data) {
-  check_data(data);
-  classes_ = data.classes;
-  if (!data.schema.empty()) schema_ = data.schema;
-  const auto t0 = Clock::now();
-  const std::size_t n = data.rows;
+void Trainer::shuffle_order(std::size_t n) {
   // The epoch's order is a pure function of (seed, epoch): resumable and thread-count free.
   order_.resize(n);
   std::iota(order_.begin(), order_.end(), 0u);
@@ -157,25 +195,63 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
     Rng rng(hash_position(config_.seed, kStreamShuffle, epochs_done_));
     for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[rng.below(i)]);
   }
-  const std::size_t batch = config_.batch_size;
+}
+
+void Trainer::check_progress_fits(const Dataset& data) const {
+  // Only full batches precede the last one, so a position restored for this data set has
+  // fewer steps than the epoch and batch_size rows per step.
+  const EpochProgress& p = progress_;
+  if (p.steps == 0) return;
+  if (p.steps >= steps_per_epoch_ || p.samples != p.steps * config_.batch_size)
+    throw Error("the restored position (epoch " + std::to_string(epochs_done_ + 1) + ", " +
+                std::to_string(p.steps) + " steps and " + std::to_string(p.samples) +
+                " rows done) does not fit data '" + data.source + "', whose epoch is " +
+                std::to_string(steps_per_epoch_) + " steps of up to " +
+                std::to_string(config_.batch_size) +
+                " rows: resume on the data the checkpoint was trained on");
+}
+
+EpochResult Trainer::train_epoch(const Dataset& data) {
+  // Once per call rather than per step (gemm.hpp): OpenBLAS stays single-threaded throughout.
+  const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
+  check_data(data);
+  classes_ = data.classes;
+  if (!data.schema.empty()) schema_ = data.schema;
+  const auto t0 = Clock::now();
+  const std::size_t n = data.rows, batch = config_.batch_size, samples0 = progress_.samples;
+  shuffle_order(n);
   steps_per_epoch_ = (n + batch - 1) / batch;
+  check_progress_fits(data);
+  const AbandonOnThrow guard(progress_);
   if (n % batch) engine_.prepare(n % batch);  // the last step's kernels, before the first step
-  EpochTally tally;
-  for (std::size_t s = 0; s < steps_per_epoch_; ++s) {
+  // A part-done epoch (a stop, a mid-epoch checkpoint) skips the batches it already trained.
+  const std::size_t first = progress_.steps;
+  for (std::size_t s = first; s < steps_per_epoch_; ++s) {
+    if (stop_here(s == first)) return stopped_epoch(samples0, t0);
     const std::size_t begin = s * batch, end = std::min(n, begin + batch);
-    const auto rows = std::span<const std::uint32_t>(order_).subspan(begin, end - begin);
-    tally.add(epoch_step(data, rows, s, steps_per_epoch_), data, end - begin);
+    epoch_step(data, std::span<const std::uint32_t>(order_).subspan(begin, end - begin),
+               steps_per_epoch_);
   }
-  return finish_epoch(tally, t0);
+  return finish_epoch(samples0, t0);
 }
 
 EpochResult Trainer::train_epoch(BatchSource& source) {
+  // Once per call rather than per step (gemm.hpp): OpenBLAS stays single-threaded throughout.
+  const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
   const auto t0 = Clock::now();
+  const std::size_t samples0 = progress_.samples;
+  const AbandonOnThrow guard(progress_);
   source.start_epoch(epochs_done_);
   Dataset batch;
   std::vector<std::uint32_t> rows;
-  EpochTally tally;
-  while (source.next_batch(batch, config_.batch_size)) {
+  for (std::size_t s = 0; s < progress_.steps; ++s)
+    if (!source.next_batch(batch, config_.batch_size))
+      throw Error("batch source gave " + std::to_string(s) + " batches for epoch " +
+                  std::to_string(epochs_done_ + 1) + ", of which the restored position had " +
+                  "already trained " + std::to_string(progress_.steps));
+  for (bool first = true;; first = false) {
+    if (stop_here(first)) return stopped_epoch(samples0, t0);
+    if (!source.next_batch(batch, config_.batch_size)) break;
     if (batch.rows == 0 || batch.rows > config_.batch_size)
       throw Error("batch source gave " + std::to_string(batch.rows) + " rows; a batch holds 1 to " +
                   std::to_string(config_.batch_size));
@@ -185,45 +261,69 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
     if (!batch.schema.empty()) schema_ = batch.schema;
     rows.resize(batch.rows);
     std::iota(rows.begin(), rows.end(), 0u);
-    tally.add(epoch_step(batch, rows, tally.steps, 0), batch, batch.rows);
+    epoch_step(batch, rows, 0);
   }
-  if (tally.steps == 0)
+  if (progress_.steps == 0)
     throw Error("batch source gave no batches for epoch " + std::to_string(epochs_done_ + 1));
-  return finish_epoch(tally, t0);
+  return finish_epoch(samples0, t0);
 }
 
-StepStats Trainer::epoch_step(const Dataset& data, std::span<const std::uint32_t> rows,
-                              std::size_t index, std::size_t steps) {
+void Trainer::abandon_epoch() {
+  progress_ = {};
+}
+
+bool Trainer::stop_here(bool first) {
+  if (!vote_) return stop_requested();
+  // Note [Stopping across ranks]: the vote folded into the previous step's sums, or one of our
+  // own at a call's first boundary.
+  if (first) vote_->vote_now();
+  return vote_->agreed();
+}
+
+void Trainer::epoch_step(const Dataset& data, std::span<const std::uint32_t> rows,
+                         std::size_t steps) {
+  const std::uint64_t votes = vote_ ? vote_->votes() : 0;
   const StepStats r = step(data, rows);
   if (!std::isfinite(r.loss_sum))
     throw Error("training diverged: the loss is " +
                 std::string(std::isnan(r.loss_sum) ? "NaN" : "infinite") + " at epoch " +
-                std::to_string(epochs_done_ + 1) + ", step " + std::to_string(index + 1) +
+                std::to_string(epochs_done_ + 1) + ", step " + std::to_string(progress_.steps + 1) +
                 " (try a lower learning rate or normalised features)");
-  if (config_.on_step) config_.on_step(index + 1, steps);
-  return r;
+  add_step(progress_, r, data, rows.size());
+  if (vote_ && vote_->votes() == votes) vote_->vote_now();  // the step summed nothing for us
+  if (config_.on_step) config_.on_step(progress_.steps, steps);
 }
 
-void Trainer::EpochTally::add(const StepStats& r, const Dataset& batch, std::size_t rows) {
-  ++steps;
-  samples += rows;
-  metric_values += batch.classification() ? rows : rows * batch.target_width;
-  loss_sum += r.loss_sum;
-  metric_sum += r.metric_sum;
-}
-
-EpochResult Trainer::finish_epoch(const EpochTally& tally, Clock::time_point t0) {
-  steps_per_epoch_ = tally.steps;
-  ++epochs_done_;
+EpochResult Trainer::epoch_result(std::size_t samples0, Clock::time_point t0) const {
+  const EpochProgress& p = progress_;
   EpochResult e;
-  e.epoch = epochs_done_;
-  e.steps = tally.steps;
-  e.train_loss = tally.loss_sum / double(tally.samples);
-  e.train_metric = tally.metric_sum / double(tally.metric_values);
-  e.learning_rate = learning_rate_at(config_.schedule, config_.optimizer.learning_rate,
-                                     step_count() - 1, tally.steps, tally.steps * config_.epochs);
+  e.epoch = epochs_done_ + 1;
+  e.steps = p.steps;
+  e.train_loss = p.samples ? p.loss_sum / double(p.samples) : 0;
+  e.train_metric = p.metric_values ? p.metric_sum / double(p.metric_values) : 0;
+  const std::size_t per_epoch = steps_per_epoch_ ? steps_per_epoch_ : p.steps;
+  e.learning_rate = step_count() == 0 || per_epoch == 0
+                        ? config_.optimizer.learning_rate
+                        : learning_rate_at(config_.schedule, config_.optimizer.learning_rate,
+                                           step_count() - 1, per_epoch, per_epoch * config_.epochs);
   e.seconds = seconds_since(t0);
-  e.samples_per_second = e.seconds > 0 ? double(tally.samples) / e.seconds : 0;
+  e.samples_per_second = e.seconds > 0 ? double(p.samples - samples0) / e.seconds : 0;
+  return e;
+}
+
+EpochResult Trainer::finish_epoch(std::size_t samples0, Clock::time_point t0) {
+  steps_per_epoch_ = progress_.steps;
+  const EpochResult e = epoch_result(samples0, t0);
+  ++epochs_done_;
+  progress_ = {};
+  return e;
+}
+
+EpochResult Trainer::stopped_epoch(std::size_t samples0, Clock::time_point t0) {
+  EpochResult e = epoch_result(samples0, t0);
+  e.stopped = true;
+  stop_.store(false, std::memory_order_relaxed);  // consumed
+  if (vote_) vote_->clear();
   return e;
 }
 
@@ -242,6 +342,8 @@ bool Trainer::track_validation(const Evaluation& validation, std::size_t patienc
 }
 
 FitResult Trainer::fit(const Dataset& train, const FitOptions& options) {
+  // Once per call rather than per step (gemm.hpp): OpenBLAS stays single-threaded throughout.
+  const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
   if (options.patience && !options.validation)
     throw Error("early stopping (patience " + std::to_string(options.patience) +
                 ") needs a validation set");
@@ -252,6 +354,10 @@ FitResult Trainer::fit(const Dataset& train, const FitOptions& options) {
   while (epochs_done_ < config_.epochs) {
     EpochReport report;
     report.train = train_epoch(train);
+    if (report.train.stopped) {
+      result.stopped = true;
+      break;
+    }
     result.epochs.push_back(report.train);
     if (options.validation) report.validation = evaluate(*options.validation);
     if (options.patience)

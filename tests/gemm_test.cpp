@@ -4,6 +4,10 @@
 
 #include "test_util.hpp"
 
+// OpenBLAS's own thread setting; weak: a build without OpenBLAS links without them.
+extern "C" __attribute__((weak)) int openblas_get_num_threads(void);
+extern "C" __attribute__((weak)) void openblas_set_num_threads(int);
+
 namespace dptrain {
 namespace {
 
@@ -70,6 +74,35 @@ INSTANTIATE_TEST_SUITE_P(Kernels, GemmTest, ::testing::ValuesIn(fast_backends())
 TEST(GemmBackendNames, ParseAndReject) {
   EXPECT_EQ(parse_gemm_backend("eigen"), GemmBackend::eigen);
   EXPECT_THROW(parse_gemm_backend("cublas"), Error);
+}
+
+TEST(OpenBlasThreads, HeldToOneWhileInUseThenRestored) {
+  // Note [Threads]: the engine holds OpenBLAS to one thread only while it uses the openblas
+  // kernel, and gives an application's setting back afterwards (NumPy shares the library).
+  if (!gemm_backend_available(GemmBackend::openblas) || !openblas_get_num_threads)
+    GTEST_SKIP() << "no OpenBLAS in this build";
+  openblas_set_num_threads(3);
+  {
+    Model<float> m(ModelSpec::mlp({4, 3, 2}, Activation::relu, Activation::softmax));
+    EngineConfig c;
+    c.gemm = GemmBackend::openblas;
+    Engine e(m, c);
+    EXPECT_EQ(openblas_get_num_threads(), 1);
+    {
+      const OpenBlasSingleThreaded nested;
+      EXPECT_EQ(openblas_get_num_threads(), 1);
+    }
+    EXPECT_EQ(openblas_get_num_threads(), 1) << "released while the engine still holds it";
+  }
+  EXPECT_EQ(openblas_get_num_threads(), 3);
+  Model<float> m(ModelSpec::mlp({4, 3, 2}, Activation::relu, Activation::softmax));
+  EngineConfig c;
+  c.gemm = GemmBackend::onednn;
+  if (gemm_backend_available(GemmBackend::onednn)) {
+    Engine e(m, c);
+    EXPECT_EQ(openblas_get_num_threads(), 3) << "the onednn kernel must not touch OpenBLAS";
+  }
+  openblas_set_num_threads(1);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // File input and output: read_file's bytes and errors, and atomic writes.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -74,6 +76,51 @@ TEST(AtomicWrite, FailureLeavesOldFileAndNoTemporary) {
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "old contents");
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
+  std::filesystem::remove_all(dir);
+}
+
+/// A pid that no process has: a child that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  return child;
+}
+
+void touch(const std::filesystem::path& p) {
+  std::ofstream(p) << "partial";
+}
+
+TEST(AtomicWrite, RemovesStaleTemporariesOfDeadWritersOnly) {
+  const auto dir = std::filesystem::temp_directory_path() / "dptrain_stale_temp_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string dead = std::to_string(dead_pid());
+  const std::string live = std::to_string(::getppid());  // our parent is alive
+  const auto f = [&](const std::string& name) { return dir / name; };
+  // Stale: a killed writer's temporary file of this very target.
+  touch(f("m.dpt.tmp." + dead));
+  // Kept: a live writer's, another target's, names that only look alike, a folder.
+  for (const std::string& name : std::initializer_list<std::string>{
+           "m.dpt.tmp." + live, "n.dpt.tmp." + dead, "m.dpt.tmp.x" + dead, "m.dpt.tmp.0" + dead,
+           std::string("m.dpt.tmp."), "xm.dpt.tmp." + dead, "m.dpt.tmp." + dead + ".bak"})
+    touch(f(name));
+  std::filesystem::create_directories(f("m.dpt.tmp.999999999"));
+  write_file_atomically(f("m.dpt").string(), "new");
+  EXPECT_FALSE(std::filesystem::exists(f("m.dpt.tmp." + dead)));
+  EXPECT_TRUE(std::filesystem::exists(f("m.dpt.tmp." + live)));
+  EXPECT_TRUE(std::filesystem::exists(f("n.dpt.tmp." + dead)));
+  EXPECT_TRUE(std::filesystem::exists(f("m.dpt.tmp.x" + dead)));
+  EXPECT_TRUE(std::filesystem::exists(f("m.dpt.tmp.0" + dead)));
+  EXPECT_TRUE(std::filesystem::exists(f("m.dpt.tmp.")));
+  EXPECT_TRUE(std::filesystem::exists(f("xm.dpt.tmp." + dead)));
+  EXPECT_TRUE(std::filesystem::exists(f("m.dpt.tmp." + dead + ".bak")));
+  EXPECT_TRUE(std::filesystem::is_directory(f("m.dpt.tmp.999999999")));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 9);
+  // Called on its own: nothing stale is left.
+  touch(f("m.dpt.tmp." + dead));
+  EXPECT_EQ(remove_stale_temporaries(f("m.dpt").string()), 1u);
+  EXPECT_EQ(remove_stale_temporaries(f("m.dpt").string()), 0u);
   std::filesystem::remove_all(dir);
 }
 

@@ -104,4 +104,42 @@ else
   kill -9 "$launcher" 2>/dev/null
 fi
 
+# ---- stops and kills under MPI: the ranks stop together, rank 0 saves, resumes are exact ----
+STEPS=(train --data blobs8 --layers 8,256,256,2 --batch-size 8 --epochs 4 --deterministic --test-data none)
+mpi 2 "${STEPS[@]}" --quiet
+reference=$(hash_of)
+# start_saving: a 2-rank run saving every 2 steps in the background (launcher pid in $launcher),
+# once its first checkpoint exists; the ranks' pids in $ranks.
+start_saving() {
+  rm -f s.dpt
+  "${MPIRUN[@]}" -np 2 "$DPTRAIN" "${STEPS[@]}" --save s.dpt --save-every 2 "$@" >out 2>err &
+  launcher=$!
+  for _ in $(seq 200); do [[ -s s.dpt ]] && break; sleep 0.05; done
+  ranks=$(pgrep -P "$launcher" | tr '\n' ' ')
+}
+start_saving
+victim=${ranks##* }
+victim=${victim:-$(pgrep -P "$launcher" | tail -n 1)}
+sleep 0.3
+kill -TERM $victim
+timeout 30 tail --pid="$launcher" -f /dev/null
+wait "$launcher"
+RC=$?
+if [[ $RC -ne 0 ]] && grep -q "stopped by .* in epoch [0-9]* after step" err && grep -q "resume with (under mpirun, same ranks)" err; then
+  ok "SIGTERM to one rank: every rank stops after the same step, rank 0 saves and says how to resume"
+else
+  not_ok "SIGTERM to one rank" "rc=$RC: $(grep -v '^--' err | head -n 3)"
+fi
+mpi 2 "${STEPS[@]}" --save s.dpt --save-every 2 --threads 2 --resume s.dpt
+[[ $RC -eq 0 && $(hash_of) == "$reference" ]] && grep -q "^resumed from 's.dpt' in epoch" out && ok "resumed from inside the epoch (2 threads per rank): the uninterrupted params_hash" || not_ok "resume after a stop under MPI" "rc=$RC, $(hash_of) vs $reference"
+for attempt in 1 2; do
+  start_saving
+  sleep "0.$((RANDOM % 5 + 1))"
+  kill -KILL "$(pgrep -P "$launcher" | head -n "$attempt" | tail -n 1)"
+  timeout 30 tail --pid="$launcher" -f /dev/null
+  wait "$launcher" 2>/dev/null
+  mpi 2 "${STEPS[@]}" --save s.dpt --save-every 2 --resume s.dpt
+  [[ $RC -eq 0 && $(hash_of) == "$reference" ]] && ok "rank $((attempt - 1)) killed (SIGKILL) mid-run, resumed under MPI: the uninterrupted params_hash" || not_ok "SIGKILL under MPI, attempt $attempt" "rc=$RC, $(hash_of) vs $reference: $(head -c 300 err)"
+done
+
 harness_finish

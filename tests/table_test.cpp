@@ -36,11 +36,13 @@ TEST(Csv, LabelByNameOrIndexQuotedFieldsAndDelimiter) {
   o.label = "y";
   o.delimiter = ';';
   const Dataset d = parse_csv("y;\"f 1\";f2\n2;1;\"3\"\n0;4;5\n", "t.csv", o);
-  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{2, 0}));
-  EXPECT_EQ(d.classes, 3u);
+  // Labels 2 and 0 are not the indices 0..C-1: two classes named "0" and "2" (Note [Schema]).
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0}));
+  EXPECT_EQ(d.classes, 2u);
+  EXPECT_EQ(d.schema.class_names, (std::vector<std::string>{"0", "2"}));
   EXPECT_EQ(d.x, (std::vector<float>{1, 3, 4, 5}));
   o.label = "0";
-  EXPECT_EQ(parse_csv("2;1;3\n0;4;5\n", "t.csv", o).labels, (std::vector<std::int32_t>{2, 0}));
+  EXPECT_EQ(parse_csv("2;1;3\n0;4;5\n", "t.csv", o).labels, (std::vector<std::int32_t>{1, 0}));
   o.label = "-1";
   o.classification = false;  // regression target
   const Dataset r = parse_csv("2;1;3.25\n0;4;5\n", "t.csv", o);
@@ -57,8 +59,9 @@ TEST(Csv, ErrorsNameLineAndColumn) {
   EXPECT_NE(csv_error("1,nan,0\n").find("line 1, column 2: 'nan' is NaN"), std::string::npos);
   EXPECT_NE(csv_error("1,inf,0\n").find("infinite"), std::string::npos);
   EXPECT_NE(csv_error("1,,0\n").find("column 2: empty value"), std::string::npos);
-  EXPECT_NE(csv_error("1,2,1.5\n").find("label 1.5 is not a class index"), std::string::npos);
-  EXPECT_NE(csv_error("1,2,-1\n").find("not a class index"), std::string::npos);
+  EXPECT_NE(csv_error("1,2,1.5\n").find("line 1, column 3: label 1.5 is not a class"),
+            std::string::npos);
+  EXPECT_NE(csv_error("1,2,0\n3,4, \n").find("line 2, column 3: empty value"), std::string::npos);
   TableOptions o;
   o.label = "target";
   EXPECT_NE(csv_error("a,b\n1,2\n", o).find("no column named 'target' (columns: a, b)"),
@@ -95,7 +98,9 @@ TEST(Csv, ByteOrderMarkIsDropped) {
       "\xEF\xBB\xBF"
       "a,b,c\n1,2,3\n4,5,6\n",
       "t.csv", o);
-  EXPECT_EQ(named.labels, (std::vector<std::int32_t>{1, 4}));
+  EXPECT_EQ(named.labels, (std::vector<std::int32_t>{0, 1}));  // classes "1" and "4"
+  EXPECT_EQ(named.schema.class_names, (std::vector<std::string>{"1", "4"}));
+  EXPECT_EQ(named.schema.feature_names, (std::vector<std::string>{"b", "c"}));
   const Dataset plain = parse_csv(
       "\xEF\xBB\xBF"
       "1,2,0\n3,4,1\n",
@@ -164,6 +169,139 @@ TEST(Csv, UnlabelledForPrediction) {
   EXPECT_FALSE(d.labelled());
 }
 
+// ---- class labels as users write them (Note [Schema]) ---------------------------------------
+
+TEST(CsvLabels, TextLabelsMapToSortedClassesAndTheSchema) {
+  const Dataset d = parse_csv(
+      "a,b,species\n1,2,virginica\n3,4,setosa\n5,6,versicolor\n7,8,setosa\n", "t.csv", {});
+  EXPECT_EQ(d.classes, 3u);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{2, 0, 1, 0}));
+  EXPECT_EQ(d.schema.class_names, (std::vector<std::string>{"setosa", "versicolor", "virginica"}));
+  EXPECT_EQ(d.schema.feature_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(d.schema.label_column, "species");
+  EXPECT_EQ(d.schema.task, Task::classification);
+}
+
+TEST(CsvLabels, NumericLabelsMapByValue) {
+  // "1" and "1.0" are one class; 1, 2, 3 are not the indices 0..2, so they are names.
+  const Dataset d = parse_csv("5,1\n6,2.0\n7,1.0\n8,3\n", "t.csv", {});
+  EXPECT_EQ(d.classes, 3u);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1, 0, 2}));
+  EXPECT_EQ(d.schema.class_names, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(d.schema.label_column, "1");  // no header: the index
+  EXPECT_TRUE(d.schema.feature_names.empty());
+  const Dataset n = parse_csv("5,-1\n6,1\n", "t.csv", {});
+  EXPECT_EQ(n.schema.class_names, (std::vector<std::string>{"-1", "1"}));
+  EXPECT_EQ(n.labels, (std::vector<std::int32_t>{0, 1}));
+}
+
+TEST(CsvLabels, ClassIndicesKeepTodaysBehaviour) {
+  const Dataset d = parse_csv("5,0\n6,2\n7,1.0\n", "t.csv", {});
+  EXPECT_EQ(d.classes, 3u);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 2, 1}));
+  EXPECT_TRUE(d.schema.class_names.empty());
+  // Binary 0/1 labels stay indices with one value absent (a slice of a binary set).
+  const Dataset b = parse_csv("5,1\n6,1\n", "t.csv", {});
+  EXPECT_EQ(b.classes, 2u);
+  EXPECT_EQ(b.labels, (std::vector<std::int32_t>{1, 1}));
+  EXPECT_TRUE(b.schema.class_names.empty());
+}
+
+TEST(CsvLabels, RealValuedLabelsAreRegressionTargets) {
+  TableOptions o;
+  try {
+    parse_csv("1,2,0.5\n", "t.csv", o);
+    FAIL() << "a real-valued class label was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.topic(), ErrorTopic::label_kind);  // the CLI adds: use --loss mse
+  }
+  o.classification = false;
+  const Dataset r = parse_csv("x,y\n1,0.5\n", "t.csv", o);
+  EXPECT_EQ(r.schema.task, Task::regression);
+  EXPECT_EQ(r.schema.label_column, "y");
+}
+
+TEST(CsvLabels, TestDataMapThroughTheModelsClasses) {
+  TableOptions o;
+  o.model_classes = 3;
+  o.model_schema = DataSchema{};
+  o.model_schema->class_names = {"setosa", "versicolor", "virginica"};
+  // Only two of the three classes here: still 3 classes, in the model's order.
+  const Dataset d = parse_csv("a,species\n1,virginica\n2,versicolor\n", "t.csv", o);
+  EXPECT_EQ(d.classes, 3u);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{2, 1}));
+  EXPECT_EQ(d.schema.class_names, o.model_schema->class_names);
+  const std::string e = csv_error("a,species\n1,setosa\n2,daisy\n", o);
+  EXPECT_NE(e.find("t.csv: line 3, column 2: label 'daisy' is not one of the model's 3 classes "
+                   "(setosa, versicolor, virginica)"),
+            std::string::npos)
+      << e;
+  o.model_schema->class_names.clear();  // a model trained on class indices 0..2
+  EXPECT_EQ(parse_csv("1,2\n2,0\n", "t.csv", o).labels, (std::vector<std::int32_t>{2, 0}));
+  EXPECT_NE(
+      csv_error("1,2\n2,3\n", o).find("line 2, column 2: label '3' is not one of the model's"),
+      std::string::npos);
+}
+
+TEST(CsvLabels, ModelsLabelColumnByNameAndUnlabelledHeaders) {
+  TableOptions o;
+  o.model_classes = 2;
+  o.model_schema = DataSchema{};
+  o.model_schema->feature_names = {"a", "b"};
+  o.model_schema->label_column = "y";
+  // The label column is found by the model's name for it, wherever it is.
+  const Dataset d = parse_csv("y,b,a\n1,2,3\n0,4,5\n", "t.csv", o);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0}));
+  EXPECT_EQ(d.schema.feature_names, (std::vector<std::string>{"b", "a"}));
+  // A header of exactly the model's features is unlabelled data.
+  const Dataset u = parse_csv("b,a\n2,3\n", "t.csv", o);
+  EXPECT_FALSE(u.labelled());
+  EXPECT_EQ(u.features, 2u);
+}
+
+TEST(Csv, SkipRowsAndCommentLines) {
+  // scikit-learn's iris.csv starts with a counts line, which is not a header.
+  TableOptions o;
+  o.skip_rows = 1;
+  const Dataset d = parse_csv(
+      "150,4,setosa,versicolor,virginica\n# a comment\n5.1,3.5,1.4,0.2,0\n  #indented\n"
+      "4.9,3,1.4,0.2,1\n",
+      "iris.csv", o);
+  EXPECT_EQ(d.rows, 2u);
+  EXPECT_EQ(d.features, 4u);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1}));
+  // Line numbers still count the skipped lines; '#' inside a quoted field is no comment.
+  EXPECT_NE(csv_error("skip\n1,2,0\n# c\n1,x,1\n", o).find("line 4, column 2"), std::string::npos);
+  const Dataset q = parse_csv("x,y\n1,\"two\n#lines\"\n2,b\n", "t.csv", {});
+  EXPECT_EQ(q.schema.class_names, (std::vector<std::string>{"b", "two\n#lines"}));
+}
+
+TEST(CsvLabels, LabelsFromASeparateFile) {
+  TableOptions none;
+  none.label = "none";
+  Dataset d = parse_csv("1,2\n3,4\n5,6\n", "x.csv", none);
+  attach_labels(d, "species\nsetosa\n# a comment\n\"virginica\"\nsetosa\n", "y.csv", {});
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1, 0}));
+  EXPECT_EQ(d.schema.class_names, (std::vector<std::string>{"setosa", "virginica"}));
+  EXPECT_EQ(d.schema.label_column, "species");
+  Dataset n = parse_csv("1,2\n3,4\n", "x.csv", none);
+  attach_labels(n, "1\n0\n", "y.csv", {});  // no header: as many lines as rows
+  EXPECT_EQ(n.labels, (std::vector<std::int32_t>{1, 0}));
+  Dataset r = parse_csv("1,2\n3,4\n", "x.csv", none);
+  TableOptions reg;
+  reg.classification = false;
+  attach_labels(r, "y\n0.5\n1.5\n", "y.csv", reg);
+  EXPECT_EQ(r.targets, (std::vector<float>{0.5f, 1.5f}));
+  Dataset bad = parse_csv("1,2\n3,4\n", "x.csv", none);
+  try {
+    attach_labels(bad, "a\nb\nc\nd\n", "y.csv", {});
+    FAIL() << "4 labels for 2 rows accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("y.csv: has 4 labels for the 2 rows"), std::string::npos)
+        << e.what();
+  }
+}
+
 class SqliteTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -208,6 +346,18 @@ TEST_F(SqliteTest, TableAndQuery) {
   TableOptions q;
   q.query = "SELECT bmi, outcome FROM patients WHERE glucose > 100";
   EXPECT_EQ(load_sqlite(path_, q).rows, 2u);
+  EXPECT_EQ(d.schema.feature_names, (std::vector<std::string>{"glucose", "bmi"}));
+  EXPECT_EQ(d.schema.label_column, "outcome");
+}
+
+TEST_F(SqliteTest, TextAndNumericClassLabels) {
+  TableOptions o;
+  o.query = "SELECT glucose, CASE outcome WHEN 1 THEN 'sick' ELSE 'well' END AS y FROM patients";
+  const Dataset d = load_sqlite(path_, o);
+  EXPECT_EQ(d.schema.class_names, (std::vector<std::string>{"sick", "well"}));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1, 0}));
+  o.query = "SELECT glucose, outcome + 1.0 AS y FROM patients";  // 2.0, 1.0: by value
+  EXPECT_EQ(load_sqlite(path_, o).schema.class_names, (std::vector<std::string>{"1", "2"}));
 }
 
 TEST_F(SqliteTest, ClearErrorsAndReadOnly) {

@@ -6,14 +6,19 @@
 //   u32       format version
 //   u64 n, n bytes   metadata: JSON (architecture, loss, optimizer and schedule settings, seed,
 //                    batch size, epoch/step position, normalisation, early-stopping state;
-//                    "target_normalizer" only when the targets were standardised)
+//                    "target_normalizer" only when the targets were standardised; and
+//                    "epoch_progress": the position inside an unfinished epoch)
 //   u64 n, n floats  parameters (the model's flat layout)
 //   u64 n, n floats  optimizer state slot 0 (0 values if the optimizer has none)
 //   u64 n, n floats  optimizer state slot 1
 //   u32       CRC-32 (zlib) of every byte before it
 // The data order and all random draws are pure functions of (seed, epoch, step), so the epoch
 // count and step count are the whole RNG and data-order state. Checkpoints are written at epoch
-// boundaries.
+// boundaries and, mid-epoch, at step boundaries (`dptrain train --save-every`, a stop on a
+// signal): then "epoch_progress" holds the steps already done in epoch epochs_done + 1 and the
+// sums of their losses and metrics, so a resumed run skips those batches of the epoch's order
+// and reports the same epoch line as an uninterrupted run. Files without "epoch_progress"
+// (written before it existed) are at an epoch boundary.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -31,6 +36,16 @@ namespace dptrain {
 
 inline constexpr std::uint32_t kCheckpointVersion = 1;
 
+/// Where an unfinished epoch stands: the steps done in it and the sums over their rows that its
+/// epoch line reports. All zero at an epoch boundary.
+struct EpochProgress {
+  std::size_t steps = 0;          ///< steps done in epoch epochs_done + 1
+  std::size_t samples = 0;        ///< rows those steps trained
+  std::size_t metric_values = 0;  ///< rows (classification) or rows x outputs (regression)
+  double loss_sum = 0;            ///< sum of the per-row losses (before each update)
+  double metric_sum = 0;          ///< correct predictions, or sum of squared errors
+};
+
 struct Checkpoint {
   ModelSpec spec;
   std::vector<float> parameters;
@@ -41,7 +56,8 @@ struct Checkpoint {
   std::size_t batch_size = 0;
   std::size_t epochs_total = 0;  ///< --epochs of the run (the schedule's horizon)
   std::size_t epochs_done = 0;
-  std::uint64_t step = 0;  ///< optimizer steps taken
+  std::uint64_t step = 0;        ///< optimizer steps taken
+  EpochProgress epoch_progress;  ///< inside epoch epochs_done + 1 (zero at a boundary)
   bool deterministic = false;
   std::size_t micro_batches = 0;
   std::vector<float> state0, state1;

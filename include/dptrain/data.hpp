@@ -11,6 +11,7 @@
 //   xor | square | blobs8 | linear   synthetic sets generated from the seed (synthetic.cpp)
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,17 @@ struct Dataset {
   Dataset head(std::size_t n) const;
 };
 
+/// Note [Column matching]
+/// A model reads feature j where it learned feature j. When the model's schema and the data both
+/// name their features (a header), `conform_to_schema` puts the data's feature columns in the
+/// model's order: the same names in another order are reordered (`note`, when given, gets one
+/// line saying so; it is left alone otherwise), and names missing from the data or not known to
+/// the model are an Error listing them. When either side has no names the data are returned
+/// as they are; the feature count is then checked where the model reads them
+/// (Trainer::check_data, evaluate, predict). Labels and targets are untouched. The CLI calls it
+/// for eval, predict, test sets and resumed training.
+Dataset conform_to_schema(Dataset data, const DataSchema& schema, std::string* note = nullptr);
+
 /// How to read tabular data (csv:, sqlite:): which column is the label and how rows look.
 struct TableOptions {
   /// The label column: a header name, or a 0-based index (negative counts from the end).
@@ -55,9 +67,23 @@ struct TableOptions {
   /// detect: the first row is a header when any of its fields is not a number.
   Header header = Header::detect;
   char delimiter = ',';
-  /// true: the label is a class index (a whole number >= 0; classes = largest + 1, at least 2).
+  /// true: the label is a class label, text or a whole number, mapped to class indices as
+  /// Note [Schema] says (labels 0..C-1 stay indices; others sort like scikit-learn's classes_).
   /// false: a real-valued regression target. The CLI decides from --loss (mse: regression).
   bool classification = true;
+  /// CSV: physical lines to skip before the header or first row (e.g. scikit-learn's counts
+  /// line "150,4,setosa,versicolor,virginica"). Lines starting with '#' are always comments.
+  std::size_t skip_rows = 0;
+  /// Data read for a trained model (eval, predict, a test or resumed training set): its class
+  /// count (0: regression) and schema. Class labels then map onto the model's classes (a label
+  /// it does not know is an Error naming it, the file and line), and with `label` empty a
+  /// header column named model_schema->label_column is the label; a header holding exactly the
+  /// model's feature names and not its label column is read as unlabelled (nothing to drop),
+  /// and so is a file of exactly `model_inputs` columns when the file or the model names no
+  /// features (no room for a label).
+  std::size_t model_classes = 0;
+  std::optional<DataSchema> model_schema;
+  std::size_t model_inputs = 0;  ///< the model's input width; 0: unknown
   /// SQLite: read every column of this table, or run this SELECT (exactly one of them).
   std::string table;
   std::string query;

@@ -79,4 +79,22 @@ void gemm_bf16(const GemmContext& context, Transpose ta, Transpose tb, std::size
 /// pay for its per-call cost go to another kernel; so does bf16 precision).
 bool onednn_runs(std::size_t m, std::size_t n, std::size_t k);
 
+/// Holds OpenBLAS to one thread while any holder lives (Note [Threads] in engine.hpp): dptrain's
+/// workers call it from their own threads, and its own pool would oversubscribe the cores. The
+/// setting the process had is restored when the last holder ends, so an application's own BLAS
+/// calls (NumPy shares the library, in the Python package) keep their threads outside dptrain's
+/// work. Engine steps, Trainer epochs and Inference calls hold one for the kernels that may call
+/// OpenBLAS (openblas, and onednn for its small products); the CLI holds one for its whole run.
+/// Nested holders cost a mutex. Thread-safe; a no-op in a build without OpenBLAS.
+class OpenBlasSingleThreaded {
+ public:
+  explicit OpenBlasSingleThreaded(GemmBackend backend = GemmBackend::openblas);
+  ~OpenBlasSingleThreaded();
+  OpenBlasSingleThreaded(const OpenBlasSingleThreaded&) = delete;
+  OpenBlasSingleThreaded& operator=(const OpenBlasSingleThreaded&) = delete;
+
+ private:
+  bool held_;
+};
+
 }  // namespace dptrain

@@ -4,6 +4,7 @@
 // rows, chunk by chunk, through a workspace of `chunk_rows` rows (Note [Reproducibility] in
 // engine.hpp says what is bitwise repeatable).
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <vector>
 

@@ -1,5 +1,6 @@
 #pragma once
 // Crash-safe file output.
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,7 +30,17 @@ void check_output_file(const std::string& path, std::span<const std::string> inp
 /// folder, file-size limit) the temporary file is removed, `path` is untouched, and
 /// dptrain::Error says what failed and where. Through a symbolic link the link's target is
 /// written (the temporary file goes beside the target) and the link stays a link. Refuses a
-/// target that exists and is not a regular file (check_output_file).
+/// target that exists and is not a regular file (check_output_file). The temporary file is
+/// "<target>.tmp.<pid>"; a process killed mid-write (SIGKILL, power loss) leaves it behind, so
+/// each write first removes the stale ones (remove_stale_temporaries).
 void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// Removes the temporary files that earlier, dead writers of `path` left: regular files named
+/// "<file name of path>.tmp.<pid>" in path's folder whose pid is not a live process (kill(pid,
+/// 0) fails with ESRCH) and is not this process. Files of live pids, other names, symbolic links
+/// and folders are kept. Returns how many were removed; errors are ignored (best effort). A
+/// writer in another pid namespace sharing the folder would look dead: do not share one output
+/// path between containers.
+std::size_t remove_stale_temporaries(const std::string& path);
 
 }  // namespace dptrain

@@ -23,6 +23,16 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
 /// Reads and parses a CSV file (see parse_csv); a missing or unreadable file is an Error.
 Dataset load_csv(const std::string& path, const TableOptions& options);
 
+/// Sets the labels (or, with options.classification false, the regression targets) of `data`,
+/// which has none, from a separate file: one label per line, in row order. Surrounding blanks
+/// and quotes are dropped; blank lines and lines starting with '#' are skipped; the first line
+/// is a header when options.header is yes, or (detect) when the file has one line more than
+/// `data` has rows. Class labels map as a label column's do (Note [Schema], model_classes and
+/// model_schema included) and the schema gets the header as its label column. Throws
+/// dptrain::Error naming the file and line: a count that differs from data.rows, a bad label.
+void attach_labels(Dataset& data, std::string_view text, const std::string& source,
+                   const TableOptions& options);
+
 /// Runs options.query (exactly one read-only statement), or selects every column of
 /// options.table, on the SQLite database at `path`, opened read-only: the file is never written
 /// and no file is created beside it (a WAL-mode database with no -wal file is opened immutable).

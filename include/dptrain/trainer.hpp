@@ -3,10 +3,12 @@
 // schedule, the divergence check, early stopping, evaluation between epochs, checkpoints and
 // the agreement check between ranks. The engine does the steps; Inference (inference.hpp) the
 // forward-only passes.
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,14 +23,24 @@
 
 namespace dptrain {
 
+namespace detail {
+class StopVote;  // src/stop_vote.hpp
+}
+
 /// The engine's settings (engine.hpp) plus the epoch loop's.
 struct TrainConfig : EngineConfig {
   std::size_t epochs = 10;
   ScheduleConfig schedule;
   bool shuffle = true;
-  /// Called on the caller's thread after every step with (steps done, steps in the epoch), e.g.
-  /// for a progress bar. Keep it cheap.
+  /// Called on the caller's thread after every step with (steps done, steps in the epoch; 0
+  /// when unknown, as for a BatchSource), e.g. for a progress bar. Keep it cheap. The trainer's
+  /// position already includes the step, so checkpoint() from here resumes after it (this is
+  /// how `dptrain train --save-every` writes step-level checkpoints).
   std::function<void(std::size_t, std::size_t)> on_step;
+  /// A stop flag owned by the caller, checked at every step boundary like request_stop() (e.g.
+  /// set by a signal handler that exists before the trainer). Not owned; the trainer only reads
+  /// it and never clears it, so while it stays set every training call stops at once.
+  const std::atomic<bool>* stop = nullptr;
 
   /// Throws dptrain::Error for settings that cannot work.
   void validate() const;
@@ -37,11 +49,15 @@ struct TrainConfig : EngineConfig {
 struct EpochResult {
   std::size_t epoch = 0;  ///< 1-based
   std::size_t steps = 0;
-  double train_loss = 0;     ///< mean data loss over the epoch's samples (before each update)
-  double train_metric = 0;   ///< accuracy (classification) or MSE (regression)
-  double learning_rate = 0;  ///< at the epoch's last step
-  double seconds = 0;
-  double samples_per_second = 0;
+  double train_loss = 0;          ///< mean data loss over the epoch's samples (before each update)
+  double train_metric = 0;        ///< accuracy (classification) or MSE (regression)
+  double learning_rate = 0;       ///< at the epoch's last step
+  double seconds = 0;             ///< of this call (a resumed epoch: its remaining steps)
+  double samples_per_second = 0;  ///< of this call's steps
+  /// A stop request ended the call at a step boundary before the epoch's end: the epoch is not
+  /// done (epochs_done() unchanged, epoch_progress() says where it stands) and the figures cover
+  /// its steps so far. The next train_epoch() continues it.
+  bool stopped = false;
 };
 
 /// Minibatches from the application's own data source (a generator, a database cursor, a
@@ -79,29 +95,55 @@ struct FitResult {
   std::vector<EpochResult> epochs;  ///< the epochs trained by this call
   bool stopped_early = false;       ///< patience ran out
   /// With early stopping: the weights now in the model are those of the best epoch. False when
-  /// the best epoch predates a restore() and its weights are unknown (the last are kept).
+  /// the best epoch predates a restore() and its weights are unknown (the last are kept); a
+  /// checkpoint from inside an epoch never holds the best epoch's weights.
   bool restored_best = false;
   double best_validation_loss = 0;  ///< with early stopping, when any epoch was validated
+  /// A stop request ended training at a step boundary, possibly inside an epoch (not in
+  /// `epochs`); epoch_progress() and checkpoint() tell where. fit() again continues from there.
+  bool stopped = false;
 };
 
-/// Trains one Model<float> on in-memory data. Not thread-safe: drive it from one thread.
+/// Trains one Model<float> on in-memory data. Driven from one thread; only request_stop() and
+/// stop_requested() may be called from any thread (and from a signal handler).
+///
+/// Stopping: request_stop() (or TrainConfig::stop) ends train_epoch() and fit() at the next
+/// step boundary, before any step not yet begun; the epoch's position is kept, checkpoint()
+/// records it, and the next call (or a run restored from that checkpoint) continues with the
+/// next step, the same bits as if nothing had stopped. With a communicator the ranks agree:
+/// all stop after the same step (Note [Stopping across ranks] in src/stop_vote.hpp; the request
+/// of any rank counts, and is seen one step later than in a single process).
 class Trainer {
  public:
   /// `model` must outlive the trainer. Throws dptrain::Error if the config is invalid or the loss
   /// does not fit the model.
   Trainer(Model<float>& model, TrainConfig config);
+  ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
-  /// One pass over `data` in the epoch's seeded order, last partial batch included. Throws
+  /// The rest of the current epoch over `data` in its seeded order (the whole epoch unless a
+  /// stop or a mid-epoch restore() left it part-done), last partial batch included. Throws
   /// dptrain::Error naming the epoch and step if the loss becomes NaN or infinite (divergence);
-  /// the parameters are then unusable, so callers keep their last good checkpoint.
+  /// the parameters are then unusable, so callers keep their last good checkpoint. Throws
+  /// dptrain::Error when a restored mid-epoch position does not fit `data` (another data set).
   EpochResult train_epoch(const Dataset& data);
   /// One epoch over the batches of `source`, each trained as one step. Throws dptrain::Error
   /// for a batch that does not fit the model or is invalid (NaN, labels out of range). The
   /// step and cosine schedules count steps per epoch from the previous epoch (the first epoch
-  /// of a BatchSource run uses the base learning rate).
+  /// of a BatchSource run uses the base learning rate). A part-done epoch reads and discards
+  /// the batches it already trained.
   EpochResult train_epoch(BatchSource& source);
+
+  /// Asks training to stop at the next step boundary. Thread-safe and async-signal-safe (one
+  /// lock-free atomic store). Consumed when a training call stops because of it; a request made
+  /// while no call runs stops the next one before its first step.
+  void request_stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  /// A request_stop() not yet consumed, or TrainConfig::stop set. Thread-safe.
+  bool stop_requested() const noexcept {
+    return stop_.load(std::memory_order_relaxed) ||
+           (config_.stop && config_.stop->load(std::memory_order_relaxed));
+  }
 
   /// Trains epochs until config().epochs have been done in all (so it continues after
   /// restore()), with validation, early stopping and a callback per epoch (FitOptions). Checks
@@ -135,18 +177,27 @@ class Trainer {
   Engine& engine() { return engine_; }
   const Engine& engine() const { return engine_; }
   std::size_t epochs_done() const { return epochs_done_; }
+  /// Where the current epoch (epochs_done() + 1) stands; zero at an epoch boundary. Kept by a
+  /// stop request (and in checkpoints); a training call that ends by an exception (divergence,
+  /// a bad batch, an on_step callback that throws) abandons the part-done epoch instead.
+  const EpochProgress& epoch_progress() const { return progress_; }
+  /// Abandons a part-done epoch (e.g. after a stop, to train on other data next): the next
+  /// train_epoch() starts epoch epochs_done() + 1 at its first step. The steps already taken
+  /// stay in the parameters and in step_count().
+  void abandon_epoch();
   std::uint64_t step_count() const { return engine_.step_count(); }
   std::size_t workers_for(std::size_t rows) const { return engine_.workers_for(rows); }
   std::size_t workspace_bytes(std::size_t worker) const { return engine_.workspace_bytes(worker); }
   std::size_t gradient_buffer_bytes() const { return engine_.gradient_buffer_bytes(); }
 
-  /// Fills the training-state part of a checkpoint: parameters, optimizer state, position,
-  /// early-stopping state, the settings that define the run and the schema of the data last
-  /// trained on (Dataset::schema; the caller adds normalisation and the data description).
+  /// Fills the training-state part of a checkpoint: parameters, optimizer state, position (with
+  /// the part-done epoch's progress), early-stopping state, the settings that define the run and
+  /// the schema of the data last trained on (Dataset::schema; the caller adds normalisation and
+  /// the data description).
   Checkpoint checkpoint() const;
   /// Continues from a checkpoint of the same architecture and optimizer: copies parameters,
-  /// optimizer state, the epoch and step position and the early-stopping state. Throws
-  /// dptrain::Error on a mismatch.
+  /// optimizer state, the epoch and step position (inside an epoch too) and the early-stopping
+  /// state. Throws dptrain::Error on a mismatch.
   void restore(const Checkpoint& c);
 
   void set_timing(bool on) { engine_.set_timing(on); }
@@ -154,26 +205,32 @@ class Trainer {
   void reset_times() { engine_.reset_times(); }
 
  private:
-  /// Sums of one epoch's steps.
-  struct EpochTally {
-    std::size_t steps = 0, samples = 0, metric_values = 0;
-    double loss_sum = 0, metric_sum = 0;
-    void add(const StepStats& r, const Dataset& batch, std::size_t rows);
-  };
-  /// step() inside an epoch: divergence check (naming epoch and step) and on_step.
-  StepStats epoch_step(const Dataset& data, std::span<const std::uint32_t> rows, std::size_t index,
-                       std::size_t steps);
-  EpochResult finish_epoch(const EpochTally& tally, std::chrono::steady_clock::time_point t0);
+  /// step() inside an epoch: divergence check (naming epoch and step), progress, the stop vote
+  /// across ranks, on_step.
+  void epoch_step(const Dataset& data, std::span<const std::uint32_t> rows, std::size_t steps);
+  /// At a step boundary: whether to stop (agreed by every rank with a communicator). `first`:
+  /// the call's first boundary, where ranks vote on their own.
+  bool stop_here(bool first);
+  /// The shuffled order of epoch epochs_done() + 1 over `n` rows into order_.
+  void shuffle_order(std::size_t n);
+  void check_progress_fits(const Dataset& data) const;
+  /// The epoch's figures from progress_ (steps since `samples0` timed from `t0`).
+  EpochResult epoch_result(std::size_t samples0, std::chrono::steady_clock::time_point t0) const;
+  EpochResult finish_epoch(std::size_t samples0, std::chrono::steady_clock::time_point t0);
+  EpochResult stopped_epoch(std::size_t samples0, std::chrono::steady_clock::time_point t0);
   double current_lr() const;
   /// Early stopping after an epoch: updates the best loss and weights; true when patience ran out.
   bool track_validation(const Evaluation& validation, std::size_t patience, EpochReport& report);
 
   TrainConfig config_;
+  std::atomic<bool> stop_{false};
+  std::unique_ptr<detail::StopVote> vote_;  // with a communicator; the engine sums through it
   Engine engine_;
   Inference inference_;
   std::vector<std::uint32_t> order_;  // the epoch's row order
   std::size_t epochs_done_ = 0;
   std::size_t steps_per_epoch_ = 0;
+  EpochProgress progress_;  // of epoch epochs_done_ + 1
   // Early stopping: the best validation loss (< 0: none yet), epochs since, and its weights
   // (empty when unknown, e.g. the best epoch predates a restore()).
   double best_validation_loss_ = -1;

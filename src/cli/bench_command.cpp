@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,8 @@ struct BenchSettings {
   std::vector<std::size_t> threads;  ///< one point per entry, the first is the speedup baseline
   WindowSettings windows;
   std::vector<const Reference*> models;
-  std::string json_path;  ///< empty: no JSON
+  std::shared_ptr<const Reference> custom;  ///< --layers: the one model benched (in `models`)
+  std::string json_path;                    ///< empty: no JSON
   QualitySettings quality;
   TrainConfig base;  ///< engine settings: backend, GEMM, parallelism, determinism
 };
@@ -69,7 +71,11 @@ cxxopts::Options bench_options() {
                            "reference models (random data; loading excluded).");
   options.add_options()("models", "Reference models: A, B, C, xor, square (comma-separated)",
                         cxxopts::value<std::string>()->default_value("A,B,C"))(
-      "seconds", "Seconds per timed window", cxxopts::value<std::string>()->default_value("1"))(
+      "layers",
+      "Custom widths input,hidden...,output instead of --models (relu hidden; softmax+CE, or "
+      "sigmoid+BCE for one output; Adam, lr 1e-3, batch 128)",
+      cxxopts::value<std::string>())("seconds", "Seconds per timed window",
+                                     cxxopts::value<std::string>()->default_value("1"))(
       "repeats", "Timed windows per point (median, min, max reported)",
       cxxopts::value<std::string>()->default_value("5"))(
       "json", "Also write the results as JSON to PATH (atomically)", cxxopts::value<std::string>())(
@@ -104,7 +110,14 @@ BenchSettings read_bench_settings(const cxxopts::ParseResult& r) {
   if (!(s.windows.seconds > 0)) throw Error("--seconds must be positive");
   s.windows.warmup = std::max(0.1, 0.25 * s.windows.seconds);
   s.windows.repeats = parse_count(r["repeats"].as<std::string>(), "repeats", 1);
-  s.models = parse_reference_list(r["models"].as<std::string>(), "models");
+  if (r.count("layers")) {  // like scale --layers
+    if (r.count("models")) throw Error("--models and --layers are exclusive: choose one");
+    s.custom = std::make_shared<const Reference>(
+        custom_reference(parse_size_list(r["layers"].as<std::string>(), "layers"), 128));
+    s.models = {s.custom.get()};
+  } else {
+    s.models = parse_reference_list(r["models"].as<std::string>(), "models");
+  }
   if (r.count("json")) {
     s.json_path = r["json"].as<std::string>();
     check_output_path(s.json_path, "json");
@@ -114,6 +127,8 @@ BenchSettings read_bench_settings(const cxxopts::ParseResult& r) {
     make_export_folder(s.quality.export_dir);
   }
   s.quality.enabled = r.count("quality") || r.count("quality-steps") || r.count("export");
+  if (s.quality.enabled && s.custom)
+    throw Error("--quality and --export need the reference models (--models), not --layers");
   if (r.count("quality-steps"))
     s.quality.steps = parse_count(r["quality-steps"].as<std::string>(), "quality-steps", 1);
   s.base.threads = 1;

@@ -1,6 +1,10 @@
 #include "data_options.hpp"
 
+#include <cstdio>
+
 #include "dptrain/error.hpp"
+#include "dptrain/io.hpp"
+#include "dptrain/table.hpp"
 #include "options.hpp"
 
 namespace dptrain::cli {
@@ -20,13 +24,21 @@ void add_data_options(cxxopts::Options& options, bool training) {
           "no test set)",
           cxxopts::value<std::string>());
   group("label",
-        "csv/sqlite: label column, a name or 0-based index (default: last column; "
-        "'none': unlabelled, for predict)",
+        "csv/sqlite: label column, a name or 0-based index (default: last column, or the "
+        "model's label column by name; 'none': unlabelled, for predict). Class labels may be "
+        "text or numbers",
+        cxxopts::value<std::string>());
+  group("labels",
+        "csv:PATH: the labels of --data from a separate file, one per line (optional header); "
+        "every column of --data is then a feature",
         cxxopts::value<std::string>());
   group("header", "csv: first row is a header: yes, no or detect",
         cxxopts::value<std::string>()->default_value("detect"));
   group("delimiter", "csv: field delimiter (one character; 'tab' for a tab)",
         cxxopts::value<std::string>()->default_value(","));
+  group("skip-rows",
+        "csv: skip the first N lines (e.g. scikit-learn's counts line); '#' lines are comments",
+        cxxopts::value<std::string>()->default_value("0"));
   group("table", "sqlite: read every column of this table", cxxopts::value<std::string>());
   group("query", "sqlite: run this SELECT instead of --table", cxxopts::value<std::string>());
   group("limit", "Use only the first N rows", cxxopts::value<std::string>());
@@ -54,6 +66,7 @@ TableOptions read_table_options(const cxxopts::ParseResult& r, bool classificati
     t.delimiter = delim[0];
   else
     throw Error("--delimiter must be one character (or 'tab'), got '" + delim + "'");
+  t.skip_rows = parse_count(r["skip-rows"].as<std::string>(), "skip-rows", 0);
   if (r.count("table")) t.table = r["table"].as<std::string>();
   if (r.count("query")) t.query = r["query"].as<std::string>();
   if (!t.table.empty() && !t.query.empty()) throw Error("give --table or --query, not both");
@@ -72,19 +85,45 @@ std::vector<std::string> data_spec_files(const std::string& spec) {
 
 std::vector<std::string> input_files(const cxxopts::ParseResult& r) {
   std::vector<std::string> files;
-  for (const char* option : {"data", "test-data"})
+  for (const char* option : {"data", "test-data", "labels"})
     if (r.count(option))
       for (std::string& f : data_spec_files(r[option].as<std::string>()))
         files.push_back(std::move(f));
   return files;
 }
 
+void print_note(const std::string& command, const std::string& note) {
+  if (!note.empty()) std::fprintf(stderr, "dptrain %s: note: %s\n", command.c_str(), note.c_str());
+}
+
+Dataset conform_data(Dataset d, const DataSchema& model, const std::string& command) {
+  std::string note;
+  d = conform_to_schema(std::move(d), model, &note);
+  print_note(command, note);
+  return d;
+}
+
+/// --data read as features only, with --labels csv:PATH attached.
+Dataset load_with_labels(const cxxopts::ParseResult& r, std::uint64_t seed, TableOptions table) {
+  const std::string labels = r["labels"].as<std::string>();
+  if (!labels.starts_with("csv:") || labels.size() == 4)
+    throw Error("--labels must be csv:<path>, got '" + labels + "'");
+  if (r.count("label")) throw Error("give --label (a column of --data) or --labels, not both");
+  table.label = "none";
+  Dataset d = load_dataset(r["data"].as<std::string>(), seed, table);
+  const std::string path = labels.substr(4);
+  attach_labels(d, read_file(path), path, table);
+  if (r.count("limit")) d = d.head(parse_count(r["limit"].as<std::string>(), "limit", 1));
+  return d;
+}
+
 Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
                        const TableOptions& table) {
-  if (!r.count("data")) throw Error("--data is required");
+  if (!r.count("data") && !r["data"].has_default()) throw Error("--data is required");
   const std::string spec = r["data"].as<std::string>();
   if (spec.starts_with("sqlite:") && table.table.empty() && table.query.empty())
     throw Error("sqlite data needs --table <name> or --query \"SELECT ...\"");
+  if (r.count("labels")) return load_with_labels(r, seed, table);
   Dataset d = load_dataset(spec, seed, table);
   if (r.count("limit")) d = d.head(parse_count(r["limit"].as<std::string>(), "limit", 1));
   d.validate();

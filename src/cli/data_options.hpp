@@ -14,8 +14,8 @@ namespace dptrain::cli {
 /// Help text listing every data spec.
 extern const char* const kDataSpecHelp;
 
-/// --data (and, for train, --test-data), --label, --header, --delimiter, --table, --query,
-/// --limit (and --test-limit).
+/// --data (and, for train, --test-data), --label, --header, --delimiter, --skip-rows, --table,
+/// --query, --limit (and --test-limit).
 void add_data_options(cxxopts::Options& options, bool training);
 
 /// The table options from the parsed flags; `classification` comes from the loss.
@@ -27,6 +27,12 @@ std::vector<std::string> data_spec_files(const std::string& spec);
 
 /// The files of --data and (when given) --test-data.
 std::vector<std::string> input_files(const cxxopts::ParseResult& r);
+
+/// "dptrain <command>: note: <note>" on stderr, unless `note` is empty.
+void print_note(const std::string& command, const std::string& note);
+
+/// conform_to_schema (Note [Column matching]) with its note printed.
+Dataset conform_data(Dataset d, const DataSchema& model, const std::string& command);
 
 /// Loads --data (after --limit), validated.
 Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,

@@ -57,7 +57,9 @@ void check_fits_model(const Dataset& d, const Checkpoint& c, const std::string& 
   if (d.features != c.spec.inputs)
     throw Error(where + " has " + std::to_string(d.features) + " features but " + model +
                 " takes " + std::to_string(c.spec.inputs) +
-                " (give data with the features it was trained on)");
+                (!labels && d.labelled() && d.features + 1 == c.spec.inputs
+                     ? " (the data look unlabelled: use --label none)"
+                     : " (give data with the features it was trained on)"));
   const std::size_t outputs = c.spec.outputs();
   if (!labels || !d.labelled()) return;  // the Trainer's "no label column" message fits
   if (d.classification() && outputs > 1 && d.classes != outputs)
@@ -68,13 +70,27 @@ void check_fits_model(const Dataset& d, const Checkpoint& c, const std::string& 
                 " is a classifier (loss ce), which needs class labels");
 }
 
-/// --data as the checkpoint's model reads it: labels as classes unless its loss is mse, the
-/// checkpoint's normalisation applied.
+/// --data as the checkpoint's model reads it: labels as classes unless its loss is mse, mapped
+/// onto the model's classes; with a header, columns matched to the model's by name (Note
+/// [Column matching]); the checkpoint's normalisation applied.
 Dataset load_for(const cxxopts::ParseResult& r, const Checkpoint& c, bool labels) {
-  Dataset d = load_main_data(r, c.seed, read_table_options(r, c.loss != Loss::mse));
+  TableOptions table = read_table_options(r, c.loss != Loss::mse);
+  table.model_classes = c.classes;
+  table.model_schema = c.schema;
+  table.model_inputs = c.spec.inputs;
+  Dataset d = load_main_data(r, c.seed, table);
+  d = conform_data(std::move(d), c.schema, labels ? "eval" : "predict");
   check_fits_model(d, c, r["model"].as<std::string>(), labels);
   c.normalizer.apply(d);
   return d;
+}
+
+/// A CSV field: quoted (RFC 4180) when it holds a delimiter, quote or line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string q = "\"";
+  for (char ch : text) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
 }
 
 void add_common(cxxopts::Options& options) {
@@ -85,7 +101,8 @@ void add_common(cxxopts::Options& options) {
   options.add_options()("h,help", "Show this help");
 }
 
-void print_eval_json(const std::string& model_path, const Dataset& data, const Evaluation& e) {
+void print_eval_json(const std::string& model_path, const Checkpoint& c, const Dataset& data,
+                     const Evaluation& e) {
   const ConfusionMatrix& cm = e.confusion;
   nlohmann::json j = {
       {"model", model_path}, {"data", data.source}, {"rows", e.rows}, {"loss", e.loss}};
@@ -96,6 +113,7 @@ void print_eval_json(const std::string& model_path, const Dataset& data, const E
     nlohmann::json per = nlohmann::json::array(), matrix = nlohmann::json::array();
     for (std::size_t k = 0; k < cm.classes(); ++k) {
       per.push_back({{"class", k},
+                     {"name", c.schema.class_name(k)},
                      {"precision", cm.precision(k)},
                      {"recall", cm.recall(k)},
                      {"f1", cm.f1(k)}});
@@ -131,8 +149,8 @@ void print_eval_text(const Checkpoint& c, const Dataset& data, const Evaluation&
   for (std::size_t k = 0; k < cm.classes(); ++k) {
     std::uint64_t support = 0;
     for (std::size_t p = 0; p < cm.classes(); ++p) support += cm.count(k, p);
-    std::printf("%-8zu %10.4f %10.4f %10.4f %8llu\n", k, cm.precision(k), cm.recall(k), cm.f1(k),
-                static_cast<unsigned long long>(support));
+    std::printf("%-8s %10.4f %10.4f %10.4f %8llu\n", c.schema.class_name(k).c_str(),
+                cm.precision(k), cm.recall(k), cm.f1(k), static_cast<unsigned long long>(support));
   }
   std::printf(
       "%-8s %10.4f %10.4f %10.4f %8zu\n\nconfusion matrix (rows: true class, columns: "
@@ -174,7 +192,7 @@ int eval_command(int argc, char** argv) {
                 "' is " + (std::isnan(e.loss) ? "NaN" : "infinite") +
                 ": its outputs overflow on these inputs (is the data normalised as in training?)");
   if (format == "json")
-    print_eval_json(r["model"].as<std::string>(), data, e);
+    print_eval_json(r["model"].as<std::string>(), c, data, e);
   else
     print_eval_text(c, data, e);
   return 0;
@@ -219,7 +237,7 @@ int predict_command(int argc, char** argv) {
   csv << '\n';
   for (std::size_t i = 0; i < data.rows; ++i) {
     const float* row = out.data() + i * cols;
-    if (classes) csv << predicted_class(row, cols) << ',';
+    if (classes) csv << csv_field(c.schema.class_name(predicted_class(row, cols))) << ',';
     for (std::size_t k = 0; k < cols; ++k) csv << (k ? "," : "") << row[k];
     csv << '\n';
   }

@@ -14,7 +14,9 @@
 #include "commands.hpp"
 #include "dptrain/distributed.hpp"
 #include "dptrain/error.hpp"
+#include "dptrain/gemm.hpp"
 #include "dptrain/version.hpp"
+#include "stop_signals.hpp"
 
 namespace {
 
@@ -54,7 +56,9 @@ std::string flag_hint(const std::string& command, dptrain::ErrorTopic topic) {
     case T::label_column:
       return reads_tables ? "check --label" : "";
     case T::label_kind:
-      return trains ? "for regression use --loss mse" : "";
+      return trains                 ? "for regression use --loss mse"
+             : command == "predict" ? "if the data have no label column, use --label none"
+                                    : "";
     case T::table_source:
       return reads_tables ? "give --table or --query" : "";
     case T::schedule:
@@ -98,6 +102,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   keep_large_blocks();
+  // The CLI owns its process's threads (Note [Threads]): OpenBLAS, wherever it is called (the
+  // openblas kernel, bench's SGEMM rate), runs on the caller's thread only.
+  const dptrain::OpenBlasSingleThreaded openblas_one_thread;
+  dptrain::cli::set_program_path(argv[0]);  // for the resume command printed after a stop
   // A file-size limit (ulimit -f) then fails the write with EFBIG, reported like a full disk,
   // instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);

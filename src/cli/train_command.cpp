@@ -4,11 +4,13 @@
 // epochs (train_epochs.hpp) -> final output.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "dptrain/dptrain.hpp"
 #include "options.hpp"
 #include "progress_bar.hpp"
+#include "stop_signals.hpp"
 #include "train_settings.hpp"
 #include "train_summary.hpp"
 
@@ -38,8 +41,11 @@ cxxopts::Options train_options() {
       cxxopts::value<std::string>());
   options.add_options("Model")("layers", "Widths input,hidden...,output (default 784,128,10)",
                                cxxopts::value<std::string>())(
-      "activation", "Hidden activation: relu, leaky_relu, tanh, sigmoid, identity",
-      cxxopts::value<std::string>()->default_value("relu"))(
+      "hidden",
+      "Hidden widths only, e.g. 128,64: input and output widths from the data and the loss",
+      cxxopts::value<std::string>())("activation",
+                                     "Hidden activation: relu, leaky_relu, tanh, sigmoid, identity",
+                                     cxxopts::value<std::string>()->default_value("relu"))(
       "output", "Output activation: softmax, sigmoid, identity (default: from the loss)",
       cxxopts::value<std::string>())(
       "loss",
@@ -80,6 +86,12 @@ cxxopts::Options train_options() {
       cxxopts::value<std::string>());
   options.add_options("Output")(
       "save", "Write a checkpoint here after every epoch and at the end (atomically)",
+      cxxopts::value<std::string>())("save-every",
+                                     "Also write the checkpoint after every N steps (needs --save)",
+                                     cxxopts::value<std::string>())(
+      "save-every-seconds",
+      "Also write the checkpoint at the first step boundary S seconds after the last one "
+      "(needs --save)",
       cxxopts::value<std::string>())(
       "resume",
       "Continue from a checkpoint (its model, optimizer, loss, seed, batch size and "
@@ -105,7 +117,36 @@ struct Outputs {
   std::optional<std::string> save_path;
   std::string log_path;
   std::ofstream log;  ///< open when --log was given (on the leader)
+  // Step-level checkpoints (--save-every, --save-every-seconds; 0: off), timed from the last save.
+  std::size_t save_every = 0;
+  double save_every_seconds = 0;
+  std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
+  std::span<char* const> args;  ///< the train arguments, for the resume command after a stop
+
+  bool step_saves() const { return save_path && leader && (save_every || save_every_seconds > 0); }
+  /// A step-level checkpoint is due after optimizer step `step`.
+  bool step_save_due(std::uint64_t step) const {
+    const double since =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count();
+    return (save_every && step % save_every == 0) ||
+           (save_every_seconds > 0 && since >= save_every_seconds);
+  }
 };
+
+/// --save-every N, --save-every-seconds S: checked before any work; both need --save.
+void read_step_saves(const cxxopts::ParseResult& r, Outputs& out) {
+  for (const char* flag : {"save-every", "save-every-seconds"})
+    if (r.count(flag) && !r.count("save"))
+      throw Error("--" + std::string(flag) + " needs --save PATH (where to write the checkpoints)");
+  if (r.count("save-every"))
+    out.save_every = parse_count(r["save-every"].as<std::string>(), "save-every", 1);
+  if (r.count("save-every-seconds")) {
+    const std::string text = r["save-every-seconds"].as<std::string>();
+    out.save_every_seconds = parse_real(text, "save-every-seconds");
+    if (!(out.save_every_seconds > 0))
+      throw Error("--save-every-seconds must be above 0, got " + text);
+  }
+}
 
 void open_log(const cxxopts::ParseResult& r, bool resumed, Outputs& out) {
   if (!r.count("log") || !out.leader) return;
@@ -115,8 +156,9 @@ void open_log(const cxxopts::ParseResult& r, bool resumed, Outputs& out) {
 }
 
 /// The trainer's checkpoint (with its early-stopping state) plus what the CLI knows of the data.
-void save_if_asked(const Outputs& out, const Trainer& trainer, const TrainData& d) {
+void save_if_asked(Outputs& out, const Trainer& trainer, const TrainData& d) {
   if (!out.save_path || !out.leader) return;
+  out.last_save = std::chrono::steady_clock::now();
   Checkpoint c = trainer.checkpoint();
   c.normalizer = d.normalizer;
   c.target_normalizer = d.target_normalizer;
@@ -157,7 +199,11 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
       gemm_kernel_description(trainer.config().gemm).c_str());
   std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
               config.pin_cores.empty() ? "" : "; workers pinned to cores");
-  if (s.resumed)
+  if (s.resumed && s.resumed->epoch_progress.steps)
+    std::printf("resumed from '%s' in epoch %zu after its step %zu (step %llu)\n",
+                s.resume_path.c_str(), s.resumed->epochs_done + 1, s.resumed->epoch_progress.steps,
+                static_cast<unsigned long long>(s.resumed->step));
+  else if (s.resumed)
     std::printf("resumed from '%s' after epoch %zu (step %llu)\n", s.resume_path.c_str(),
                 s.resumed->epochs_done, static_cast<unsigned long long>(s.resumed->step));
   std::fflush(stdout);
@@ -231,16 +277,51 @@ void print_final(bool profile, const Trainer& trainer, const Model<float>& model
   std::printf("params_hash=%s\n", hash_hex(params_hash<float>(model.parameters())).c_str());
 }
 
+/// config.on_step: the progress bar (on a terminal) and the step-level checkpoints. The last
+/// step of an epoch is left to the epoch's own checkpoint, written after its line.
+void watch_steps(TrainSettings& s, Outputs& out, const TrainData& d,
+                 std::optional<ProgressBar>& bar, const Trainer*& running) {
+  const bool draw = !out.quiet && ::isatty(STDERR_FILENO), saves = out.step_saves();
+  if (!draw && !saves) return;
+  s.config.on_step = [&, draw, saves](std::size_t done, std::size_t total) {
+    if (draw && !bar) bar.emplace(running->epochs_done() + 1, s.config.epochs, s.config.batch_size);
+    if (draw) bar->update(done, total);
+    if (saves && done != total && out.step_save_due(running->step_count()))
+      save_if_asked(out, *running, d);
+  };
+}
+
+/// After a stop (Trainer::fit's `stopped`): the checkpoint of the position reached (with
+/// --save), where it stopped and how to resume, on stderr; the exit status 128 + the signal.
+int finish_stopped(const Trainer& trainer, const TrainData& d, Outputs& out) {
+  if (!out.quiet && ::isatty(STDERR_FILENO)) ProgressBar::clear();
+  save_if_asked(out, trainer, d);
+  const int status = stop_exit_status(job_communicator());  // collective under MPI
+  if (!out.leader) return status;
+  const EpochProgress& p = trainer.epoch_progress();
+  const std::size_t batch = trainer.config().batch_size;
+  std::string where = "after epoch " + std::to_string(trainer.epochs_done());
+  if (p.steps)
+    where = "in epoch " + std::to_string(trainer.epochs_done() + 1) + " after step " +
+            std::to_string(p.steps) + " of " + std::to_string((d.train.rows + batch - 1) / batch);
+  std::fprintf(stderr, "dptrain train: stopped by %s %s (step %llu in all)",
+               stop_signal_name(received_stop_signal()), where.c_str(),
+               static_cast<unsigned long long>(trainer.step_count()));
+  if (out.save_path)
+    std::fprintf(stderr, "; checkpoint written to '%s'\nresume with%s: %s\n",
+                 out.save_path->c_str(), job_communicator() ? " (under mpirun, same ranks)" : "",
+                 resume_command(out.args, *out.save_path).c_str());
+  else
+    std::fprintf(stderr, "; nothing saved (no --save), so it cannot be resumed\n");
+  return status;
+}
+
 /// Trains the model of `s` on `d`: the header, one line (and log line, and checkpoint) per
 /// epoch, early stopping (Trainer::fit), the final checkpoint and output.
 int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, Outputs& out) {
   std::optional<ProgressBar> bar;
   const Trainer* running = nullptr;
-  if (!out.quiet && ::isatty(STDERR_FILENO))
-    s.config.on_step = [&](std::size_t done, std::size_t total) {
-      if (done == 1) bar.emplace(running->epochs_done() + 1, s.config.epochs, s.config.batch_size);
-      if (bar) bar->update(done, total);
-    };
+  watch_steps(s, out, d, bar, running);
   Model<float> model(s.spec);
   model.initialize(s.config.seed);
   Trainer trainer(model, s.config);
@@ -284,6 +365,7 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
     return true;
   };
   const FitResult result = trainer.fit(d.train, fit);
+  if (result.stopped) return finish_stopped(trainer, d, out);
   if (result.stopped_early) {
     if (!out.quiet)
       std::printf(
@@ -323,8 +405,12 @@ int train_command(int argc, char** argv) {
   if (r.count("save")) check_output_path(r["save"].as<std::string>(), "save", inputs);
   if (r.count("log")) check_output_path(r["log"].as<std::string>(), "log", inputs);
   if (r.count("save")) out.save_path = r["save"].as<std::string>();
+  read_step_saves(r, out);
+  out.args = std::span<char* const>(argv + 1, std::size_t(argc - 1));
 
   TrainSettings settings = read_train_settings(r, comm);
+  // From here SIGINT and SIGTERM stop training at a step boundary (stop_signals.hpp).
+  settings.config.stop = &install_stop_signals();
   const TrainData data = load_train_data(r, settings);
   if (!settings.resumed) settings.spec = fresh_model_spec(r, settings);
   return train(r, settings, data, out);

@@ -1,5 +1,7 @@
 #include "train_settings.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <utility>
@@ -45,6 +47,9 @@ void read_resumed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
   s.resumed = load_checkpoint(s.resume_path);
   const Checkpoint& c = *s.resumed;
   s.spec = c.spec;
+  if (r.count("hidden"))
+    throw Error("--hidden: a resumed run keeps the model of checkpoint '" + s.resume_path + "' (" +
+                s.spec.describe() + ")");
   if (r.count("layers")) {
     const auto widths = parse_size_list(r["layers"].as<std::string>(), "layers");
     std::vector<std::size_t> have = {s.spec.inputs};
@@ -133,8 +138,17 @@ void read_fresh_training(const cxxopts::ParseResult& r, TrainConfig& config) {
 
 /// A fresh run: the model options (the loss and output activation wait for the data).
 void read_fresh_model(const cxxopts::ParseResult& r, TrainSettings& s) {
-  s.widths =
-      parse_size_list(r.count("layers") ? r["layers"].as<std::string>() : "784,128,10", "layers");
+  if (r.count("layers") && r.count("hidden"))
+    throw Error("give --layers (every width) or --hidden (the hidden widths), not both");
+  if (r.count("hidden")) {  // input and output widths wait for the data (infer_widths)
+    s.widths = parse_size_list(r["hidden"].as<std::string>(), "hidden");
+    s.widths.insert(s.widths.begin(), 0);
+    s.widths.push_back(0);
+    s.infer_widths = true;
+  } else {
+    s.widths =
+        parse_size_list(r.count("layers") ? r["layers"].as<std::string>() : "784,128,10", "layers");
+  }
   if (s.widths.size() < 2) throw Error("--layers needs at least an input and an output width");
   s.hidden = parse_activation(r["activation"].as<std::string>());
   if (s.hidden == Activation::softmax)
@@ -148,17 +162,75 @@ void read_fresh_model(const cxxopts::ParseResult& r, TrainSettings& s) {
 
 /// --test-data, or the default test set of --data; --test-limit.
 std::optional<Dataset> load_test_data(const cxxopts::ParseResult& r, const std::string& data_spec,
-                                      std::uint64_t seed, const TableOptions& table) {
+                                      std::uint64_t seed, TableOptions table,
+                                      const Dataset& train) {
   std::optional<Dataset> test;
+  table.model_classes = train.classes;  // test labels map through the training classes
+  table.model_schema = train.schema;
+  table.model_inputs = train.features;
   if (r.count("test-data")) {
     if (r["test-data"].as<std::string>() != "none")
       test = load_dataset(r["test-data"].as<std::string>(), seed + 1, table);
   } else {
     test = default_test_set(data_spec, seed);
   }
+  if (test) *test = conform_data(std::move(*test), train.schema, "train");
   if (test && r.count("test-limit"))
     *test = test->head(parse_count(r["test-limit"].as<std::string>(), "test-limit", 1));
   return test;
+}
+
+/// --hidden: the input width is the data's feature count, the output width what the loss needs:
+/// one unit per class for ce, one for bce, one per target for mse.
+void infer_widths(const Dataset& train, Loss loss, std::vector<std::size_t>& widths) {
+  widths.front() = train.features;
+  widths.back() = loss == Loss::bce  ? 1
+                  : loss == Loss::ce ? train.classes
+                                     : std::max<std::size_t>(1, train.target_width);
+  if (widths.back() == 0)
+    throw Error("data '" + train.source +
+                "' has real-valued targets: --hidden cannot size a classifier's output layer "
+                "for them (for regression use --loss mse)");
+}
+
+/// Guidance: features far from unit scale train badly without normalisation. "Far": some
+/// feature with |mean| + std above 10, or the largest such scale over 1000 times the smallest
+/// while above 1 (pixels in [0, 1] with near-constant corners are not far).
+void warn_if_unscaled(const Dataset& train) {
+  const std::size_t f = train.features;
+  std::vector<double> sum(f), sq(f);
+  for (std::size_t r = 0; r < train.rows; ++r)
+    for (std::size_t j = 0; j < f; ++j) {
+      const double v = train.x[r * f + j];
+      sum[j] += v, sq[j] += v * v;
+    }
+  double lo = 0, hi = 0;
+  std::size_t worst = 0;
+  for (std::size_t j = 0; j < f; ++j) {
+    const double mean = sum[j] / double(train.rows);
+    const double scale =
+        std::abs(mean) + std::sqrt(std::max(0.0, sq[j] / double(train.rows) - mean * mean));
+    if (scale > hi) hi = scale, worst = j;
+    if (scale > 0 && (lo == 0 || scale < lo)) lo = scale;
+  }
+  if (hi > 10 || (hi > 1 && hi > 1000 * lo)) {
+    const auto& names = train.schema.feature_names;
+    const std::string which =
+        worst < names.size() ? "'" + names[worst] + "'" : "column " + std::to_string(worst + 1);
+    std::fprintf(stderr,
+                 "dptrain: warning: features of data '%s' are far from unit scale (feature %s: "
+                 "|mean| + std = %.3g); training may stall: add --normalize standard\n",
+                 train.source.c_str(), which.c_str(), hi);
+  }
+}
+
+/// Guidance: whole-number regression targets read as classes make one class per value.
+void warn_if_many_classes(const Dataset& train) {
+  if (train.classes > 20 && train.classes * 4 > train.rows)
+    std::fprintf(stderr,
+                 "dptrain: warning: data '%s' has %zu classes in %zu rows; if its labels are "
+                 "real-valued targets, use --loss mse\n",
+                 train.source.c_str(), train.classes, train.rows);
 }
 
 /// --normalize-target: a regression setting; on resume the checkpoint's, which cannot change.
@@ -219,21 +291,32 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
   TrainConfig& config = s.config;
   d.spec = r["data"].as<std::string>();
   const bool tabular = d.spec.starts_with("csv:") || d.spec.starts_with("sqlite:");
-  const std::size_t outputs = s.resumed ? s.spec.outputs() : s.widths.back();
+  // --hidden: the output width follows the data, so ce until the data say otherwise.
+  const std::size_t outputs = s.resumed ? s.spec.outputs() : s.infer_widths ? 0 : s.widths.back();
   if (!s.resumed && r.count("loss"))
     config.loss = parse_loss(r["loss"].as<std::string>());
   else if (!s.resumed && tabular)
     config.loss = outputs == 1 ? Loss::bce : Loss::ce;
-  const TableOptions table = read_table_options(r, config.loss != Loss::mse);
+  TableOptions table = read_table_options(r, config.loss != Loss::mse);
+  if (s.resumed) {  // the checkpoint's classes and columns (Note [Column matching])
+    table.model_classes = s.resumed->classes;
+    table.model_schema = s.resumed->schema;
+    table.model_inputs = s.resumed->spec.inputs;
+  }
   d.train = load_main_data(r, config.seed, table);
+  if (s.resumed) d.train = conform_data(std::move(d.train), s.resumed->schema, "train");
   if (!s.resumed && !r.count("loss") && !tabular)
     config.loss = !d.train.classification() ? Loss::mse : outputs == 1 ? Loss::bce : Loss::ce;
-  d.test = load_test_data(r, d.spec, config.seed, table);
+  if (!s.resumed) warn_if_many_classes(d.train);
+  if (s.infer_widths) infer_widths(d.train, config.loss, s.widths);
+  d.test = load_test_data(r, d.spec, config.seed, table, d.train);
   if (s.val_split) {
     auto parts = split_validation(d.train, *s.val_split, config.seed);
     d.train = std::move(parts.first);
     d.val = std::move(parts.second);
   }
+  if (!s.resumed && s.normalize == Normalization::none && !r.count("normalize"))
+    warn_if_unscaled(d.train);
   d.normalizer = s.resumed ? s.resumed->normalizer : Normalizer::fit(s.normalize, d.train);
   d.normalizer.apply(d.train);
   if (d.val) d.normalizer.apply(*d.val);

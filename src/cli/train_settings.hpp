@@ -26,6 +26,7 @@ struct TrainSettings {
   ModelSpec spec;
   // Fresh runs: the model options.
   std::vector<std::size_t> widths;
+  bool infer_widths = false;  ///< --hidden: widths.front() and back() come from the data
   Activation hidden = Activation::relu;
   double dropout = 0;
   std::string init = "auto";

@@ -1,0 +1,107 @@
+#include "stop_signals.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace dptrain::cli {
+
+namespace {
+
+std::atomic<bool> stop_flag{false};
+std::atomic<int> first_signal{0};  // lock-free, so safe in a handler, and race-free for readers
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<bool>::is_always_lock_free);
+std::string program = "dptrain";
+
+extern "C" void on_stop_signal(int signal) {
+  int none = 0;
+  if (!first_signal.compare_exchange_strong(none, signal, std::memory_order_relaxed)) {
+    // Second signal: abort at once with the signal's own default action (exit status 128 + n
+    // seen by the shell). Everything here is async-signal-safe.
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  stop_flag.store(true, std::memory_order_relaxed);
+  static const char kSaid[] =
+      "\ndptrain train: stopping at the next step boundary (send the signal again to abort at "
+      "once)\n";
+  const int saved = errno;  // the interrupted code may be about to read errno
+  const ssize_t ignored = ::write(STDERR_FILENO, kSaid, sizeof kSaid - 1);
+  (void)ignored;
+  errno = saved;
+}
+
+/// `word` quoted for a POSIX shell unless it needs no quoting.
+std::string shell_word(const std::string& word) {
+  constexpr const char* kPlain =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,+@%";
+  if (!word.empty() && word.find_first_not_of(kPlain) == std::string::npos) return word;
+  // Appends only: GCC 12 warns (-Wrestrict, a false positive) on string concatenations here.
+  std::string quoted(1, '\'');
+  for (const char c : word)
+    if (c == '\'')
+      quoted.append("'\\''");
+    else
+      quoted.push_back(c);
+  quoted.push_back('\'');
+  return quoted;
+}
+
+}  // namespace
+
+const std::atomic<bool>& install_stop_signals() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // reads and writes in progress continue rather than fail
+  for (const int signal : {SIGINT, SIGTERM}) {
+    // A SIGINT ignored by whoever started us (a shell's background job, nohup-like wrappers)
+    // stays ignored, as POSIX programs and Python do: Ctrl-C at that terminal is not for us.
+    struct sigaction old {};
+    if (signal == SIGINT && ::sigaction(signal, nullptr, &old) == 0 && old.sa_handler == SIG_IGN)
+      continue;
+    ::sigaction(signal, &action, nullptr);
+  }
+  return stop_flag;
+}
+
+int received_stop_signal() {
+  return first_signal.load(std::memory_order_relaxed);
+}
+
+const char* stop_signal_name(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal to another rank";
+}
+
+int stop_exit_status(Communicator* comm) {
+  const int own = received_stop_signal();
+  if (!comm) return 128 + (own ? own : SIGTERM);
+  double sigint = own == SIGINT ? 1.0 : 0.0;
+  comm->allreduce_sum(&sigint, 1);
+  return 128 + (sigint > 0 ? SIGINT : SIGTERM);
+}
+
+std::string resume_command(std::span<char* const> args, const std::string& checkpoint) {
+  std::string command = shell_word(program);
+  command.append(" train");
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string arg = args[i];
+    if (arg == "--resume") {
+      ++i;  // and its value
+      continue;
+    }
+    if (arg.starts_with("--resume=")) continue;
+    command.append(" ").append(shell_word(arg));
+  }
+  command.append(" --resume ").append(shell_word(checkpoint));
+  return command;
+}
+
+void set_program_path(const char* path) {
+  if (path && *path) program = path;
+}
+
+}  // namespace dptrain::cli

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# dptrain train's step-level checkpoints and signal handling: --save-every / --save-every-seconds
+# (flags checked, mid-epoch checkpoints that resume to the uninterrupted params_hash), SIGTERM and
+# SIGINT (a clean stop at a step boundary, a checkpoint, the printed resume command, exit 143 /
+# 130), a second signal (aborts at once, the last checkpoint stays whole, the next save removes
+# the temporary file).
+#
+# usage: bash tests/stop_resume_cli_test.sh <path-to-dptrain-binary>
+set -u
+DPTRAIN=$(realpath "${1:?usage: stop_resume_cli_test.sh <dptrain>}")
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_start stop-resume-cli 60
+cd "$TMP" || exit 2
+export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
+PYTHON=/usr/bin/python3
+[[ -x $PYTHON ]] || PYTHON=python3
+
+hash_of() { grep -o 'params_hash=[0-9a-f]*' "$1"; }
+# The epoch lines without their timing (samples/s, time), to compare runs.
+epoch_figures() { grep '^epoch' "$1" | sed 's/  samples\/s.*//'; }
+# Steps done inside the unfinished epoch, from a checkpoint's metadata (0 at an epoch boundary).
+progress_steps() {
+  "$PYTHON" -c 'import json,struct,sys
+b=open(sys.argv[1],"rb").read(); n=struct.unpack("<Q",b[12:20])[0]
+print(json.loads(b[20:20+n])["epoch_progress"]["steps"])' "$1"
+}
+# wait_for FILE PATTERN: up to 20 s for PATTERN to appear in FILE.
+wait_for() {
+  for _ in $(seq 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# A data set with long epochs: 4000 rows at batch 4 are 1000 steps.
+"$PYTHON" -c 'import random
+r = random.Random(1)
+print(",".join("f%d" % i for i in range(8)) + ",label")
+for _ in range(4000):
+    x = [r.gauss(0, 1) for _ in range(8)]
+    print(",".join("%.4f" % v for v in x) + ",%d" % (sum(x[:3]) > 0))' >d.csv
+RUN=(train --data csv:d.csv --layers 8,256,256,2 --batch-size 4 --epochs 3 --deterministic --test-data none)
+
+# ---- flags ----
+run "${RUN[@]}" --save-every 5
+[[ $RC -eq 2 ]] && grep -q -- "--save-every needs --save PATH" "$ERR" && ok "--save-every without --save: exit 2" || not_ok "--save-every without --save" "rc=$RC"
+run "${RUN[@]}" --save m.dpt --save-every 0
+[[ $RC -eq 2 ]] && grep -q -- "--save-every must be at least 1" "$ERR" && ok "--save-every 0: exit 2" || not_ok "--save-every 0" "rc=$RC"
+run "${RUN[@]}" --save m.dpt --save-every-seconds 0
+[[ $RC -eq 2 ]] && grep -q -- "--save-every-seconds must be above 0" "$ERR" && ok "--save-every-seconds 0: exit 2" || not_ok "--save-every-seconds 0" "rc=$RC"
+run "${RUN[@]}" --save m.dpt --save-every-seconds soon
+[[ $RC -eq 2 ]] && grep -q -- "--save-every-seconds: 'soon' is not a number" "$ERR" && ok "--save-every-seconds soon: exit 2" || not_ok "--save-every-seconds soon" "rc=$RC"
+[[ ! -e m.dpt ]] && ok "refused flags write nothing" || not_ok "refused flags write nothing" "m.dpt exists"
+
+# ---- the uninterrupted run ----
+run "${RUN[@]}"
+want=$(hash_of "$OUT")
+epoch_figures "$OUT" >straight.txt
+[[ $RC -eq 0 && -n $want ]] && ok "uninterrupted run ($want)" || not_ok "uninterrupted run" "rc=$RC"
+
+# ---- SIGKILL after step-level saves: the checkpoint is mid-epoch and resumes exactly ----
+for how in "--save-every 25" "--save-every-seconds 0.05"; do
+  rm -f k.dpt
+  # shellcheck disable=SC2086
+  "$DPTRAIN" "${RUN[@]}" --save k.dpt $how >out1 2>err1 &
+  pid=$!
+  for _ in $(seq 100); do [[ -s k.dpt ]] && break; sleep 0.05; done
+  sleep 0.2
+  kill -KILL $pid 2>/dev/null
+  wait $pid
+  steps=$(progress_steps k.dpt 2>/dev/null)
+  # shellcheck disable=SC2086
+  run "${RUN[@]}" --save k.dpt $how --resume k.dpt
+  if [[ $RC -eq 0 && $(hash_of "$OUT") == "$want" && ${steps:-0} -gt 0 ]] && grep -q "^resumed from 'k.dpt' in epoch" "$OUT"; then
+    ok "$how: killed (SIGKILL) after step $steps of an epoch, resumed: same params_hash"
+  else
+    not_ok "$how: killed and resumed" "rc=$RC steps=$steps hash $(hash_of "$OUT") vs $want"
+  fi
+done
+
+# ---- SIGTERM: clean stop, checkpoint, resume command, exit 143 ----
+rm -f m.dpt
+"$DPTRAIN" "${RUN[@]}" --save m.dpt --threads 2 >out1 2>err1 &
+pid=$!
+wait_for out1 '^threads' || true  # the header: data loaded, the handlers in place
+sleep 0.3
+kill -TERM $pid
+wait $pid
+rc=$?
+resume=$(sed -n 's/^resume with: //p' err1)
+if [[ $rc -eq 143 ]] && grep -Eq "stopped by SIGTERM (in epoch [123] after step [0-9]+ of 1000|after epoch [12]) " err1 && [[ -n $resume && -s m.dpt ]]; then
+  ok "SIGTERM: stopped at a step boundary, checkpoint written, exit 143"
+else
+  not_ok "SIGTERM: clean stop" "rc=$rc: $(cat err1)"
+fi
+[[ $resume == "$DPTRAIN ${RUN[*]} --save m.dpt --threads 2 --resume m.dpt" ]] && ok "the resume command repeats the run's arguments with --resume" || not_ok "resume command" "$resume"
+eval "$resume" >out2 2>err2
+rc=$?
+cat out1 out2 | epoch_figures /dev/stdin >resumed.txt
+if [[ $rc -eq 0 && $(hash_of out2) == "$want" ]] && diff -q straight.txt resumed.txt >/dev/null; then
+  ok "the printed resume command ends with the uninterrupted params_hash and the same epoch lines"
+else
+  not_ok "resume after SIGTERM" "rc=$rc, $(hash_of out2) vs $want; $(diff straight.txt resumed.txt | head -4)"
+fi
+
+# ---- the resume command quotes what the shell would split: a checkpoint path with a space and a
+# quote, resumed (from the first run's checkpoint) by evaluating the printed line ----
+"$DPTRAIN" "${RUN[@]}" --save "my run's.dpt" >out1 2>err1 &
+pid=$!
+wait_for out1 '^threads' || true
+sleep 0.3
+kill -TERM $pid
+wait $pid
+resume=$(sed -n 's/^resume with: //p' err1)
+eval "$resume" >out2 2>err2
+rc=$?
+[[ $rc -eq 0 && $(hash_of out2) == "$want" && -s "my run's.dpt" ]] && ok "resume command with a quoted path: $resume" || not_ok "quoted resume command" "rc=$rc: $resume"
+
+# ---- SIGINT (job control on, so the background job does not ignore it): exit 130 ----
+set -m
+"$DPTRAIN" "${RUN[@]}" >out1 2>err1 &
+pid=$!
+set +m
+wait_for out1 '^threads' || true
+sleep 0.2
+kill -INT $pid
+wait $pid
+rc=$?
+if [[ $rc -eq 130 ]] && grep -q "stopped by SIGINT" err1 && grep -q "nothing saved (no --save)" err1; then
+  ok "SIGINT without --save: clean stop, says nothing was saved, exit 130"
+else
+  not_ok "SIGINT" "rc=$rc: $(cat err1)"
+fi
+
+# ---- a second signal aborts at once; the last checkpoint stays whole ----
+# The process is suspended (SIGSTOP) wherever it is, two different signals are queued (the same
+# signal twice would merge into one pending signal), and it resumes: the first handler asks for
+# a stop, the second aborts before any step boundary is reached.
+BIG=(train --data blobs8 --layers 8,512,512,2 --batch-size 768 --epochs 1000 --test-data none --save b.dpt)
+set -m
+"$DPTRAIN" "${BIG[@]}" >out1 2>err1 &
+pid=$!
+set +m
+wait_for out1 '^epoch 2/' || true
+kill -STOP $pid
+kill -TERM $pid
+kill -INT $pid
+kill -CONT $pid
+wait $pid
+rc=$?
+if [[ $rc -eq 130 || $rc -eq 143 ]] && grep -q "stopping at the next step boundary" err1 && ! grep -q "stopped by" err1; then
+  ok "a second signal aborts at once (exit $rc, no clean stop)"
+else
+  not_ok "second signal" "rc=$rc: $(cat err1)"
+fi
+run eval --model b.dpt --data blobs8
+[[ $RC -eq 0 ]] && ok "the last checkpoint is whole after the abort" || not_ok "checkpoint after abort" "rc=$RC"
+touch b.dpt.tmp.999999999  # as an aborted write of a dead process leaves it
+run "${BIG[@]}" --resume b.dpt --epochs "$(($(grep -c '^epoch' out1) + 1))"
+if [[ $RC -eq 0 && -s b.dpt ]] && ! ls b.dpt.tmp.* >/dev/null 2>&1; then
+  ok "the next save removes stale temporary files"
+else
+  not_ok "stale temporary files" "rc=$RC; $(ls)"
+fi
+
+harness_finish
