@@ -167,6 +167,52 @@ expect_error "out is a folder" "'$TMP/dir.csv' is a folder" --out "$TMP/dir.csv"
 expect_error "stray argument" "unexpected argument 'extra'" extra
 expect_error "unknown backend" "unknown backend 'fast'" --backend fast
 
+# ---- the cost model's projection (--project): plan and split per core count ---------------------
+run scale --model C --threads 1,2 "${FAST[@]}" --project 16,32 --mem-bandwidth 50 --out "$TMP/proj.csv"
+if [[ $RC -eq 0 ]] && grep -Eq "^PROJECTION 16 +(data/owner|data/buffers|intra) " "$OUT" &&
+  grep -Eq "^PROJECTION 32 " "$OUT" && ! grep -Eq "^PROJECTION (64|128) " "$OUT" &&
+  grep -q "compute  exchange   update    sync" "$OUT" && grep -q "memory bandwidth 50 GB/s" "$OUT" &&
+  grep -q "predicted (cost model) vs measured" "$OUT"; then
+  ok "--project prints PROJECTION lines with a plan and a split, and predicted vs measured"
+else
+  not_ok "--project prints PROJECTION lines with a plan and a split, and predicted vs measured" \
+    "exit $RC: $(grep -m 3 PROJECTION "$OUT")"
+fi
+if "$PYTHON" - "$TMP/proj.csv" "$TMP/proj.json" <<'EOF' >"$TMP/check" 2>&1; then
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+doc = json.load(open(sys.argv[2]))
+for r in rows:
+    assert float(r["predicted_us_per_step"]) > 0, r
+proj = doc["projection"]
+assert "PROJECTION" in proj["label"] and "not measured" in proj["label"], proj["label"]
+assert proj["assumptions"]["mem_bandwidth_gbs_per_socket"] == 50
+assert proj["assumptions"]["sync_latency_us"] is None  # extrapolated
+assert [p["cores"] for p in proj["points"]] == [16, 32]
+for p in proj["points"]:
+    assert p["plan"] in ("data/owner", "data/buffers", "intra"), p
+    parts = p["compute_us"] + p["exchange_us"] + p["update_us"] + p["sync_us"]
+    assert abs(parts - p["step_us"]) <= 1e-6 * p["step_us"], p
+    assert p["step_us"] == min(p["step_us_by_plan"].values()), p
+assert sorted((c["plan"], c["cores"]) for c in proj["predicted_vs_measured"]) == \
+    [("data/owner", 1), ("data/owner", 2), ("intra", 1), ("intra", 2)], proj["predicted_vs_measured"]
+for c in proj["predicted_vs_measured"]:
+    assert c["measured_us"] > 0 and abs(c["step_us"] / c["measured_us"] - 1 - c["error"]) < 1e-9, c
+cal = proj["calibration"]
+assert [(l["in"], l["out"]) for l in cal["layers"]] == [(8, 10), (10, 8), (8, 1)], cal
+assert [r["rows"] for r in cal["layers"][0]["forward_gflops_by_rows"]] == [32, 16, 8, 4, 2, 1]
+assert cal["copy_gbs_one_thread"] > 0 and cal["fork_join_us_by_workers"][0] >= 0
+EOF
+  ok "CSV and JSON carry the projection: calibration, assumptions, plans, predicted vs measured"
+else
+  not_ok "CSV and JSON carry the projection: calibration, assumptions, plans, predicted vs measured" \
+    "$(tail -n 3 "$TMP/check")"
+fi
+expect_error "bad --project" "--project" --project 16,0
+expect_error "bad --mem-bandwidth" "--mem-bandwidth must be a positive number" --mem-bandwidth 0
+expect_error "bad --sync-latency-us" "--sync-latency-us must be a non-negative number" \
+  --sync-latency-us -1
+
 # ---- weak scaling (--weak): the batch grows with the threads -----------------------------------
 run scale --model C --weak --threads 2 --parallelism data "${FAST[@]}" --out "$TMP/weak.csv"
 if [[ $RC -eq 0 ]] && grep -q "WEAK scaling: batch = 32 x threads" "$OUT" && ! grep -q "Amdahl" "$OUT"; then

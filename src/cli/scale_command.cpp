@@ -1,12 +1,14 @@
 // dptrain scale: a thread-scaling sweep of one model. For every (strategy, thread count) point
 // it measures steady-state training throughput in timed windows after a warm-up, repeated with
 // the points interleaved within each repeat (measure.hpp), and reports median/min/max, speedup,
-// efficiency, the time split of a step and memory, an Amdahl fit and its projection to larger
-// machines, labelled as such (scale_report.hpp). --out writes the points as CSV and the whole
+// efficiency, the time split of a step and memory, a cost model's prediction of each point and
+// its projection to larger machines (projection.hpp), and an Amdahl fit, labelled as such
+// (scale_report.hpp). --out writes the points as CSV and the whole
 // run as JSON beside it.
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "dptrain/dptrain.hpp"
 #include "measure.hpp"
 #include "options.hpp"
+#include "projection.hpp"
 #include "scale_report.hpp"
 #include "workloads.hpp"
 
@@ -26,7 +29,9 @@ cxxopts::Options scale_options() {
   cxxopts::Options options(
       "dptrain scale",
       "Thread-scaling sweep of one model: throughput, speedup, efficiency, time split and memory "
-      "per thread count for the data and intra strategies, an Amdahl fit and its projection "
+      "per thread count for the data and intra strategies; a cost model measured on this machine "
+      "(GEMM rate by rows per worker, copy bandwidth, fork/join latency) predicts each point and "
+      "projects the best plan to --project cores (labelled PROJECTION), plus an Amdahl fit "
       "(random data; loading excluded).");
   options.add_options()("model", "Reference model: A, B, C, xor, square",
                         cxxopts::value<std::string>()->default_value("A"))(
@@ -69,7 +74,20 @@ cxxopts::Options scale_options() {
       "weak",
       "Weak scaling: the batch grows with the threads (batch x threads), so every worker keeps "
       "the 1-thread batch; reports throughput and efficiency = samples/s at T / (T x at 1)")(
-      "h,help", "Show this help");
+      "project",
+      "Core counts of the cost model's PROJECTION (comma-separated): the plan with the lowest "
+      "predicted step and its split (compute / exchange / update / sync); assumed beyond "
+      "the measured cores: the single-thread GEMM rate per core, one socket, elementwise work "
+      "left out, no replica groups",
+      cxxopts::value<std::string>()->default_value("16,32,64,128"))(
+      "mem-bandwidth",
+      "Projection assumption: memory bandwidth of one socket in GB/s (read + write), the cap on "
+      "the copy bandwidth beyond the measured cores",
+      cxxopts::value<std::string>()->default_value("100"))(
+      "sync-latency-us",
+      "Projection assumption: one fork/join in microseconds beyond the measured worker counts "
+      "(default: extrapolated linearly from the last two measured counts)",
+      cxxopts::value<std::string>())("h,help", "Show this help");
   add_pin_option(options);
   return options;
 }
@@ -131,6 +149,25 @@ WindowSettings read_windows(const cxxopts::ParseResult& r) {
   return w;
 }
 
+/// --project, --mem-bandwidth, --sync-latency-us.
+void read_projection_options(const cxxopts::ParseResult& r, ScaleSettings& s) {
+  s.project = parse_size_list(r["project"].as<std::string>(), "project");
+  for (std::size_t c : s.project)
+    if (c == 0) throw Error("--project: core counts must be at least 1");
+  s.assumptions.mem_bandwidth_gbs =
+      parse_real(r["mem-bandwidth"].as<std::string>(), "mem-bandwidth");
+  if (!(s.assumptions.mem_bandwidth_gbs > 0) || !std::isfinite(s.assumptions.mem_bandwidth_gbs))
+    throw Error("--mem-bandwidth must be a positive number of GB/s, got " +
+                r["mem-bandwidth"].as<std::string>());
+  if (r.count("sync-latency-us")) {
+    s.assumptions.sync_latency_us =
+        parse_real(r["sync-latency-us"].as<std::string>(), "sync-latency-us");
+    if (!(s.assumptions.sync_latency_us >= 0) || !std::isfinite(s.assumptions.sync_latency_us))
+      throw Error("--sync-latency-us must be a non-negative number, got " +
+                  r["sync-latency-us"].as<std::string>());
+  }
+}
+
 /// All options, checked in command-line order before anything is measured.
 ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   ScaleSettings s;
@@ -154,6 +191,7 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   s.base.deterministic = r.count("deterministic") > 0;
   s.base.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   s.windows = read_windows(r);
+  read_projection_options(r, s);
   s.noise_threshold = parse_real(r["noise-threshold"].as<std::string>(), "noise-threshold");
   if (!(s.noise_threshold > 0)) throw Error("--noise-threshold must be positive");
   if (r.count("out")) {
@@ -208,6 +246,8 @@ ScaleSweep run_sweep(const ScaleSettings& s) {
   });
   if (progress) std::fprintf(stderr, "\n");
   sweep.load_end = load_average();
+  // The cost model's parameters, measured once the sweep's pools are gone.
+  sweep.calibration = calibrate(s.ref, s.base, s.cores);
   return sweep;
 }
 

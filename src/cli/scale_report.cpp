@@ -9,6 +9,7 @@
 
 #include "dptrain/io.hpp"
 #include "options.hpp"
+#include "projection.hpp"
 
 namespace dptrain::cli {
 
@@ -158,7 +159,7 @@ std::string scale_csv(const ScaleSettings& s, const ScaleSweep& sweep, const Sca
       "samples_per_s,samples_per_s_min,samples_per_s_max,spread,noisy,us_per_step,speedup,"
       "speedup_min,speedup_max,efficiency,speedup_vs_data1,workers,fwd_bwd_us,"
       "reduce_update_us,wait_us,engine_bytes,rss_bytes,peak_rss_bytes,amdahl_serial_fraction,"
-      "cpu_model,scaling,pinned,physical_cores\n";
+      "cpu_model,scaling,pinned,physical_cores,predicted_us_per_step\n";
   for (std::size_t i = 0; i < sweep.points.size(); ++i) {
     const Point& p = sweep.points[i];
     const PointStats& st = res.stats[i];
@@ -195,7 +196,8 @@ std::string scale_csv(const ScaleSettings& s, const ScaleSweep& sweep, const Sca
                      csv_field(sweep.cpu),
                      s.weak ? "weak" : "strong",
                      s.base.pin_cores.empty() ? "0" : "1",
-                     std::to_string(machine_topology().physical_cores())});
+                     std::to_string(machine_topology().physical_cores()),
+                     csv_number(predicted_point_us(s, sweep, p))});
   }
   return csv;
 }
@@ -344,10 +346,12 @@ AmdahlFit fit_amdahl(const std::vector<std::pair<std::size_t, double>>& speedups
 void report_scale(const ScaleSettings& settings, const ScaleSweep& sweep) {
   const ScaleResults res = statistics(settings, sweep);
   print_table(settings, sweep, res);
+  print_projection(settings, sweep);
   if (!settings.weak) print_fits(settings, res);  // Amdahl's law is about a fixed batch
   if (settings.csv_path.empty()) return;
   const std::string csv = scale_csv(settings, sweep, res);
-  const json doc = scale_json(settings, sweep, res);
+  json doc = scale_json(settings, sweep, res);
+  doc["projection"] = projection_json(settings, sweep);
   write_file_atomically(settings.csv_path, csv);
   write_json(settings.json_path, doc);
   std::printf("\nwrote %s and %s\n", settings.csv_path.c_str(), settings.json_path.c_str());

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cost_model.hpp"
 #include "dptrain/dptrain.hpp"
 #include "measure.hpp"
 #include "workloads.hpp"
@@ -22,8 +23,10 @@ struct ScaleSettings {
   WindowSettings windows;
   bool weak = false;             ///< weak scaling: a point at T threads steps on ref.batch x T rows
   double noise_threshold = 0.2;  ///< a point is noisy when its spread exceeds this
-  std::string csv_path, json_path;  ///< both empty (no files) or both set
-  std::string command;              ///< the command line, recorded in the JSON
+  std::string csv_path, json_path;                       ///< both empty (no files) or both set
+  std::string command;                                   ///< the command line, recorded in the JSON
+  std::vector<std::size_t> project = {16, 32, 64, 128};  ///< core counts of the PROJECTION
+  Assumptions assumptions;  ///< machine assumptions of the projection (cost_model.hpp)
 };
 
 /// What the sweep measured.
@@ -31,6 +34,7 @@ struct ScaleSweep {
   std::vector<Point> points;  ///< per strategy (in settings order), threads ascending
   std::string cpu, load_start, load_end;
   bool peak_resettable = false;  ///< whether the peak RSS of each window could be measured
+  Calibration calibration;       ///< the cost model's parameters, measured after the sweep
 };
 
 /// Amdahl's law S(n) = 1 / (f + (1 - f) / n) fitted to the speedups of one strategy.

@@ -1,0 +1,141 @@
+// Measuring the cost model's parameters (projection.hpp: calibrate). Every figure is the best of
+// a few short rounds: the model predicts an undisturbed step, and on a shared machine the best
+// round is the one least disturbed.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "dptrain/aligned_buffer.hpp"
+#include "dptrain/gemm.hpp"
+#include "dptrain/parallel/pool.hpp"
+#include "projection.hpp"
+
+namespace dptrain::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// Best calls per second of `f` over 3 rounds of about `round` seconds each (one warm call).
+template <class F>
+double best_rate(F&& f, double round) {
+  f();
+  double best = 0;
+  for (int r = 0; r < 3; ++r) {
+    const auto t0 = Clock::now();
+    std::size_t calls = 0;
+    do {
+      f();
+      ++calls;
+    } while (seconds_since(t0) < round);
+    best = std::max(best, double(calls) / seconds_since(t0));
+  }
+  return best;
+}
+
+/// Forward rates for rows = B, B/2, ..., 1 and the tile rate of one layer.
+LayerCalibration calibrate_layer(GemmBackend backend, std::size_t in, std::size_t out,
+                                 std::size_t batch) {
+  LayerCalibration l;
+  l.in = in;
+  l.out = out;
+  AlignedBuffer<float> x(batch * in), w(in * out), y(batch * std::max(in, out));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(i % 7) * 0.1f;
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = float(i % 5) * 0.1f;
+  for (std::size_t rows = batch;; rows = rows / 2) {
+    const double calls = best_rate(
+        [&] {
+          gemm<float>(backend, Transpose::no, Transpose::no, rows, out, in, 1.0f, x.data(), in,
+                      w.data(), out, 0.0f, y.data(), out);
+        },
+        0.002);
+    l.forward.push_back({rows, calls * 2.0 * double(rows) * double(in) * double(out) / 1e9});
+    if (rows == 1) break;
+  }
+  // The tile: (tile x B) = X^T restricted to tile columns, times the deltas (B x out).
+  const std::size_t tile = tile_rows(in, out);
+  AlignedBuffer<float> delta(batch * out), grad(tile * out);
+  for (std::size_t i = 0; i < delta.size(); ++i) delta[i] = float(i % 3) * 0.1f;
+  const double calls = best_rate(
+      [&] {
+        gemm<float>(backend, Transpose::yes, Transpose::no, tile, out, batch, 1.0f, x.data(), in,
+                    delta.data(), out, 0.0f, grad.data(), out);
+      },
+      0.003);
+  l.tile_gflops = calls * 2.0 * double(tile) * double(out) * double(batch) / 1e9;
+  return l;
+}
+
+/// Per-thread buffers of memcpy: 8 MB each way, larger than any L2 (page faults are paid once,
+/// at construction, not in the timed copies).
+struct CopyBuffers {
+  static constexpr std::size_t kBytes = std::size_t(8) << 20;
+  explicit CopyBuffers(std::size_t threads)
+      : src(threads, std::vector<char>(kBytes, 1)), dst(threads, std::vector<char>(kBytes, 2)) {}
+  std::vector<std::vector<char>> src, dst;
+};
+
+/// Bytes read + written per second by `threads` threads each copying its own buffer at once,
+/// summed; the best of 4 rounds.
+double copy_gbs(CopyBuffers& buffers, std::size_t threads) {
+  double best = 0;
+  for (int r = 0; r < 4; ++r) {
+    const auto t0 = Clock::now();
+    std::vector<std::thread> team;
+    for (std::size_t t = 0; t < threads; ++t)
+      team.emplace_back([&, t] {
+        std::memcpy(buffers.dst[t].data(), buffers.src[t].data(), CopyBuffers::kBytes);
+      });
+    for (std::thread& t : team) t.join();
+    best = std::max(best, 2.0 * double(CopyBuffers::kBytes * threads) / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
+/// One empty run of a pool of `workers` workers, microseconds (best of 3 rounds).
+double fork_join(parallel::Backend backend, std::size_t workers) {
+  parallel::WorkerPool pool(backend, workers);
+  const double runs = best_rate([&] { pool.run([](std::size_t) {}); }, 0.005);
+  return 1e6 / runs;
+}
+
+double optimizer_states(OptimizerKind k) {
+  switch (k) {
+    case OptimizerKind::sgd:
+      return 0;
+    case OptimizerKind::adam:
+    case OptimizerKind::adamw:
+      return 2;
+    default:
+      return 1;  // momentum, nesterov, adagrad, rmsprop: one value per parameter
+  }
+}
+
+}  // namespace
+
+Calibration calibrate(const Reference& ref, const TrainConfig& base, std::size_t cores) {
+  const auto t0 = Clock::now();
+  Calibration c;
+  c.batch = ref.batch;
+  c.optimizer_states = optimizer_states(ref.optimizer);
+  for (std::size_t k = 0; k + 1 < ref.widths.size(); ++k)
+    c.layers.push_back(calibrate_layer(base.gemm, ref.widths[k], ref.widths[k + 1], ref.batch));
+  cores = std::max<std::size_t>(cores, 1);
+  c.copy_threads = cores;
+  {
+    CopyBuffers buffers(cores);
+    c.copy_gbs_one = copy_gbs(buffers, 1);
+    c.copy_gbs_all = cores > 1 ? copy_gbs(buffers, cores) : c.copy_gbs_one;
+  }
+  for (std::size_t w = 1; w <= cores; ++w) c.fork_join_us.push_back(fork_join(base.backend, w));
+  c.seconds = seconds_since(t0);
+  return c;
+}
+
+}  // namespace dptrain::cli

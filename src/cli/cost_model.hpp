@@ -1,0 +1,103 @@
+#pragma once
+// The cost model behind `dptrain scale`'s projection: a step's time at N cores predicted from
+// parameters measured on this machine (a Calibration: GEMM rate against rows per worker, copy
+// bandwidth alone and with every thread at once, fork/join latency of the pool) plus stated
+// assumptions about machines larger than this one (Assumptions: flags with documented defaults).
+// Pure arithmetic, no measuring here (calibration.cpp measures), so tests can check it by hand.
+//
+// Note [The cost model]
+// A step of the data strategy with owner-computed weight gradients (engine.hpp, Note [Owner
+// computes]) at W workers is predicted as
+//   compute  = phase 1: forward + input-gradient products of the slowest worker's ceil(B/W) rows
+//              at the forward rate measured for that row count (the input-gradient product is
+//              costed at the forward shape's rate; the first layer has none)
+//            + phase 2: the slowest worker's weight-gradient tiles (the engine's tiles and its
+//              owner rule) at the tile rate measured for each layer
+//   exchange = bytes phase 2 reads, B (in + out) 4 per layer, at the aggregate bandwidth of W cores
+//   update   = parameter and optimizer-state bytes, read and written, at that bandwidth
+//   sync     = 2 fork/joins of W workers.
+// `buffers` (one gradient buffer per worker) moves the weight-gradient product into phase 1
+// (K = the worker's rows, at the forward rate) and replaces exchange by the reduce: W buffers of
+// P values written and read back, W P 4 2 bytes. `intra` (one replica, every product split over
+// W workers) costs the B-row products at W times the single-thread rate of the worker's share
+// (the larger of B and out, divided by W, read off the rows curve), no exchange, and one
+// fork/join per product. Elementwise work (activations, bias, loss) is left out.
+// Beyond the measured cores: the single-thread GEMM rate holds per core (no clock drop), the
+// aggregate bandwidth grows with the contended per-core figure up to Assumptions::
+// mem_bandwidth_gbs, and the fork/join latency grows linearly from the last two measured counts
+// (or is Assumptions::sync_latency_us).
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace dptrain::cli {
+
+/// The single-thread GEMM rate at one row count.
+struct RatePoint {
+  std::size_t rows = 0;
+  double gflops = 0;
+};
+
+/// One dense layer (in -> out) and its measured rates.
+struct LayerCalibration {
+  std::size_t in = 0, out = 0;
+  /// Forward product (rows x in)(in x out), rows = B, B/2, ..., 1 (any order).
+  std::vector<RatePoint> forward;
+  /// One weight-gradient tile (tile_rows(in, out) x B)(B x out).
+  double tile_gflops = 0;
+};
+
+/// What `scale` measured on this machine.
+struct Calibration {
+  std::size_t batch = 0;
+  std::vector<LayerCalibration> layers;
+  double optimizer_states = 0;  ///< optimizer values kept per parameter (Adam: 2)
+  double copy_gbs_one = 0;      ///< memcpy, bytes read + written per second, one thread
+  double copy_gbs_all = 0;      ///< the same, summed over copy_threads threads copying at once
+  std::size_t copy_threads = 1;
+  std::vector<double> fork_join_us;  ///< [w - 1]: an empty run of a pool of w workers
+  double seconds = 0;                ///< how long the calibration took
+};
+
+/// Stated machine assumptions for core counts beyond the measured ones.
+struct Assumptions {
+  double mem_bandwidth_gbs = 100;  ///< memory bandwidth of the socket, GB/s (read + write)
+  double sync_latency_us = NAN;    ///< fork/join beyond the measured counts; NaN: extrapolate
+};
+
+enum class PlanKind { owner, buffers, intra };
+const char* plan_name(PlanKind p);  ///< "data/owner", "data/buffers", "intra"
+
+/// A predicted step, in microseconds.
+struct StepPrediction {
+  PlanKind plan = PlanKind::owner;
+  std::size_t cores = 1;
+  double compute_us = 0, exchange_us = 0, update_us = 0, sync_us = 0;
+  double total_us() const { return compute_us + exchange_us + update_us + sync_us; }
+  double samples_per_s(std::size_t batch) const { return 1e6 * double(batch) / total_us(); }
+};
+
+/// The engine's weight-gradient tile rows for a layer (engine_owner.cpp).
+std::size_t tile_rows(std::size_t in, std::size_t out);
+
+/// The forward rate at `rows`, interpolated linearly in log(rows) between measured points and
+/// held constant outside them. Throws dptrain::Error for no points.
+double rate_at(const std::vector<RatePoint>& curve, std::size_t rows);
+
+/// Aggregate copy bandwidth (GB/s) of `cores` cores: measured (interpolated between 1 and
+/// copy_threads) up to copy_threads, then copy_gbs_all / copy_threads per core capped at
+/// mem_bandwidth_gbs.
+double bandwidth_gbs(const Calibration& c, const Assumptions& a, std::size_t cores);
+
+/// One fork/join of `workers` workers, microseconds (measured, else extrapolated or assumed).
+double fork_join_us(const Calibration& c, const Assumptions& a, std::size_t workers);
+
+/// Note [The cost model]. `cores` >= 1.
+StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan,
+                       std::size_t cores);
+
+/// The plan with the lowest predicted step (ties: owner, then buffers, then intra).
+StepPrediction best_plan(const Calibration& c, const Assumptions& a, std::size_t cores);
+
+}  // namespace dptrain::cli

@@ -1,0 +1,200 @@
+// Printing and recording the cost model's projection (projection.hpp).
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "projection.hpp"
+
+namespace dptrain::cli {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr PlanKind kPlans[] = {PlanKind::owner, PlanKind::buffers, PlanKind::intra};
+
+/// Whether the model covers a point: fp32, per-worker shards (no micro-batches), fixed batch.
+bool modelled(const ScaleSettings& s, const Point& p) {
+  return !s.weak && !p.config.deterministic && p.config.precision == Precision::fp32 &&
+         p.config.batch_size == s.ref.batch;
+}
+
+double measured_us(const Point& p) {
+  return 1e6 * double(p.config.batch_size) / window_stats(p).median;
+}
+
+std::string assumptions_text(const ScaleSettings& s, const ScaleSweep& sweep) {
+  char buf[512];
+  const Assumptions& a = s.assumptions;
+  std::string sync = std::isfinite(a.sync_latency_us)
+                         ? std::to_string(a.sync_latency_us) + " us (--sync-latency-us)"
+                         : "extrapolated linearly from the last two measured counts";
+  std::snprintf(buf, sizeof buf,
+                "beyond the %zu measured cores: memory bandwidth %.0f GB/s for the socket "
+                "(--mem-bandwidth), fork/join %s, GEMM rate per core as measured on one thread, "
+                "one socket",
+                sweep.calibration.copy_threads, a.mem_bandwidth_gbs, sync.c_str());
+  return buf;
+}
+
+void print_calibration(const Calibration& c) {
+  std::printf("\ncost model calibration (%.2f s, single-thread GEMM GFLOP/s at rows per worker):\n",
+              c.seconds);
+  for (const LayerCalibration& l : c.layers) {
+    std::printf("  %zux%zu:", l.in, l.out);
+    for (const RatePoint& r : l.forward) std::printf(" %zu:%.1f", r.rows, r.gflops);
+    std::printf("; weight-gradient tile %zux%zu (K=%zu): %.1f\n", tile_rows(l.in, l.out), l.out,
+                c.batch, l.tile_gflops);
+  }
+  std::printf("  memcpy %.1f GB/s with 1 thread, %.1f GB/s with %zu at once; fork/join us:",
+              c.copy_gbs_one, c.copy_gbs_all, c.copy_threads);
+  for (std::size_t w = 0; w < c.fork_join_us.size(); ++w)
+    std::printf(" %zu:%.1f", w + 1, c.fork_join_us[w]);
+  std::printf("\n");
+}
+
+void print_split(const StepPrediction& p) {
+  std::printf(" %9.1f %9.1f %8.1f %7.1f", p.compute_us, p.exchange_us, p.update_us, p.sync_us);
+}
+
+void print_comparison(const ScaleSettings& s, const ScaleSweep& sweep) {
+  std::printf(
+      "\npredicted (cost model) vs measured step, us (error = predicted / measured - 1):\n"
+      "%-13s %7s %10s %10s %7s %9s %9s %8s %7s\n",
+      "plan", "threads", "measured", "predicted", "error", "compute", "exchange", "update", "sync");
+  for (const Point& p : sweep.points) {
+    if (!modelled(s, p)) continue;
+    const StepPrediction pr = predict(sweep.calibration, s.assumptions, point_plan(p), p.threads);
+    const double m = measured_us(p);
+    std::printf("%-13s %6zu%s %10.1f %10.1f %+6.0f%%", plan_name(pr.plan), p.threads,
+                p.threads > s.cores ? "*" : " ", m, pr.total_us(), 100 * (pr.total_us() / m - 1));
+    print_split(pr);
+    std::printf("\n");
+  }
+  if (s.threads.back() > s.cores)
+    std::printf("(* more threads than cores: the prediction is for as many cores as threads)\n");
+  const double load = std::atof(sweep.load_start.c_str());
+  if (load > double(s.cores))
+    std::printf(
+        "(load average %.1f over %zu cores when the sweep began: measured steps include time "
+        "other processes ran; the model predicts an idle machine)\n",
+        load, s.cores);
+}
+
+void print_projection_table(const ScaleSettings& s, const ScaleSweep& sweep) {
+  const Calibration& c = sweep.calibration;
+  std::printf(
+      "\nPROJECTION from the cost model (not measured), batch %zu; %s:\n"
+      "%-10s %-13s %10s %9s %9s %8s %7s %10s   %s\n",
+      s.ref.batch, assumptions_text(s, sweep).c_str(), "", "plan", "step us", "compute", "exchange",
+      "update", "sync", "samples/s", "step us: owner / buffers / intra");
+  for (std::size_t cores : s.project) {
+    const StepPrediction best = best_plan(c, s.assumptions, cores);
+    std::printf("PROJECTION %-4zu %-8s %10.1f", cores, plan_name(best.plan), best.total_us());
+    print_split(best);
+    std::printf(" %10.0f   %.1f / %.1f / %.1f\n", best.samples_per_s(c.batch),
+                predict(c, s.assumptions, PlanKind::owner, cores).total_us(),
+                predict(c, s.assumptions, PlanKind::buffers, cores).total_us(),
+                predict(c, s.assumptions, PlanKind::intra, cores).total_us());
+  }
+  std::printf(
+      "(cores = threads; plans: data/owner = owner-computed weight gradients, data/buffers = one "
+      "gradient buffer per worker + reduce, intra = one replica; G x T replica groups are not "
+      "modelled)\n");
+}
+
+json split_json(const StepPrediction& p, std::size_t batch) {
+  return {{"plan", plan_name(p.plan)},
+          {"cores", p.cores},
+          {"step_us", json_number(p.total_us())},
+          {"compute_us", json_number(p.compute_us)},
+          {"exchange_us", json_number(p.exchange_us)},
+          {"update_us", json_number(p.update_us)},
+          {"sync_us", json_number(p.sync_us)},
+          {"samples_per_s", json_number(p.samples_per_s(batch))}};
+}
+
+json calibration_json(const Calibration& c) {
+  json layers = json::array();
+  for (const LayerCalibration& l : c.layers) {
+    json rates = json::array();
+    for (const RatePoint& r : l.forward) rates.push_back({{"rows", r.rows}, {"gflops", r.gflops}});
+    layers.push_back({{"in", l.in},
+                      {"out", l.out},
+                      {"forward_gflops_by_rows", rates},
+                      {"tile_rows", tile_rows(l.in, l.out)},
+                      {"tile_gflops", json_number(l.tile_gflops)}});
+  }
+  return {
+      {"seconds", c.seconds},
+      {"gemm",
+       "single-thread, best of 3 rounds; forward (rows x in)(in x out), tile "
+       "(tile_rows x batch)(batch x out)"},
+      {"layers", layers},
+      {"optimizer_states_per_parameter", c.optimizer_states},
+      {"copy_gbs_one_thread", json_number(c.copy_gbs_one)},
+      {"copy_gbs_all_threads", json_number(c.copy_gbs_all)},
+      {"copy_threads", c.copy_threads},
+      {"copy",
+       "memcpy of 8 MB per thread (threads at once), bytes read + written per second, best of 4"},
+      {"fork_join_us_by_workers", c.fork_join_us}};
+}
+
+}  // namespace
+
+PlanKind point_plan(const Point& p) {
+  if (p.config.parallelism == Parallelism::intra) return PlanKind::intra;
+  return p.config.weight_gradients == WeightGradients::buffers ? PlanKind::buffers
+                                                               : PlanKind::owner;
+}
+
+double predicted_point_us(const ScaleSettings& s, const ScaleSweep& sweep, const Point& p) {
+  if (!modelled(s, p) || sweep.calibration.layers.empty()) return NAN;
+  return predict(sweep.calibration, s.assumptions, point_plan(p), p.threads).total_us();
+}
+
+void print_projection(const ScaleSettings& s, const ScaleSweep& sweep) {
+  print_calibration(sweep.calibration);
+  if (s.weak)
+    std::printf("(weak scaling: the model covers the fixed batch only; no comparison)\n");
+  else
+    print_comparison(s, sweep);
+  print_projection_table(s, sweep);
+}
+
+json projection_json(const ScaleSettings& s, const ScaleSweep& sweep) {
+  const Calibration& c = sweep.calibration;
+  json compared = json::array();
+  for (const Point& p : sweep.points) {
+    if (!modelled(s, p)) continue;
+    json j = split_json(predict(c, s.assumptions, point_plan(p), p.threads), c.batch);
+    j["measured_us"] = json_number(measured_us(p));
+    j["error"] = json_number(j["step_us"].get<double>() / measured_us(p) - 1);
+    j["oversubscribed"] = p.threads > s.cores;
+    compared.push_back(j);
+  }
+  json projected = json::array();
+  for (std::size_t cores : s.project) {
+    json j = split_json(best_plan(c, s.assumptions, cores), c.batch);
+    for (PlanKind k : kPlans)
+      j["step_us_by_plan"][plan_name(k)] =
+          json_number(predict(c, s.assumptions, k, cores).total_us());
+    projected.push_back(j);
+  }
+  return {{"label", "PROJECTION from the cost model, not measured"},
+          {"model",
+           "compute (phase 1 rows and phase 2 tiles at measured GEMM rates) + exchange (batch "
+           "activations and deltas; buffers: W gradient buffers written and read) + update "
+           "(parameters and optimizer state read and written) + sync (fork/joins); see "
+           "src/cli/cost_model.hpp, Note [The cost model]"},
+          {"assumptions",
+           {{"mem_bandwidth_gbs_per_socket", s.assumptions.mem_bandwidth_gbs},
+            {"sync_latency_us", json_number(s.assumptions.sync_latency_us)},
+            {"text", assumptions_text(s, sweep)}}},
+          {"calibration", calibration_json(c)},
+          {"predicted_vs_measured", compared},
+          {"points", projected}};
+}
+
+}  // namespace dptrain::cli

@@ -1,0 +1,146 @@
+// The cost model of `dptrain scale`'s projection (src/cli/cost_model.hpp): its arithmetic on
+// hand-computed cases.
+#include "cost_model.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "dptrain/error.hpp"
+
+namespace dptrain::cli {
+namespace {
+
+// One layer 64 -> 4096, batch 4: tiles of 16 rows (65536 / 4096), 4 tiles of equal cost. Every
+// rate 1 GFLOP/s = 1000 flops per us: one row's forward product (2 x 64 x 4096 flops) takes
+// 524.288 us, and so does one tile (2 x 4 x 16 x 4096 flops).
+Calibration hand_calibration(double copy_gbs, double tile_gflops = 1) {
+  Calibration c;
+  c.batch = 4;
+  LayerCalibration l;
+  l.in = 64;
+  l.out = 4096;
+  l.forward = {{4, 1.0}, {2, 1.0}, {1, 1.0}};
+  l.tile_gflops = tile_gflops;
+  c.layers = {l};
+  c.optimizer_states = 0;  // plain SGD
+  c.copy_gbs_one = c.copy_gbs_all = copy_gbs;
+  c.copy_threads = 2;
+  c.fork_join_us = {5, 5};
+  return c;
+}
+
+constexpr double kRowUs = 524.288;
+constexpr double kParams = 65.0 * 4096;  // weights and biases
+
+TEST(CostModel, TileRowsFollowTheEngine) {
+  EXPECT_EQ(tile_rows(784, 128), 512u);   // 65536 / 128
+  EXPECT_EQ(tile_rows(1024, 1024), 64u);  // B's middle layer: 16 tiles of 64 rows
+  EXPECT_EQ(tile_rows(128, 10), 128u);    // 6560 capped at the layer's inputs
+  EXPECT_EQ(tile_rows(64, 100000), 16u);  // at least 16 rows
+}
+
+TEST(CostModel, RateInterpolatesInLogRowsAndHoldsOutside) {
+  const std::vector<RatePoint> curve = {{4, 30}, {1, 10}};
+  EXPECT_DOUBLE_EQ(rate_at(curve, 2), 20);  // log 2 is halfway between log 1 and log 4
+  EXPECT_DOUBLE_EQ(rate_at(curve, 1), 10);
+  EXPECT_DOUBLE_EQ(rate_at(curve, 64), 30);
+  EXPECT_THROW(rate_at({}, 4), Error);
+}
+
+TEST(CostModel, ComputeHalvesWithTwoWorkersAndSyncStaysFixed) {
+  const Calibration c = hand_calibration(10);
+  const Assumptions a;
+  const StepPrediction one = predict(c, a, PlanKind::owner, 1);
+  const StepPrediction two = predict(c, a, PlanKind::owner, 2);
+  // Phase 1: 4 rows (the first layer has no input gradient); phase 2: 4 tiles.
+  EXPECT_NEAR(one.compute_us, 8 * kRowUs, 1e-9);
+  EXPECT_NEAR(two.compute_us, 4 * kRowUs, 1e-9);
+  EXPECT_DOUBLE_EQ(one.sync_us, 10);  // 2 fork/joins of 5 us
+  EXPECT_DOUBLE_EQ(two.sync_us, 10);
+  // Exchange: B (in + out) 4 bytes at 10 GB/s; update: parameters read and written.
+  EXPECT_NEAR(one.exchange_us, 4.0 * (64 + 4096) * 4 / 1e4, 1e-9);
+  EXPECT_NEAR(one.update_us, kParams * 4 * 2 / 1e4, 1e-9);
+  EXPECT_NEAR(one.total_us(), one.compute_us + one.exchange_us + one.update_us + 10, 1e-9);
+  EXPECT_NEAR(one.samples_per_s(4), 4e6 / one.total_us(), 1e-6);
+}
+
+TEST(CostModel, BandwidthIsMeasuredThenCappedBeyondTheMeasuredCores) {
+  Calibration c = hand_calibration(10);
+  c.copy_gbs_all = 16;  // two threads at once
+  Assumptions a;
+  a.mem_bandwidth_gbs = 20;
+  EXPECT_DOUBLE_EQ(bandwidth_gbs(c, a, 1), 10);
+  EXPECT_DOUBLE_EQ(bandwidth_gbs(c, a, 2), 16);
+  EXPECT_DOUBLE_EQ(bandwidth_gbs(c, a, 64), 20);  // 8 GB/s per core, capped
+  a.mem_bandwidth_gbs = 100;
+  EXPECT_DOUBLE_EQ(bandwidth_gbs(c, a, 4), 32);  // 8 GB/s per core, under the cap
+  // The cap reaches the exchange: B (in + out) 4 bytes at 20 GB/s beyond the measured cores.
+  a.mem_bandwidth_gbs = 20;
+  EXPECT_NEAR(predict(c, a, PlanKind::owner, 64).exchange_us, 4.0 * 4160 * 4 / 2e4, 1e-9);
+}
+
+TEST(CostModel, ForkJoinIsExtrapolatedOrAssumed) {
+  Calibration c = hand_calibration(10);
+  c.fork_join_us = {1, 3};
+  Assumptions a;
+  EXPECT_DOUBLE_EQ(fork_join_us(c, a, 2), 3);
+  EXPECT_DOUBLE_EQ(fork_join_us(c, a, 5), 9);  // 2 us more per worker
+  a.sync_latency_us = 7;
+  EXPECT_DOUBLE_EQ(fork_join_us(c, a, 5), 7);
+  EXPECT_DOUBLE_EQ(fork_join_us(c, a, 2), 3);  // measured counts stay measured
+}
+
+TEST(CostModel, BuffersWinAloneAndLoseToOwnerOnceTheirReduceCosts) {
+  // Slow tiles (0.5 GFLOP/s) and 1 GB/s: owner pays 4 tiles of 1048.576 us, buffers pay the
+  // weight-gradient product in phase 1 and, from 2 workers, W P 4 2 bytes of reduce.
+  const Calibration c = hand_calibration(1, 0.5);
+  Assumptions a;
+  a.mem_bandwidth_gbs = 1;
+  const double exchange_owner = 4.0 * 4160 * 4 / 1e3;
+  const StepPrediction o1 = predict(c, a, PlanKind::owner, 1);
+  const StepPrediction b1 = predict(c, a, PlanKind::buffers, 1);
+  EXPECT_NEAR(o1.compute_us, 4 * kRowUs + 8 * kRowUs, 1e-9);
+  EXPECT_NEAR(b1.compute_us, 8 * kRowUs, 1e-9);
+  EXPECT_DOUBLE_EQ(b1.exchange_us, 0);
+  EXPECT_LT(b1.total_us(), o1.total_us());
+  const StepPrediction o2 = predict(c, a, PlanKind::owner, 2);
+  const StepPrediction b2 = predict(c, a, PlanKind::buffers, 2);
+  EXPECT_NEAR(o2.exchange_us, exchange_owner, 1e-9);
+  EXPECT_NEAR(b2.exchange_us, 2 * kParams * 8 / 1e3, 1e-9);
+  EXPECT_LT(o2.total_us(), b2.total_us());
+}
+
+TEST(CostModel, IntraSplitsTheFullBatchProducts) {
+  const Calibration c = hand_calibration(10);
+  const Assumptions a;
+  const StepPrediction i2 = predict(c, a, PlanKind::intra, 2);
+  // Forward and weight-gradient products of 4 rows (no input gradient), over 2 workers.
+  EXPECT_NEAR(i2.compute_us, 2 * 4 * kRowUs / 2, 1e-9);
+  EXPECT_DOUBLE_EQ(i2.exchange_us, 0);
+  EXPECT_DOUBLE_EQ(i2.sync_us, 2 * 5);  // one fork/join per product
+  // Split 4096 columns over 2048 workers: 2 each, costed at the 2-row rate (here half).
+  Calibration slow_small = c;
+  slow_small.layers[0].forward = {{4, 1.0}, {2, 0.5}, {1, 0.25}};
+  EXPECT_NEAR(predict(slow_small, a, PlanKind::intra, 2048).compute_us,
+              2 * 4 * kRowUs / (2048 * 0.5), 1e-9);
+}
+
+TEST(CostModel, BestPlanIsTheLowestPrediction) {
+  const Calibration c = hand_calibration(1, 0.5);
+  Assumptions a;
+  a.mem_bandwidth_gbs = 1;
+  for (std::size_t cores : {1, 2, 3, 64}) {
+    const StepPrediction best = best_plan(c, a, cores);
+    for (PlanKind k : {PlanKind::owner, PlanKind::buffers, PlanKind::intra})
+      EXPECT_LE(best.total_us(), predict(c, a, k, cores).total_us()) << cores << plan_name(k);
+  }
+  // One core: intra runs the same products as buffers without a pool, so it wins by the data
+  // strategy's 2 fork/joins of one worker.
+  EXPECT_EQ(best_plan(c, a, 1).plan, PlanKind::intra);
+  EXPECT_NEAR(predict(c, a, PlanKind::buffers, 1).total_us() - best_plan(c, a, 1).total_us(), 10,
+              1e-9);
+}
+
+}  // namespace
+}  // namespace dptrain::cli
