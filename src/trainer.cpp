@@ -126,6 +126,17 @@ std::vector<float> Trainer::predict(const Dataset& data) {
   return inference_.predict(engine_.model(), data);
 }
 
+void apply_checkpoint_settings(const Checkpoint& c, TrainConfig& config) {
+  config.loss = c.loss;
+  config.optimizer = c.optimizer;
+  config.schedule = c.schedule;
+  config.seed = c.seed;
+  config.batch_size = c.batch_size;
+  config.epochs = c.epochs_total;
+  config.deterministic = c.deterministic;
+  if (c.micro_batches) config.micro_batches = c.micro_batches;
+}
+
 Checkpoint Trainer::checkpoint() const {
   Checkpoint c;
   c.spec = engine_.model().spec();

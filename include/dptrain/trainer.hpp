@@ -104,6 +104,12 @@ struct FitResult {
   bool stopped = false;
 };
 
+/// Sets the settings of the run a checkpoint records — loss, optimizer, schedule, seed, batch
+/// size, epochs in all, determinism and micro-batches (when recorded) — in `config`, leaving the
+/// engine's own (threads, backend, kernel, precision) as they are: how the CLI's --resume and
+/// the Python package continue a checkpoint.
+void apply_checkpoint_settings(const Checkpoint& checkpoint, TrainConfig& config);
+
 /// Trains one Model<float> on in-memory data. Driven from one thread; only request_stop() and
 /// stop_requested() may be called from any thread (and from a signal handler).
 ///

@@ -38,14 +38,7 @@ TrainConfig with_hooks(TrainConfig c, const std::shared_ptr<std::vector<std::str
 
 TrainConfig config_of(const Checkpoint& c, std::size_t threads) {
   TrainConfig t;
-  t.loss = c.loss;
-  t.optimizer = c.optimizer;
-  t.schedule = c.schedule;
-  t.seed = c.seed;
-  t.batch_size = c.batch_size;
-  t.epochs = c.epochs_total;
-  t.deterministic = c.deterministic;
-  if (c.micro_batches) t.micro_batches = c.micro_batches;
+  apply_checkpoint_settings(c, t);
   t.threads = threads;
   return t;
 }

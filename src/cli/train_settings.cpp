@@ -60,15 +60,8 @@ void read_resumed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
                   ", which does not match --layers " + r["layers"].as<std::string>());
   }
   TrainConfig& config = s.config;
-  config.loss = c.loss;
-  config.optimizer = c.optimizer;
-  config.schedule = c.schedule;
-  config.seed = c.seed;
-  config.batch_size = c.batch_size;
-  config.deterministic = c.deterministic;
-  config.micro_batches = c.micro_batches;
-  config.epochs =
-      r.count("epochs") ? parse_count(r["epochs"].as<std::string>(), "epochs", 1) : c.epochs_total;
+  apply_checkpoint_settings(c, config);
+  if (r.count("epochs")) config.epochs = parse_count(r["epochs"].as<std::string>(), "epochs", 1);
   refuse_changed_settings(r, s);
   if (config.epochs <= c.epochs_done)
     throw Error("checkpoint '" + s.resume_path + "' has already trained " +
