@@ -12,15 +12,6 @@ cd "$TMP" || exit 2
 OUT="$TMP/out" ERR="$TMP/err"  # the cases below name them out and err
 export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
 
-# expect NAME RC SUBSTRING(in stdout+stderr) ARGS...
-expect() {
-  local name=$1 want_rc=$2 want=$3
-  shift 3
-  run "$@"
-  if [[ $RC -ne $want_rc ]]; then not_ok "$name" "expected exit $want_rc, got $RC"
-  elif ! cat out err | grep -qF -- "$want"; then not_ok "$name" "expected output to contain '$want'"
-  else ok "$name"; fi
-}
 hash_of() { grep -o 'params_hash=[0-9a-f]*' out; }
 
 # ---- data files ----

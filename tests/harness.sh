@@ -33,6 +33,17 @@ run() {
   RC=$?
 }
 
+# expect NAME RC SUBSTRING ARGS...: runs dptrain ARGS; ok when it exits RC and SUBSTRING appears
+# in its stdout or stderr.
+expect() {
+  local name=$1 want_rc=$2 want=$3
+  shift 3
+  run "$@"
+  if [[ $RC -ne $want_rc ]]; then not_ok "$name" "expected exit $want_rc, got $RC"
+  elif ! cat "$OUT" "$ERR" | grep -qF -- "$want"; then not_ok "$name" "expected output to contain '$want'"
+  else ok "$name"; fi
+}
+
 harness_finish() {
   echo "$PASSED passed, $FAILED failed"
   [[ $FAILED -eq 0 ]]

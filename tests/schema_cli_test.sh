@@ -13,15 +13,6 @@ cd "$TMP" || exit 2
 OUT="$TMP/out" ERR="$TMP/err"
 export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
 
-# expect NAME RC SUBSTRING(in stdout+stderr) ARGS...
-expect() {
-  local name=$1 want_rc=$2 want=$3
-  shift 3
-  run "$@"
-  if [[ $RC -ne $want_rc ]]; then not_ok "$name" "expected exit $want_rc, got $RC"
-  elif ! cat out err | grep -qF -- "$want"; then not_ok "$name" "expected output to contain '$want'"
-  else ok "$name"; fi
-}
 
 # ---- data: scikit-learn's iris.csv (or a 30-row excerpt of it when scikit-learn is absent) ----
 SKLEARN_IRIS=/usr/lib/python3/dist-packages/sklearn/datasets/data/iris.csv
