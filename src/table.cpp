@@ -70,8 +70,10 @@ struct CsvState {
         throw Error(cell(c) + ": " + quoted(fields[c]) + " is " +
                     (std::isnan(values[c]) ? "NaN" : "infinite") + ", not a usable value");
     }
-    const std::string_view label =
-        builder.label_column() < fields.size() ? fields[builder.label_column()] : "";
+    // Both arms string_view: with "" the conditional would be a temporary std::string.
+    const std::string_view label = builder.label_column() < fields.size()
+                                       ? std::string_view(fields[builder.label_column()])
+                                       : std::string_view();
     builder.add_row(values, label, [&](std::size_t c) { return cell(c); });
   }
 };
