@@ -20,11 +20,13 @@
 
 namespace dptrain {
 
+#if DPTRAIN_HAVE_OPENBLAS
 namespace {
 std::mutex openblas_holders_mutex;
 int openblas_holders = 0;
 int openblas_threads_before = 1;
 }  // namespace
+#endif
 
 OpenBlasSingleThreaded::OpenBlasSingleThreaded(GemmBackend backend)
     : held_(backend == GemmBackend::openblas || backend == GemmBackend::onednn) {

@@ -94,7 +94,7 @@ class OpenBlasSingleThreaded {
   OpenBlasSingleThreaded& operator=(const OpenBlasSingleThreaded&) = delete;
 
  private:
-  bool held_;
+  [[maybe_unused]] bool held_;  // unused in a build without OpenBLAS
 };
 
 }  // namespace dptrain
