@@ -28,9 +28,9 @@ jobs="$(nproc)"
 fail() { echo "not ok - install_test: $*" >&2; exit 1; }
 
 if [ -z "$build_dir" ]; then
-  echo "# configuring and building dptrain (Release, tests off) in $TMP/build" >&2
+  echo "# configuring and building dptrain (Release, tests and Python module off) in $TMP/build" >&2
   cmake -S "$ROOT" -B "$TMP/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DDPTRAIN_BUILD_TESTS=OFF >"$TMP/configure.log" 2>&1 || { cat "$TMP/configure.log" >&2; fail "configure"; }
+    -DDPTRAIN_BUILD_TESTS=OFF -DDPTRAIN_PYTHON=OFF >"$TMP/configure.log" 2>&1 || { cat "$TMP/configure.log" >&2; fail "configure"; }
   cmake --build "$TMP/build" -j "$jobs" >"$TMP/build.log" 2>&1 || { tail -n 40 "$TMP/build.log" >&2; fail "build"; }
   build_dir="$TMP/build"
 fi
