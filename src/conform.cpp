@@ -45,11 +45,13 @@ Dataset conform_to_schema(Dataset data, const DataSchema& schema, std::string* n
   }
   const std::size_t f = want.size();
   std::vector<float> x(data.rows * f);
+  const std::span<const float> values = data.feature_values();
   for (std::size_t j = 0; j < f; ++j) {
     const std::size_t from = column.at(want[j]);
-    for (std::size_t r = 0; r < data.rows; ++r) x[r * f + j] = data.x[r * f + from];
+    for (std::size_t r = 0; r < data.rows; ++r) x[r * f + j] = values[r * f + from];
   }
   data.x = std::move(x);
+  data.borrowed_x = {};
   data.schema.feature_names = want;
   if (note)
     *note = where + ": its " + std::to_string(f) +

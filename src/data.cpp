@@ -19,11 +19,12 @@ void Dataset::validate() const {
   const std::string where = "data '" + source + "'";
   if (rows == 0) throw Error(where + ": no rows");
   if (features == 0) throw Error(where + ": no feature columns");
-  if (x.size() != rows * features) throw Error(where + ": feature matrix has the wrong size");
-  for (std::size_t i = 0; i < x.size(); ++i)
-    if (!std::isfinite(x[i]))
+  const std::span<const float> values = feature_values();
+  if (values.size() != rows * features) throw Error(where + ": feature matrix has the wrong size");
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
       throw Error(where + ": row " + std::to_string(i / features + 1) + ", feature " +
-                  std::to_string(i % features + 1) + " is " + (std::isnan(x[i]) ? "NaN" : "Inf"));
+                  std::to_string(i % features + 1) + " is " + (std::isnan(values[i]) ? "NaN" : "Inf"));
   if (classes > 0) {
     if (labels.size() != rows) throw Error(where + ": label count differs from row count");
     for (std::size_t r = 0; r < rows; ++r)
@@ -40,12 +41,19 @@ void Dataset::validate() const {
   }
 }
 
+void Dataset::own_features() {
+  if (borrowed_x.empty()) return;
+  x.assign(borrowed_x.begin(), borrowed_x.end());
+  borrowed_x = {};
+}
+
 Dataset Dataset::head(std::size_t n) const {
   Dataset d;
   d.source = source;
   d.rows = std::min(n, rows);
   d.features = features;
-  d.x.assign(x.begin(), x.begin() + std::ptrdiff_t(d.rows * features));
+  const std::span<const float> values = feature_values();
+  d.x.assign(values.begin(), values.begin() + std::ptrdiff_t(d.rows * features));
   d.classes = classes;
   if (!labels.empty()) d.labels.assign(labels.begin(), labels.begin() + std::ptrdiff_t(d.rows));
   d.target_width = target_width;

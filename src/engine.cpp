@@ -367,8 +367,9 @@ namespace {
 void gather(const Dataset& data, std::span<const std::uint32_t> rows, Workspace<float>& ws) {
   const std::size_t f = data.features;
   float* x = ws.input();
+  const float* values = data.feature_values().data();
   for (std::size_t i = 0; i < rows.size(); ++i)
-    std::memcpy(x + i * f, data.x.data() + std::size_t(rows[i]) * f, f * sizeof(float));
+    std::memcpy(x + i * f, values + std::size_t(rows[i]) * f, f * sizeof(float));
   if (data.classification()) {
     for (std::size_t i = 0; i < rows.size(); ++i) ws.labels()[i] = data.labels[rows[i]];
   } else {

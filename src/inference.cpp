@@ -21,7 +21,7 @@ std::size_t pool_size(const InferenceOptions& o) {
 /// when the data has them).
 void load_rows(const Dataset& data, std::size_t begin, std::size_t n, Workspace<float>& ws) {
   const std::size_t f = data.features;
-  std::memcpy(ws.input(), data.x.data() + begin * f, n * f * sizeof(float));
+  std::memcpy(ws.input(), data.feature_values().data() + begin * f, n * f * sizeof(float));
   if (data.classification())
     std::copy_n(data.labels.data() + begin, n, ws.labels());
   else if (data.target_width > 0)

@@ -354,8 +354,9 @@ namespace {
 /// Sizes that agree with the shape, and every class label in [0, classes): a label out of
 /// range would index past the output layer. One pass over the labels (not the features).
 void check_labels(const Dataset& data, const std::string& where) {
-  if (data.x.size() != data.rows * data.features)
-    throw Error(where + ": the feature matrix holds " + std::to_string(data.x.size()) +
+  if (data.feature_values().size() != data.rows * data.features)
+    throw Error(where + ": the feature matrix holds " +
+                std::to_string(data.feature_values().size()) +
                 " values, not rows x features = " + std::to_string(data.rows * data.features));
   if (!data.classification()) {
     if (data.targets.size() != data.rows * data.target_width)

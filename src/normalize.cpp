@@ -37,10 +37,11 @@ Normalizer Normalizer::fit(Normalization kind, const Dataset& train) {
   const std::size_t f = train.features;
   n.offset.assign(f, 0.0f);
   n.scale.assign(f, 1.0f);
+  const std::span<const float> values = train.feature_values();
   for (std::size_t c = 0; c < f; ++c) {
     double sum = 0, sum_sq = 0, lo = INFINITY, hi = -INFINITY;
     for (std::size_t r = 0; r < train.rows; ++r) {
-      const double v = train.x[r * f + c];
+      const double v = values[r * f + c];
       sum += v;
       sum_sq += v * v;
       lo = std::min(lo, v);
@@ -65,6 +66,7 @@ void Normalizer::apply(Dataset& data) const {
   if (data.features != offset.size())
     throw Error("data '" + data.source + "' has " + std::to_string(data.features) +
                 " features but the normalization was fitted on " + std::to_string(offset.size()));
+  data.own_features();
   const std::size_t f = data.features;
   for (std::size_t r = 0; r < data.rows; ++r)
     for (std::size_t c = 0; c < f; ++c)
@@ -154,6 +156,7 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fractio
   std::iota(order.begin(), order.end(), 0u);
   Rng rng(hash_position(seed, kStreamData, 0x5eed));
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  const std::span<const float> values = data.feature_values();
   auto take = [&](std::size_t begin, std::size_t end, const std::string& suffix) {
     std::vector<std::uint32_t> rows(order.begin() + std::ptrdiff_t(begin),
                                     order.begin() + std::ptrdiff_t(end));
@@ -166,8 +169,8 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fractio
     d.target_width = data.target_width;
     d.schema = data.schema;
     for (std::uint32_t r : rows) {
-      d.x.insert(d.x.end(), data.x.begin() + std::ptrdiff_t(r * data.features),
-                 data.x.begin() + std::ptrdiff_t((r + 1) * data.features));
+      d.x.insert(d.x.end(), values.begin() + std::ptrdiff_t(r * data.features),
+                 values.begin() + std::ptrdiff_t((r + 1) * data.features));
       if (data.classification())
         d.labels.push_back(data.labels[r]);
       else

@@ -99,7 +99,8 @@ void Trainer::check_ranks_agree(const Dataset& train) const {
       std::to_string(train.rows) + "|" + std::to_string(train.features) + "|" +
       std::to_string(train.classes);
   std::uint64_t fp = hash_bytes(settings.data(), settings.size());
-  fp ^= hash_bytes(train.x.data(), train.x.size() * sizeof(float)) * 3;
+  const std::span<const float> values = train.feature_values();
+  fp ^= hash_bytes(values.data(), values.size_bytes()) * 3;
   fp ^= hash_bytes(train.labels.data(), train.labels.size() * sizeof(std::int32_t)) * 5;
   fp ^= hash_bytes(train.targets.data(), train.targets.size() * sizeof(float)) * 7;
   comm->check_agreement(fp, "the model, the training settings or the training data");

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,13 @@ struct Dataset {
   std::string source;  ///< where the data came from, used in messages
   std::size_t rows = 0;
   std::size_t features = 0;
-  std::vector<float> x;  ///< rows x features, row-major
+  std::vector<float> x;  ///< rows x features, row-major (owned; see borrowed_x)
+  /// Note [Borrowed features]: rows x features values owned by the caller (a NumPy array, a
+  /// memory map), read instead of x when non-empty; x is then empty. The caller keeps them alive
+  /// and unchanged while this Dataset or a copy of it is used (copies borrow the same values).
+  /// Readers go through feature_values(); code that changes values in place calls
+  /// own_features() first.
+  std::span<const float> borrowed_x;
 
   /// Classification: classes > 0 and one label in [0, classes) per row.
   std::size_t classes = 0;
@@ -36,6 +43,13 @@ struct Dataset {
   std::vector<float> targets;
   /// Column names, label column, class names (schema.hpp); loaders fill what they know.
   DataSchema schema;
+
+  /// The rows x features values: borrowed_x when set, else x.
+  std::span<const float> feature_values() const noexcept {
+    return borrowed_x.empty() ? std::span<const float>(x) : borrowed_x;
+  }
+  /// Copies borrowed values into x and drops the borrow (no-op when x owns them).
+  void own_features();
 
   bool classification() const { return classes > 0; }
   /// Features only (classes == 0 and target_width == 0): data to predict on.

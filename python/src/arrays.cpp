@@ -50,8 +50,15 @@ void fill_features(Dataset& data, const py::array& x, const std::string& what) {
                           py::str(x.dtype()).cast<std::string>());
   data.rows = static_cast<std::size_t>(x.shape(0));
   data.features = static_cast<std::size_t>(x.shape(1));
-  data.x.resize(data.rows * data.features);
-  if (!data.x.empty()) copy_floats(x, data.x.data());
+  const std::size_t size = data.rows * data.features;
+  const bool aligned = reinterpret_cast<std::uintptr_t>(x.data()) % alignof(float) == 0;
+  if (size > 0 && aligned && py::isinstance<py::array_t<float, py::array::c_style>>(x)) {
+    // Note [Borrowed features]: the caller's array outlives the Dataset (a call's argument).
+    data.borrowed_x = std::span<const float>(static_cast<const float*>(x.data()), size);
+    return;
+  }
+  data.x.resize(size);
+  if (size > 0) copy_floats(x, data.x.data());
 }
 
 void fill_labels(Dataset& data, const py::array& y, std::size_t classes) {

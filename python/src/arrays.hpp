@@ -1,11 +1,12 @@
 #pragma once
 // NumPy arrays to and from dptrain::Dataset.
 //
-// A Dataset owns its values (std::vector<float>), so every array handed to the library is
-// copied exactly once: a float32 C-contiguous array with one memcpy, float32 of any other
-// layout and float64 element by element with the conversion folded into that copy. Other
-// dtypes are converted to float32 by NumPy first (a second pass; the estimators convert them
-// before they get here). Called with the GIL held.
+// Features: an aligned float32 C-contiguous array is borrowed, not copied (Dataset::borrowed_x,
+// Note [Borrowed features]): the Dataset must not outlive the array, which holds for the
+// Session's calls (the array is an argument, the Dataset a local). Any other layout or dtype is
+// copied once into the Dataset: float32 and float64 element by element with the conversion
+// folded into that copy; other dtypes converted to float32 by NumPy first. Labels and targets
+// are always copied (one value per row). Called with the GIL held.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -19,7 +20,7 @@ namespace dptrain::python {
 
 namespace py = pybind11;
 
-/// Fills data.x, rows and features from a 2-D array. Throws py::value_error naming `what` for
+/// Fills rows, features and data.borrowed_x (borrowed) or data.x (copied) from a 2-D array. Throws py::value_error naming `what` for
 /// another number of dimensions or a non-numeric dtype. Values are checked later
 /// (Dataset::validate: NaN and infinities).
 void fill_features(Dataset& data, const py::array& x, const std::string& what);

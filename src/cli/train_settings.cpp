@@ -194,7 +194,7 @@ void warn_if_unscaled(const Dataset& train) {
   std::vector<double> sum(f), sq(f);
   for (std::size_t r = 0; r < train.rows; ++r)
     for (std::size_t j = 0; j < f; ++j) {
-      const double v = train.x[r * f + j];
+      const double v = train.feature_values()[r * f + j];
       sum[j] += v, sq[j] += v * v;
     }
   double lo = 0, hi = 0;
