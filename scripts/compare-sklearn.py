@@ -12,6 +12,7 @@ the BLAS that ran (threadpoolctl) is printed. Prints a Markdown table.
 """
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -77,20 +78,45 @@ def compare(name, data, epochs, batch, threads, repeats, rows):
                     f"| {sk[0] / dp[0]:.2f}x |")
 
 
-def interleaved(cli_args, spec, config, X, y, repeats):
-    """Best of `repeats` rounds, each one CLI run then one fit of a fresh dptrain.Trainer in
-    this process (alternating, so a busy machine slows both alike): (CLI training seconds,
-    fit() wall time, the sum of that fit's epoch seconds as the engine measures them). Wall
-    minus engine is the binding's own cost (conversion and copy of X and y, validation,
-    callbacks), free of the machine's noise."""
-    cli, best = float("inf"), (float("inf"), 0.0)
-    for _ in range(repeats):
-        cli = min(cli, cli_train_seconds(cli_args))
-        trainer = dptrain.Trainer(spec, config)
-        start = time.perf_counter()
-        result = trainer.fit(X, y)
-        wall = time.perf_counter() - start
-        best = min(best, (wall, sum(e["seconds"] for e in result["epochs"])))
+def python_fit_seconds(kind, threads):
+    """One Trainer.fit of workload `kind` in a fresh Python process (this script with --child):
+    (fit() wall time, the sum of that fit's epoch seconds as the engine measures them)."""
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", kind,
+                          "--threads", str(threads)], check=True, capture_output=True, text=True)
+    wall, engine = out.stdout.split()[-2:]
+    return float(wall), float(engine)
+
+
+def child(kind, threads):
+    X, y, spec, config, _ = WORKLOADS[kind](threads)
+    trainer = dptrain.Trainer(spec, config)
+    # The full collection the imports above left pending (scikit-learn's modules) would
+    # otherwise run during the first objects fit() makes and be charged to it (timeit also
+    # keeps the collector out of its timings).
+    gc.collect()
+    start = time.perf_counter()
+    result = trainer.fit(X, y)
+    wall = time.perf_counter() - start
+    print(wall, sum(e["seconds"] for e in result["epochs"]))
+
+
+def interleaved(kind, threads, repeats):
+    """Best of `repeats` rounds, each one CLI run then one Trainer.fit in a fresh Python process
+    (alternating, so a busy machine slows both alike; fresh processes on both sides, as where a
+    process's buffers land can change a small model's speed by 25% from one process to the
+    next): (CLI training seconds, fit() wall time, the sum of that fit's epoch seconds). Wall
+    minus engine is the binding's own cost (conversion of X and y, validation, callbacks)."""
+    _, _, _, _, cli_args = WORKLOADS[kind](threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        cli_args = [a.replace("{tmp}", tmp) for a in cli_args]
+        if kind == "model-c":
+            X, y = model_c_data()
+            np.savetxt(os.path.join(tmp, "c.csv"), np.column_stack([X, y]), delimiter=",",
+                       fmt="%.9g")
+        cli, best = float("inf"), (float("inf"), 0.0)
+        for _ in range(repeats):
+            cli = min(cli, cli_train_seconds(cli_args))
+            best = min(best, python_fit_seconds(kind, threads))
     return (cli, *best)
 
 
@@ -99,30 +125,32 @@ def overhead_row(name, t, cli, wall, engine):
             f"| {100 * (wall / engine - 1):+.1f}% | {100 * (wall / cli - 1):+.1f}% |")
 
 
-def fashion_overhead(threads, epochs, repeats, rows):
+def fashion_workload(threads, epochs=10):
     X, y = fashion_mnist("train")
-    for t in threads:
-        cli_args = ["--data", "fashion-mnist", "--layers", "784,128,10", "--batch-size", "128",
-                    "--epochs", str(epochs), "--threads", str(t), "--test-data", "none"]
-        config = dptrain.TrainConfig(batch_size=128, epochs=epochs, threads=t)
-        times = interleaved(cli_args, dptrain.ModelSpec([784, 128, 10]), config, X, y, repeats)
-        rows.append(overhead_row(f"Fashion-MNIST 784-128-10, {epochs} epochs", t, *times))
+    cli_args = ["--data", "fashion-mnist", "--layers", "784,128,10", "--batch-size", "128",
+                "--epochs", str(epochs), "--threads", str(threads), "--test-data", "none"]
+    config = dptrain.TrainConfig(batch_size=128, epochs=epochs, threads=threads)
+    return X, y, dptrain.ModelSpec([784, 128, 10]), config, cli_args
 
 
-def model_c_overhead(threads, repeats, rows):
+def model_c_data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(768, 8)).astype(np.float32)
-    y = (X[:, :3].sum(axis=1) > 0).astype(np.int64)
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = os.path.join(tmp, "c.csv")
-        np.savetxt(csv, np.column_stack([X, y]), delimiter=",", fmt="%.9g")
-        for t in threads:
-            cli_args = ["--data", f"csv:{csv}", "--header", "no", "--layers", "8,10,8,1",
-                        "--epochs", "200", "--threads", str(t), "--test-data", "none"]
-            spec = dptrain.ModelSpec([8, 10, 8, 1], output="sigmoid")
-            config = dptrain.TrainConfig(loss="bce", epochs=200, threads=t)
-            times = interleaved(cli_args, spec, config, X, y, repeats)
-            rows.append(overhead_row("model C (768x8, 8-10-8-1), 200 epochs", t, *times))
+    return X, (X[:, :3].sum(axis=1) > 0).astype(np.int64)
+
+
+def model_c_workload(threads, epochs=2000):
+    X, y = model_c_data()
+    cli_args = ["--data", "csv:{tmp}/c.csv", "--header", "no", "--layers", "8,10,8,1",
+                "--epochs", str(epochs), "--threads", str(threads), "--test-data", "none"]
+    spec = dptrain.ModelSpec([8, 10, 8, 1], output="sigmoid")
+    config = dptrain.TrainConfig(loss="bce", epochs=epochs, threads=threads)
+    return X, y, spec, config, cli_args
+
+
+WORKLOADS = {"fashion": fashion_workload, "model-c": model_c_workload}
+TITLES = {"fashion": "Fashion-MNIST 784-128-10, 10 epochs",
+          "model-c": "model C (768x8, 8-10-8-1), 2000 epochs"}
 
 
 def main():
@@ -131,8 +159,11 @@ def main():
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--part", choices=["all", "compare", "overhead"], default="all")
+    p.add_argument("--child", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
     args = p.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
+    if args.child:
+        return child(args.child, threads[0])
     warnings.simplefilter("ignore", ConvergenceWarning)
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
@@ -166,8 +197,9 @@ def overhead_table(args, threads):
     rows = ["\n| binding overhead | threads | CLI training time | Trainer.fit wall | of which engine "
             "epochs | wall / engine | wall / CLI |", "|---|---|---|---|---|---|---|"]
     repeats = max(3, args.repeats)
-    fashion_overhead(threads, args.epochs, repeats, rows)
-    model_c_overhead(threads, repeats, rows)
+    for kind in ("fashion", "model-c"):
+        for t in threads:
+            rows.append(overhead_row(TITLES[kind], t, *interleaved(kind, t, repeats)))
     print("\n".join(rows))
 
 

@@ -176,17 +176,21 @@ py::dict Session::fit(const py::array& x, const py::array& y, std::size_t epochs
   FitOptions options;
   options.validation = val ? &*val : nullptr;
   options.patience = patience;
+  // Without a Python callback the epochs' reports become dicts after training: no GIL (and no
+  // Python objects, so no garbage collection) between epochs.
+  std::vector<EpochReport> kept;
   py::list reports;
   options.on_epoch_end = [&](const EpochReport& r) {
+    const bool more = r.train.epoch < until;
+    if (on_epoch.is_none()) {
+      kept.push_back(r);
+      return more;
+    }
     py::gil_scoped_acquire gil;
     py::dict d = epoch_dict(r);
     reports.append(d);
-    bool go_on = r.train.epoch < until;
-    if (!on_epoch.is_none()) {
-      const py::object answer = on_epoch(d);
-      go_on = go_on && (answer.is_none() || PyObject_IsTrue(answer.ptr()) == 1);
-    }
-    return go_on;
+    const py::object answer = on_epoch(d);
+    return more && (answer.is_none() || PyObject_IsTrue(answer.ptr()) == 1);
   };
   FitResult result;
   {
@@ -194,6 +198,7 @@ py::dict Session::fit(const py::array& x, const py::array& y, std::size_t epochs
     result = trainer_->fit(train, options);
   }
   flush_warnings();
+  for (const EpochReport& r : kept) reports.append(epoch_dict(r));
   py::dict out;
   out["epochs"] = reports;
   out["stopped_early"] = result.stopped_early;
