@@ -124,6 +124,9 @@ class Trainer:
         """16 hex digits, as the CLI's params_hash=."""
     def parameters(self) -> npt.NDArray[np.float32]:
         """A copy of the flat parameter buffer."""
+    def layers(self) -> list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
+        """(W, b) per dense layer, copies: W of shape (inputs, units), b of shape (units,);
+        a layer computes activation(X @ W + b)."""
     def save(self, path: str) -> None:
         """Writes a checkpoint file as `dptrain train --save` does."""
     def to_bytes(self) -> bytes: ...

@@ -292,6 +292,19 @@ class _BaseMLP(BaseEstimator):
 
     # --- persistence ----------------------------------------------------------------------
 
+    @property
+    def coefs_(self):
+        """Weights per layer, shape (inputs, units) each: copies (assigning into them does not
+        change the model)."""
+        check_is_fitted(self, "_trainer")
+        return [w for w, _ in self._trainer.layers()]
+
+    @property
+    def intercepts_(self):
+        """Biases per layer, shape (units,) each: copies."""
+        check_is_fitted(self, "_trainer")
+        return [b for _, b in self._trainer.layers()]
+
     def params_hash(self):
         """The CLI's params_hash of the trained parameters (16 hex digits)."""
         check_is_fitted(self, "_trainer")

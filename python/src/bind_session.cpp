@@ -52,6 +52,7 @@ void bind_state(py::class_<Session>& c) {
       .def_property_readonly("schema", &schema_dict)
       .def("params_hash", &Session::params_hash)
       .def("parameters", &Session::parameters)
+      .def("layers", &Session::layers)
       .def(
           "save",
           [](const Session& s, const std::string& path) { save_checkpoint(path, s.checkpoint()); },

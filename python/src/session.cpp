@@ -257,4 +257,17 @@ py::array_t<float> Session::parameters() const {
   return a;
 }
 
+py::list Session::layers() const {
+  const auto p = model_->parameters();
+  py::list out;
+  for (const DenseLayout& d : model_->dense_layers()) {
+    py::array_t<float> w({static_cast<py::ssize_t>(d.in), static_cast<py::ssize_t>(d.out)});
+    py::array_t<float> b(static_cast<py::ssize_t>(d.out));
+    std::copy_n(p.begin() + std::ptrdiff_t(d.weight_offset), d.in * d.out, w.mutable_data());
+    std::copy_n(p.begin() + std::ptrdiff_t(d.bias_offset), d.out, b.mutable_data());
+    out.append(py::make_tuple(w, b));
+  }
+  return out;
+}
+
 }  // namespace dptrain::python

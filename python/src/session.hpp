@@ -79,6 +79,9 @@ class Session {
   std::string params_hash() const;
   /// A copy of the flat parameter buffer (model.hpp: Note [Flat parameters]).
   py::array_t<float> parameters() const;
+  /// One (W, b) pair per dense layer, copies: W in x out (the layer's input times its weights),
+  /// b out values; scikit-learn's coefs_[i], intercepts_[i].
+  py::list layers() const;
 
   const ModelSpec& spec() const { return model_->spec(); }
   const TrainConfig& config() const { return config_; }

@@ -58,3 +58,19 @@ def test_sgd_with_momentum_and_regressor_multi_output():
                        max_iter=200, random_state=0, batch_size=16).fit(X, Y)
     assert reg._trainer.config.optimizer == "nesterov"
     assert reg.predict(X).shape == (300, 2) and reg.score(X, Y) > 0.9
+
+
+def test_coefs_and_intercepts_reproduce_predict_proba(blobs):
+    X, y = blobs
+    clf = MLPClassifier(hidden_layer_sizes=(16, 12), max_iter=5, random_state=0).fit(X, y)
+    assert [w.shape for w in clf.coefs_] == [(8, 16), (16, 12), (12, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(16,), (12,), (3,)]
+    h = X.astype(np.float64)
+    for w, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1]):
+        h = np.maximum(h @ w + b, 0.0)
+    logits = h @ clf.coefs_[-1] + clf.intercepts_[-1]
+    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-4, atol=1e-5)
+    clf.coefs_[0][:] = 0.0  # copies: the model is unchanged
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-4, atol=1e-5)
