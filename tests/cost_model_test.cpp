@@ -11,9 +11,9 @@
 namespace dptrain::cli {
 namespace {
 
-// One layer 64 -> 4096, batch 4: tiles of 16 rows (65536 / 4096), 4 tiles of equal cost. Every
-// rate 1 GFLOP/s = 1000 flops per us: one row's forward product (2 x 64 x 4096 flops) takes
-// 524.288 us, and so does one tile (2 x 4 x 16 x 4096 flops).
+// One layer 64 -> 4096, batch 4: its weight gradient costs as much as 4 rows' forward products.
+// Every rate 1 GFLOP/s = 1000 flops per us: one row's forward product (2 x 64 x 4096 flops)
+// takes 524.288 us, and so do 16 weight rows' gradient (2 x 4 x 16 x 4096 flops).
 Calibration hand_calibration(double copy_gbs, double tile_gflops = 1) {
   Calibration c;
   c.batch = 4;
@@ -34,10 +34,10 @@ constexpr double kRowUs = 524.288;
 constexpr double kParams = 65.0 * 4096;  // weights and biases
 
 TEST(CostModel, TileRowsFollowTheEngine) {
-  EXPECT_EQ(tile_rows(784, 128), 512u);   // 65536 / 128
-  EXPECT_EQ(tile_rows(1024, 1024), 64u);  // B's middle layer: 16 tiles of 64 rows
-  EXPECT_EQ(tile_rows(128, 10), 128u);    // 6560 capped at the layer's inputs
-  EXPECT_EQ(tile_rows(64, 100000), 16u);  // at least 16 rows
+  EXPECT_EQ(tile_rows(784, 128), 784u);    // up to 2048 rows (262144 / 128): one tile
+  EXPECT_EQ(tile_rows(1024, 1024), 256u);  // B's middle layer: 4 tiles of 256 rows
+  EXPECT_EQ(tile_rows(784, 1024), 192u);   // 784 rows in 4 nearly equal tiles (196 -> 192)
+  EXPECT_EQ(tile_rows(64, 100000), 16u);   // at least 16 rows
 }
 
 TEST(CostModel, RateInterpolatesInLogRowsAndHoldsOutside) {
@@ -53,7 +53,7 @@ TEST(CostModel, ComputeHalvesWithTwoWorkersAndSyncStaysFixed) {
   const Assumptions a;
   const StepPrediction one = predict(c, a, PlanKind::owner, 1);
   const StepPrediction two = predict(c, a, PlanKind::owner, 2);
-  // Phase 1: 4 rows (the first layer has no input gradient); phase 2: 4 tiles.
+  // Phase 1: 4 rows (the first layer has no input gradient); phase 2: 4 rows' worth.
   EXPECT_NEAR(one.compute_us, 8 * kRowUs, 1e-9);
   EXPECT_NEAR(two.compute_us, 4 * kRowUs, 1e-9);
   EXPECT_DOUBLE_EQ(one.sync_us, 10);  // 2 fork/joins of 5 us

@@ -2,11 +2,14 @@
 // the multi-rank path through in-process loopback ranks (Note [Ranks]), without MPI.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <numeric>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -199,7 +202,7 @@ TEST(Engine, MemoryReportCountsWhatItAllocated) {
 TEST(Engine, OwnerComputedGradientsNeedNoBufferPerWorker) {
   // Note [Owner computes]: one more worker adds its small workspace and one tile of scratch,
   // not a copy of the parameters.
-  Model<float> m(ModelSpec::mlp({256, 512, 512, 10}, Activation::relu, Activation::softmax));
+  Model<float> m(ModelSpec::mlp({784, 1024, 1024, 10}, Activation::relu, Activation::softmax));
   m.initialize(1);
   Engine owner(m, config(2, 64)), buffers(m, with_buffers(config(2, 64)));
   ASSERT_EQ(owner.weight_gradients(), WeightGradients::owner);
@@ -229,6 +232,63 @@ TEST(Engine, OwnerAndBufferGradientsTrainTheSameModel) {
     const auto pa = params_of(a), pb = params_of(b);
     for (std::size_t i = 0; i < pa.size(); ++i)
       ASSERT_NEAR(pa[i], pb[i], 1e-5f + 1e-4f * std::abs(pb[i])) << "parameter " << i;
+  }
+}
+
+/// Every weight row of every layer, owned by exactly one worker (count per row).
+std::vector<std::vector<int>> ownership(const std::vector<std::size_t>& widths,
+                                        std::size_t workers, bool deterministic) {
+  std::vector<std::vector<int>> owned;
+  for (std::size_t k = 0; k + 1 < widths.size(); ++k) owned.emplace_back(widths[k], 0);
+  for (std::size_t w = 0; w < workers; ++w)
+    for (const WeightTile& t : owned_weight_tiles(widths, w, workers, deterministic)) {
+      EXPECT_LT(t.begin, t.end);
+      EXPECT_LE((t.end - t.begin) * widths[t.layer + 1], std::max(kTileValues, 16 * widths[t.layer + 1]));
+      for (std::size_t r = t.begin; r < t.end; ++r) ++owned[t.layer][r];
+    }
+  return owned;
+}
+
+TEST(Engine, WeightTilesCoverEveryRowOnceAndBalanceTheCost) {
+  // Note [Owner computes]: A, B, and a model with a layer narrower than one row block.
+  for (const std::vector<std::size_t>& widths :
+       {std::vector<std::size_t>{784, 128, 10}, {784, 1024, 1024, 10}, {2, 3, 1}}) {
+    double total = 0;
+    for (std::size_t k = 0; k + 1 < widths.size(); ++k) total += double(widths[k] * widths[k + 1]);
+    for (std::size_t workers : {1u, 2u, 3u, 4u, 7u, 16u})
+      for (bool deterministic : {false, true}) {
+        for (const auto& layer : ownership(widths, workers, deterministic))
+          for (int n : layer) ASSERT_EQ(n, 1) << workers << " workers";
+        if (deterministic || widths[0] < 16) continue;
+        // Balanced: each share within 16 rows of the widest layer of total / workers.
+        const double slack = 16.0 * double(*std::max_element(widths.begin() + 1, widths.end()));
+        for (std::size_t w = 0; w < workers; ++w) {
+          double cost = 0;
+          for (const WeightTile& t : owned_weight_tiles(widths, w, workers, false))
+            cost += double(t.end - t.begin) * double(widths[t.layer + 1]);
+          EXPECT_NEAR(cost, total / double(workers), slack) << "worker " << w << " of " << workers;
+        }
+      }
+  }
+  EXPECT_THROW(owned_weight_tiles(std::vector<std::size_t>{4, 2}, 2, 2, false),
+               std::invalid_argument);
+}
+
+TEST(Engine, DeterministicWeightTilesAreTheOneWorkerTilesDealtOut) {
+  // The products (and so the bits) must not depend on the thread count.
+  const std::vector<std::size_t> widths{784, 1024, 1024, 10};
+  const auto one = owned_weight_tiles(widths, 0, 1, true);
+  for (std::size_t workers : {2u, 3u, 7u}) {
+    std::vector<WeightTile> dealt;
+    for (std::size_t w = 0; w < workers; ++w)
+      for (const WeightTile& t : owned_weight_tiles(widths, w, workers, true)) dealt.push_back(t);
+    std::sort(dealt.begin(), dealt.end(), [](const WeightTile& a, const WeightTile& b) {
+      return std::tie(a.layer, a.begin) < std::tie(b.layer, b.begin);
+    });
+    ASSERT_EQ(dealt.size(), one.size());
+    for (std::size_t i = 0; i < one.size(); ++i)
+      EXPECT_TRUE(dealt[i].layer == one[i].layer && dealt[i].begin == one[i].begin &&
+                  dealt[i].end == one[i].end);
   }
 }
 

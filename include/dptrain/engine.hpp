@@ -52,12 +52,15 @@
 // and backward computing only the deltas (dL/dz) and input gradients, writing activations and
 // deltas into one batch-wide workspace at its rows (Workspace::bind_rows); the input gradients
 // use the weights before the update because nothing is updated until the join. Phase 2, the
-// weights of every dense layer are cut into fixed row tiles (a function of the model and
-// batch size only); each worker owns a contiguous share of the tiles by cost, computes each
-// tile's gradient over the whole batch in one product (K = B rows), and applies the optimizer
-// to that slice at once from a small per-worker scratch. No gradient buffers, no reduce pass:
-// the data exchanged is the batch's activations and deltas, B x (fan_in + fan_out) per layer,
-// whatever W is. Every tile's product and sum order is independent of W, so `deterministic`
+// weights of every dense layer are shared out by rows: worker w of W owns the rows whose
+// gradient cost lies in [w/W, (w+1)/W) of the step's total (boundaries on 16 rows), cut into
+// tiles of at most kTileValues values. It computes each tile's gradient over the whole batch in
+// one product (K = B rows) and applies the optimizer to that slice at once from a small
+// per-worker scratch (in L2). No gradient buffers, no reduce pass: the data exchanged is the
+// batch's activations and deltas, B x (fan_in + fan_out) per layer, whatever W is. The shares
+// depend on W, so the bits are the same run to run for a fixed thread count; with
+// `deterministic` the tiles are instead a function of the model alone (each layer cut as for
+// W = 1) dealt out by cost, so every tile's product and sum order is independent of W and
 // keeps its promise. Buffers remain for bf16, the intra strategy and several ranks (whose
 // exchange needs whole gradients): EngineConfig::weight_gradients.
 //
@@ -114,7 +117,21 @@ WeightGradients parse_weight_gradients(std::string_view name);
 const char* weight_gradients_name(WeightGradients w);
 
 /// Note [Owner computes]: gradient values per weight tile (a tile's rows x the layer's outputs).
-inline constexpr std::size_t kTileValues = 65536;
+inline constexpr std::size_t kTileValues = 262144;
+
+/// Rows [begin, end) of dense layer `layer`'s weights (Note [Owner computes]).
+struct WeightTile {
+  std::size_t layer = 0, begin = 0, end = 0;
+};
+
+/// Note [Owner computes]: the weight tiles worker w of `workers` owns in a model of layer
+/// widths `widths` (dense layer k maps widths[k] to widths[k + 1]); `deterministic` gives the
+/// shape-only tiling. Throws std::invalid_argument unless w < workers and widths.size() >= 2.
+std::vector<WeightTile> owned_weight_tiles(std::span<const std::size_t> widths, std::size_t w,
+                                           std::size_t workers, bool deterministic);
+
+/// Rows of the first tile when a whole layer of `in` x `out` weights is cut (one worker).
+std::size_t weight_tile_rows(std::size_t in, std::size_t out);
 
 /// Each worker gets at least this much arithmetic per step, or fewer workers are used.
 inline constexpr double kMinFlopsPerWorker = 2.0e6;
@@ -253,12 +270,8 @@ class Engine {
   void record_times(const parallel::StepPlan& plan, double exchange);
   double reduce_update(const parallel::StepPlan& plan, double learning_rate, std::uint64_t t);
   // Note [Owner computes]: the weight tiles, and phase 2 on worker w (update false: prepare()).
-  struct GradTile {
-    std::size_t layer = 0, begin = 0, end = 0;  // dense layer k, weight rows [begin, end)
-    double cost_before = 0, cost = 0;           // FLOPs of the tiles before it, of it
-  };
   void plan_tiles();
-  std::size_t tile_owner(const GradTile& tile, std::size_t workers) const;
+  static std::size_t share_index(std::size_t w, std::size_t workers);
   void owned_gradients(std::size_t w, std::size_t workers, std::size_t rows, double learning_rate,
                        std::uint64_t t, bool update);
 
@@ -280,8 +293,8 @@ class Engine {
   bool owner_ = false;                              // Note [Owner computes]
   std::unique_ptr<Workspace<float>> batch_ws_;      // owner: the whole batch's activations
   std::vector<AlignedBuffer<float>> tile_scratch_;  // owner: one tile's gradient per worker
-  std::vector<GradTile> tiles_;
-  double tile_cost_total_ = 0;
+  std::vector<std::vector<WeightTile>> shares_;  // owner: worker w's tiles when W work, at
+                                                  // share_index(w, W); planned up front
   OptimizerState<float> optimizer_;
   bool timing_ = false;
   PhaseTimes times_;

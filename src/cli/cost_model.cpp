@@ -2,13 +2,12 @@
 
 #include <algorithm>
 
+#include "dptrain/engine.hpp"
 #include "dptrain/error.hpp"
 
 namespace dptrain::cli {
 
 namespace {
-
-constexpr double kTileValues = 65536;  // engine_owner.cpp: gradient values per tile
 
 double flops_us(double flops, double gflops) {
   return flops / (gflops * 1e3);
@@ -27,31 +26,23 @@ double phase1_us(const Calibration& c, std::size_t rows, bool weight_gradient) {
   return us;
 }
 
-/// Phase 2 with owner-computed gradients: the engine's tiles, each owned by the worker whose
-/// share of the total cost holds the tile's middle (Engine::tile_owner); the slowest worker.
+/// Phase 2 with owner-computed gradients: each worker's share of the weight tiles as the engine
+/// deals them out (owned_weight_tiles), at the tile rate measured for each layer; the slowest
+/// worker.
 double phase2_us(const Calibration& c, std::size_t workers) {
-  struct Tile {
-    double cost, us;
-  };
-  std::vector<Tile> tiles;
-  double total = 0;
-  for (const LayerCalibration& l : c.layers) {
-    const std::size_t rows = tile_rows(l.in, l.out);
-    for (std::size_t a = 0; a < l.in; a += rows) {
-      const double m = double(std::min(a + rows, l.in) - a);
-      const double cost = 2.0 * double(c.batch) * m * double(l.out);
-      tiles.push_back({cost, flops_us(cost, l.tile_gflops)});
-      total += cost;
+  std::vector<std::size_t> widths{c.layers.front().in};
+  for (const LayerCalibration& l : c.layers) widths.push_back(l.out);
+  double slowest = 0;
+  for (std::size_t w = 0; w < workers; ++w) {
+    double us = 0;
+    for (const WeightTile& t : owned_weight_tiles(widths, w, workers, false)) {
+      const LayerCalibration& l = c.layers[t.layer];
+      us += flops_us(2.0 * double(c.batch) * double(t.end - t.begin) * double(l.out),
+                     l.tile_gflops);
     }
+    slowest = std::max(slowest, us);
   }
-  std::vector<double> per_worker(workers, 0.0);
-  double before = 0;
-  for (const Tile& t : tiles) {
-    const double middle = (before + 0.5 * t.cost) / total;
-    per_worker[std::min(workers - 1, std::size_t(middle * double(workers)))] += t.us;
-    before += t.cost;
-  }
-  return *std::max_element(per_worker.begin(), per_worker.end());
+  return slowest;
 }
 
 double parameters(const Calibration& c) {
@@ -101,8 +92,7 @@ const char* plan_name(PlanKind p) {
 }
 
 std::size_t tile_rows(std::size_t in, std::size_t out) {
-  const std::size_t per = std::size_t(kTileValues) / std::max<std::size_t>(out, 1);
-  return std::min(std::max<std::size_t>(16, (per + 15) / 16 * 16), in);
+  return weight_tile_rows(in, out);
 }
 
 double rate_at(const std::vector<RatePoint>& curve, std::size_t rows) {

@@ -11,8 +11,8 @@
 //   compute  = phase 1: forward + input-gradient products of the slowest worker's ceil(B/W) rows
 //              at the forward rate measured for that row count (the input-gradient product is
 //              costed at the forward shape's rate; the first layer has none)
-//            + phase 2: the slowest worker's weight-gradient tiles (the engine's tiles and its
-//              owner rule) at the tile rate measured for each layer
+//            + phase 2: the slowest worker's weight-gradient tiles (the engine's own shares,
+//              owned_weight_tiles) at the tile rate measured for each layer
 //   exchange = bytes phase 2 reads, B (in + out) 4 per layer, at the aggregate bandwidth of W cores
 //   update   = parameter and optimizer-state bytes, read and written, at that bandwidth
 //   sync     = 2 fork/joins of W workers.
@@ -78,7 +78,7 @@ struct StepPrediction {
   double samples_per_s(std::size_t batch) const { return 1e6 * double(batch) / total_us(); }
 };
 
-/// The engine's weight-gradient tile rows for a layer (engine_owner.cpp).
+/// The engine's weight-gradient tile rows for a whole layer on one worker (weight_tile_rows).
 std::size_t tile_rows(std::size_t in, std::size_t out);
 
 /// The forward rate at `rows`, interpolated linearly in log(rows) between measured points and
