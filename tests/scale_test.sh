@@ -278,6 +278,21 @@ else
   else
     ok "plot-scaling.sh refuses a strong CSV as the weak one"
   fi
+  if bash "$ROOT/scripts/plot-projection.sh" "$TMP/proj.json" "$TMP/proj" >"$OUT" 2>"$ERR" &&
+    [[ ! -s $ERR ]] && is_png "$TMP/proj-projection.png"; then
+    ok "plot-projection.sh draws predicted and measured samples/s per plan"
+  else
+    not_ok "plot-projection.sh draws predicted and measured samples/s per plan" "$(head -n 3 "$ERR")"
+  fi
+  echo '{"tool": "other"}' >"$TMP/notscale.json"
+  bash "$ROOT/scripts/plot-projection.sh" "$TMP/notscale.json" >"$OUT" 2>"$ERR" && rc=0 || rc=$?
+  if [[ $rc -eq 0 ]]; then
+    not_ok "plot-projection.sh rejects a JSON without a projection" "exit 0"
+  elif ! grep -qF "is not a dptrain scale --project JSON" "$ERR"; then
+    not_ok "plot-projection.sh rejects a JSON without a projection" "$(head -n 2 "$ERR")"
+  else
+    ok "plot-projection.sh rejects a JSON without a projection"
+  fi
   echo "a,b" >"$TMP/notscale.csv"
   if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/notscale.csv" >"$OUT" 2>"$ERR"; then
     not_ok "plot-scaling.sh rejects a foreign CSV" "exit 0"
