@@ -24,7 +24,8 @@ void Dataset::validate() const {
   for (std::size_t i = 0; i < values.size(); ++i)
     if (!std::isfinite(values[i]))
       throw Error(where + ": row " + std::to_string(i / features + 1) + ", feature " +
-                  std::to_string(i % features + 1) + " is " + (std::isnan(values[i]) ? "NaN" : "Inf"));
+                  std::to_string(i % features + 1) + " is " +
+                  (std::isnan(values[i]) ? "NaN" : "Inf"));
   if (classes > 0) {
     if (labels.size() != rows) throw Error(where + ": label count differs from row count");
     for (std::size_t r = 0; r < rows; ++r)

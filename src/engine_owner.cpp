@@ -63,7 +63,8 @@ std::vector<WeightTile> owned_weight_tiles(std::span<const std::size_t> widths, 
       std::vector<WeightTile> tiles;
       add_tiles(tiles, k, widths[k + 1], 0, widths[k]);
       for (const WeightTile& t : tiles) {
-        const double middle = cost_before[k] + 0.5 * double(t.begin + t.end) * double(widths[k + 1]);
+        const double middle =
+            cost_before[k] + 0.5 * double(t.begin + t.end) * double(widths[k + 1]);
         if (std::min(workers - 1, std::size_t(middle / total * double(workers))) == w)
           mine.push_back(t);
       }
@@ -99,7 +100,8 @@ void Engine::plan_tiles() {
       auto& share = shares_[share_index(w, workers)];
       share = owned_weight_tiles(widths, w, workers, config_.deterministic);
       for (const WeightTile& t : share)
-        scratch = std::max(scratch, std::max<std::size_t>(t.end - t.begin, 1) * widths[t.layer + 1]);
+        scratch =
+            std::max(scratch, std::max<std::size_t>(t.end - t.begin, 1) * widths[t.layer + 1]);
     }
   for (std::size_t w = 0; w < workspaces_.size(); ++w) tile_scratch_.emplace_back(scratch);
 }

@@ -236,14 +236,15 @@ TEST(Engine, OwnerAndBufferGradientsTrainTheSameModel) {
 }
 
 /// Every weight row of every layer, owned by exactly one worker (count per row).
-std::vector<std::vector<int>> ownership(const std::vector<std::size_t>& widths,
-                                        std::size_t workers, bool deterministic) {
+std::vector<std::vector<int>> ownership(const std::vector<std::size_t>& widths, std::size_t workers,
+                                        bool deterministic) {
   std::vector<std::vector<int>> owned;
   for (std::size_t k = 0; k + 1 < widths.size(); ++k) owned.emplace_back(widths[k], 0);
   for (std::size_t w = 0; w < workers; ++w)
     for (const WeightTile& t : owned_weight_tiles(widths, w, workers, deterministic)) {
       EXPECT_LT(t.begin, t.end);
-      EXPECT_LE((t.end - t.begin) * widths[t.layer + 1], std::max(kTileValues, 16 * widths[t.layer + 1]));
+      EXPECT_LE((t.end - t.begin) * widths[t.layer + 1],
+                std::max(kTileValues, 16 * widths[t.layer + 1]));
       for (std::size_t r = t.begin; r < t.end; ++r) ++owned[t.layer][r];
     }
   return owned;

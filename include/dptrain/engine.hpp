@@ -293,8 +293,8 @@ class Engine {
   bool owner_ = false;                              // Note [Owner computes]
   std::unique_ptr<Workspace<float>> batch_ws_;      // owner: the whole batch's activations
   std::vector<AlignedBuffer<float>> tile_scratch_;  // owner: one tile's gradient per worker
-  std::vector<std::vector<WeightTile>> shares_;  // owner: worker w's tiles when W work, at
-                                                  // share_index(w, W); planned up front
+  // owner: worker w's tiles when W workers run, at share_index(w, W); planned up front.
+  std::vector<std::vector<WeightTile>> shares_;
   OptimizerState<float> optimizer_;
   bool timing_ = false;
   PhaseTimes times_;

@@ -20,9 +20,9 @@ namespace dptrain::python {
 
 namespace py = pybind11;
 
-/// Fills rows, features and data.borrowed_x (borrowed) or data.x (copied) from a 2-D array. Throws py::value_error naming `what` for
-/// another number of dimensions or a non-numeric dtype. Values are checked later
-/// (Dataset::validate: NaN and infinities).
+/// Fills rows, features and data.borrowed_x (borrowed) or data.x (copied) from a 2-D array. Throws
+/// py::value_error naming `what` for another number of dimensions or a non-numeric dtype. Values
+/// are checked later (Dataset::validate: NaN and infinities).
 void fill_features(Dataset& data, const py::array& x, const std::string& what);
 
 /// Fills data.labels (class indices) and data.classes from a 1-D integer array of data.rows

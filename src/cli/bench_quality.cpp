@@ -36,7 +36,8 @@ json export_replay(const std::string& dir, const Reference& ref, const Dataset& 
     if (written.insert(name).second)
       write_file_atomically((fs::path(dir) / name).string(), content);
   };
-  write(data_key + ".x.f32", bytes_of(data.feature_values().data(), data.feature_values().size_bytes()));
+  write(data_key + ".x.f32",
+        bytes_of(data.feature_values().data(), data.feature_values().size_bytes()));
   if (data.classification()) {
     d["labels"] = data_key + ".labels.i32";
     write(data_key + ".labels.i32",

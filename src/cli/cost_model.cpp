@@ -37,8 +37,8 @@ double phase2_us(const Calibration& c, std::size_t workers) {
     double us = 0;
     for (const WeightTile& t : owned_weight_tiles(widths, w, workers, false)) {
       const LayerCalibration& l = c.layers[t.layer];
-      us += flops_us(2.0 * double(c.batch) * double(t.end - t.begin) * double(l.out),
-                     l.tile_gflops);
+      us +=
+          flops_us(2.0 * double(c.batch) * double(t.end - t.begin) * double(l.out), l.tile_gflops);
     }
     slowest = std::max(slowest, us);
   }
