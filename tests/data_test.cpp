@@ -141,6 +141,53 @@ TEST(Dataset, ValidateNamesTheBadRow) {
   EXPECT_THROW(l.validate(), Error);
 }
 
+/// The same data with its features borrowed from `values` instead of owned.
+Dataset borrowing(const Dataset& owned, const std::vector<float>& values) {
+  Dataset d = owned;
+  d.x.clear();
+  d.borrowed_x = values;
+  return d;
+}
+
+TEST(Dataset, BorrowedFeaturesReadLikeOwnedOnesAndAreCopiedBeforeAnyChange) {
+  // Note [Borrowed features].
+  const Dataset owned = make_synthetic("blobs8", 1);
+  const std::vector<float> values = owned.x;
+  Dataset d = borrowing(owned, values);
+  EXPECT_TRUE(d.x.empty());
+  EXPECT_EQ(d.feature_values().data(), values.data());
+  d.validate();
+  EXPECT_EQ(d.head(3).x, std::vector<float>(values.begin(), values.begin() + 24));
+  // In-place scaling copies first: the caller's values stay as they were.
+  const Normalizer n = Normalizer::fit(Normalization::standard, d);
+  Dataset scaled = d;
+  n.apply(scaled);
+  EXPECT_TRUE(scaled.borrowed_x.empty());
+  EXPECT_EQ(values, make_synthetic("blobs8", 1).x);
+  EXPECT_NE(scaled.x, values);
+  // A NaN in borrowed values is found like one in owned ones.
+  std::vector<float> bad = values;
+  bad[8 * 4 + 2] = std::nanf("");
+  EXPECT_THROW(borrowing(owned, bad).validate(), Error);
+}
+
+TEST(Dataset, TrainingOnBorrowedFeaturesGivesTheSameBits) {
+  const Dataset owned = make_synthetic("blobs8", 3);
+  const std::vector<float> values = owned.x;
+  auto train = [](const Dataset& data) {
+    Model<float> model(ModelSpec::mlp({8, 16, 2}, Activation::relu, Activation::softmax));
+    model.initialize(1);
+    TrainConfig config;
+    config.epochs = 3;
+    config.threads = 2;
+    Trainer trainer(model, config);
+    trainer.fit(data);
+    const auto p = model.parameters();
+    return std::vector<float>(p.begin(), p.end());
+  };
+  EXPECT_EQ(train(owned), train(borrowing(owned, values)));
+}
+
 TEST(Synthetic, ShapesAndSeeding) {
   EXPECT_EQ(make_synthetic("xor", 1).rows, 4u);
   const Dataset sq = make_synthetic("square", 3);
