@@ -65,6 +65,17 @@ TEST(CostModel, ComputeHalvesWithTwoWorkersAndSyncStaysFixed) {
   EXPECT_NEAR(one.samples_per_s(4), 4e6 / one.total_us(), 1e-6);
 }
 
+TEST(CostModel, ContentionSlowsEveryProductOnceSeveralWorkersRun) {
+  Calibration c = hand_calibration(10);
+  const Assumptions a;
+  const StepPrediction alone = predict(c, a, PlanKind::owner, 2);
+  c.layers[0].contended = 0.5;  // each core at half its rate alone while both compute
+  EXPECT_NEAR(predict(c, a, PlanKind::owner, 2).compute_us, 2 * alone.compute_us, 1e-9);
+  EXPECT_NEAR(predict(c, a, PlanKind::owner, 1).compute_us, 8 * kRowUs, 1e-9);  // one worker
+  EXPECT_GT(predict(c, a, PlanKind::intra, 2).compute_us,
+            1.9 * predict(hand_calibration(10), a, PlanKind::intra, 2).compute_us);
+}
+
 TEST(CostModel, BandwidthIsMeasuredThenCappedBeyondTheMeasuredCores) {
   Calibration c = hand_calibration(10);
   c.copy_gbs_all = 16;  // two threads at once

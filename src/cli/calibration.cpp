@@ -72,6 +72,49 @@ LayerCalibration calibrate_layer(GemmBackend backend, std::size_t in, std::size_
   return l;
 }
 
+/// Per-core rate of the forward product at `rows` rows on `threads` threads at once (each with
+/// its own operands), as a fraction of one thread's rate alone measured the same way just before:
+/// LayerCalibration::contended. Best of 3 rounds each.
+double contended_fraction(GemmBackend backend, std::size_t in, std::size_t out, std::size_t rows,
+                          std::size_t threads) {
+  struct Operands {
+    AlignedBuffer<float> x, w, y;
+  };
+  std::vector<Operands> ops;
+  for (std::size_t t = 0; t < threads; ++t) {
+    ops.push_back({AlignedBuffer<float>(rows * in), AlignedBuffer<float>(in * out),
+                   AlignedBuffer<float>(rows * out)});
+    std::fill_n(ops.back().x.data(), ops.back().x.size(), 0.1f);
+    std::fill_n(ops.back().w.data(), ops.back().w.size(), 0.2f);
+  }
+  auto product = [&](std::size_t t) {
+    gemm<float>(backend, Transpose::no, Transpose::no, rows, out, in, 1.0f, ops[t].x.data(), in,
+                ops[t].w.data(), out, 0.0f, ops[t].y.data(), out);
+  };
+  const double alone = best_rate([&] { product(0); }, 0.004);
+  double together = 0;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<double> rates(threads);
+    std::vector<std::thread> team;
+    for (std::size_t t = 0; t < threads; ++t)
+      team.emplace_back([&, t] {
+        product(t);  // warm
+        const auto t0 = Clock::now();
+        std::size_t calls = 0;
+        do {
+          product(t);
+          ++calls;
+        } while (seconds_since(t0) < 0.004);
+        rates[t] = double(calls) / seconds_since(t0);
+      });
+    for (std::thread& t : team) t.join();
+    double mean = 0;
+    for (double r : rates) mean += r / double(threads);
+    together = std::max(together, mean);
+  }
+  return std::min(1.0, together / alone);
+}
+
 /// Per-thread buffers of memcpy: 8 MB each way, larger than any L2 (page faults are paid once,
 /// at construction, not in the timed copies).
 struct CopyBuffers {
@@ -124,9 +167,13 @@ Calibration calibrate(const Reference& ref, const TrainConfig& base, std::size_t
   Calibration c;
   c.batch = ref.batch;
   c.optimizer_states = optimizer_states(ref.optimizer);
-  for (std::size_t k = 0; k + 1 < ref.widths.size(); ++k)
-    c.layers.push_back(calibrate_layer(base.gemm, ref.widths[k], ref.widths[k + 1], ref.batch));
   cores = std::max<std::size_t>(cores, 1);
+  for (std::size_t k = 0; k + 1 < ref.widths.size(); ++k) {
+    c.layers.push_back(calibrate_layer(base.gemm, ref.widths[k], ref.widths[k + 1], ref.batch));
+    if (cores > 1)
+      c.layers.back().contended = contended_fraction(base.gemm, ref.widths[k], ref.widths[k + 1],
+                                                     (ref.batch + cores - 1) / cores, cores);
+  }
   c.copy_threads = cores;
   {
     CopyBuffers buffers(cores);

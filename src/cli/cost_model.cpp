@@ -13,15 +13,22 @@ double flops_us(double flops, double gflops) {
   return flops / (gflops * 1e3);
 }
 
-/// Phase 1 of the data strategy for one worker of `rows` rows: forward and input-gradient
-/// products, plus the weight-gradient product when the worker keeps its own buffer.
-double phase1_us(const Calibration& c, std::size_t rows, bool weight_gradient) {
+/// A layer's rates are its rates alone times this with `workers` running at once.
+double contention(const LayerCalibration& l, std::size_t workers) {
+  return workers > 1 ? l.contended : 1.0;
+}
+
+/// Phase 1 of the data strategy for one of `workers` workers of `rows` rows: forward and
+/// input-gradient products, plus the weight-gradient product when the worker keeps its own
+/// buffer.
+double phase1_us(const Calibration& c, std::size_t rows, std::size_t workers,
+                 bool weight_gradient) {
   double us = 0;
   for (std::size_t k = 0; k < c.layers.size(); ++k) {
     const LayerCalibration& l = c.layers[k];
     const double product = 2.0 * double(rows) * double(l.in) * double(l.out);
     const double products = (k == 0 ? 1.0 : 2.0) + (weight_gradient ? 1.0 : 0.0);
-    us += flops_us(products * product, rate_at(l.forward, rows));
+    us += flops_us(products * product, rate_at(l.forward, rows) * contention(l, workers));
   }
   return us;
 }
@@ -37,8 +44,8 @@ double phase2_us(const Calibration& c, std::size_t workers) {
     double us = 0;
     for (const WeightTile& t : owned_weight_tiles(widths, w, workers, false)) {
       const LayerCalibration& l = c.layers[t.layer];
-      us +=
-          flops_us(2.0 * double(c.batch) * double(t.end - t.begin) * double(l.out), l.tile_gflops);
+      us += flops_us(2.0 * double(c.batch) * double(t.end - t.begin) * double(l.out),
+                     l.tile_gflops * contention(l, workers));
     }
     slowest = std::max(slowest, us);
   }
@@ -70,7 +77,8 @@ StepPrediction predict_intra(const Calibration& c, const Assumptions& a, std::si
     // The pool splits the larger of rows and columns; the worker's share of it is costed like
     // that many rows (the measured curve), never above the full batch's rate.
     const std::size_t split = (std::max(c.batch, l.out) + cores - 1) / cores;
-    p.compute_us += flops_us(flops, double(cores) * rate_at(l.forward, std::min(split, c.batch)));
+    p.compute_us += flops_us(
+        flops, double(cores) * rate_at(l.forward, std::min(split, c.batch)) * contention(l, cores));
   }
   p.update_us = bytes_us(update_bytes, bandwidth_gbs(c, a, cores));
   p.sync_us = cores > 1 ? products * fork_join_us(c, a, cores) : 0.0;
@@ -144,13 +152,13 @@ StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan
   const std::size_t rows = (c.batch + workers - 1) / workers;
   const double bw = bandwidth_gbs(c, a, cores);
   if (plan == PlanKind::owner) {
-    p.compute_us = phase1_us(c, rows, false) + phase2_us(c, workers);
+    p.compute_us = phase1_us(c, rows, workers, false) + phase2_us(c, workers);
     double bytes = 0;
     for (const LayerCalibration& l : c.layers)
       bytes += double(c.batch) * double(l.in + l.out) * 4.0;
     p.exchange_us = bytes_us(bytes, bw);
   } else {
-    p.compute_us = phase1_us(c, rows, true);
+    p.compute_us = phase1_us(c, rows, workers, true);
     p.exchange_us = workers > 1 ? bytes_us(double(workers) * params * 4.0 * 2.0, bw) : 0.0;
   }
   p.update_us = bytes_us(update_bytes, bw);

@@ -21,8 +21,10 @@
 // P values written and read back, W P 4 2 bytes. `intra` (one replica, every product split over
 // W workers) costs the B-row products at W times the single-thread rate of the worker's share
 // (the larger of B and out, divided by W, read off the rows curve), no exchange, and one
-// fork/join per product. Elementwise work (activations, bias, loss) is left out.
-// Beyond the measured cores: the single-thread GEMM rate holds per core (no clock drop), the
+// fork/join per product. Elementwise work (activations, bias, loss) is left out. With more than
+// one worker every product's rate is scaled by LayerCalibration::contended (the layer's forward
+// product measured on every core at once against alone: shared caches, memory and clocks).
+// Beyond the measured cores: that contended rate holds per core (no further clock drop), the
 // aggregate bandwidth grows with the contended per-core figure up to Assumptions::
 // mem_bandwidth_gbs, and the fork/join latency grows linearly from the last two measured counts
 // (or is Assumptions::sync_latency_us).
@@ -46,6 +48,10 @@ struct LayerCalibration {
   std::vector<RatePoint> forward;
   /// One weight-gradient tile (tile_rows(in, out) x B)(B x out).
   double tile_gflops = 0;
+  /// The forward product at ceil(B / cores) rows run on every measured core at once, per core,
+  /// as a fraction of its rate alone (<= 1; shared caches, memory and clocks). Applied to every
+  /// product of a step with more than one worker.
+  double contended = 1;
 };
 
 /// What `scale` measured on this machine.

@@ -32,8 +32,8 @@ std::string assumptions_text(const ScaleSettings& s, const ScaleSweep& sweep) {
                          : "extrapolated linearly from the last two measured counts";
   std::snprintf(buf, sizeof buf,
                 "beyond the %zu measured cores: memory bandwidth %.0f GB/s for the socket "
-                "(--mem-bandwidth), fork/join %s, GEMM rate per core as measured on one thread, "
-                "one socket",
+                "(--mem-bandwidth), fork/join %s, GEMM rate per core as measured on one thread "
+                "times its fraction with every measured core at once, one socket",
                 sweep.calibration.copy_threads, a.mem_bandwidth_gbs, sync.c_str());
   return buf;
 }
@@ -44,8 +44,8 @@ void print_calibration(const Calibration& c) {
   for (const LayerCalibration& l : c.layers) {
     std::printf("  %zux%zu:", l.in, l.out);
     for (const RatePoint& r : l.forward) std::printf(" %zu:%.1f", r.rows, r.gflops);
-    std::printf("; weight-gradient tile %zux%zu (K=%zu): %.1f\n", tile_rows(l.in, l.out), l.out,
-                c.batch, l.tile_gflops);
+    std::printf("; weight-gradient tile %zux%zu (K=%zu): %.1f; with every core at once: %.0f%%\n",
+                tile_rows(l.in, l.out), l.out, c.batch, l.tile_gflops, 100.0 * l.contended);
   }
   std::printf("  memcpy %.1f GB/s with 1 thread, %.1f GB/s with %zu at once; fork/join us:",
               c.copy_gbs_one, c.copy_gbs_all, c.copy_threads);
@@ -124,7 +124,8 @@ json calibration_json(const Calibration& c) {
                       {"out", l.out},
                       {"forward_gflops_by_rows", rates},
                       {"tile_rows", tile_rows(l.in, l.out)},
-                      {"tile_gflops", json_number(l.tile_gflops)}});
+                      {"tile_gflops", json_number(l.tile_gflops)},
+                      {"contended_fraction", json_number(l.contended)}});
   }
   return {
       {"seconds", c.seconds},
