@@ -17,6 +17,7 @@ DPTRAIN_PACKAGES=(
   python3 # the plot scripts and test scripts parse CSV/JSON with its standard library
   # the Python package (python/): pybind11 module, estimators, their pytest suite
   python3-dev pybind11-dev python3-pybind11 python3-numpy python3-sklearn python3-pytest
+  python3-pip python3-setuptools python3-wheel # pip install --no-build-isolation . (setup.py)
 )
 
 dptrain_sudo() {

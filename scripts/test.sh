@@ -21,6 +21,9 @@ if [ "${DPTRAIN_SKIP_SANITIZERS:-0}" = 1 ]; then exit 0; fi
 echo "== Embedding: fresh dptrain build installed to a temporary prefix, examples/embed against it" >&2
 bash "$DPTRAIN_ROOT/tests/install_test.sh"
 
+echo "== pip install --no-build-isolation . (offline, Debian packages), the package it installs" >&2
+bash "$DPTRAIN_ROOT/tests/pip_install_test.sh"
+
 echo "== ASan + UBSan build, full test suite" >&2
 # Without MPI: OpenMPI's own allocations would read as leaks; the MPI code runs in the Release suite.
 dptrain_build "$DPTRAIN_ROOT/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDPTRAIN_SANITIZE=address \
