@@ -34,7 +34,9 @@ class CMakeBuild(build_ext):
         subprocess.run(configure, check=True)
         subprocess.run(["cmake", "--build", str(build), "--target", "dptrain_python",
                         "--parallel", str(os.cpu_count() or 1)], check=True)
-        built = next((build / "python" / "dptrain").glob("_core*.so"))
+        built = next((build / "python" / "dptrain").glob("_core*.so"), None)
+        if built is None:
+            sys.exit(f"setup.py: CMake built no dptrain/_core module in {build / 'python'}")
         target = Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built, target)

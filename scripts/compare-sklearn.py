@@ -88,7 +88,8 @@ def python_fit_seconds(kind, threads):
 
 
 def child(kind, threads):
-    X, y, spec, config, _ = WORKLOADS[kind](threads)
+    data, spec, config, _ = WORKLOADS[kind](threads)
+    X, y = data()
     trainer = dptrain.Trainer(spec, config)
     # The full collection the imports above left pending (scikit-learn's modules) would
     # otherwise run during the first objects fit() makes and be charged to it (timeit also
@@ -106,11 +107,11 @@ def interleaved(kind, threads, repeats):
     process's buffers land can change a small model's speed by 25% from one process to the
     next): (CLI training seconds, fit() wall time, the sum of that fit's epoch seconds). Wall
     minus engine is the binding's own cost (conversion of X and y, validation, callbacks)."""
-    _, _, _, _, cli_args = WORKLOADS[kind](threads)
+    data, _, _, cli_args = WORKLOADS[kind](threads)
     with tempfile.TemporaryDirectory() as tmp:
         cli_args = [a.replace("{tmp}", tmp) for a in cli_args]
-        if kind == "model-c":
-            X, y = model_c_data()
+        if kind == "model-c":  # the CLI reads the same rows from a CSV file
+            X, y = data()
             np.savetxt(os.path.join(tmp, "c.csv"), np.column_stack([X, y]), delimiter=",",
                        fmt="%.9g")
         cli, best = float("inf"), (float("inf"), 0.0)
@@ -125,12 +126,13 @@ def overhead_row(name, t, cli, wall, engine):
             f"| {100 * (wall / engine - 1):+.1f}% | {100 * (wall / cli - 1):+.1f}% |")
 
 
+# A workload: (a function giving X and y, so only the process that trains loads them, the
+# ModelSpec, the TrainConfig, the CLI's arguments for the same run).
 def fashion_workload(threads, epochs=10):
-    X, y = fashion_mnist("train")
     cli_args = ["--data", "fashion-mnist", "--layers", "784,128,10", "--batch-size", "128",
                 "--epochs", str(epochs), "--threads", str(threads), "--test-data", "none"]
     config = dptrain.TrainConfig(batch_size=128, epochs=epochs, threads=threads)
-    return X, y, dptrain.ModelSpec([784, 128, 10]), config, cli_args
+    return lambda: fashion_mnist("train"), dptrain.ModelSpec([784, 128, 10]), config, cli_args
 
 
 def model_c_data():
@@ -140,12 +142,11 @@ def model_c_data():
 
 
 def model_c_workload(threads, epochs=2000):
-    X, y = model_c_data()
     cli_args = ["--data", "csv:{tmp}/c.csv", "--header", "no", "--layers", "8,10,8,1",
                 "--epochs", str(epochs), "--threads", str(threads), "--test-data", "none"]
     spec = dptrain.ModelSpec([8, 10, 8, 1], output="sigmoid")
     config = dptrain.TrainConfig(loss="bce", epochs=epochs, threads=threads)
-    return X, y, spec, config, cli_args
+    return model_c_data, spec, config, cli_args
 
 
 WORKLOADS = {"fashion": fashion_workload, "model-c": model_c_workload}

@@ -19,6 +19,8 @@ void Dataset::validate() const {
   const std::string where = "data '" + source + "'";
   if (rows == 0) throw Error(where + ": no rows");
   if (features == 0) throw Error(where + ": no feature columns");
+  if (!borrowed_x.empty() && !x.empty())
+    throw Error(where + ": features given twice (x and borrowed_x); set one of them");
   const std::span<const float> values = feature_values();
   if (values.size() != rows * features) throw Error(where + ": feature matrix has the wrong size");
   for (std::size_t i = 0; i < values.size(); ++i)

@@ -169,6 +169,14 @@ TEST(Dataset, BorrowedFeaturesReadLikeOwnedOnesAndAreCopiedBeforeAnyChange) {
   std::vector<float> bad = values;
   bad[8 * 4 + 2] = std::nanf("");
   EXPECT_THROW(borrowing(owned, bad).validate(), Error);
+  Dataset both = borrowing(owned, values);
+  both.x = values;
+  try {
+    both.validate();
+    FAIL() << "x and borrowed_x both set";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("features given twice"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Dataset, TrainingOnBorrowedFeaturesGivesTheSameBits) {

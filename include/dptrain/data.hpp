@@ -54,7 +54,8 @@ struct Dataset {
   bool classification() const { return classes > 0; }
   /// Features only (classes == 0 and target_width == 0): data to predict on.
   bool labelled() const { return classes > 0 || target_width > 0; }
-  /// Throws dptrain::Error naming the source and the first bad row: sizes that do not match,
+  /// Throws dptrain::Error naming the source and the first bad row: x and borrowed_x both set,
+  /// sizes that do not match,
   /// NaN/Inf features or targets, labels out of range, no rows.
   void validate() const;
   /// The first min(n, rows) rows.
