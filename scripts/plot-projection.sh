@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Draws the cost model's projection of `dptrain scale --project ... --out results.csv` (read from
 # the results.json written beside the CSV) as PREFIX-projection.png: samples/s against cores on a
-# log2 axis, one line per plan (data/owner, data/buffers, intra) through the model's prediction
-# at every measured and projected core count, and the measured medians as points, so predicted
+# log2 axis, one line per plan (data/owner, data/buffers, intra, and the best G x T replica-group
+# plan at each core count) through the model's prediction at every measured and projected count, and the measured medians as points, so predicted
 # and measured can be compared where both exist. Oversubscribed measurements (more threads than
 # cores) are left out. The title states the projection's assumptions.
 #
@@ -26,7 +26,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/dptrain-plot.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
 "$PY" - "$json" "$tmp" >"$tmp/title.txt" <<'EOF'
-import json, sys, textwrap
+import json, re, sys, textwrap
 path, out = sys.argv[1], sys.argv[2]
 try:
     with open(path) as f:
@@ -35,21 +35,27 @@ try:
     batch = run["model"]["batch"]
 except (OSError, ValueError, KeyError) as e:
     sys.exit(f"plot-projection: '{path}' is not a dptrain scale --project JSON ({e})")
-plans = ("data/owner", "data/buffers", "intra")
+plans = ("data/owner", "data/buffers", "intra", "GxT")
+groups = re.compile(r"^\d+x\d+/(owner|buffers)$")  # G x T labels, e.g. 4x2/owner
 predicted = {p: {} for p in plans}  # cores -> samples/s
 measured = {p: {} for p in plans}
+def keep_best(table, plan, cores, rate):
+    plan = "GxT" if groups.match(plan) else plan
+    table[plan][cores] = max(rate, table[plan].get(cores, 0))
 for m in projection["predicted_vs_measured"]:
     if m.get("oversubscribed"):
         continue
-    predicted[m["plan"]][m["cores"]] = batch * 1e6 / m["step_us"]
-    measured[m["plan"]][m["cores"]] = batch * 1e6 / m["measured_us"]
+    keep_best(predicted, m["plan"], m["cores"], batch * 1e6 / m["step_us"])
+    keep_best(measured, m["plan"], m["cores"], batch * 1e6 / m["measured_us"])
 for point in projection["points"]:
     for plan, step in point["step_us_by_plan"].items():
-        predicted[plan][point["cores"]] = batch * 1e6 / step
+        keep_best(predicted, plan, point["cores"], batch * 1e6 / step)
 for i, plan in enumerate(plans):
     with open(f"{out}/predicted{i}.dat", "w") as f:
         for cores in sorted(predicted[plan]):
             f.write(f"{cores} {predicted[plan][cores]}\n")
+        if not predicted[plan]:
+            f.write("NaN NaN\n")
     with open(f"{out}/measured{i}.dat", "w") as f:
         for cores in sorted(measured[plan]):
             f.write(f"{cores} {measured[plan][cores]}\n")
@@ -73,8 +79,10 @@ set grid
 plot "$tmp/predicted0.dat" with linespoints lw 2 pt 7 ps 0.6 lc rgb "#1f77b4" title "data/owner, predicted", \
      "$tmp/predicted1.dat" with linespoints lw 2 pt 7 ps 0.6 lc rgb "#ff7f0e" title "data/buffers, predicted", \
      "$tmp/predicted2.dat" with linespoints lw 2 pt 7 ps 0.6 lc rgb "#2ca02c" title "intra, predicted", \
+     "$tmp/predicted3.dat" with linespoints lw 2 pt 7 ps 0.6 lc rgb "#9467bd" title "best GxT, predicted", \
      "$tmp/measured0.dat" with points pt 5 ps 1.6 lc rgb "#1f77b4" title "data/owner, measured", \
      "$tmp/measured1.dat" with points pt 5 ps 1.6 lc rgb "#ff7f0e" title "data/buffers, measured", \
-     "$tmp/measured2.dat" with points pt 5 ps 1.6 lc rgb "#2ca02c" title "intra, measured"
+     "$tmp/measured2.dat" with points pt 5 ps 1.6 lc rgb "#2ca02c" title "intra, measured", \
+     "$tmp/measured3.dat" with points pt 5 ps 1.6 lc rgb "#9467bd" title "GxT, measured"
 EOF
 echo "wrote ${prefix}-projection.png"

@@ -68,6 +68,14 @@ void EngineConfig::validate() const {
     throw Error("micro-batches must be 1 to " + std::to_string(kMaxMicroBatches) + ", got " +
                     std::to_string(micro_batches),
                 ErrorTopic::micro_batches);
+  if (group_threads == 0 || threads % group_threads != 0)
+    throw Error("threads per group (" + std::to_string(group_threads) +
+                    ") must divide the threads (" + std::to_string(threads) + ")",
+                ErrorTopic::threads);
+  if (group_threads > 1 && parallelism != Parallelism::data)
+    throw Error(
+        "replica groups (a GxT plan) are a data-parallel plan; intra already splits "
+        "every product over all threads");
   if (!gemm_backend_available(gemm))
     throw Error(std::string("GEMM backend '") + gemm_backend_name(gemm) + "' is not in this build");
   optimizer.validate();
@@ -82,8 +90,8 @@ void EngineConfig::validate() const {
     if (gemm != GemmBackend::onednn)
       throw Error(std::string("bf16 precision runs on the onednn GEMM kernel, not ") +
                   gemm_backend_name(gemm));
-    if (parallelism != Parallelism::data)
-      throw Error("bf16 precision supports the data strategy only, not intra");
+    if (parallelism != Parallelism::data || group_threads > 1)
+      throw Error("bf16 precision supports the data plan only, not intra or GxT");
     if (!cpu_has_bf16())
       throw Error(
           "this CPU has no AVX512_BF16 instructions; bf16 would run in oneDNN's "
@@ -152,21 +160,18 @@ Engine::Engine(Model<float>& model, EngineConfig config)
     config_.on_warning(std::to_string(config_.threads) + " threads on " + std::to_string(cores) +
                        " available cores: oversubscribed, expect lower throughput");
   // Intra (Note [Threads]): one unit on the caller, its products split over the whole pool.
+  // G x T (Note [Groups]): G workers, each splitting its products over its group's pool.
   const bool intra = config_.parallelism == Parallelism::intra;
-  const std::size_t workers = intra ? 1 : config_.threads;
+  const std::size_t group = intra ? 1 : config_.group_threads;
+  const std::size_t workers = intra ? 1 : config_.threads / group;
   check_engine_memory(model_, config_, workers);
-  pool_ = std::make_unique<parallel::WorkerPool>(config_.backend, config_.threads);
-  if (!config_.pin_cores.empty() && config_.backend == parallel::Backend::tbb) {
-    if (config_.on_warning)
-      config_.on_warning(
-          "pinning (--pin) is ignored by the tbb backend, whose tasks move "
-          "between threads: use the openmp or threads backend");
-  } else if (!config_.pin_cores.empty()) {
-    pinning_ = std::make_unique<WorkerPinning>(*pool_, config_.pin_cores);
-    if (!pinning_->bound() && config_.on_warning)
-      config_.on_warning("pinning (--pin): the OS refused to bind the workers; they run unbound");
-  }
-  reducer_ = make_reducer(config_, model_.parameter_count(), config_.threads);
+  pool_ =
+      std::make_unique<parallel::WorkerPool>(config_.backend, intra ? config_.threads : workers);
+  for (std::size_t g = 0; group > 1 && g < workers; ++g)
+    group_pools_.push_back(
+        std::make_unique<parallel::WorkerPool>(parallel::Backend::threads, group));
+  pin_workers();
+  reducer_ = make_reducer(config_, model_.parameter_count(), pool_->size());
   owner_ = owner_computes(config_);
   const std::size_t units = unit_capacity(config_, workers);
   if (!owner_)
@@ -175,9 +180,11 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   unit_stats_.resize(units);
   busy_fb_.assign(config_.threads, 0.0);
   busy_ru_.assign(config_.threads, 0.0);
-  const GemmContext gemm{config_.gemm, intra ? pool_.get() : nullptr};
-  for (std::size_t w = 0; w < workers; ++w)
-    workspaces_.emplace_back(spec, workspace_rows(config_, w), gemm, !owner_);
+  for (std::size_t w = 0; w < workers; ++w) {
+    parallel::WorkerPool* split = intra ? pool_.get() : group > 1 ? group_pools_[w].get() : nullptr;
+    workspaces_.emplace_back(spec, workspace_rows(config_, w), GemmContext{config_.gemm, split},
+                             !owner_);
+  }
   if (owner_) plan_tiles();
   if (config_.precision == Precision::bf16) {
     bf16_parameters_ = AlignedBuffer<bf16>(model_.parameter_count());
@@ -186,6 +193,40 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   }
   prepared_.reserve(4);
   prepare(config_.batch_size);
+}
+
+// Note [Pinning] (topology.hpp) and Note [Groups]: worker i of a one-level pool is bound to
+// pin_cores[i]; with groups of T, leader g to pin_cores[g T] and its group pool's worker t (the
+// leader for t = 0) to pin_cores[g T + t], bound from the leader's own thread.
+void Engine::pin_workers() {
+  const std::vector<std::size_t>& cores = config_.pin_cores;
+  if (cores.empty()) return;
+  if (config_.backend == parallel::Backend::tbb) {
+    if (config_.on_warning)
+      config_.on_warning(
+          "pinning (--pin) is ignored by the tbb backend, whose tasks move "
+          "between threads: use the openmp or threads backend");
+    return;
+  }
+  const std::size_t group = group_pools_.empty() ? 1 : group_pools_[0]->size();
+  std::vector<std::size_t> leaders;
+  for (std::size_t g = 0; g < pool_->size(); ++g)
+    leaders.push_back(cores[g * group % cores.size()]);
+  pinning_ = std::make_unique<WorkerPinning>(*pool_, std::move(leaders));
+  bool bound = pinning_->bound();
+  if (group > 1) {
+    group_pinning_.resize(group_pools_.size());
+    std::vector<char> ok(group_pools_.size(), 0);
+    pool_->run([&](std::size_t g) {
+      std::vector<std::size_t> mine;
+      for (std::size_t t = 0; t < group; ++t) mine.push_back(cores[(g * group + t) % cores.size()]);
+      group_pinning_[g] = std::make_unique<WorkerPinning>(*group_pools_[g], std::move(mine));
+      ok[g] = group_pinning_[g]->bound() ? 1 : 0;
+    });
+    bound = bound && std::all_of(ok.begin(), ok.end(), [](char b) { return b != 0; });
+  }
+  if (!bound && config_.on_warning)
+    config_.on_warning("pinning (--pin): the OS refused to bind the workers; they run unbound");
 }
 
 void Engine::parameters_changed() {

@@ -297,6 +297,32 @@ for backend in tbb openmp threads; do
   expect_same "deterministic: backend $backend matches threads 1" "$D1" "$HASH"
 done
 
+# ---- 7b. --plan (Note [Groups]) --------------------------------------------------------------------
+expect_error "--plan GxT against --threads" "--plan 2x2 runs 4 threads, but --threads says 3" \
+  train --data blobs8 --layers 8,32,1 --plan 2x2 --threads 3
+expect_error "--plan malformed" "expected auto, data, intra or GxT" \
+  train --data blobs8 --layers 8,32,1 --plan 2y2
+expect_error "--plan 0x2" "got '0x2'" train --data blobs8 --layers 8,32,1 --plan 0x2
+expect_error "--plan with --parallelism" "give one" \
+  train --data blobs8 --layers 8,32,1 --plan data --parallelism intra
+PLAN="--data blobs8 --layers 8,256,256,1 --batch-size 256 --epochs 2 --deterministic --micro-batches 4"
+# shellcheck disable=SC2086
+expect_train_ok "--plan 2x2 trains" $PLAN --plan 2x2
+P22=$HASH
+if grep -qF "plan 2x2" "$OUT"; then ok "--plan 2x2 in the header"; else not_ok "--plan 2x2 in the header" "$(grep threads "$OUT")"; fi
+# shellcheck disable=SC2086
+expect_train_ok "--plan 1x2 trains" $PLAN --plan 1x2
+expect_same "deterministic: plans 2x2 and 1x2 (same T) give the same params_hash" "$P22" "$HASH"
+expect_train_ok "--plan auto trains" --data blobs8 --layers 8,64,1 --batch-size 64 --epochs 1 --threads 2 --plan auto
+if grep -qE "^plan auto: (data/owner|data/buffers|intra|[0-9]+x[0-9]+/(owner|buffers)) \(us per step, measured / predicted: data/owner [0-9]+ / [0-9]+" "$OUT"; then
+  ok "--plan auto says what it chose and from what"
+else
+  not_ok "--plan auto says what it chose and from what" "$(grep -F 'plan auto' "$OUT")"
+fi
+expect_train_ok "--plan auto --deterministic keeps data" --data blobs8 --layers 8,64,1 --epochs 1 --threads 2 \
+  --plan auto --deterministic
+if grep -qF "plan auto: data (--deterministic" "$OUT"; then ok "--plan auto --deterministic says why"; else not_ok "--plan auto --deterministic says why" "$(head -n 1 "$OUT")"; fi
+
 # ---- 8. command line shape ------------------------------------------------------------------------
 expect_error "unexpected positional argument" "unexpected argument 'extra'" train extra
 run frobnicate

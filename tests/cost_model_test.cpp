@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 
 #include "dptrain/error.hpp"
 
@@ -130,21 +131,62 @@ TEST(CostModel, IntraSplitsTheFullBatchProducts) {
   EXPECT_NEAR(i2.compute_us, 2 * 4 * kRowUs / 2, 1e-9);
   EXPECT_DOUBLE_EQ(i2.exchange_us, 0);
   EXPECT_DOUBLE_EQ(i2.sync_us, 2 * 5);  // one fork/join per product
-  // Split 4096 columns over 2048 workers: 2 each, costed at the 2-row rate (here half).
+  // gemm's rule: at least 1 MFLOP per part, so the 2.1 MFLOP products use 2 of 2048 workers.
+  EXPECT_NEAR(predict(c, a, PlanKind::intra, 2048).compute_us, 2 * 4 * kRowUs / 2, 1e-9);
+  // Split 4096 columns in 2: 2048 each, costed at the rate of min(2048, B = 4) rows; at half
+  // that rate (2 rows' rate here), twice the time.
   Calibration slow_small = c;
-  slow_small.layers[0].forward = {{4, 1.0}, {2, 0.5}, {1, 0.25}};
-  EXPECT_NEAR(predict(slow_small, a, PlanKind::intra, 2048).compute_us,
-              2 * 4 * kRowUs / (2048 * 0.5), 1e-9);
+  slow_small.layers[0].forward = {{4, 0.5}, {2, 0.5}, {1, 0.25}};
+  EXPECT_NEAR(predict(slow_small, a, PlanKind::intra, 2).compute_us, 2 * 4 * kRowUs / (2 * 0.5),
+              1e-9);
+  // The measured split fraction (LayerCalibration::split) scales every split product.
+  Calibration measured = c;
+  measured.layers[0].split = 0.5;
+  EXPECT_NEAR(predict(measured, a, PlanKind::intra, 2).compute_us, 2 * i2.compute_us, 1e-9);
+  EXPECT_NEAR(predict(measured, a, PlanKind::owner, 2, 2).compute_us,
+              2 * predict(c, a, PlanKind::owner, 2, 2).compute_us, 1e-9);
+}
+
+TEST(CostModel, GroupsSplitEachProductOverTheirThreads) {
+  // Batch 8 on 4 cores. Rows are slow below 4 (0.25 GFLOP/s), full speed from 4.
+  Calibration c = hand_calibration(10);
+  c.batch = 8;
+  c.layers[0].forward = {{8, 1.0}, {4, 1.0}, {2, 0.25}, {1, 0.25}};
+  const Assumptions a;
+  // data/owner: 2 rows per worker at 0.25 (8 row-products' time), then 16 weight rows each
+  // (2 x 8 x 16 x 4096 flops = 2 row-products at 1 GFLOP/s).
+  const StepPrediction data = predict(c, a, PlanKind::owner, 4);
+  EXPECT_NEAR(data.compute_us, 8 * kRowUs + 2 * kRowUs, 1e-6);
+  EXPECT_EQ(plan_label(data), "data/owner");
+  // 2x2/owner: 4 rows per group, their 2.1 MFLOP product split in 2 (2048 columns each, costed
+  // at the 4-row rate); phase 2: 32 weight rows per group (2.1 MFLOP) split in 2.
+  const StepPrediction groups = predict(c, a, PlanKind::owner, 4, 2);
+  EXPECT_NEAR(groups.compute_us, 2 * kRowUs + 2 * kRowUs, 1e-6);
+  EXPECT_DOUBLE_EQ(groups.sync_us, 2 * 5 + 5 + 5);  // 2 fork/joins of the leaders, 2 splits
+  EXPECT_EQ(plan_label(groups), "2x2/owner");
+  EXPECT_EQ(plan_label(predict(c, a, PlanKind::buffers, 4, 4)), "1x4/buffers");
+  EXPECT_LT(groups.total_us(), data.total_us());
+  // Products under 1 MFLOP per part are not split (gemm.cpp), so one row per group gains nothing.
+  c.batch = 2;
+  EXPECT_NEAR(predict(c, a, PlanKind::owner, 2, 2).compute_us,
+              predict(c, a, PlanKind::owner, 1).compute_us, 1e-6);
+  EXPECT_THROW(predict(c, a, PlanKind::owner, 3, 2), std::invalid_argument);
 }
 
 TEST(CostModel, BestPlanIsTheLowestPrediction) {
   const Calibration c = hand_calibration(1, 0.5);
   Assumptions a;
   a.mem_bandwidth_gbs = 1;
-  for (std::size_t cores : {1, 2, 3, 64}) {
+  for (std::size_t cores : {1, 2, 3, 4, 64}) {
     const StepPrediction best = best_plan(c, a, cores);
     for (PlanKind k : {PlanKind::owner, PlanKind::buffers, PlanKind::intra})
       EXPECT_LE(best.total_us(), predict(c, a, k, cores).total_us()) << cores << plan_name(k);
+    for (std::size_t t = 2; t <= cores; ++t) {
+      if (cores % t != 0) continue;
+      for (PlanKind k : {PlanKind::owner, PlanKind::buffers}) {
+        EXPECT_LE(best.total_us(), predict(c, a, k, cores, t).total_us()) << cores << "x" << t;
+      }
+    }
   }
   // One core: intra runs the same products as buffers without a pool, so it wins by the data
   // strategy's 2 fork/joins of one worker.

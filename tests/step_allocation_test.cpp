@@ -80,6 +80,7 @@ struct Case {
   bool timing;
   Parallelism parallelism;
   GemmBackend gemm = GemmBackend::openblas;
+  std::size_t group_threads = 1;  // Note [Groups]
 };
 
 /// The dptrain kernels that keep no per-call state: OpenBLAS (when built) and Eigen.
@@ -89,7 +90,10 @@ GemmBackend plain_kernel() {
 
 long allocations_in_steps(const Case& k, Communicator* comm = nullptr) {
   const Dataset d = make_synthetic("blobs8", 1);
-  Model<float> m(ModelSpec::mlp({8, 64, 64, 2}, Activation::relu, Activation::softmax, 0.1));
+  // Groups need products large enough to be split (gemm.cpp: 1 MFLOP per part).
+  const std::size_t hidden = k.group_threads > 1 ? 256 : 64;
+  Model<float> m(
+      ModelSpec::mlp({8, hidden, hidden, 2}, Activation::relu, Activation::softmax, 0.1));
   m.initialize(3);
   TrainConfig c;
   c.batch_size = 48;
@@ -98,6 +102,7 @@ long allocations_in_steps(const Case& k, Communicator* comm = nullptr) {
   c.deterministic = k.deterministic;
   c.micro_batches = 6;
   c.parallelism = k.parallelism;
+  c.group_threads = k.group_threads;
   c.min_flops_per_worker = 0;
   c.communicator = comm;
   c.gemm = k.gemm;
@@ -139,6 +144,10 @@ TEST(StepAllocation, NoneInTheStep) {
   EXPECT_EQ(allocations_in_steps(
                 {parallel::Backend::threads, 2, false, true, Parallelism::intra, plain_kernel()}),
             0);
+  for (auto backend : {parallel::Backend::tbb, parallel::Backend::threads})
+    EXPECT_EQ(allocations_in_steps({backend, 4, false, true, Parallelism::data, plain_kernel(), 2}),
+              0)
+        << "2x2 groups, " << parallel::backend_name(backend);
 }
 
 // oneDNN 2.6 builds a small argument map inside every primitive execution (its C API takes no

@@ -64,10 +64,23 @@
 // keeps its promise. Buffers remain for bf16, the intra strategy and several ranks (whose
 // exchange needs whole gradients): EngineConfig::weight_gradients.
 //
-// Note [Threads]. The engine's pool is the only owner of threads: `threads` workers, each
+// Note [Threads]. The engine's pools are the only owners of threads: `threads` workers, each
 // calling single-threaded kernels (OpenBLAS held to one thread at start-up, Eigen built without
 // its own parallelism). The intra strategy runs one unit and splits every matrix product over
 // the same pool instead (gemm.hpp: GemmContext). No library's global thread setting is changed.
+//
+// Note [Groups]. Between those two ends, a G x T plan (EngineConfig::group_threads = T, G =
+// threads / T): the step's pool has G workers ("group leaders") that run the data strategy as
+// above, units, owner tiles and all, and each leader splits every product of its units and its
+// tiles over its own group pool of T workers (worker 0 the leader itself, the others its group's
+// threads), as the intra strategy splits them over the whole pool. Elementwise work stays on the
+// leader. Each group pool uses the `threads` backend whatever `backend` is, because a parallel
+// region inside another one would run serialised (OpenMP) or share one thread budget (oneTBB).
+// Why: at many cores the data strategy's shards shrink to a few rows each, where the products
+// run slowly, while intra pays a fork/join per product on all cores; G x T keeps shards of B/G
+// rows and forks T threads. `--pin` binds leader g and its group to cores g*T .. g*T+T-1.
+// Bits: each product is split by a rule of (shape, T) alone, so the same bits run to run; with
+// `deterministic`, the same bits for any `threads` with the same T (T = 1 is the data plan).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -154,6 +167,9 @@ struct EngineConfig {
   Precision precision = Precision::fp32;
   /// Note [Owner computes]; `owner` needs fp32, the data strategy and no communicator.
   WeightGradients weight_gradients = WeightGradients::automatic;
+  /// Note [Groups]: threads per replica group (T of a G x T plan); 1 is plain data parallelism.
+  /// Must divide `threads`; more than 1 needs the data strategy and fp32.
+  std::size_t group_threads = 1;
   /// Note [When to fork]: the least arithmetic per worker and step. Tests set 0 to force every
   /// step onto all threads.
   double min_flops_per_worker = kMinFlopsPerWorker;
@@ -245,6 +261,9 @@ class Engine {
   std::uint64_t step_count() const { return optimizer_.step(); }
   /// Workers a step of `rows` local rows uses (Note [When to fork]).
   std::size_t workers_for(std::size_t rows) const;
+  /// Replica groups (G of Note [Groups]; 1 for intra) and threads per group (T).
+  std::size_t groups() const { return workspaces_.size(); }
+  std::size_t group_threads() const { return group_pools_.empty() ? 1 : group_pools_[0]->size(); }
   /// The way this engine forms weight gradients (never `automatic`).
   WeightGradients weight_gradients() const {
     return owner_ ? WeightGradients::owner : WeightGradients::buffers;
@@ -271,6 +290,7 @@ class Engine {
   double reduce_update(const parallel::StepPlan& plan, double learning_rate, std::uint64_t t);
   // Note [Owner computes]: the weight tiles, and phase 2 on worker w (update false: prepare()).
   void plan_tiles();
+  void pin_workers();
   static std::size_t share_index(std::size_t w, std::size_t workers);
   void owned_gradients(std::size_t w, std::size_t workers, std::size_t rows, double learning_rate,
                        std::uint64_t t, bool update);
@@ -279,6 +299,8 @@ class Engine {
   EngineConfig config_;
   std::unique_ptr<parallel::WorkerPool> pool_;
   std::unique_ptr<WorkerPinning> pinning_;  // after pool_: unbinds before the pool goes
+  std::vector<std::unique_ptr<parallel::WorkerPool>> group_pools_;  // Note [Groups]; T > 1
+  std::vector<std::unique_ptr<WorkerPinning>> group_pinning_;       // after group_pools_
   std::unique_ptr<parallel::Reducer> reducer_;
   std::vector<Workspace<float>> workspaces_;
   std::vector<AlignedBuffer<float>> gradients_;  // one per unit, the parameter layout

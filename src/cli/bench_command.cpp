@@ -37,7 +37,8 @@ struct BenchSettings {
   std::shared_ptr<const Reference> custom;  ///< --layers: the one model benched (in `models`)
   std::string json_path;                    ///< empty: no JSON
   QualitySettings quality;
-  TrainConfig base;  ///< engine settings: backend, GEMM, parallelism, determinism
+  TrainConfig base;        ///< engine settings: backend, GEMM, parallelism, determinism
+  bool auto_plan = false;  ///< --plan auto: choose_plan at every point
 };
 
 /// What the results are relative to.
@@ -132,7 +133,9 @@ BenchSettings read_bench_settings(const cxxopts::ParseResult& r) {
   if (r.count("quality-steps"))
     s.quality.steps = parse_count(r["quality-steps"].as<std::string>(), "quality-steps", 1);
   s.base.threads = 1;
-  read_engine_options(r, s.base, false);  // backend, gemm, parallelism
+  const PlanRequest plan = read_engine_options(r, s.base, false);  // backend, gemm, plan
+  s.auto_plan = plan.automatic;
+  if (plan.threads && !r.count("threads")) s.threads = {1, plan.threads};  // --plan GxT alone
   return s;
 }
 
@@ -145,9 +148,13 @@ void print_banner(const BenchSettings& s, const Machine& m, const Communicator* 
         comm->size());
   std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
               s.base.pin_cores.empty() ? "" : "; workers pinned to cores");
-  std::printf("GEMM: %s; backend %s; parallelism %s; precision %s; weight gradients %s%s\n",
+  std::string plan = s.auto_plan ? "auto (per thread count, below)" : plan_text(s.base);
+  if (s.base.group_threads > 1)
+    plan = "groups of " + std::to_string(s.base.group_threads) +
+           " threads (data where that does not divide the threads)";
+  std::printf("GEMM: %s; backend %s; plan %s; precision %s; weight gradients %s%s\n",
               gemm_kernel_description(s.base.gemm).c_str(), parallel::backend_name(s.base.backend),
-              parallelism_name(s.base.parallelism), precision_name(s.base.precision),
+              plan.c_str(), precision_name(s.base.precision),
               weight_gradients_name(s.base.weight_gradients),
               s.base.deterministic ? "; deterministic" : "");
 }
@@ -219,6 +226,7 @@ json report_point(const Reference& ref, const Point& p, const Point& first, cons
           {"layers", ref.widths},
           {"batch", ref.batch},
           {"threads", p.threads},
+          {"plan", plan_text(p.config)},
           {"oversubscribed", p.threads > m.cores},
           {"samples_per_s", json_number(w.median)},
           {"samples_per_s_min", json_number(w.min)},
@@ -251,7 +259,16 @@ json report_point(const Reference& ref, const Point& p, const Point& first, cons
 /// JSON results to `results`.
 void bench_model(const Reference& ref, const BenchSettings& s, const Machine& m, json& results) {
   std::vector<Point> points;
-  for (std::size_t n : s.threads) points.push_back(make_point(ref, s.base, n, s.base.parallelism));
+  for (std::size_t n : s.threads) {
+    Point p = make_point(ref, s.base, n, s.base.parallelism);
+    // --plan GxT: groups of T at the thread counts T divides, the data plan at the others (the
+    // 1-thread baseline).
+    if (n % p.config.group_threads != 0) p.config.group_threads = 1;
+    if (s.auto_plan)
+      std::printf("%s at %zu thread(s): %s\n", ref.name.c_str(), n,
+                  choose_plan(ref.widths, p.config).c_str());
+    points.push_back(std::move(p));
+  }
   measure_interleaved(ref, points, s.windows);
   for (const Point& p : points) results.push_back(report_point(ref, p, points.front(), m));
   const Point& first = points.front();

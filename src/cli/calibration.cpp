@@ -115,6 +115,26 @@ double contended_fraction(GemmBackend backend, std::size_t in, std::size_t out, 
   return std::min(1.0, together / alone);
 }
 
+/// LayerCalibration::split: the forward product at `rows` rows split over a pool of `threads`
+/// workers of `backend` exactly as the intra and G x T plans split it (gemm with a pool), its
+/// rate as a fraction of split_rate() x contention. Best of 3 rounds.
+double split_fraction(const LayerCalibration& l, GemmBackend gemm_backend,
+                      parallel::Backend backend, std::size_t rows, std::size_t threads) {
+  AlignedBuffer<float> x(rows * l.in), w(l.in * l.out), y(rows * l.out);
+  std::fill_n(x.data(), x.size(), 0.1f);
+  std::fill_n(w.data(), w.size(), 0.2f);
+  parallel::WorkerPool pool(backend, threads);
+  const GemmContext split{gemm_backend, &pool};
+  const double calls = best_rate(
+      [&] {
+        gemm<float>(split, Transpose::no, Transpose::no, rows, l.out, l.in, 1.0f, x.data(), l.in,
+                    w.data(), l.out, 0.0f, y.data(), l.out);
+      },
+      0.004);
+  const double measured = calls * 2.0 * double(rows) * double(l.in) * double(l.out) / 1e9;
+  return measured / (split_rate(l, rows, threads) * (threads > 1 ? l.contended : 1.0));
+}
+
 /// Per-thread buffers of memcpy: 8 MB each way, larger than any L2 (page faults are paid once,
 /// at construction, not in the timed copies).
 struct CopyBuffers {
@@ -170,9 +190,11 @@ Calibration calibrate(const Reference& ref, const TrainConfig& base, std::size_t
   cores = std::max<std::size_t>(cores, 1);
   for (std::size_t k = 0; k + 1 < ref.widths.size(); ++k) {
     c.layers.push_back(calibrate_layer(base.gemm, ref.widths[k], ref.widths[k + 1], ref.batch));
-    if (cores > 1)
-      c.layers.back().contended = contended_fraction(base.gemm, ref.widths[k], ref.widths[k + 1],
-                                                     (ref.batch + cores - 1) / cores, cores);
+    if (cores == 1) continue;
+    LayerCalibration& l = c.layers.back();
+    l.contended =
+        contended_fraction(base.gemm, l.in, l.out, (ref.batch + cores - 1) / cores, cores);
+    l.split = split_fraction(l, base.gemm, base.backend, ref.batch, cores);
   }
   c.copy_threads = cores;
   {

@@ -1,6 +1,7 @@
 #include "cost_model.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "dptrain/engine.hpp"
 #include "dptrain/error.hpp"
@@ -18,37 +19,51 @@ double contention(const LayerCalibration& l, std::size_t workers) {
   return workers > 1 ? l.contended : 1.0;
 }
 
-/// Phase 1 of the data strategy for one of `workers` workers of `rows` rows: forward and
-/// input-gradient products, plus the weight-gradient product when the worker keeps its own
-/// buffer.
-double phase1_us(const Calibration& c, std::size_t rows, std::size_t workers,
-                 bool weight_gradient) {
+/// Threads a product of `flops` is split over inside a group of `group` (gemm.cpp: gemm_parts).
+double parts_of(double flops, std::size_t group) {
+  return std::clamp(std::floor(flops / 1.0e6), 1.0, double(group));
+}
+
+/// Phase 1 of the data strategy for one of `groups` workers of `rows` rows, each product split
+/// over `group` threads (Note [Groups]; 1: not split): forward and input-gradient products, plus
+/// the weight-gradient product when the worker keeps its own buffer. Adds the per-product
+/// fork/joins of the split to `sync_us`.
+double phase1_us(const Calibration& c, const Assumptions& a, std::size_t rows, std::size_t cores,
+                 std::size_t group, bool weight_gradient, double& sync_us) {
   double us = 0;
   for (std::size_t k = 0; k < c.layers.size(); ++k) {
     const LayerCalibration& l = c.layers[k];
     const double product = 2.0 * double(rows) * double(l.in) * double(l.out);
     const double products = (k == 0 ? 1.0 : 2.0) + (weight_gradient ? 1.0 : 0.0);
-    us += flops_us(products * product, rate_at(l.forward, rows) * contention(l, workers));
+    const double parts = parts_of(product, group);
+    const double rate = parts > 1 ? split_rate(l, rows, group) * l.split : rate_at(l.forward, rows);
+    us += flops_us(products * product, rate * contention(l, cores));
+    if (parts > 1) sync_us += products * fork_join_us(c, a, group);
   }
   return us;
 }
 
-/// Phase 2 with owner-computed gradients: each worker's share of the weight tiles as the engine
-/// deals them out (owned_weight_tiles), at the tile rate measured for each layer; the slowest
-/// worker.
-double phase2_us(const Calibration& c, std::size_t workers) {
+/// Phase 2 with owner-computed gradients: each of `groups` workers' share of the weight tiles as
+/// the engine deals them out (owned_weight_tiles), at the tile rate measured for each layer
+/// times the threads a tile is split over; the slowest worker. Adds its fork/joins to `sync_us`.
+double phase2_us(const Calibration& c, const Assumptions& a, std::size_t groups, std::size_t cores,
+                 std::size_t group, double& sync_us) {
   std::vector<std::size_t> widths{c.layers.front().in};
   for (const LayerCalibration& l : c.layers) widths.push_back(l.out);
-  double slowest = 0;
-  for (std::size_t w = 0; w < workers; ++w) {
-    double us = 0;
-    for (const WeightTile& t : owned_weight_tiles(widths, w, workers, false)) {
+  double slowest = 0, slowest_sync = 0;
+  for (std::size_t w = 0; w < groups; ++w) {
+    double us = 0, sync = 0;
+    for (const WeightTile& t : owned_weight_tiles(widths, w, groups, false)) {
       const LayerCalibration& l = c.layers[t.layer];
-      us += flops_us(2.0 * double(c.batch) * double(t.end - t.begin) * double(l.out),
-                     l.tile_gflops * contention(l, workers));
+      const double flops = 2.0 * double(c.batch) * double(t.end - t.begin) * double(l.out);
+      const double parts = parts_of(flops, group);
+      us +=
+          flops_us(flops, parts * l.tile_gflops * contention(l, cores) * (parts > 1 ? l.split : 1));
+      if (parts > 1) sync += fork_join_us(c, a, group);
     }
-    slowest = std::max(slowest, us);
+    if (us + sync > slowest + slowest_sync) slowest = us, slowest_sync = sync;
   }
+  sync_us += slowest_sync;
   return slowest;
 }
 
@@ -72,13 +87,12 @@ StepPrediction predict_intra(const Calibration& c, const Assumptions& a, std::si
   for (std::size_t k = 0; k < c.layers.size(); ++k) {
     const LayerCalibration& l = c.layers[k];
     const double n = k == 0 ? 2.0 : 3.0;
-    products += n;
-    const double flops = n * 2.0 * double(c.batch) * double(l.in) * double(l.out);
-    // The pool splits the larger of rows and columns; the worker's share of it is costed like
-    // that many rows (the measured curve), never above the full batch's rate.
-    const std::size_t split = (std::max(c.batch, l.out) + cores - 1) / cores;
-    p.compute_us += flops_us(
-        flops, double(cores) * rate_at(l.forward, std::min(split, c.batch)) * contention(l, cores));
+    const double flops = 2.0 * double(c.batch) * double(l.in) * double(l.out);
+    const bool split = parts_of(flops, cores) > 1;
+    if (split) products += n;
+    p.compute_us +=
+        flops_us(n * flops, split ? split_rate(l, c.batch, cores) * l.split * contention(l, cores)
+                                  : rate_at(l.forward, c.batch));
   }
   p.update_us = bytes_us(update_bytes, bandwidth_gbs(c, a, cores));
   p.sync_us = cores > 1 ? products * fork_join_us(c, a, cores) : 0.0;
@@ -86,6 +100,16 @@ StepPrediction predict_intra(const Calibration& c, const Assumptions& a, std::si
 }
 
 }  // namespace
+
+double split_rate(const LayerCalibration& l, std::size_t rows, std::size_t threads) {
+  const double flops = 2.0 * double(rows) * double(l.in) * double(l.out);
+  const double parts = parts_of(flops, threads);
+  if (parts <= 1) return rate_at(l.forward, rows);
+  // The larger of rows and columns is cut; a part's share is costed like that many rows (the
+  // measured curve), never above the full rows' rate.
+  const std::size_t share = std::size_t(std::ceil(double(std::max(rows, l.out)) / parts));
+  return parts * rate_at(l.forward, std::min(share, rows));
+}
 
 const char* plan_name(PlanKind p) {
   switch (p) {
@@ -138,40 +162,57 @@ double fork_join_us(const Calibration& c, const Assumptions& a, std::size_t work
   return f.back() + slope * double(workers - f.size());
 }
 
-StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan,
-                       std::size_t cores) {
+std::string plan_label(const StepPrediction& p) {
+  if (p.plan == PlanKind::intra || p.group_threads <= 1) return plan_name(p.plan);
+  return std::to_string(p.cores / p.group_threads) + "x" + std::to_string(p.group_threads) +
+         (p.plan == PlanKind::owner ? "/owner" : "/buffers");
+}
+
+StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan, std::size_t cores,
+                       std::size_t group_threads) {
   cores = std::max<std::size_t>(cores, 1);
   const double params = parameters(c);
   const double update_bytes = params * 4.0 * (1.0 + c.optimizer_states) * 2.0;
   if (plan == PlanKind::intra) return predict_intra(c, a, cores, update_bytes);
+  const std::size_t group = std::max<std::size_t>(group_threads, 1);
+  if (cores % group != 0)
+    throw std::invalid_argument("cost model: group threads must divide the cores");
   StepPrediction p;
   p.plan = plan;
   p.cores = cores;
-  // The engine uses no more workers than rows.
-  const std::size_t workers = std::min(cores, std::max<std::size_t>(c.batch, 1));
+  p.group_threads = group;
+  // The engine uses no more workers (group leaders) than rows.
+  const std::size_t workers = std::min(cores / group, std::max<std::size_t>(c.batch, 1));
   const std::size_t rows = (c.batch + workers - 1) / workers;
-  const double bw = bandwidth_gbs(c, a, cores);
+  const double bw = bandwidth_gbs(c, a, cores), leaders_bw = bandwidth_gbs(c, a, workers);
   if (plan == PlanKind::owner) {
-    p.compute_us = phase1_us(c, rows, workers, false) + phase2_us(c, workers);
+    p.compute_us = phase1_us(c, a, rows, cores, group, false, p.sync_us) +
+                   phase2_us(c, a, workers, cores, group, p.sync_us);
     double bytes = 0;
     for (const LayerCalibration& l : c.layers)
       bytes += double(c.batch) * double(l.in + l.out) * 4.0;
     p.exchange_us = bytes_us(bytes, bw);
   } else {
-    p.compute_us = phase1_us(c, rows, workers, true);
-    p.exchange_us = workers > 1 ? bytes_us(double(workers) * params * 4.0 * 2.0, bw) : 0.0;
+    p.compute_us = phase1_us(c, a, rows, cores, group, true, p.sync_us);
+    p.exchange_us = workers > 1 ? bytes_us(double(workers) * params * 4.0 * 2.0, leaders_bw) : 0.0;
   }
-  p.update_us = bytes_us(update_bytes, bw);
-  p.sync_us = 2.0 * fork_join_us(c, a, workers);
+  p.update_us = bytes_us(update_bytes, leaders_bw);
+  p.sync_us += 2.0 * fork_join_us(c, a, workers);
   return p;
 }
 
 StepPrediction best_plan(const Calibration& c, const Assumptions& a, std::size_t cores) {
+  cores = std::max<std::size_t>(cores, 1);
   StepPrediction best = predict(c, a, PlanKind::owner, cores);
-  for (PlanKind k : {PlanKind::buffers, PlanKind::intra}) {
-    const StepPrediction p = predict(c, a, k, cores);
-    if (p.total_us() < best.total_us()) best = p;
+  for (std::size_t group = 1; group <= cores; ++group) {
+    if (cores % group != 0) continue;
+    for (PlanKind k : {PlanKind::owner, PlanKind::buffers}) {
+      const StepPrediction p = predict(c, a, k, cores, group);
+      if (p.total_us() < best.total_us()) best = p;
+    }
   }
+  const StepPrediction intra = predict(c, a, PlanKind::intra, cores);
+  if (intra.total_us() < best.total_us()) best = intra;
   return best;
 }
 

@@ -19,15 +19,20 @@
 // `buffers` (one gradient buffer per worker) moves the weight-gradient product into phase 1
 // (K = the worker's rows, at the forward rate) and replaces exchange by the reduce: W buffers of
 // P values written and read back, W P 4 2 bytes. `intra` (one replica, every product split over
-// W workers) costs the B-row products at W times the single-thread rate of the worker's share
-// (the larger of B and out, divided by W, read off the rows curve), no exchange, and one
-// fork/join per product. Elementwise work (activations, bias, loss) is left out. With more than
-// one worker every product's rate is scaled by LayerCalibration::contended (the layer's forward
-// product measured on every core at once against alone: shared caches, memory and clocks).
-// Beyond the measured cores: that contended rate holds per core (no further clock drop), the
-// aggregate bandwidth grows with the contended per-core figure up to Assumptions::
-// mem_bandwidth_gbs, and the fork/join latency grows linearly from the last two measured counts
-// (or is Assumptions::sync_latency_us).
+// W workers) costs the B-row products at split_rate (up to W parts, each at the single-thread
+// rate of its share: the larger of B and out divided by the parts, read off the rows curve)
+// times LayerCalibration::split, no exchange, and one fork/join per product. Elementwise work
+// (activations, bias, loss) is left out. With more than one worker every product's rate is scaled
+// by LayerCalibration::contended (the layer's forward product measured on every core at once
+// against alone: shared caches, memory and clocks). A G x T plan (engine.hpp, Note [Groups]) is the
+// data strategy over G = cores / T workers whose every product is split over T threads: a product
+// of F flops runs on parts = min(T, F / 1 MFLOP) threads (gemm.cpp's rule), each at the rate of its
+// share as for intra (split_rate), times the layer's measured LayerCalibration::split, plus one
+// fork/join of T per product and weight tile; the update (owner: by the leaders; buffers: the
+// reduce) runs at the bandwidth of G cores. T = 1 is the data plan above. Beyond the measured
+// cores: that contended rate holds per core (no further clock drop), the aggregate bandwidth grows
+// with the contended per-core figure up to Assumptions::mem_bandwidth_gbs, and the fork/join
+// latency grows linearly from the last two measured counts (or is Assumptions::sync_latency_us).
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -52,6 +57,11 @@ struct LayerCalibration {
   /// as a fraction of its rate alone (<= 1; shared caches, memory and clocks). Applied to every
   /// product of a step with more than one worker.
   double contended = 1;
+  /// The forward product at B rows split over every measured core by the engine's own rule
+  /// (gemm with a pool of the backend), as a fraction of what split_rate() predicts for it:
+  /// what the arithmetic leaves out (narrower parts, waking the pool, a part ending last).
+  /// Applied to every split product (intra, G x T).
+  double split = 1;
 };
 
 /// What `scale` measured on this machine.
@@ -79,6 +89,7 @@ const char* plan_name(PlanKind p);  ///< "data/owner", "data/buffers", "intra"
 struct StepPrediction {
   PlanKind plan = PlanKind::owner;
   std::size_t cores = 1;
+  std::size_t group_threads = 1;  ///< T of a G x T plan (owner, buffers); 1: the data plan
   double compute_us = 0, exchange_us = 0, update_us = 0, sync_us = 0;
   double total_us() const { return compute_us + exchange_us + update_us + sync_us; }
   double samples_per_s(std::size_t batch) const { return 1e6 * double(batch) / total_us(); }
@@ -96,14 +107,24 @@ double rate_at(const std::vector<RatePoint>& curve, std::size_t rows);
 /// mem_bandwidth_gbs.
 double bandwidth_gbs(const Calibration& c, const Assumptions& a, std::size_t cores);
 
+/// A product of layer `l` at `rows` rows split over up to `threads` threads by gemm's rule (at
+/// least 1 MFLOP per part, the larger of rows and columns cut), GFLOP/s before
+/// LayerCalibration::split and contention: parts x the rows curve at one part's share.
+double split_rate(const LayerCalibration& l, std::size_t rows, std::size_t threads);
+
 /// One fork/join of `workers` workers, microseconds (measured, else extrapolated or assumed).
 double fork_join_us(const Calibration& c, const Assumptions& a, std::size_t workers);
 
-/// Note [The cost model]. `cores` >= 1.
-StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan,
-                       std::size_t cores);
+/// "data/owner", "intra", "4x2/owner" (G x T with T > 1), ...
+std::string plan_label(const StepPrediction& p);
 
-/// The plan with the lowest predicted step (ties: owner, then buffers, then intra).
+/// Note [The cost model]. `cores` >= 1; `group_threads` (T, owner and buffers only) divides
+/// `cores` (std::invalid_argument otherwise).
+StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan, std::size_t cores,
+                       std::size_t group_threads = 1);
+
+/// The plan with the lowest predicted step over owner and buffers at every T dividing `cores`
+/// and intra (ties: the smaller T, owner before buffers, intra last).
 StepPrediction best_plan(const Calibration& c, const Assumptions& a, std::size_t cores);
 
 }  // namespace dptrain::cli

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "plan_choice.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -96,7 +98,8 @@ void add_engine_options(cxxopts::Options& options) {
       "backend", "Worker pool: tbb, openmp or threads",
       cxxopts::value<std::string>()->default_value("tbb"))(
       "parallelism",
-      "data (split the minibatch) or intra (one replica, products split over the threads)",
+      "data (split the minibatch) or intra (one replica, products split over the threads); "
+      "--plan says the same and more",
       cxxopts::value<std::string>()->default_value("data"))(
       "deterministic", "Same bits for every --threads: fixed micro-batches summed in fixed order")(
       "micro-batches", "Micro-batches per step with --deterministic",
@@ -111,18 +114,21 @@ void add_engine_options(cxxopts::Options& options) {
       "buffers (one gradient buffer per worker, reduced); auto: owner for fp32 data-parallel "
       "runs in one process",
       cxxopts::value<std::string>()->default_value("auto"));
+  add_plan_option(options);
 }
 
-void read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {
+PlanRequest read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {
   if (read_threads) c.threads = parse_threads(r["threads"].as<std::string>(), "threads");
   c.backend = parallel::parse_backend(r["backend"].as<std::string>());
   c.parallelism = parse_parallelism(r["parallelism"].as<std::string>());
+  const PlanRequest plan = read_plan_option(r, c, read_threads);
   c.deterministic = r.count("deterministic") > 0;
   c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
   c.precision = parse_precision(r["precision"].as<std::string>());
   c.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
   read_pin_option(r, c);
+  return plan;
 }
 
 void check_output_path(const std::string& path, const std::string& option,

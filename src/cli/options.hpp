@@ -9,6 +9,7 @@
 #include <cxxopts.hpp>
 
 #include "dptrain/trainer.hpp"
+#include "plan_choice.hpp"
 
 namespace dptrain::cli {
 
@@ -35,12 +36,13 @@ void add_pin_option(cxxopts::Options& options);
 /// Call after the backend is read. Commands without --pin get nothing.
 void read_pin_option(const cxxopts::ParseResult& result, EngineConfig& config);
 
-/// Adds the engine options (--threads, --backend, --parallelism, --deterministic,
-/// --micro-batches, --gemm) to `options`.
+/// Adds the engine options (--threads, --backend, --parallelism, --plan, --deterministic,
+/// --micro-batches, --gemm, ...) to `options`.
 void add_engine_options(cxxopts::Options& options);
-/// Reads them into `config`; --threads too unless the caller reads it as a list (bench).
-void read_engine_options(const cxxopts::ParseResult& result, EngineConfig& config,
-                         bool read_threads = true);
+/// Reads them into `config`; --threads too unless the caller reads it as a list (bench). Returns
+/// what --plan leaves to the caller (plan_choice.hpp).
+PlanRequest read_engine_options(const cxxopts::ParseResult& result, EngineConfig& config,
+                                bool read_threads = true);
 
 /// check_output_file (io.hpp) with the flag named: throws Error "--<option>: ..." unless `path`
 /// can take the command's output and is none of `inputs`. Called before long work. "-" means

@@ -14,6 +14,20 @@ using nlohmann::json;
 
 constexpr PlanKind kPlans[] = {PlanKind::owner, PlanKind::buffers, PlanKind::intra};
 
+/// The G x T plan (1 < T < cores) with the lowest predicted step, or data/owner if none.
+StepPrediction best_groups(const Calibration& c, const Assumptions& a, std::size_t cores) {
+  StepPrediction best = predict(c, a, PlanKind::owner, cores);
+  bool found = false;
+  for (std::size_t t = 2; t < cores; ++t) {
+    if (cores % t != 0) continue;
+    for (PlanKind k : {PlanKind::owner, PlanKind::buffers}) {
+      const StepPrediction p = predict(c, a, k, cores, t);
+      if (!found || p.total_us() < best.total_us()) best = p, found = true;
+    }
+  }
+  return best;
+}
+
 /// Whether the model covers a point: fp32, per-worker shards (no micro-batches), fixed batch.
 bool modelled(const ScaleSettings& s, const Point& p) {
   return !s.weak && !p.config.deterministic && p.config.precision == Precision::fp32 &&
@@ -44,8 +58,11 @@ void print_calibration(const Calibration& c) {
   for (const LayerCalibration& l : c.layers) {
     std::printf("  %zux%zu:", l.in, l.out);
     for (const RatePoint& r : l.forward) std::printf(" %zu:%.1f", r.rows, r.gflops);
-    std::printf("; weight-gradient tile %zux%zu (K=%zu): %.1f; with every core at once: %.0f%%\n",
-                tile_rows(l.in, l.out), l.out, c.batch, l.tile_gflops, 100.0 * l.contended);
+    std::printf(
+        "; weight-gradient tile %zux%zu (K=%zu): %.1f; with every core at once: %.0f%%; split "
+        "over them: %.0f%% of the arithmetic\n",
+        tile_rows(l.in, l.out), l.out, c.batch, l.tile_gflops, 100.0 * l.contended,
+        100.0 * l.split);
   }
   std::printf("  memcpy %.1f GB/s with 1 thread, %.1f GB/s with %zu at once; fork/join us:",
               c.copy_gbs_one, c.copy_gbs_all, c.copy_threads);
@@ -65,9 +82,10 @@ void print_comparison(const ScaleSettings& s, const ScaleSweep& sweep) {
       "plan", "threads", "measured", "predicted", "error", "compute", "exchange", "update", "sync");
   for (const Point& p : sweep.points) {
     if (!modelled(s, p)) continue;
-    const StepPrediction pr = predict(sweep.calibration, s.assumptions, point_plan(p), p.threads);
+    const StepPrediction pr =
+        predict(sweep.calibration, s.assumptions, point_plan(p), p.threads, p.config.group_threads);
     const double m = measured_us(p);
-    std::printf("%-13s %6zu%s %10.1f %10.1f %+6.0f%%", plan_name(pr.plan), p.threads,
+    std::printf("%-13s %6zu%s %10.1f %10.1f %+6.0f%%", plan_label(pr).c_str(), p.threads,
                 p.threads > s.cores ? "*" : " ", m, pr.total_us(), 100 * (pr.total_us() / m - 1));
     print_split(pr);
     std::printf("\n");
@@ -88,25 +106,28 @@ void print_projection_table(const ScaleSettings& s, const ScaleSweep& sweep) {
       "\nPROJECTION from the cost model (not measured), batch %zu; %s:\n"
       "%-10s %-13s %10s %9s %9s %8s %7s %10s   %s\n",
       s.ref.batch, assumptions_text(s, sweep).c_str(), "", "plan", "step us", "compute", "exchange",
-      "update", "sync", "samples/s", "step us: owner / buffers / intra");
+      "update", "sync", "samples/s", "step us: data/owner / data/buffers / intra / best GxT");
   for (std::size_t cores : s.project) {
     const StepPrediction best = best_plan(c, s.assumptions, cores);
-    std::printf("PROJECTION %-4zu %-8s %10.1f", cores, plan_name(best.plan), best.total_us());
+    std::printf("PROJECTION %-4zu %-12s %10.1f", cores, plan_label(best).c_str(), best.total_us());
     print_split(best);
-    std::printf(" %10.0f   %.1f / %.1f / %.1f\n", best.samples_per_s(c.batch),
+    const StepPrediction groups = best_groups(c, s.assumptions, cores);
+    std::printf(" %10.0f   %.1f / %.1f / %.1f / %s %.1f\n", best.samples_per_s(c.batch),
                 predict(c, s.assumptions, PlanKind::owner, cores).total_us(),
                 predict(c, s.assumptions, PlanKind::buffers, cores).total_us(),
-                predict(c, s.assumptions, PlanKind::intra, cores).total_us());
+                predict(c, s.assumptions, PlanKind::intra, cores).total_us(),
+                plan_label(groups).c_str(), groups.total_us());
   }
   std::printf(
       "(cores = threads; plans: data/owner = owner-computed weight gradients, data/buffers = one "
-      "gradient buffer per worker + reduce, intra = one replica; G x T replica groups are not "
-      "modelled)\n");
+      "gradient buffer per worker + reduce, intra = one replica, GxT = G replica groups of T "
+      "threads splitting each product; --plan GxT runs one)\n");
 }
 
 json split_json(const StepPrediction& p, std::size_t batch) {
-  return {{"plan", plan_name(p.plan)},
+  return {{"plan", plan_label(p)},
           {"cores", p.cores},
+          {"group_threads", p.group_threads},
           {"step_us", json_number(p.total_us())},
           {"compute_us", json_number(p.compute_us)},
           {"exchange_us", json_number(p.exchange_us)},
@@ -125,7 +146,8 @@ json calibration_json(const Calibration& c) {
                       {"forward_gflops_by_rows", rates},
                       {"tile_rows", tile_rows(l.in, l.out)},
                       {"tile_gflops", json_number(l.tile_gflops)},
-                      {"contended_fraction", json_number(l.contended)}});
+                      {"contended_fraction", json_number(l.contended)},
+                      {"split_fraction", json_number(l.split)}});
   }
   return {
       {"seconds", c.seconds},
@@ -152,7 +174,8 @@ PlanKind point_plan(const Point& p) {
 
 double predicted_point_us(const ScaleSettings& s, const ScaleSweep& sweep, const Point& p) {
   if (!modelled(s, p) || sweep.calibration.layers.empty()) return NAN;
-  return predict(sweep.calibration, s.assumptions, point_plan(p), p.threads).total_us();
+  return predict(sweep.calibration, s.assumptions, point_plan(p), p.threads, p.config.group_threads)
+      .total_us();
 }
 
 void print_projection(const ScaleSettings& s, const ScaleSweep& sweep) {
@@ -169,7 +192,8 @@ json projection_json(const ScaleSettings& s, const ScaleSweep& sweep) {
   json compared = json::array();
   for (const Point& p : sweep.points) {
     if (!modelled(s, p)) continue;
-    json j = split_json(predict(c, s.assumptions, point_plan(p), p.threads), c.batch);
+    json j = split_json(predict(c, s.assumptions, point_plan(p), p.threads, p.config.group_threads),
+                        c.batch);
     j["measured_us"] = json_number(measured_us(p));
     j["error"] = json_number(j["step_us"].get<double>() / measured_us(p) - 1);
     j["oversubscribed"] = p.threads > s.cores;
@@ -181,6 +205,11 @@ json projection_json(const ScaleSettings& s, const ScaleSweep& sweep) {
     for (PlanKind k : kPlans)
       j["step_us_by_plan"][plan_name(k)] =
           json_number(predict(c, s.assumptions, k, cores).total_us());
+    for (std::size_t t = 2; t < cores; ++t)  // G x T with owner-computed gradients
+      if (cores % t == 0) {
+        const StepPrediction g = predict(c, s.assumptions, PlanKind::owner, cores, t);
+        j["step_us_by_plan"][plan_label(g)] = json_number(g.total_us());
+      }
     projected.push_back(j);
   }
   return {{"label", "PROJECTION from the cost model, not measured"},

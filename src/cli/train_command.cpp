@@ -194,10 +194,10 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
   const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
   if (comm) std::printf("\nranks %zu (MPI), each with", ranks);
   std::printf(
-      "\nthreads %zu (%zu worker(s) per step; backend %s, parallelism %s%s, weight gradients "
+      "\nthreads %zu (%zu worker(s) per step; backend %s, plan %s%s, weight gradients "
       "%s), batch %zu, GEMM %s\n",
       config.threads, trainer.workers_for((config.batch_size + ranks - 1) / ranks),
-      parallel::backend_name(config.backend), parallelism_name(config.parallelism),
+      parallel::backend_name(config.backend), plan_text(config).c_str(),
       config.deterministic ? ", deterministic" : "",
       weight_gradients_name(trainer.engine().weight_gradients()), config.batch_size,
       gemm_kernel_description(trainer.config().gemm).c_str());
@@ -328,6 +328,12 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
   watch_steps(s, out, d, bar, running);
   Model<float> model(s.spec);
   model.initialize(s.config.seed);
+  if (s.auto_plan) {  // plan_choice.hpp: needs the model's widths, known from here on
+    std::vector<std::size_t> widths{s.spec.inputs};
+    for (const DenseLayout& layer : model.dense_layers()) widths.push_back(layer.out);
+    const std::string chosen = choose_plan(widths, s.config);
+    if (!out.quiet) std::printf("%s\n", chosen.c_str());
+  }
   Trainer trainer(model, s.config);
   running = &trainer;
   trainer.set_timing(r.count("profile") > 0);
