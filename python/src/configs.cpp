@@ -117,6 +117,7 @@ void bind_number_settings(py::class_<TrainConfig>& c) {
       .def_readwrite("threads", &TrainConfig::threads)
       .def_readwrite("deterministic", &TrainConfig::deterministic)
       .def_readwrite("micro_batches", &TrainConfig::micro_batches)
+      .def_readwrite("group_threads", &TrainConfig::group_threads)
       .def_readwrite("shuffle", &TrainConfig::shuffle)
       .def_readwrite("min_flops_per_worker", &TrainConfig::min_flops_per_worker);
   optimizer_field(c, "learning_rate", &OptimizerConfig::learning_rate);

@@ -3,6 +3,7 @@
 import subprocess
 
 import numpy as np
+import pytest
 
 import dptrain
 from dptrain import MLPClassifier
@@ -60,6 +61,24 @@ def test_params_hash_matches_the_cli(cli, tmp_path, blobs):
     clf = MLPClassifier(hidden_layer_sizes=(16,), batch_size=32, max_iter=4, random_state=7,
                         alpha=0.0, n_threads=1, deterministic=True, n_iter_no_change=100)
     assert clf.fit(X, y).params_hash() == expected
+
+
+def test_group_plans_match_the_cli(cli, tmp_path, blobs):
+    # TrainConfig.group_threads is the CLI's --plan GxT (here 1x2: one replica, products split
+    # in two threads); wide enough layers that the products are split.
+    X, y = blobs
+    csv = tmp_path / "blobs.csv"
+    write_csv(csv, X, y)
+    expected = cli_hash(cli, csv, "--layers", "8,256,256,3", "--batch-size", "128", "--epochs",
+                        "2", "--seed", "7", "--plan", "1x2")
+    trainer = dptrain.Trainer(dptrain.ModelSpec([8, 256, 256, 3]),
+                              dptrain.TrainConfig(batch_size=128, epochs=2, seed=7, threads=2,
+                                                  group_threads=2))
+    trainer.fit(X, y)
+    assert trainer.params_hash() == expected
+    with pytest.raises(ValueError, match="must divide"):
+        dptrain.Trainer(dptrain.ModelSpec([8, 16, 3]),
+                        dptrain.TrainConfig(threads=3, group_threads=2))
 
 
 def test_predictions_match_the_cli(cli, tmp_path, blobs):
