@@ -149,11 +149,34 @@ else
   not_ok "--layers sweeps a custom model (1 thread added as the baseline)" "exit $RC: $(head -n 3 "$OUT")"
 fi
 
+# GxT curves (Note [Groups]): measured where T divides the threads, against data's 1-thread point,
+# and predicted by the cost model with their group size.
+run scale --layers 8,256,256,4 --batch-size 128 --parallelism data,Gx2 --threads 1,2,3,4 "${FAST[@]}" \
+  --project 8 --out "$TMP/groups.csv"
+if [[ $RC -eq 0 ]] && "$PYTHON" - "$TMP/groups.csv" "$TMP/groups.json" <<'EOF' >"$TMP/check" 2>&1; then
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+got = sorted((r["parallelism"], int(r["threads"])) for r in rows)
+assert got == [("Gx2", 2), ("Gx2", 4), ("data", 1), ("data", 2), ("data", 3), ("data", 4)], got
+doc = json.load(open(sys.argv[2]))
+plans = sorted((m["plan"], m["cores"]) for m in doc["projection"]["predicted_vs_measured"])
+assert ("1x2/owner", 2) in plans and ("2x2/owner", 4) in plans, plans
+assert "4x2/owner" in doc["projection"]["points"][0]["step_us_by_plan"], doc["projection"]["points"]
+layer = doc["projection"]["calibration"]["layers"][0]
+assert 0 < layer["split_fraction"], layer
+EOF
+  ok "GxT curves: points where T divides the threads, predicted with their groups"
+else
+  not_ok "GxT curves: points where T divides the threads, predicted with their groups" "exit $RC: $(tail -n 3 "$TMP/check") $(tail -n 2 "$ERR")"
+fi
+
 # ---- option errors -----------------------------------------------------------------------------
 expect_error "unknown model" "--model: unknown model 'Z'" --model Z
 expect_error "empty thread count" "--threads: empty entry in '2,'" --threads 2,
 expect_error "non-numeric threads" "--threads: 'two' is not a whole number" --threads two
 expect_error "unknown strategy" "--parallelism: unknown strategy 'both'" --parallelism both
+expect_error "GxT with T = 1" "unknown strategy 'Gx1'" --parallelism data,Gx1
+expect_error "GxT alone" "GxT curves need data or intra in the list too" --parallelism Gx2
 expect_error "zero repeats" "--repeats must be at least 1" --repeats 0
 expect_error "zero seconds" "--seconds must be positive" --seconds 0
 expect_error "negative warm-up" "--warmup must not be negative" --warmup -1

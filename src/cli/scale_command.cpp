@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "commands.hpp"
 #include "dptrain/dptrain.hpp"
+#include "dptrain/limits.hpp"
 #include "measure.hpp"
 #include "options.hpp"
 #include "projection.hpp"
@@ -29,7 +31,8 @@ cxxopts::Options scale_options() {
   cxxopts::Options options(
       "dptrain scale",
       "Thread-scaling sweep of one model: throughput, speedup, efficiency, time split and memory "
-      "per thread count for the data and intra strategies; a cost model measured on this machine "
+      "per thread count for the data, intra and GxT strategies; a cost model measured on this "
+      "machine "
       "(GEMM rate by rows per worker, copy bandwidth, fork/join latency) predicts each point and "
       "projects the best plan to --project cores (labelled PROJECTION), plus an Amdahl fit "
       "(random data; loading excluded).");
@@ -44,8 +47,11 @@ cxxopts::Options scale_options() {
       "threads",
       "Thread counts (comma-separated, 0 = every physical core; default 1, 2, 4, ... up to 2 x "
       "physical cores; 1 is always measured: it is the speedup baseline)",
-      cxxopts::value<std::string>())("parallelism", "Strategies: data, intra, or data,intra",
-                                     cxxopts::value<std::string>()->default_value("data,intra"))(
+      cxxopts::value<std::string>())(
+      "parallelism",
+      "Strategies, comma-separated: data, intra, GxT (replica groups of T threads, at the "
+      "thread counts T divides; e.g. Gx2)",
+      cxxopts::value<std::string>()->default_value("data,intra"))(
       "backend", "Worker pool: tbb, openmp or threads",
       cxxopts::value<std::string>()->default_value("tbb"))(
       "gemm",
@@ -78,7 +84,7 @@ cxxopts::Options scale_options() {
       "Core counts of the cost model's PROJECTION (comma-separated): the plan with the lowest "
       "predicted step and its split (compute / exchange / update / sync); assumed beyond "
       "the measured cores: the single-thread GEMM rate per core, one socket, elementwise work "
-      "left out, no replica groups",
+      "left out",
       cxxopts::value<std::string>()->default_value("16,32,64,128"))(
       "mem-bandwidth",
       "Projection assumption: memory bandwidth of one socket in GB/s (read + write), the cap on "
@@ -109,15 +115,33 @@ TrainConfig& weak_point_config(TrainConfig& c, const Reference& ref, std::size_t
   return c;
 }
 
-std::vector<Parallelism> parse_strategies(const std::string& text) {
-  std::vector<Parallelism> out;
+/// "data", "intra", "GxT" for T >= 2 threads per group (also "xT").
+Strategy parse_strategy(const std::string& part) {
+  if (part == "data" || part == "intra") return {parse_parallelism(part), 1};
+  const std::string t = part.starts_with("Gx")  ? part.substr(2)
+                        : part.starts_with("x") ? part.substr(1)
+                                                : "";
+  std::size_t group = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), group);
+  if (t.empty() || ec != std::errc() || end != t.data() + t.size() || group < 2 ||
+      group > kMaxThreads)
+    throw Error("--parallelism: unknown strategy '" + part +
+                "' (expected data, intra or GxT with T >= 2 threads per group, e.g. Gx2; "
+                "comma-separated)");
+  return {Parallelism::data, group};
+}
+
+std::vector<Strategy> parse_strategies(const std::string& text) {
+  std::vector<Strategy> out;
   for (const std::string& part : split_list(text)) {
-    if (part != "data" && part != "intra")
-      throw Error("--parallelism: unknown strategy '" + part + "' (expected data, intra or both, " +
-                  "comma-separated)");
-    const Parallelism p = parse_parallelism(part);
+    const Strategy p = parse_strategy(part);
     if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
   }
+  // A GxT curve has no 1-thread point of its own: its speedups are against data's or intra's.
+  if (std::none_of(out.begin(), out.end(), [](const Strategy& p) { return p.group_threads == 1; }))
+    throw Error(
+        "--parallelism: GxT curves need data or intra in the list too (their 1-thread "
+        "point is the speedup baseline)");
   return out;
 }
 
@@ -234,9 +258,11 @@ ScaleSweep run_sweep(const ScaleSettings& s) {
       s.windows.repeats, s.windows.seconds, s.windows.warmup);
   std::fflush(stdout);
 
-  for (Parallelism strategy : s.strategies)
+  for (const Strategy& strategy : s.strategies)
     for (std::size_t n : s.threads) {
-      sweep.points.push_back(make_point(s.ref, s.base, n, strategy));
+      if (!strategy.runs_at(n)) continue;
+      sweep.points.push_back(make_point(s.ref, s.base, n, strategy.parallelism));
+      sweep.points.back().config.group_threads = strategy.group_threads;
       if (s.weak) weak_point_config(sweep.points.back().config, s.ref, n);
     }
   sweep.peak_resettable = reset_peak_rss();

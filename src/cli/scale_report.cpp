@@ -13,6 +13,16 @@
 
 namespace dptrain::cli {
 
+std::string Strategy::name() const {
+  if (parallelism == Parallelism::intra) return "intra";
+  return group_threads <= 1 ? "data" : "Gx" + std::to_string(group_threads);
+}
+
+Strategy strategy_of(const Point& p) {
+  return {p.config.parallelism,
+          p.config.parallelism == Parallelism::intra ? std::size_t(1) : p.config.group_threads};
+}
+
 namespace {
 
 using nlohmann::json;
@@ -22,9 +32,9 @@ constexpr std::size_t kProjectionCores[] = {16, 32, 64};
 
 /// The statistics of one measured point.
 struct PointStats {
-  Parallelism parallelism = Parallelism::data;
+  Strategy strategy;
   WindowStats windows;
-  RatioStats speedup;     ///< against the same strategy's 1-thread point
+  RatioStats speedup;     ///< against the same strategy's 1-thread point (GxT: the sweep's first)
   double vs_data1 = NAN;  ///< median ratio to the data strategy's 1-thread point (if measured)
   bool noisy = false, oversubscribed = false;
   PhaseTimes times;  ///< of the typical window (typical_window())
@@ -35,36 +45,45 @@ struct ScaleResults {
   std::vector<PointStats> stats;  ///< parallel to ScaleSweep::points
   std::vector<AmdahlFit> fits;    ///< parallel to ScaleSettings::strategies
 
-  const AmdahlFit& fit_of(const ScaleSettings& s, Parallelism p) const {
+  const AmdahlFit& fit_of(const ScaleSettings& s, const Strategy& p) const {
     return fits[std::size_t(std::find(s.strategies.begin(), s.strategies.end(), p) -
                             s.strategies.begin())];
   }
 };
 
-const Point* find_point(const ScaleSweep& sweep, Parallelism s, std::size_t threads) {
+const Point* find_point(const ScaleSweep& sweep, const Strategy& s, std::size_t threads) {
   for (const Point& p : sweep.points)
-    if (p.config.parallelism == s && p.threads == threads) return &p;
+    if (strategy_of(p) == s && p.threads == threads) return &p;
   return nullptr;
+}
+
+/// The 1-thread point a point's speedup is measured against: its own strategy's, or for a GxT
+/// strategy (which has none) the first 1-thread point of the sweep.
+const Point& baseline_of(const ScaleSweep& sweep, const Point& p) {
+  if (const Point* own = find_point(sweep, strategy_of(p), 1)) return *own;
+  for (const Point& q : sweep.points)
+    if (q.threads == 1) return q;
+  return p;
 }
 
 ScaleResults statistics(const ScaleSettings& s, const ScaleSweep& sweep) {
   ScaleResults res;
-  const Point* data1 = find_point(sweep, Parallelism::data, 1);
+  const Point* data1 = find_point(sweep, Strategy{}, 1);
   for (const Point& p : sweep.points) {
     PointStats st;
-    st.parallelism = p.config.parallelism;
+    st.strategy = strategy_of(p);
     st.windows = window_stats(p);
     st.noisy = st.windows.spread > s.noise_threshold;
     st.oversubscribed = p.threads > s.cores;
     st.times = p.window_times[typical_window(p, st.windows.median)];
-    st.speedup = ratio_stats(p, *find_point(sweep, p.config.parallelism, 1));
+    st.speedup = ratio_stats(p, baseline_of(sweep, p));
     if (data1) st.vs_data1 = ratio_stats(p, *data1).median;
     res.stats.push_back(st);
   }
-  for (Parallelism strategy : s.strategies) {
+  for (const Strategy& strategy : s.strategies) {
     std::vector<std::pair<std::size_t, double>> speedups;
     for (std::size_t i = 0; i < sweep.points.size(); ++i)
-      if (res.stats[i].parallelism == strategy)
+      if (res.stats[i].strategy == strategy)
         speedups.emplace_back(sweep.points[i].threads, res.stats[i].speedup.median);
     res.fits.push_back(fit_amdahl(speedups, s.cores));
   }
@@ -94,15 +113,16 @@ void print_table(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleRes
     std::printf(
         "%-8s %6zu%s %6zu %11.0f %21s %6s %7.2f %13s %5.2f %6.1fus %6.1fus %6.1fus %7s %7s %7s  "
         "%s\n",
-        parallelism_name(st.parallelism), p.threads, st.oversubscribed ? "*" : " ",
-        p.config.batch_size, st.windows.median, range, spread, st.speedup.median, srange,
+        st.strategy.name().c_str(), p.threads, st.oversubscribed ? "*" : " ", p.config.batch_size,
+        st.windows.median, range, spread, st.speedup.median, srange,
         st.speedup.median / double(p.threads), split.forward_backward, split.reduce_update,
         split.wait, mb(p.engine_bytes).c_str(), mb(p.rss).c_str(),
         sweep.peak_resettable ? mb(p.peak_rss).c_str() : "-", flags.c_str());
   }
   std::printf(
       "\nspeedup: median over repeats of samples/s / the same strategy's 1-thread window of the "
-      "same repeat; eff = speedup / threads;\ntime split per step, of the window closest to the "
+      "same repeat (GxT: the first strategy's); eff = speedup / threads;\ntime split per step, of "
+      "the window closest to the "
       "median: fwd+bwd and red+upd are the mean busy time\nof the active workers, wait = step "
       "wall time - both;\n* = more threads "
       "than the %zu cores (oversubscribed); NOISY = (max - min) / median of samples/s > %.0f%% "
@@ -123,11 +143,10 @@ void print_fits(const ScaleSettings& s, const ScaleResults& res) {
   std::printf(
       "\nAmdahl fit S(n) = 1 / (f + (1 - f) / n), least squares on 1/S(n) (the normalised step "
       "time) over each strategy's\nnon-oversubscribed points with n > 1:\n");
-  for (Parallelism strategy : s.strategies) {
+  for (const Strategy& strategy : s.strategies) {
     const AmdahlFit& f = res.fit_of(s, strategy);
     if (!f.valid) {
-      std::printf("  %-6s no fit: no point with more than one thread\n",
-                  parallelism_name(strategy));
+      std::printf("  %-6s no fit: no point with more than one thread\n", strategy.name().c_str());
       continue;
     }
     std::string used;
@@ -138,7 +157,7 @@ void print_fits(const ScaleSettings& s, const ScaleResults& res) {
     char limit[32] = "unbounded";
     if (f.serial_fraction > 0) std::snprintf(limit, sizeof limit, "%.2fx", 1 / f.serial_fraction);
     std::printf("  %-6s serial fraction f = %.3f (n = %s%s; rms residual %.3f); limit 1/f = %s\n",
-                parallelism_name(strategy), f.serial_fraction, used.c_str(),
+                strategy.name().c_str(), f.serial_fraction, used.c_str(),
                 f.oversubscribed_included ? ", oversubscribed: no other points" : "",
                 f.rms_residual, limit);
     std::printf("  %-6s PROJECTION from the fit (not measured): speedup", "");
@@ -167,7 +186,7 @@ std::string scale_csv(const ScaleSettings& s, const ScaleSweep& sweep, const Sca
     csv += csv_line({csv_field(s.ref.name),
                      widths_text(s.ref.widths),
                      std::to_string(p.config.batch_size),
-                     parallelism_name(st.parallelism),
+                     st.strategy.name(),
                      parallel::backend_name(s.base.backend),
                      csv_field(p.gemm),
                      std::to_string(p.threads),
@@ -192,7 +211,7 @@ std::string scale_csv(const ScaleSettings& s, const ScaleSweep& sweep, const Sca
                      std::to_string(p.engine_bytes),
                      std::to_string(p.rss),
                      sweep.peak_resettable ? std::to_string(p.peak_rss) : "",
-                     s.weak ? "" : csv_number(res.fit_of(s, st.parallelism).serial_fraction),
+                     s.weak ? "" : csv_number(res.fit_of(s, st.strategy).serial_fraction),
                      csv_field(sweep.cpu),
                      s.weak ? "weak" : "strong",
                      s.base.pin_cores.empty() ? "0" : "1",
@@ -204,7 +223,8 @@ std::string scale_csv(const ScaleSettings& s, const ScaleSweep& sweep, const Sca
 
 json point_json(const ScaleSweep& sweep, const Point& p, const PointStats& st) {
   const StepSplit split = step_split_us(st.times);
-  return {{"parallelism", parallelism_name(st.parallelism)},
+  return {{"parallelism", st.strategy.name()},
+          {"group_threads", st.strategy.group_threads},
           {"threads", p.threads},
           {"batch", p.config.batch_size},
           {"oversubscribed", st.oversubscribed},
@@ -257,8 +277,8 @@ json scale_json(const ScaleSettings& s, const ScaleSweep& sweep, const ScaleResu
   for (std::size_t i = 0; i < sweep.points.size(); ++i)
     points.push_back(point_json(sweep, sweep.points[i], res.stats[i]));
   json fits = json::object();
-  for (Parallelism strategy : s.strategies)
-    fits[parallelism_name(strategy)] = fit_json(res.fit_of(s, strategy));
+  for (const Strategy& strategy : s.strategies)
+    fits[strategy.name()] = fit_json(res.fit_of(s, strategy));
   const Reference& ref = s.ref;
   return {{"tool", "dptrain scale"},
           {"version", version_string},

@@ -13,13 +13,26 @@
 
 namespace dptrain::cli {
 
+/// One curve of the sweep: data, intra, or GxT with T threads per group (Note [Groups] in
+/// engine.hpp), measured at the thread counts T divides (G = threads / T).
+struct Strategy {
+  Parallelism parallelism = Parallelism::data;
+  std::size_t group_threads = 1;
+  /// "data", "intra" or "Gx2" (the CSV's parallelism column).
+  std::string name() const;
+  bool runs_at(std::size_t threads) const { return threads % group_threads == 0; }
+  bool operator==(const Strategy&) const = default;
+};
+/// The strategy a point runs.
+Strategy strategy_of(const Point& p);
+
 /// The sweep the command line asks for, checked before anything is measured.
 struct ScaleSettings {
-  std::size_t cores = 1;                ///< hardware threads; more threads are oversubscribed
-  Reference ref;                        ///< the model, its batch and optimizer
-  std::vector<std::size_t> threads;     ///< ascending, without repeats, 1 included (the baseline)
-  std::vector<Parallelism> strategies;  ///< in the order asked for, without repeats
-  TrainConfig base;                     ///< backend, GEMM, determinism
+  std::size_t cores = 1;             ///< hardware threads; more threads are oversubscribed
+  Reference ref;                     ///< the model, its batch and optimizer
+  std::vector<std::size_t> threads;  ///< ascending, without repeats, 1 included (the baseline)
+  std::vector<Strategy> strategies;  ///< in the order asked for, without repeats
+  TrainConfig base;                  ///< backend, GEMM, determinism
   WindowSettings windows;
   bool weak = false;             ///< weak scaling: a point at T threads steps on ref.batch x T rows
   double noise_threshold = 0.2;  ///< a point is noisy when its spread exceeds this
