@@ -170,6 +170,9 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   for (std::size_t g = 0; group > 1 && g < workers; ++g)
     group_pools_.push_back(
         std::make_unique<parallel::WorkerPool>(parallel::Backend::threads, group));
+  if (group > 1)  // evaluation_pool(): all the threads, for work outside the step
+    flat_pool_ =
+        std::make_unique<parallel::WorkerPool>(parallel::Backend::threads, config_.threads);
   pin_workers();
   reducer_ = make_reducer(config_, model_.parameter_count(), pool_->size());
   owner_ = owner_computes(config_);

@@ -77,8 +77,8 @@ Trainer::Trainer(Model<float>& model, TrainConfig config)
                                        *config_.communicator, [this] { return stop_requested(); })
                                  : nullptr),
       engine_(model, engine_config(config_, vote_.get())),
-      inference_(model.spec(), InferenceOptions{&engine_.pool(), kInferenceChunkRows, config_.gemm,
-                                                config_.min_flops_per_worker}) {}
+      inference_(model.spec(), InferenceOptions{&engine_.evaluation_pool(), kInferenceChunkRows,
+                                                config_.gemm, config_.min_flops_per_worker}) {}
 
 Trainer::~Trainer() = default;
 

@@ -102,6 +102,20 @@ fi
 run bench --models C --threads 1,2 --parallelism intra "${FAST[@]}"
 if [[ $RC -eq 0 ]]; then ok "bench --parallelism intra with 2 threads"; else not_ok "bench --parallelism intra with 2 threads" "exit $RC"; fi
 
+# --plan GxT: groups at the thread counts T divides, the data plan at the 1-thread baseline; each
+# point's plan in the JSON.
+run bench --layers 8,256,256,4 --threads 1,2 --plan 1x2 "${FAST[@]}" --json "$TMP/plan.json"
+if [[ $RC -eq 0 ]] && grep -q "plan groups of 2 threads" "$OUT" && "$PYTHON" -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+plans = [(r["threads"], r["plan"]) for r in doc["results"]]
+assert plans == [(1, "data"), (2, "1x2")], plans
+' "$TMP/plan.json" 2>"$TMP/check"; then
+  ok "bench --plan 1x2: data at 1 thread, 1x2 at 2, named in the JSON"
+else
+  not_ok "bench --plan 1x2: data at 1 thread, 1x2 at 2, named in the JSON" "exit $RC: $(tail -n 2 "$TMP/check")"
+fi
+
 expect_error() {
   local name=$1 want=$2
   shift 2

@@ -305,6 +305,10 @@ expect_error "--plan malformed" "expected auto, data, intra or GxT" \
 expect_error "--plan 0x2" "got '0x2'" train --data blobs8 --layers 8,32,1 --plan 0x2
 expect_error "--plan with --parallelism" "give one" \
   train --data blobs8 --layers 8,32,1 --plan data --parallelism intra
+expect_error "--plan auto with --weight-grads" "--plan auto chooses the weight gradients too" \
+  train --data blobs8 --layers 8,32,1 --plan auto --weight-grads buffers
+expect_error "--plan against --threads 0" "--plan 7x11 runs 77 threads, but --threads says 0 (" \
+  train --data blobs8 --layers 8,32,1 --plan 7x11 --threads 0
 PLAN="--data blobs8 --layers 8,256,256,1 --batch-size 256 --epochs 2 --deterministic --micro-batches 4"
 # shellcheck disable=SC2086
 expect_train_ok "--plan 2x2 trains" $PLAN --plan 2x2

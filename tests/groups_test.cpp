@@ -3,6 +3,7 @@
 // the bits promises of the data strategy per T, refuse settings that cannot work, and pin each
 // group to its own cores.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -102,9 +103,11 @@ TEST(Groups, EngineReportsItsShape) {
   EXPECT_EQ(e.group_threads(), 3u);
   EXPECT_EQ(e.pool().size(), 2u);
   EXPECT_EQ(e.weight_gradients(), WeightGradients::owner);
+  EXPECT_EQ(e.evaluation_pool().size(), 6u) << "evaluation uses every thread, not the leaders";
   Engine plain(m, group_config(4, 1));
   EXPECT_EQ(plain.groups(), 4u);
   EXPECT_EQ(plain.group_threads(), 1u);
+  EXPECT_EQ(&plain.evaluation_pool(), &plain.pool());
 }
 
 TEST(Groups, RefusesWhatCannotWork) {
@@ -124,6 +127,13 @@ TEST(Groups, RefusesWhatCannotWork) {
   EXPECT_NE(message(intra).find("data-parallel plan"), std::string::npos);
 }
 
+std::size_t affinity_count() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  return std::size_t(CPU_COUNT(&set));
+}
+
 TEST(Groups, PinsEachGroupToItsCores) {
   if (!thread_binding_supported()) GTEST_SKIP() << "the OS does not bind threads here";
   TrainConfig c = group_config(4, 2);
@@ -133,6 +143,14 @@ TEST(Groups, PinsEachGroupToItsCores) {
   c.on_warning = [&](const std::string& w) {
     if (w.find("oversubscribed") == std::string::npos) warnings.push_back(w);
   };
+  const std::size_t before = affinity_count();
+  {
+    Model<float> m(wide_spec());
+    Trainer t(m, c);
+    // The caller is leader 0 (threads backend) and worker 0 of its group: bound to core 0.
+    EXPECT_EQ(affinity_count(), machine_topology().cores[0].pus.size());
+  }
+  EXPECT_EQ(affinity_count(), before) << "the engine unbinds its threads when it goes";
   const auto pinned = train_steps(c, 2);
   EXPECT_TRUE(warnings.empty()) << warnings.front();
   c.pin_cores.clear();

@@ -177,6 +177,8 @@ expect_error "non-numeric threads" "--threads: 'two' is not a whole number" --th
 expect_error "unknown strategy" "--parallelism: unknown strategy 'both'" --parallelism both
 expect_error "GxT with T = 1" "unknown strategy 'Gx1'" --parallelism data,Gx1
 expect_error "GxT alone" "GxT curves need data or intra in the list too" --parallelism Gx2
+expect_error "GxT without a point" "--parallelism Gx3: no thread count in --threads is a multiple of 3" \
+  --parallelism data,Gx3 --threads 1,2
 expect_error "zero repeats" "--repeats must be at least 1" --repeats 0
 expect_error "zero seconds" "--seconds must be positive" --seconds 0
 expect_error "negative warm-up" "--warmup must not be negative" --warmup -1

@@ -81,6 +81,9 @@
 // rows and forks T threads. `--pin` binds leader g and its group to cores g*T .. g*T+T-1.
 // Bits: each product is split by a rule of (shape, T) alone, so the same bits run to run; with
 // `deterministic`, the same bits for any `threads` with the same T (T = 1 is the data plan).
+// Work outside the step (the Trainer's evaluation and prediction) runs on evaluation_pool(), a
+// flat pool of all `threads` (threads backend) that such an engine creates and leaves idle
+// during steps, rather than on the G leaders alone.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -256,6 +259,10 @@ class Engine {
   Model<float>& model() { return model_; }
   const Model<float>& model() const { return model_; }
   parallel::WorkerPool& pool() { return *pool_; }
+  /// A pool of `threads` workers for work outside the step (evaluation, prediction): pool()
+  /// itself, or with G x T groups (whose pool() has only G workers) a pool of the `threads`
+  /// backend created for it, idle while steps run.
+  parallel::WorkerPool& evaluation_pool() { return flat_pool_ ? *flat_pool_ : *pool_; }
   OptimizerState<float>& optimizer() { return optimizer_; }
   const OptimizerState<float>& optimizer() const { return optimizer_; }
   std::uint64_t step_count() const { return optimizer_.step(); }
@@ -301,6 +308,7 @@ class Engine {
   std::unique_ptr<WorkerPinning> pinning_;  // after pool_: unbinds before the pool goes
   std::vector<std::unique_ptr<parallel::WorkerPool>> group_pools_;  // Note [Groups]; T > 1
   std::vector<std::unique_ptr<WorkerPinning>> group_pinning_;       // after group_pools_
+  std::unique_ptr<parallel::WorkerPool> flat_pool_;                 // G x T: evaluation_pool()
   std::unique_ptr<parallel::Reducer> reducer_;
   std::vector<Workspace<float>> workspaces_;
   std::vector<AlignedBuffer<float>> gradients_;  // one per unit, the parameter layout

@@ -90,6 +90,7 @@ cxxopts::Options bench_options() {
       "(implies --quality; for scripts/bench_pytorch.py --replay DIR)",
       cxxopts::value<std::string>())("h,help", "Show this help");
   add_engine_options(options);
+  add_plan_option(options);
   add_pin_option(options);
   return options;
 }

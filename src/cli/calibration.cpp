@@ -147,7 +147,9 @@ double split_fraction(const LayerCalibration& l, GemmBackend gemm_backend,
       0.004);
   const double seconds = std::max(1.0 / calls - 1.0 / alone, 1e-9);
   const double measured = 2.0 * double(rows) * double(l.in) * double(l.out) / seconds / 1e9;
-  return measured / (split_rate(l, rows, threads) * (threads > 1 ? l.contended : 1.0));
+  // A difference of two noisy rates: bounded, so that one bad round cannot make split products
+  // free (or endless) in the projection.
+  return std::clamp(measured / (split_rate(l, rows, threads) * l.contended), 0.05, 1.5);
 }
 
 /// Per-thread buffers of memcpy: 8 MB each way, larger than any L2 (page faults are paid once,
@@ -209,7 +211,9 @@ Calibration calibrate(const Reference& ref, const TrainConfig& base, std::size_t
     LayerCalibration& l = c.layers.back();
     l.contended =
         contended_fraction(base.gemm, l.in, l.out, (ref.batch + cores - 1) / cores, cores);
-    l.split = split_fraction(l, base.gemm, base.backend, ref.batch, cores);
+    // Only a product the engine splits has a split rate to measure (gemm.cpp: 1 MFLOP a part).
+    if (2.0 * double(ref.batch) * double(l.in) * double(l.out) >= 2.0e6)
+      l.split = split_fraction(l, base.gemm, base.backend, ref.batch, cores);
   }
   c.copy_threads = cores;
   {

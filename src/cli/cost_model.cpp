@@ -174,8 +174,8 @@ StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan
   const double params = parameters(c);
   const double update_bytes = params * 4.0 * (1.0 + c.optimizer_states) * 2.0;
   if (plan == PlanKind::intra) return predict_intra(c, a, cores, update_bytes);
-  const std::size_t group = std::max<std::size_t>(group_threads, 1);
-  if (cores % group != 0)
+  const std::size_t group = group_threads;
+  if (group == 0 || cores % group != 0)
     throw std::invalid_argument("cost model: group threads must divide the cores");
   StepPrediction p;
   p.plan = plan;

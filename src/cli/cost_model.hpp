@@ -27,12 +27,13 @@
 // against alone: shared caches, memory and clocks). A G x T plan (engine.hpp, Note [Groups]) is the
 // data strategy over G = cores / T workers whose every product is split over T threads: a product
 // of F flops runs on parts = min(T, F / 1 MFLOP) threads (gemm.cpp's rule), each at the rate of its
-// share as for intra (split_rate), times the layer's measured LayerCalibration::split, plus one
-// fork/join of T per product and weight tile; the update (owner: by the leaders; buffers: the
-// reduce) runs at the bandwidth of G cores. T = 1 is the data plan above. Beyond the measured
-// cores: that contended rate holds per core (no further clock drop), the aggregate bandwidth grows
-// with the contended per-core figure up to Assumptions::mem_bandwidth_gbs, and the fork/join
-// latency grows linearly from the last two measured counts (or is Assumptions::sync_latency_us).
+// share as for intra (split_rate), a weight tile at parts x the tile rate, both times the layer's
+// measured LayerCalibration::split, plus one fork/join of T per product and weight tile; the update
+// (owner: by the leaders; buffers: the reduce) runs at the bandwidth of G cores. T = 1 is the data
+// plan above. Beyond the measured cores: that contended rate holds per core (no further clock
+// drop), the aggregate bandwidth grows with the contended per-core figure up to
+// Assumptions::mem_bandwidth_gbs, and the fork/join latency grows linearly from the last two
+// measured counts (or is Assumptions::sync_latency_us).
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -58,9 +59,12 @@ struct LayerCalibration {
   /// product of a step with more than one worker.
   double contended = 1;
   /// The forward product at B rows split over every measured core by the engine's own rule
-  /// (gemm with a pool of the backend), as a fraction of what split_rate() predicts for it:
-  /// what the arithmetic leaves out (narrower parts, waking the pool, a part ending last).
-  /// Applied to every split product (intra, G x T).
+  /// (gemm with a pool of `--backend`), its input just written and its output read back by the
+  /// calling core as in a step, as a fraction of split_rate() x contended: what the arithmetic
+  /// leaves out (moving the input to the other cores, waking the pool, a part ending last).
+  /// Bounded to [0.05, 1.5]; 1 when that product is too small to be split. Applied to every
+  /// split product and weight tile (intra, G x T) whatever its rows, threads and pool backend
+  /// (group pools use the threads backend): an assumption, stated in the projection.
   double split = 1;
 };
 

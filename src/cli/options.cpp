@@ -114,7 +114,6 @@ void add_engine_options(cxxopts::Options& options) {
       "buffers (one gradient buffer per worker, reduced); auto: owner for fp32 data-parallel "
       "runs in one process",
       cxxopts::value<std::string>()->default_value("auto"));
-  add_plan_option(options);
 }
 
 PlanRequest read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {

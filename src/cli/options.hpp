@@ -36,8 +36,8 @@ void add_pin_option(cxxopts::Options& options);
 /// Call after the backend is read. Commands without --pin get nothing.
 void read_pin_option(const cxxopts::ParseResult& result, EngineConfig& config);
 
-/// Adds the engine options (--threads, --backend, --parallelism, --plan, --deterministic,
-/// --micro-batches, --gemm, ...) to `options`.
+/// Adds the engine options (--threads, --backend, --parallelism, --deterministic,
+/// --micro-batches, --gemm, ...) to `options`; train and bench add --plan (add_plan_option).
 void add_engine_options(cxxopts::Options& options);
 /// Reads them into `config`; --threads too unless the caller reads it as a list (bench). Returns
 /// what --plan leaves to the caller (plan_choice.hpp).

@@ -49,7 +49,13 @@ PlanRequest read_plan_option(const cxxopts::ParseResult& r, EngineConfig& c, boo
     throw Error(
         "--plan and --parallelism: give one (--plan data|intra is --parallelism data|intra)");
   const std::string text = r["plan"].as<std::string>();
-  if (text == "auto") return {true, 0};
+  if (text == "auto") {
+    if (r.count("weight-grads"))
+      throw Error(
+          "--plan auto chooses the weight gradients too: drop --weight-grads, or name "
+          "the plan (data, intra or GxT)");
+    return {true, 0};
+  }
   c.group_threads = 1;
   if (text == "data" || text == "intra") {
     c.parallelism = parse_parallelism(text);
@@ -62,16 +68,18 @@ PlanRequest read_plan_option(const cxxopts::ParseResult& r, EngineConfig& c, boo
         "4x2), got '" +
         text + "'");
   if (groups > kMaxThreads / group_threads)
-    throw Error("--plan " + text + ": more than " + std::to_string(kMaxThreads) + " threads",
-                ErrorTopic::threads);
+    throw Error("--plan " + text + ": more than " + std::to_string(kMaxThreads) + " threads");
   c.parallelism = Parallelism::data;
   c.group_threads = group_threads;
   const std::size_t threads = groups * group_threads;
   if (read_threads) {
     if (r.count("threads") && c.threads != threads)
       throw Error("--plan " + text + " runs " + std::to_string(threads) +
-                      " threads, but --threads says " + std::to_string(c.threads),
-                  ErrorTopic::threads);
+                  " threads, but --threads says " + r["threads"].as<std::string>() +
+                  (r["threads"].as<std::string>() != std::to_string(c.threads)
+                       ? " (" + std::to_string(c.threads) + ")"
+                       : "") +
+                  ": drop --threads or make them agree");
     c.threads = threads;
   }
   return {false, threads};

@@ -112,11 +112,14 @@ void print_projection_table(const ScaleSettings& s, const ScaleSweep& sweep) {
     std::printf("PROJECTION %-4zu %-12s %10.1f", cores, plan_label(best).c_str(), best.total_us());
     print_split(best);
     const StepPrediction groups = best_groups(c, s.assumptions, cores);
-    std::printf(" %10.0f   %.1f / %.1f / %.1f / %s %.1f\n", best.samples_per_s(c.batch),
+    char group_text[48] = "-";  // no T with 1 < T < cores divides a prime count
+    if (groups.group_threads > 1)
+      std::snprintf(group_text, sizeof group_text, "%s %.1f", plan_label(groups).c_str(),
+                    groups.total_us());
+    std::printf(" %10.0f   %.1f / %.1f / %.1f / %s\n", best.samples_per_s(c.batch),
                 predict(c, s.assumptions, PlanKind::owner, cores).total_us(),
                 predict(c, s.assumptions, PlanKind::buffers, cores).total_us(),
-                predict(c, s.assumptions, PlanKind::intra, cores).total_us(),
-                plan_label(groups).c_str(), groups.total_us());
+                predict(c, s.assumptions, PlanKind::intra, cores).total_us(), group_text);
   }
   std::printf(
       "(cores = threads; plans: data/owner = owner-computed weight gradients, data/buffers = one "

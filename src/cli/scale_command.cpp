@@ -145,6 +145,24 @@ std::vector<Strategy> parse_strategies(const std::string& text) {
   return out;
 }
 
+/// Every curve's settings must work and every GxT curve must have a point: checked before
+/// measuring (e.g. bf16 runs the data strategy only).
+void check_strategies(const ScaleSettings& s) {
+  for (const Strategy& strategy : s.strategies) {
+    const auto n = std::find_if(s.threads.begin(), s.threads.end(),
+                                [&](std::size_t t) { return strategy.runs_at(t); });
+    if (n == s.threads.end())
+      throw Error("--parallelism " + strategy.name() + ": no thread count in --threads is a " +
+                  "multiple of " + std::to_string(strategy.group_threads));
+    TrainConfig c = reference_config(s.ref, s.base, *n);
+    c.parallelism = strategy.parallelism;
+    c.group_threads = strategy.group_threads;
+    if (c.parallelism != Parallelism::data && c.weight_gradients == WeightGradients::owner)
+      c.weight_gradients = WeightGradients::automatic;  // as make_point does
+    c.validate();
+  }
+}
+
 /// --model or --layers, with --batch-size.
 Reference read_workload(const cxxopts::ParseResult& r) {
   if (r.count("layers")) {
@@ -235,6 +253,7 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   largest.validate();
   if (s.weak) weak_point_config(largest, s.ref, s.threads.back()).validate();
   check_loss_fits(c.loss, probe.spec().output_activation(), probe.spec().outputs());
+  check_strategies(s);
   return s;
 }
 

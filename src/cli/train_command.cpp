@@ -108,6 +108,7 @@ cxxopts::Options train_options() {
       "At the end, print the mean step time split: forward+backward, reduce+update, "
       "communication between ranks, waiting");
   add_engine_options(options);
+  add_plan_option(options);
   add_pin_option(options);
   options.add_options()("h,help", "Show this help");
 
