@@ -256,8 +256,9 @@ void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
   // Split C by columns (cache-line aligned), or by rows when it has more rows than columns:
   // every part is an ordinary product over the whole of k, so no part needs another's result.
   const bool by_columns = n >= m;
-  const GemmContext part{context.backend};  // each part on its worker's thread-local cache
   context.pool->run(parts, [&](std::size_t i) {
+    const GemmContext part{context.backend, nullptr,
+                           context.part_caches ? context.part_caches[i] : nullptr};
     if (by_columns) {
       const parallel::Range r = parallel::partition_aligned(n, parts, i, 16);
       if (r.empty()) return;

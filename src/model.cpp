@@ -8,6 +8,7 @@
 
 #include "dptrain/error.hpp"
 #include "dptrain/limits.hpp"
+#include "dptrain/parallel/pool.hpp"
 #include "dptrain/rng.hpp"
 
 namespace dptrain {
@@ -265,9 +266,16 @@ template <class T>
 Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm,
                         bool own_activations)
     : max_rows_(max_rows), gemm_(gemm), inputs_(spec.inputs) {
-  if (gemm_.backend == GemmBackend::onednn && !gemm_.pool && !gemm_.cache) {
+  if (gemm_.backend == GemmBackend::onednn && !gemm_.cache) {  // with a pool: unsplit products
     gemm_cache_ = make_gemm_cache();
     gemm_.cache = gemm_cache_.get();
+  }
+  if (gemm_.backend == GemmBackend::onednn && gemm_.pool && !gemm_.part_caches) {
+    for (std::size_t i = 0; i < gemm_.pool->size(); ++i) {
+      part_caches_.push_back(make_gemm_cache());
+      part_cache_pointers_.push_back(part_caches_.back().get());
+    }
+    gemm_.part_caches = part_cache_pointers_.data();  // a moved vector keeps its buffer
   }
   spec.validate();
   const std::size_t rows = std::max<std::size_t>(max_rows, 1);

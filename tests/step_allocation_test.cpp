@@ -90,8 +90,9 @@ GemmBackend plain_kernel() {
 
 long allocations_in_steps(const Case& k, Communicator* comm = nullptr) {
   const Dataset d = make_synthetic("blobs8", 1);
-  // Groups need products large enough to be split (gemm.cpp: 1 MFLOP per part).
-  const std::size_t hidden = k.group_threads > 1 ? 256 : 64;
+  // Split products (groups, intra) need to be large enough to be split (gemm.cpp: 1 MFLOP a part).
+  const bool split = k.group_threads > 1 || k.parallelism == Parallelism::intra;
+  const std::size_t hidden = split ? 256 : 64;
   Model<float> m(
       ModelSpec::mlp({8, hidden, hidden, 2}, Activation::relu, Activation::softmax, 0.1));
   m.initialize(3);
@@ -163,6 +164,21 @@ TEST(StepAllocation, OnednnOnlyItsSmallArgumentMaps) {
     EXPECT_LE(largest.load(), 1024u);
     EXPECT_EQ(allocations_in_steps(k), first);
     EXPECT_LE(first, 20 * 6 * 10);  // 20 steps x 6 products at most x 10 blocks
+  }
+  // Split products (G x T, intra): under oneTBB a part may run on another thread from step to
+  // step, so each part index keeps its own primitives (GemmContext::part_caches).
+  for (auto backend : {parallel::Backend::tbb, parallel::Backend::threads}) {
+    Case k{backend, 4, false, false, Parallelism::data, GemmBackend::onednn, 2};
+    if (backend == parallel::Backend::tbb) {  // intra too: one replica, parts over the pool
+      k.threads = 2, k.parallelism = Parallelism::intra, k.group_threads = 1;
+      allocations_in_steps(k);
+      EXPECT_LE(largest.load(), 1024u) << "intra";
+      k.threads = 4, k.parallelism = Parallelism::data, k.group_threads = 2;
+    }
+    const long first = allocations_in_steps(k);
+    EXPECT_LE(largest.load(), 1024u) << parallel::backend_name(backend);
+    EXPECT_EQ(allocations_in_steps(k), first) << parallel::backend_name(backend);
+    EXPECT_LE(first, 20 * 12 * 10) << parallel::backend_name(backend);  // 2 parts a product
   }
 }
 

@@ -49,8 +49,14 @@ struct GemmContext {
   /// null: one thread (the caller's). Otherwise products large enough to pay for a fork run on
   /// up to pool->size() workers; the caller must not be running inside one of this pool's tasks.
   parallel::WorkerPool* pool;
-  /// onednn: the primitives to reuse (a thread-local cache when null). Not used with a pool.
+  /// onednn: the primitives to reuse (a thread-local cache when null); with a pool, those of
+  /// the products too small to split, which run on the caller.
   GemmCache* cache;
+  /// onednn with a pool: part i of a split product uses part_caches[i] (pool->size() entries),
+  /// whichever thread runs it, so that no primitive is created in a step after the first (with
+  /// the tbb backend a part may run on another thread each time); null: each part on its
+  /// thread's own cache.
+  GemmCache* const* part_caches = nullptr;
 };
 
 /// C (m x n) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C, all row-major with leading

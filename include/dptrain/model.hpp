@@ -172,6 +172,9 @@ class Workspace {
   std::size_t max_rows_;
   GemmContext gemm_;
   std::unique_ptr<GemmCache, GemmCacheDeleter> gemm_cache_;  // this worker's kernel state
+  // With a pool: one cache per part of a split product (GemmContext::part_caches).
+  std::vector<std::unique_ptr<GemmCache, GemmCacheDeleter>> part_caches_;
+  std::vector<GemmCache*> part_cache_pointers_;
   const bf16* bf16_weights_ = nullptr;
   std::vector<AlignedBuffer<bf16>> bf16_inputs_;  // per dense layer: its input, rows x in
   AlignedBuffer<bf16> bf16_grad_;                 // dz of the layer in backward
