@@ -22,10 +22,7 @@ const ModelSpec& spec() {
 }
 
 parallel::Backend test_backend() {  // the TSan job restricts backends (see scripts/test.sh)
-  const char* list = std::getenv("DPTRAIN_TEST_BACKENDS");
-  if (!list || !*list) return parallel::Backend::tbb;
-  const std::string s(list);
-  return parallel::parse_backend(s.substr(0, s.find(',')));
+  return test::first_test_backend();
 }
 
 EngineConfig config(std::size_t threads, std::size_t batch) {

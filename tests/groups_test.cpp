@@ -46,11 +46,7 @@ TrainConfig group_config(std::size_t threads, std::size_t group_threads) {
   c.min_flops_per_worker = 0;
   c.optimizer.kind = OptimizerKind::adam;
   c.optimizer.learning_rate = 1e-3;
-  const char* list = std::getenv("DPTRAIN_TEST_BACKENDS");  // the TSan job restricts backends
-  if (list && *list) {
-    const std::string s(list);
-    c.backend = parallel::parse_backend(s.substr(0, s.find(',')));
-  }
+  c.backend = test::first_test_backend();
   return c;
 }
 

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,15 @@
 #include "dptrain/dptrain.hpp"
 
 namespace dptrain::test {
+
+/// The backend for tests that do not sweep backends: the first of DPTRAIN_TEST_BACKENDS (the
+/// ThreadSanitizer job sets openmp,threads; see scripts/test.sh), else tbb.
+inline parallel::Backend first_test_backend() {
+  const char* list = std::getenv("DPTRAIN_TEST_BACKENDS");
+  if (!list || !*list) return parallel::Backend::tbb;
+  const std::string s(list);
+  return parallel::parse_backend(s.substr(0, s.find(',')));
+}
 
 template <class T>
 std::vector<T> random_vector(std::size_t n, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {

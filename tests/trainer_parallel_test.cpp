@@ -18,13 +18,8 @@ const ModelSpec& test_spec() {
   return spec;
 }
 
-/// The backend for tests that do not sweep backends: the first of DPTRAIN_TEST_BACKENDS (the
-/// ThreadSanitizer job sets openmp,threads), else tbb.
 parallel::Backend default_test_backend() {
-  const char* list = std::getenv("DPTRAIN_TEST_BACKENDS");
-  if (!list || !*list) return parallel::Backend::tbb;
-  const std::string s(list);
-  return parallel::parse_backend(s.substr(0, s.find(',')));
+  return test::first_test_backend();
 }
 
 TrainConfig parallel_config(std::size_t threads,

@@ -211,8 +211,8 @@ Calibration calibrate(const Reference& ref, const TrainConfig& base, std::size_t
     LayerCalibration& l = c.layers.back();
     l.contended =
         contended_fraction(base.gemm, l.in, l.out, (ref.batch + cores - 1) / cores, cores);
-    // Only a product the engine splits has a split rate to measure (gemm.cpp: 1 MFLOP a part).
-    if (2.0 * double(ref.batch) * double(l.in) * double(l.out) >= 2.0e6)
+    // Only a product the engine splits has a split rate to measure.
+    if (split_parts(2.0 * double(ref.batch) * double(l.in) * double(l.out), cores) > 1)
       l.split = split_fraction(l, base.gemm, base.backend, ref.batch, cores);
   }
   c.copy_threads = cores;

@@ -19,11 +19,6 @@ double contention(const LayerCalibration& l, std::size_t workers) {
   return workers > 1 ? l.contended : 1.0;
 }
 
-/// Threads a product of `flops` is split over inside a group of `group` (gemm.cpp: gemm_parts).
-double parts_of(double flops, std::size_t group) {
-  return std::clamp(std::floor(flops / 1.0e6), 1.0, double(group));
-}
-
 /// Phase 1 of the data strategy for one of `groups` workers of `rows` rows, each product split
 /// over `group` threads (Note [Groups]; 1: not split): forward and input-gradient products, plus
 /// the weight-gradient product when the worker keeps its own buffer. Adds the per-product
@@ -35,7 +30,7 @@ double phase1_us(const Calibration& c, const Assumptions& a, std::size_t rows, s
     const LayerCalibration& l = c.layers[k];
     const double product = 2.0 * double(rows) * double(l.in) * double(l.out);
     const double products = (k == 0 ? 1.0 : 2.0) + (weight_gradient ? 1.0 : 0.0);
-    const double parts = parts_of(product, group);
+    const double parts = split_parts(product, group);
     const double rate = parts > 1 ? split_rate(l, rows, group) * l.split : rate_at(l.forward, rows);
     us += flops_us(products * product, rate * contention(l, cores));
     if (parts > 1) sync_us += products * fork_join_us(c, a, group);
@@ -56,7 +51,7 @@ double phase2_us(const Calibration& c, const Assumptions& a, std::size_t groups,
     for (const WeightTile& t : owned_weight_tiles(widths, w, groups, false)) {
       const LayerCalibration& l = c.layers[t.layer];
       const double flops = 2.0 * double(c.batch) * double(t.end - t.begin) * double(l.out);
-      const double parts = parts_of(flops, group);
+      const double parts = split_parts(flops, group);
       us +=
           flops_us(flops, parts * l.tile_gflops * contention(l, cores) * (parts > 1 ? l.split : 1));
       if (parts > 1) sync += fork_join_us(c, a, group);
@@ -88,7 +83,7 @@ StepPrediction predict_intra(const Calibration& c, const Assumptions& a, std::si
     const LayerCalibration& l = c.layers[k];
     const double n = k == 0 ? 2.0 : 3.0;
     const double flops = 2.0 * double(c.batch) * double(l.in) * double(l.out);
-    const bool split = parts_of(flops, cores) > 1;
+    const bool split = split_parts(flops, cores) > 1;
     if (split) products += n;
     p.compute_us +=
         flops_us(n * flops, split ? split_rate(l, c.batch, cores) * l.split * contention(l, cores)
@@ -101,9 +96,13 @@ StepPrediction predict_intra(const Calibration& c, const Assumptions& a, std::si
 
 }  // namespace
 
+double split_parts(double flops, std::size_t threads) {
+  return std::clamp(std::floor(flops / 1.0e6), 1.0, double(std::max<std::size_t>(threads, 1)));
+}
+
 double split_rate(const LayerCalibration& l, std::size_t rows, std::size_t threads) {
   const double flops = 2.0 * double(rows) * double(l.in) * double(l.out);
-  const double parts = parts_of(flops, threads);
+  const double parts = split_parts(flops, threads);
   if (parts <= 1) return rate_at(l.forward, rows);
   // The larger of rows and columns is cut; a part's share is costed like that many rows (the
   // measured curve), never above the full rows' rate.

@@ -111,6 +111,10 @@ double rate_at(const std::vector<RatePoint>& curve, std::size_t rows);
 /// mem_bandwidth_gbs.
 double bandwidth_gbs(const Calibration& c, const Assumptions& a, std::size_t cores);
 
+/// Threads a product of `flops` runs on when split over up to `threads` (gemm.cpp's rule: at
+/// least 1 MFLOP a part).
+double split_parts(double flops, std::size_t threads);
+
 /// A product of layer `l` at `rows` rows split over up to `threads` threads by gemm's rule (at
 /// least 1 MFLOP per part, the larger of rows and columns cut), GFLOP/s before
 /// LayerCalibration::split and contention: parts x the rows curve at one part's share.
