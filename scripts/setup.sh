@@ -10,7 +10,7 @@ DPTRAIN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DPTRAIN_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libtbb-dev libcxxopts-dev libgtest-dev zlib1g-dev libhwloc-dev
-  libopenblas-pthread-dev libdnnl-dev libomp-dev libclang-rt-14-dev
+  libopenblas-pthread-dev libdnnl-dev ocl-icd-opencl-dev libomp-dev libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
   nlohmann-json3-dev libsqlite3-dev libcsv-dev gnuplot-nox
   dataset-fashion-mnist
