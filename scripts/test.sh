@@ -11,6 +11,7 @@ jobs="$(nproc)"
 
 echo "== Size limits: files, functions, parallel/ includes (docs/ARCHITECTURE.md)" >&2
 python3 "$DPTRAIN_ROOT/scripts/check-size.py"
+python3 "$DPTRAIN_ROOT/scripts/check-docs.py"  # notes cited = defined once; cited paths exist
 
 echo "== Release build and full test suite" >&2
 dptrain_build "$DPTRAIN_ROOT/build" -DCMAKE_BUILD_TYPE=Release

@@ -30,7 +30,8 @@ int launched_size() {
 namespace {
 
 // One blocking MPI_Allreduce per bucket: OpenMPI 4 makes no progress on non-blocking
-// collectives without polling (DESIGN.md), and MPI counts are ints.
+// collectives without polling (docs/DISTRIBUTED.md, "What is exchanged, and how"), and MPI
+// counts are ints.
 constexpr std::size_t kBucket = std::size_t(1) << 22;  // 4 Mi floats = 16 MB
 
 class MpiCommunicator final : public Communicator {

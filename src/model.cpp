@@ -107,7 +107,7 @@ std::size_t layer_width(const ModelSpec& spec, std::size_t i) {
 
 }  // namespace
 
-// Note [Flat parameters]: all weights first, each matrix starting on a cache line, then all
+// Note [Flat parameters]. All weights first, each matrix starting on a cache line, then all
 // biases. Padding between blocks stays zero with zero gradient, so it never changes.
 template <class T>
 Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {

@@ -72,8 +72,9 @@ std::size_t state_slots(OptimizerKind kind) {
   return 0;
 }
 
-// Each case is one simple loop the compiler vectorises (DESIGN.md: keep the inner loop simple,
-// -fno-math-errno for sqrt). Regularisation is folded into the same pass.
+// Each case is one simple loop the compiler vectorises (docs/DESIGN.md, "Update loops the
+// compiler vectorises": keep the inner loop simple, -fno-math-errno for sqrt). Regularisation
+// is folded into the same pass.
 template <class T>
 void apply_update(const OptimizerConfig& cfg, double lr_d, std::uint64_t t, UpdateSlice<T> s) {
   T* __restrict w = s.params.data();

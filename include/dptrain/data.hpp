@@ -27,7 +27,7 @@ struct Dataset {
   std::size_t rows = 0;
   std::size_t features = 0;
   std::vector<float> x;  ///< rows x features, row-major (owned; see borrowed_x)
-  /// Note [Borrowed features]: rows x features values owned by the caller (a NumPy array, a
+  /// Note [Borrowed features]. Rows x features values owned by the caller (a NumPy array, a
   /// memory map), read instead of x when non-empty; x is then empty. The caller keeps them alive
   /// and unchanged while this Dataset or a copy of it is used (copies borrow the same values).
   /// Readers go through feature_values(); code that changes values in place calls

@@ -3,13 +3,21 @@
 //
 // Note [The step]. A minibatch of B rows (a slice of the epoch's shuffled order) is cut into
 // units (parallel::plan_step): one contiguous shard per worker, or, with `deterministic`, a
-// fixed number of micro-batches independent of the thread count. Each worker gathers its
-// units' rows into its private workspace, runs forward, loss and backward against the shared
-// read-only parameters and writes each unit's gradient into the unit's own buffer (already
-// scaled by 1/B). After the join, the Reducer (parallel/reducer.hpp) sums the units' buffers
-// slice by slice in unit order and applies the optimizer to each slice as soon as it is summed
-// (fused reduce-scatter + update; parameters are shared, so there is nothing to all-gather).
-// The next step starts after that join.
+// fixed number of micro-batches independent of the thread count. Phase 1: each worker gathers
+// its units' rows and runs forward, loss and backward against the shared read-only parameters
+// (the deltas already scaled by 1/B). Then, by EngineConfig::weight_gradients:
+//  - owner, what `automatic` (the default) picks for fp32, the data strategy and one process:
+//    phase 1 computes only the deltas and input gradients, into one batch-wide workspace at the
+//    unit's rows (Workspace::bind_rows). After the join, phase 2: each worker computes the
+//    gradient of the weight rows it owns over the whole batch, one product per tile, and applies
+//    the optimizer to them at once (Note [Owner computes]). No gradient buffers, no reduce pass.
+//  - buffers (bf16, intra, several ranks, or asked for): phase 1 also writes each unit's whole
+//    gradient into the unit's own buffer. After the join, the Reducer (parallel/reducer.hpp)
+//    sums the units' buffers slice by slice in unit order and applies the optimizer to each
+//    slice as soon as it is summed (fused reduce-scatter + update; parameters are shared, so
+//    there is nothing to all-gather); across ranks it exchanges the sums first (Note [Ranks]).
+// The units' loss and metric sums are added in unit order; the next step starts after the
+// second join. docs/DESIGN.md, "The step", walks through both paths.
 //
 // Note [Reproducibility]. What is bitwise equal under which changes:
 //  - Same binary, ISA, GEMM backend, seed, data and config: the same bits on every run. Unit
@@ -65,9 +73,13 @@
 // exchange needs whole gradients): EngineConfig::weight_gradients.
 //
 // Note [Threads]. The engine's pools are the only owners of threads: `threads` workers, each
-// calling single-threaded kernels (OpenBLAS held to one thread at start-up, Eigen built without
-// its own parallelism). The intra strategy runs one unit and splits every matrix product over
-// the same pool instead (gemm.hpp: GemmContext). No library's global thread setting is changed.
+// calling single-threaded kernels. OpenBLAS is held to one thread while dptrain works and its
+// setting given back after (OpenBlasSingleThreaded in gemm.hpp: held by each step, prepare(),
+// Trainer epoch and fit call, Inference call and the CLI's run; the first holder saves the
+// process's count and sets 1, the last restores it); every oneDNN call holds its thread to one
+// OpenMP thread and restores the setting; Eigen is built without its own parallelism. The intra
+// strategy runs one unit and splits every matrix product over the same pool instead (gemm.hpp:
+// GemmContext). No library's thread setting stays changed after dptrain's calls return.
 //
 // Note [Groups]. Between those two ends, a G x T plan (EngineConfig::group_threads = T, G =
 // threads / T): the step's pool has G workers ("group leaders") that run the data strategy as

@@ -1,9 +1,11 @@
 #pragma once
-// Row-major matrix products for the dense layers, with interchangeable kernels: OpenBLAS held
-// to one thread (fastest measured here, DESIGN.md), Eigen (portable; built without its own
-// threads), and a naive reference kept beside them so a test can hold the fast kernels equal
-// to it. Every kernel is single-threaded; a GemmContext with a pool splits one product over
-// the pool's workers instead (the intra strategy, Note [Threads] in engine.hpp).
+// Row-major matrix products for the dense layers, with interchangeable kernels: oneDNN's matmul
+// (the default when the build has it; its products under 0.1 MFLOP go to OpenBLAS), OpenBLAS
+// held to one thread while dptrain works (OpenBlasSingleThreaded below), Eigen (portable; built
+// without its own threads), and a naive reference kept beside them so a test can hold the fast
+// kernels equal to it (docs/DESIGN.md, "GEMM kernels"). Every kernel is single-threaded; a
+// GemmContext with a pool splits one product over the pool's workers instead (the intra
+// strategy and G x T groups, Note [Threads] in engine.hpp).
 #include <cstddef>
 #include <memory>
 #include <string>

@@ -77,7 +77,7 @@ class Session {
   Checkpoint checkpoint() const;
   /// 16 hex digits, as the CLI's params_hash=.
   std::string params_hash() const;
-  /// A copy of the flat parameter buffer (model.hpp: Note [Flat parameters]).
+  /// A copy of the flat parameter buffer (model.cpp: Note [Flat parameters]).
   py::array_t<float> parameters() const;
   /// One (W, b) pair per dense layer, copies: W in x out (the layer's input times its weights),
   /// b out values; scikit-learn's coefs_[i], intercepts_[i].

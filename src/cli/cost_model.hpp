@@ -126,8 +126,8 @@ double fork_join_us(const Calibration& c, const Assumptions& a, std::size_t work
 /// "data/owner", "intra", "4x2/owner" (G x T with T > 1), ...
 std::string plan_label(const StepPrediction& p);
 
-/// Note [The cost model]. `cores` >= 1; `group_threads` (T, owner and buffers only) divides
-/// `cores` (std::invalid_argument otherwise).
+/// The step of Note [The cost model]. `cores` >= 1; `group_threads` (T, owner and buffers
+/// only) divides `cores` (std::invalid_argument otherwise).
 StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan, std::size_t cores,
                        std::size_t group_threads = 1);
 

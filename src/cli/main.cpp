@@ -34,8 +34,8 @@ const char* kUsage =
 
 void keep_large_blocks() {
   // GEMM packing buffers (~400 KB) are above glibc's mmap threshold, so every product would
-  // mmap, page-fault and munmap its buffer; measured 151 -> 60 GFLOP/s (DESIGN.md). Serve them
-  // from the heap and keep freed memory instead.
+  // mmap, page-fault and munmap its buffer; measured 151 -> 60 GFLOP/s (docs/DESIGN.md, "GEMM
+  // buffers stay on the heap"). Serve them from the heap and keep freed memory instead.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }

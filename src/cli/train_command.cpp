@@ -1,7 +1,8 @@
 // dptrain train: load data, build (or resume) a model, train it with one line per epoch,
 // checkpoint it, and print the final params_hash. Reads as: options -> settings, fresh or from
 // the checkpoint being resumed, and data (train_settings.hpp) -> model and trainer -> header ->
-// epochs (train_epochs.hpp) -> final output.
+// epochs (Trainer::fit, printing and logging each epoch from its on_epoch_end callback) -> final
+// output (train_summary.hpp).
 #include <unistd.h>
 
 #include <chrono>

@@ -2,8 +2,9 @@
 // A reusable barrier that spins briefly and then blocks.
 //
 // Why not std::barrier: libstdc++ 12's version sleeps on a futex at once and costs 14-20 us per
-// crossing on these machines (DESIGN.md). Why not spin forever: on a 2-core machine a spinning
-// waiter steals the only other core from the thread it waits for.
+// crossing on these machines (docs/DESIGN.md, "Waiting: spin, then block"). Why not spin
+// forever: on a 2-core machine a spinning waiter steals the only other core from the thread it
+// waits for.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>

@@ -5,8 +5,8 @@
 // (the CLI's --threads) and the engine never spawns threads anywhere else. Backends differ only
 // in how "run f(i) for every i, then join" is carried out; everything the engine synchronises
 // on (slice ownership, fixed reduction order) lives in code shared by all backends, so that a
-// ThreadSanitizer run of one backend checks it for all (see DESIGN.md on TSan and prebuilt
-// TBB/libgomp).
+// ThreadSanitizer run of one backend checks it for all (docs/DESIGN.md, "Sanitizers and
+// prebuilt libraries": why TSan runs without TBB and libgomp).
 #include <cstddef>
 #include <exception>
 #include <memory>

@@ -9,8 +9,9 @@ namespace dptrain::parallel {
 
 /// out[j] = ((srcs[0][i] + srcs[1][i]) + srcs[2][i]) + ... with i = range.begin + j, for every i
 /// in `range`, always in this order, so the result depends only on the inputs, never on which
-/// thread runs it. `out` holds range.size() values; the trainer passes a small per-worker
-/// scratch chunk, so the sum never travels back to memory (DESIGN.md: fused reduce + update).
+/// thread runs it. `out` holds range.size() values; the reducer passes a small per-worker
+/// scratch chunk, so the sum never travels back to memory (docs/DESIGN.md, "The buffers path:
+/// fused reduce-scatter + update").
 /// The inner loops are plain element-wise passes the compiler vectorises.
 /// Requires srcs non-empty. Thread-safe for distinct `out`.
 template <class T>
