@@ -130,6 +130,10 @@ def python_comments(lines, texts):
     return out
 
 
+def inside(span, spans):
+    return any(a <= span[0] and span[1] <= b for a, b in spans)
+
+
 def strip_marker(text):
     return re.sub(r"^\s*(?://+|#+|\*)?\s*", "", text)
 
@@ -209,10 +213,11 @@ class Checker:
             self.citations.append((note, where, named))
 
     def path_words(self, where, text, markdown_name):
-        seen = set()
+        seen, spans = set(), []
         if markdown_name:
             base = os.path.dirname(markdown_name)
             for m in MD_LINK.finditer(text):
+                spans.append(m.span(1))  # a link's target is checked once, as a link
                 target = m.group(1).split("#", 1)[0]
                 if not target or re.match(r"^[a-zA-Z][\w+.-]*:", m.group(1)):
                     continue
@@ -221,13 +226,15 @@ class Checker:
                     self.problem(where, f"link target '{m.group(1)}' does not exist")
         for m in REPO_PATH.finditer(text):
             path = m.group(1).rstrip(".,;:")
-            if path in seen or path.rstrip("/") in seen:
+            if path in seen or path.rstrip("/") in seen or inside(m.span(1), spans):
                 continue
             seen.add(path)
             if not self.exists(path):
                 self.problem(where, f"path '{path}' does not exist")
         for m in BARE_NAME.finditer(text):
             word = m.group(1)
+            if inside(m.span(1), spans):
+                continue
             if word in EXTERNAL_NAMES or word in GENERATED_NAMES or word in self.basenames:
                 continue
             self.problem(where, f"file '{word}' matches no file in the repository")
