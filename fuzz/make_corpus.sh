@@ -42,6 +42,7 @@ csv_seed valid-quoted '\x00\x00"x","y"\n"1"," 2 "\n'
 csv_seed valid-unlabelled-pipe '\x04\x03''1|2|3\n4|5|6\n'
 csv_seed valid-label-first '\x0a\x00''0,1.5,2\n1,2.5,3\n'
 csv_seed ragged '\x00\x00''1,2,3\n4,5\n'
+csv_seed quote-never-closed '\x00\x00''a,b,y\n1,2,cat\n3,4,"cat\n5,6,dog\n'
 
 # Checkpoints: written by the CLI from the xor data set (one epoch).
 (cd "$tmp" &&

@@ -31,6 +31,8 @@ struct CsvState {
   std::exception_ptr error;  // libcsv callbacks are C: exceptions stop at the boundary
 
   std::string source;
+  std::size_t fields_seen = 0;  // fields libcsv has ended so far
+  std::size_t quote_line = 0;   // where the quoted field being parsed opened (0: none)
 
   std::string cell(std::size_t c) const {
     return source + ": line " + std::to_string(line) + ", column " + std::to_string(c + 1);
@@ -80,6 +82,7 @@ struct CsvState {
 
 extern "C" void csv_field_cb(void* field, std::size_t size, void* state) {
   auto* s = static_cast<CsvState*>(state);
+  ++s->fields_seen;
   if (s->error) return;
   s->fields.emplace_back(static_cast<const char*>(field), size);
 }
@@ -132,6 +135,14 @@ std::size_t line_end(std::string_view text, std::size_t pos) {
   return eol + (text[eol] == '\r' && eol + 1 < text.size() && text[eol + 1] == '\n' ? 2 : 1);
 }
 
+/// True while libcsv is inside a quoted field: its state FIELD_BEGUN (2, private to libcsv.c)
+/// with the field quoted. At the end of the text this is a quote never closed, which csv_fini
+/// would silently end there (Note [Unclosed quote]).
+bool in_quoted_field(const csv_parser& parser) {
+  constexpr int kFieldBegun = 2;
+  return parser.pstate == kFieldBegun && parser.quoted;
+}
+
 /// True when the physical line at `pos` starts with '#' (after blanks): a comment.
 bool is_comment(std::string_view text, std::size_t pos) {
   while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
@@ -156,6 +167,11 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
   if (csv_init(&parser, CSV_APPEND_NULL) != 0) throw std::bad_alloc();
   csv_set_delim(&parser, static_cast<unsigned char>(options.delimiter));
   // Feed one physical line at a time so messages can name the line.
+  // Note [Unclosed quote]: a quoted field may span lines (RFC 4180), so a stray '"' makes every
+  // later line part of one field, and libcsv's csv_fini ends that field at the end of the text
+  // without complaint: `3,4,"cat` before two more rows would train as one row labelled
+  // "cat\n5,6,dog...". The line where each quoted field opens is tracked (a field that ended
+  // during the line means a new one opened on it), and a field still open at the end is refused.
   std::size_t pos = 0;
   while (pos < text.size() && !state.error) {
     const std::size_t end = line_end(text, pos);
@@ -164,13 +180,24 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
       pos = end;  // --skip-rows, or a '#' comment line outside any row (pstate 0: none begun)
       continue;
     }
+    const bool was_quoted = in_quoted_field(parser);
+    const std::size_t fields_before = state.fields_seen;
     if (csv_parse(&parser, text.data() + pos, end - pos, csv_field_cb, csv_row_cb, &state) !=
         end - pos) {
       const std::string msg = csv_strerror(csv_error(&parser));
       csv_free(&parser);
       throw Error(source + ": line " + std::to_string(state.line) + ": " + msg);
     }
+    if (in_quoted_field(parser) && (!was_quoted || state.fields_seen != fields_before))
+      state.quote_line = state.line;
     pos = end;
+  }
+  if (!state.error && in_quoted_field(parser)) {
+    csv_free(&parser);
+    throw Error(source + ": line " + std::to_string(state.quote_line) +
+                ": a quoted field opens here and its quote is never closed (it would run to the "
+                "end of the file, line " +
+                std::to_string(state.line) + ")");
   }
   if (!state.error) csv_fini(&parser, csv_field_cb, csv_row_cb, &state);
   csv_free(&parser);

@@ -80,6 +80,13 @@ expect "csv with a UTF-8 byte-order mark keeps its first header" 0 "params_hash=
 expect "csv with CR line endings names the right line" 2 "line 4, column 2: 'oops' is not a number" train --data csv:cr.csv --layers 4,8,2
 expect "gzip-compressed csv is read" 0 "600 rows" train --data csv:train.csv.gz --layers 4,8,2 --epochs 1
 expect "binary file given as csv" 2 "'binary.csv' is binary (a NUL byte on line 3), not CSV text" train --data csv:binary.csv --layers 1,8,2
+# A quote never closed would make every later line one field (the rows after it lost).
+printf 'a,b,y\n1,2,cat\n3,4,"cat\n5,6,dog\n7,8,dog\n' >quote-last.csv
+printf 'a,b,y\n1,2,cat\n3,"4,cat\n5,6,dog\n' >quote-middle.csv
+printf 'a,"b,y\n1,2,cat\n3,4,dog\n' >quote-header.csv
+expect "csv: a quote never closed (last field) is refused at its line" 2 "quote-last.csv: line 3: a quoted field opens here and its quote is never closed" train --data csv:quote-last.csv --layers 2,4,2 --epochs 1
+expect "csv: a quote never closed (middle field) is refused at its line" 2 "quote-middle.csv: line 3: a quoted field opens here and its quote is never closed" train --data csv:quote-middle.csv --layers 2,4,2 --epochs 1
+expect "csv: a quote never closed in the header is refused at line 1" 2 "quote-header.csv: line 1: a quoted field opens here and its quote is never closed" train --data csv:quote-header.csv --layers 2,4,2 --epochs 1
 expect "duplicated label name is refused" 2 "'outcome' is ambiguous: columns 0 and 2 (0-based)" train --data csv:dup.csv --label outcome --layers 2,8,2
 grep -qF -- "check --label" err && ok "duplicated label name: hint names --label" || not_ok "duplicated label name: hint names --label" "$(cat err)"
 expect "sqlite query with two statements" 2 "more than one statement ('DELETE FROM samples'" train --data sqlite:train.db --query "SELECT f1, outcome FROM samples; DELETE FROM samples" --layers 1,8,2

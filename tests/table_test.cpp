@@ -72,6 +72,26 @@ TEST(Csv, ErrorsNameLineAndColumn) {
   EXPECT_THROW(load_csv("/nonexistent/x.csv", {}), Error);
 }
 
+TEST(Csv, QuoteNeverClosedIsRefusedWhereItOpened) {
+  // Note [Unclosed quote]: libcsv would end the field at the end of the text, and the rows after
+  // the quote would be one label ("cat\n5,6,dog\n7,8,dog").
+  const std::string never = ": a quoted field opens here and its quote is never closed";
+  auto refused_at = [&](std::string_view text, const std::string& line) {
+    const std::string e = csv_error(text);
+    return e.find("t.csv: line " + line + never) != std::string::npos ? "" : e;
+  };
+  EXPECT_EQ(refused_at("a,b,y\n1,2,cat\n3,4,\"cat\n5,6,dog\n7,8,dog\n", "3"), "");
+  EXPECT_EQ(refused_at("a,b,y\r\n1,2,cat\r\n3,\"4,cat\r\n5,6,dog\r\n", "3"), "");  // middle
+  EXPECT_EQ(refused_at("a,\"b,y\n1,2,cat\n3,4,dog\n", "1"), "");                   // header
+  EXPECT_EQ(refused_at("a,b,y\n1,2,\"cat", "2"), "");  // no newline at the end
+  // After a quoted field that spans lines and closes: the line of the quote still open.
+  EXPECT_EQ(refused_at("a,b,y\n1,2,\"c\nat\"\n3,4,\"dog\n", "4"), "");
+  EXPECT_EQ(refused_at("\"a\nb\",c,\"y\n1,2,3\n", "2"), "");  // closes and reopens on line 2
+  // Closed quotes stay valid, also at the very end and across lines.
+  EXPECT_EQ(parse_csv("a,b,y\n1,2,\"cat\"\n3,4,\"dog\"", "t.csv", {}).rows, 2u);
+  EXPECT_EQ(parse_csv("a,b,y\n1,2,\"c\nat\"\n3,4,dog\n", "t.csv", {}).rows, 2u);
+}
+
 TEST(Csv, LabelColumnErrorsCarryTheirTopic) {
   // The front end turns the topic into a hint (the CLI: check --label).
   auto topic_of = [](std::string_view text, const std::string& label) {
