@@ -1,13 +1,18 @@
 #include "dptrain/io.hpp"
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -60,6 +65,79 @@ void check_regular_or_absent(const std::string& path, const std::string& target)
                 "; dptrain writes its output only to a regular file (or a new one)");
 }
 
+// Note [Descriptor paths]: /proc/<pid>/fd/N (and /proc/<pid>/task/<tid>/fd/N) is a "magic" link
+// that stands for an open file description, not for a name: /dev/fd/N, /dev/stdout, //proc/self/
+// fd/N, /./proc/self/fd/N and any link to them lead there, and its text is the file that
+// descriptor has open ("/work/keep.txt", or "pipe:[123]" naming no file). Replacing that file
+// (rename over it) would cut it from the descriptor writing it: `3>>keep.txt` would lose its
+// bytes. So the decision is made on what each step of the path resolves to, never on its
+// spelling: a path whose folder resolves (realpath) to a folder named "fd" on procfs is refused,
+// and so is a link whose text names no file (pipe:, socket:, anon_inode:).
+
+/// True when `folder` resolves to a descriptor folder: /proc/<pid>/fd, /proc/<pid>/task/<tid>/fd
+/// (a folder named "fd" on procfs, wherever procfs is mounted).
+bool is_descriptor_folder(const std::filesystem::path& folder) {
+  char resolved[PATH_MAX];
+  if (::realpath(folder.empty() ? "." : folder.c_str(), resolved) == nullptr) return false;
+  struct statfs fs;
+  constexpr long kProcSuperMagic = 0x9fa0;  // PROC_SUPER_MAGIC, <linux/magic.h>
+  return std::filesystem::path(resolved).filename() == "fd" && ::statfs(resolved, &fs) == 0 &&
+         static_cast<long>(fs.f_type) == kProcSuperMagic;
+}
+
+/// True for the text of a magic link that names no file: "pipe:[123]", "socket:[45]",
+/// "anon_inode:[eventfd]".
+bool names_no_file(std::string_view link_text) {
+  return link_text.starts_with("pipe:") || link_text.starts_with("socket:") ||
+         link_text.starts_with("anon_inode:");
+}
+
+/// Throws for `step` (one hop of `path` on its way to its target) when it goes through an open
+/// file descriptor (Note [Descriptor paths]).
+void refuse_descriptor(const std::string& path, const std::filesystem::path& step) {
+  if (is_descriptor_folder(step.parent_path()))
+    throw Error("'" + path + "' leads to an open file descriptor ('" + step.string() +
+                "'), not to a file dptrain can replace");
+}
+
+/// The lowest descriptor of this process that has `st`'s file open, or -1 (also when
+/// /proc/self/fd cannot be read).
+int open_descriptor_of(const struct stat& st) {
+  DIR* fds = ::opendir("/proc/self/fd");
+  if (fds == nullptr) return -1;
+  int found = -1;
+  while (const dirent* e = ::readdir(fds)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    struct stat open;
+    if (end == e->d_name || *end != '\0' || fd == ::dirfd(fds)) continue;
+    if (::fstat(int(fd), &open) == 0 && open.st_dev == st.st_dev && open.st_ino == st.st_ino &&
+        (found < 0 || fd < found))
+      found = int(fd);
+  }
+  ::closedir(fds);
+  return found;
+}
+
+/// Throws unless the existing file at `target` may be replaced: not write-protected (no write
+/// permission for this process, or no write bit at all, which root's access() would ignore), and
+/// not a file this process has open (a shell redirection such as `3>>keep.txt`: replacing it
+/// would cut it from that descriptor, Note [Descriptor paths]). An absent target passes.
+void check_replaceable(const std::string& path, const std::string& target) {
+  struct stat st;
+  if (::stat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if ((st.st_mode & 0222) == 0 || ::access(target.c_str(), W_OK) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+    throw Error(describe(path, target) + " is write-protected (mode " + mode +
+                "); dptrain does not replace it (make it writable, or name another file)");
+  }
+  if (const int fd = open_descriptor_of(st); fd >= 0)
+    throw Error(describe(path, target) + " is open in this process (file descriptor " +
+                std::to_string(fd) + ", e.g. a shell redirection); replacing it would cut it " +
+                "from that descriptor");
+}
+
 /// "<name>.tmp." followed by the pid of the process that wrote it: write_file_atomically's own
 /// temporary files for `name`, and nothing else.
 constexpr std::string_view kTempInfix = ".tmp.";
@@ -106,17 +184,17 @@ std::string output_target(const std::string& path) {
   // is a valid output, and the other components of the path stay as the user wrote them.
   std::filesystem::path p(path);
   for (int hops = 0; hops < 40; ++hops) {
+    // Each hop's folder, resolved: /dev/fd/3, //proc/self/fd/3 or a link to them all end in a
+    // descriptor folder, however spelt (Note [Descriptor paths]).
+    refuse_descriptor(path, p);
     struct stat st;
     if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p.string();
-    // /proc/<pid>/fd/N (behind /dev/stdout, /dev/fd/N) stands for an open file, not a name:
-    // replacing whatever it points at would cut the file from the descriptor writing it.
-    const std::string text = p.string();
-    if (text.starts_with("/proc/") && text.find("/fd/") != std::string::npos)
-      throw Error("'" + path + "' leads to an open file descriptor ('" + text +
-                  "'), not to a file dptrain can replace");
     std::error_code ec;
     const std::filesystem::path next = std::filesystem::read_symlink(p, ec);
     if (ec) throw Error("cannot read symbolic link '" + p.string() + "': " + ec.message());
+    if (names_no_file(next.native()))
+      throw Error("'" + path + "' leads to an open file descriptor ('" + p.string() + "' is '" +
+                  next.string() + "'), not to a file dptrain can replace");
     p = next.is_absolute() ? next : p.parent_path() / next;
   }
   throw Error("'" + path + "' is a loop of symbolic links");
@@ -129,6 +207,7 @@ void check_output_file(const std::string& path, std::span<const std::string> inp
     throw Error("'" + path + "' does not name a file");
   const std::string target = output_target(path);
   check_regular_or_absent(path, target);
+  check_replaceable(path, target);
   struct stat out;
   if (::stat(target.c_str(), &out) == 0)
     for (const std::string& input : inputs) {
@@ -148,10 +227,25 @@ void check_output_file(const std::string& path, std::span<const std::string> inp
                 "): " + std::strerror(errno));
 }
 
+bool same_output(const std::string& a, const std::string& b) {
+  const std::string ta = output_target(a), tb = output_target(b);
+  struct stat sa, sb;
+  if (::stat(ta.c_str(), &sa) == 0 && ::stat(tb.c_str(), &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;  // hard links too
+  // Not both there yet: the same name once the folders are resolved (./x, dir/../x, a link).
+  std::error_code ea, eb;
+  const auto ca = std::filesystem::weakly_canonical(ta, ea);
+  const auto cb = std::filesystem::weakly_canonical(tb, eb);
+  return !ea && !eb && ca == cb;
+}
+
 void write_file_atomically(const std::string& requested, std::string_view bytes) {
   // Through a symbolic link, the link's target is replaced and the link stays a link.
   const std::string path = output_target(requested);
   check_regular_or_absent(requested, path);
+  check_replaceable(requested, path);
+  struct stat old;  // the file replaced: the new one keeps its permission bits (and owner)
+  const bool replacing = ::stat(path.c_str(), &old) == 0;
   const std::filesystem::path target(path);
   const std::filesystem::path folder =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
@@ -167,6 +261,15 @@ void write_file_atomically(const std::string& requested, std::string_view bytes)
     const int err = errno;
     throw Error("cannot write " + describe(requested, path) + ": creating '" + temp +
                 "': " + std::strerror(err));
+  }
+  if (replacing) {
+    // Owner first (which clears set-id bits), best effort: only root may give a file away.
+    [[maybe_unused]] const int owned = ::fchown(fd, old.st_uid, old.st_gid);
+    if (::fchmod(fd, old.st_mode & 0777) != 0) {
+      const int err = errno;
+      ::close(fd);
+      fail("keeping the mode of the file replaced", err);
+    }
   }
   const char* p = bytes.data();
   std::size_t left = bytes.size();

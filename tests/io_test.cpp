@@ -1,4 +1,6 @@
-// File input and output: read_file's bytes and errors, and atomic writes.
+// File input and output: read_file's bytes and errors, atomic writes, and which output paths
+// are refused (devices, open descriptors however spelt, write-protected files).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -188,6 +190,73 @@ TEST(CheckOutputFile, RefusesLinksToFoldersDevicesMissingFoldersAndLoops) {
   EXPECT_NE(output_error("/dev/stdout").find("open file descriptor"), std::string::npos);
   EXPECT_THROW(write_file_atomically((dir / "null.csv").string(), "x"), Error);
   EXPECT_TRUE(fs::is_symlink(dir / "null.csv"));
+  fs::remove_all(dir);
+}
+
+TEST(CheckOutputFile, RefusesOpenDescriptorsHoweverSpeltAndFilesOpenHere) {
+  // Note [Descriptor paths]: decided by what the path resolves to, not by its spelling.
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / "dptrain_check_output_fd_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path keep = dir / "keep.txt";
+  std::ofstream(keep) << "kept";
+  const int fd = ::open(keep.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string n = std::to_string(fd);
+  fs::create_symlink("/dev/fd/" + n, dir / "fd.link");
+  for (const std::string& path : {"/dev/fd/" + n, "//proc/self/fd/" + n, "/./proc/self/fd/" + n,
+                                  "/proc/self/fd/" + n, (dir / "fd.link").string()}) {
+    EXPECT_NE(output_error(path).find("leads to an open file descriptor"), std::string::npos)
+        << path << ": " << output_error(path);
+    EXPECT_THROW(write_file_atomically(path, "lost"), Error) << path;
+  }
+  // The file itself, open on `fd`: replacing it would cut it from the descriptor.
+  EXPECT_NE(output_error(keep.string()).find("is open in this process (file descriptor " + n),
+            std::string::npos)
+      << output_error(keep.string());
+  EXPECT_THROW(write_file_atomically(keep.string(), "lost"), Error);
+  ::close(fd);
+  EXPECT_EQ(contents(keep), "kept");
+  EXPECT_TRUE(fs::is_symlink(dir / "fd.link"));
+  fs::remove_all(dir);
+}
+
+TEST(AtomicWrite, KeepsTheModeOfTheFileReplacedAndRefusesWriteProtectedOnes) {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / "dptrain_atomic_mode_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path secret = dir / "secret.dpt", frozen = dir / "frozen.dpt";
+  std::ofstream(secret) << "old";
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
+  write_file_atomically(secret.string(), "new");
+  EXPECT_EQ(contents(secret), "new");
+  EXPECT_EQ(fs::status(secret).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  std::ofstream(frozen) << "old";
+  fs::permissions(frozen, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  // Refused even for root, whose access(W_OK) would allow it: no write bit at all.
+  EXPECT_NE(output_error(frozen.string()).find("is write-protected (mode 0444)"), std::string::npos)
+      << output_error(frozen.string());
+  EXPECT_THROW(write_file_atomically(frozen.string(), "new"), Error);
+  EXPECT_EQ(contents(frozen), "old");
+  fs::remove_all(dir);
+}
+
+TEST(SameOutput, ResolvedNamesLinksAndHardLinks) {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / "dptrain_same_output_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "sub");
+  const std::string m = (dir / "m.dpt").string();
+  EXPECT_TRUE(same_output(m, (dir / "sub" / ".." / "m.dpt").string()));  // neither exists yet
+  fs::create_symlink("m.dpt", dir / "link.dpt");
+  EXPECT_TRUE(same_output(m, (dir / "link.dpt").string()));  // a dangling link to it
+  std::ofstream(m) << "x";
+  fs::create_hard_link(m, dir / "hard.dpt");
+  EXPECT_TRUE(same_output((dir / "hard.dpt").string(), (dir / "./link.dpt").string()));
+  EXPECT_FALSE(same_output(m, (dir / "other.dpt").string()));
+  EXPECT_FALSE(same_output(m, (dir / "sub" / "m.dpt").string()));
   fs::remove_all(dir);
 }
 

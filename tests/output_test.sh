@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end tests of what `dptrain` writes: output paths refused before any work (exit 2, no
-# epoch line), `--out -` on standard output, writes through symbolic links (the target replaced,
-# the link kept), the summary line (also under --quiet), the learning rate in epoch lines and
-# logs, regression metrics in eval, and --normalize-target (metrics and predictions in the data's
-# units).
+# epoch line; also through an open file descriptor however spelt, over a write-protected file or
+# one file for two outputs), `--out -` on standard output, writes through symbolic links (the
+# target replaced, the link kept), modes kept on replace, the summary line (also under --quiet),
+# the learning rate in epoch lines and logs, regression metrics in eval, and --normalize-target
+# (metrics and predictions in the data's units).
 #
 # usage: bash tests/output_test.sh <path-to-dptrain-binary>
 # Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 if any
@@ -92,6 +93,76 @@ ln -s /dev/null "$TMP/null.csv"
 run predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/null.csv"
 check "a link to a device is refused, the link kept" \
   test $RC -eq 2 -a -L "$TMP/null.csv" -a "$(grep -c "is a device" "$ERR")" -eq 1
+
+# ---- outputs through an open file descriptor, however spelt (Note [Descriptor paths]) ---------
+# Every spelling of fd 3, appended to keep.txt by the shell: refused before anything is written,
+# keep.txt unchanged byte for byte (a rename over it, or --log's truncation, would lose it).
+printf 'kept\nbytes\x00 \n' >"$TMP/keep.txt"
+cp "$TMP/keep.txt" "$TMP/keep.orig"
+ln -s /dev/fd/3 "$TMP/fd3.link"
+# fd_run ARGS...: runs dptrain ARGS with descriptor 3 appending to keep.txt.
+fd_run() {
+  timeout "$RUN_TIMEOUT" "$DPTRAIN" "$@" >"$OUT" 2>"$ERR" 3>>"$TMP/keep.txt"
+  RC=$?
+}
+# fd_refused OPTION SPELLED: exit 2, the message names the option and the path, nothing written.
+fd_refused() {
+  test $RC -eq 2 && grep -qF -- "--$1: '$2' leads to an open file descriptor" "$ERR" &&
+    cmp -s "$TMP/keep.txt" "$TMP/keep.orig" && test ! -s "$OUT"
+}
+for fd3 in /dev/fd/3 //proc/self/fd/3 /./proc/self/fd/3 /proc/self/fd/3 "$TMP/fd3.link"; do
+  fd_run predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$fd3"
+  check "predict --out $fd3 (3>>keep.txt) is refused, keep.txt kept" fd_refused out "$fd3"
+  fd_run "${TRAIN[@]}" --save "$fd3"
+  check "train --save $fd3 (3>>keep.txt) is refused, keep.txt kept" fd_refused save "$fd3"
+  fd_run "${TRAIN[@]}" --log "$fd3"
+  check "train --log $fd3 (3>>keep.txt) is refused, keep.txt kept" fd_refused log "$fd3"
+  fd_run bench --models C --threads 1 --repeats 1 --seconds 0.01 --json "$fd3"
+  check "bench --json $fd3 (3>>keep.txt) is refused, keep.txt kept" fd_refused json "$fd3"
+done
+check "the link to /dev/fd/3 stays a link" test -L "$TMP/fd3.link"
+fd_run predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/keep.txt"
+check "--out keep.txt while 3>>keep.txt holds it open: exit 2, keep.txt kept" \
+  eval 'test $RC -eq 2 && grep -qF -- "--out: '"'$TMP/keep.txt'"' is open in this process (file descriptor 3" "$ERR" && cmp -s "$TMP/keep.txt" "$TMP/keep.orig"'
+"$DPTRAIN" predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out /dev/fd/3 3>&1 2>"$ERR" |
+  cat >"$OUT"
+RC=${PIPESTATUS[0]}
+check "--out /dev/fd/3 on a pipe is refused, nothing sent down it" \
+  eval 'test $RC -eq 2 -a ! -s "$OUT" && grep -qF -- "--out: '"'/dev/fd/3'"' leads to an open file descriptor" "$ERR"'
+
+# ---- a replaced file keeps its mode; write-protected files and one file for two outputs -------
+echo old >"$TMP/private.csv"
+chmod 0600 "$TMP/private.csv"
+run predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/private.csv"
+check "predict --out over a 0600 file keeps 0600" \
+  test $RC -eq 0 -a "$(stat -c %a "$TMP/private.csv")" = 600 -a "$(head -n 1 "$TMP/private.csv")" = "class,p0,p1"
+cp "$TMP/m.dpt" "$TMP/private.dpt"
+chmod 0640 "$TMP/private.dpt"
+run "${TRAIN[@]}" --save "$TMP/private.dpt" --quiet
+check "train --save over a 0640 checkpoint keeps 0640" \
+  test $RC -eq 0 -a "$(stat -c %a "$TMP/private.dpt")" = 640 -a "$(ls "$TMP" | grep -c '\.tmp\.')" -eq 0
+echo old >"$TMP/readonly.csv"
+chmod 0444 "$TMP/readonly.csv"
+run predict --model "$TMP/m.dpt" --data "csv:$TMP/in.csv" --out "$TMP/readonly.csv"
+check "predict --out over a 0444 file: exit 2, write-protected, the file kept" \
+  eval 'test $RC -eq 2 && grep -qF -- "--out: '"'$TMP/readonly.csv'"' is write-protected (mode 0444)" "$ERR" && test "$(cat "$TMP/readonly.csv")" = old'
+cp "$TMP/readonly.csv" "$TMP/readonly.dpt"
+run "${TRAIN[@]}" --save "$TMP/readonly.dpt"
+check "train --save over a 0444 file: exit 2 before training" \
+  eval 'test $RC -eq 2 -a ! -s "$OUT" && grep -qF -- "--save: '"'$TMP/readonly.dpt'"' is write-protected" "$ERR"'
+run "${TRAIN[@]}" --log "$TMP/readonly.csv"
+check "train --log over a 0444 file: exit 2, the file kept" \
+  eval 'test $RC -eq 2 -a "$(cat "$TMP/readonly.csv")" = old'
+ln -s same3.dpt "$TMP/same3.link"
+for pair in "$TMP/same1.dpt $TMP/same1.dpt" "$TMP/same2.dpt $TMP/./same2.dpt" \
+  "$TMP/same3.dpt $TMP/same3.link" "$TMP/m.dpt $TMP/real/../m.dpt"; do
+  read -r save log <<<"$pair"
+  run "${TRAIN[@]}" --save "$save" --log "$log"
+  check "--save $save --log $log (one file): exit 2 before training" \
+    eval 'test $RC -eq 2 -a ! -s "$OUT" && grep -qF -- "--log: '"'$log'"' is the same file as --save '"'$save'"'" "$ERR"'
+done
+check "no checkpoint or log was written for them" \
+  test ! -e "$TMP/same1.dpt" -a ! -e "$TMP/same2.dpt" -a ! -e "$TMP/same3.dpt"
 
 # ---- regression metrics and --normalize-target --------------------------------------------------
 "$PYTHON" - "$TMP/reg.csv" <<'EOF'

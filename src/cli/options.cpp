@@ -148,6 +148,18 @@ void check_output_path(const std::string& path, const std::string& option,
   }
 }
 
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& [option, path] = outputs[i];
+      const auto& [earlier, earlier_path] = outputs[j];
+      if (is_stdout_path(path) || is_stdout_path(earlier_path)) continue;
+      if (same_output(path, earlier_path))
+        throw Error("--" + option + ": '" + path + "' is the same file as --" + earlier + " '" +
+                    earlier_path + "'; give each output its own file");
+    }
+}
+
 void write_output(const std::string& path, std::string_view bytes, const std::string& option) {
   if (!is_stdout_path(path)) {
     write_file_atomically(path, bytes);

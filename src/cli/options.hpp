@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <cxxopts.hpp>
@@ -50,6 +51,11 @@ PlanRequest read_engine_options(const cxxopts::ParseResult& result, EngineConfig
 /// named "-" is ./-).
 void check_output_path(const std::string& path, const std::string& option,
                        const std::vector<std::string>& inputs = {}, bool stdout_ok = false);
+
+/// Throws Error "--<option>: ..." when two of `outputs` ({option, path}, in flag order) land in
+/// the same file (same_output, io.hpp: also through ./x, a symbolic link or a hard link): the
+/// later one would overwrite the earlier (--save X --log X loses the log). "-" is skipped.
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
 /// True for "-", the path that means standard output.
 inline bool is_stdout_path(const std::string& path) {

@@ -243,6 +243,7 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
     check_output_path(s.csv_path, "out");
     s.json_path = s.csv_path.substr(0, s.csv_path.size() - 4) + ".json";
     check_output_path(s.json_path, "out");  // written beside the CSV: checked as early
+    check_distinct_outputs({{"out", s.csv_path}, {"out", s.json_path}});  // r.json -> r.csv
   }
   // Model and config errors (e.g. a loss that does not fit) surface here, before measuring.
   Model<float> probe(ModelSpec::mlp(s.ref.widths, s.ref.hidden, s.ref.output));

@@ -416,6 +416,9 @@ int train_command(int argc, char** argv) {
   const std::vector<std::string> inputs = input_files(r);
   if (r.count("save")) check_output_path(r["save"].as<std::string>(), "save", inputs);
   if (r.count("log")) check_output_path(r["log"].as<std::string>(), "log", inputs);
+  if (r.count("save") && r.count("log"))
+    check_distinct_outputs(
+        {{"save", r["save"].as<std::string>()}, {"log", r["log"].as<std::string>()}});
   if (r.count("save")) out.save_path = r["save"].as<std::string>();
   read_step_saves(r, out);
   out.args = std::span<char* const>(argv + 1, std::size_t(argc - 1));
