@@ -4,7 +4,8 @@ The extension dptrain._core is built by this repository's CMake (Release, -DDPTR
 tests off) for the interpreter running pip, then copied where setuptools expects it; the
 pure-Python files come from python/dptrain. CMake finds the C++ dependencies among the system's
 packages (scripts/setup.sh installs them); nothing is downloaded. DPTRAIN_CMAKE_ARGS adds
-configure options (e.g. "-DDPTRAIN_NATIVE=OFF" for a module that runs on other CPUs).
+configure options (e.g. "-DDPTRAIN_NATIVE=ON" for a module built for this CPU alone; the default
+runs on any x86-64-v3 CPU).
 """
 
 import os

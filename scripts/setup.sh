@@ -20,6 +20,11 @@ DPTRAIN_PACKAGES=(
   python3-pip python3-setuptools python3-wheel # pip install --no-build-isolation . (setup.py)
 )
 
+# What scripts/test.sh needs beyond that: clang for the TSan and fuzz builds (its sanitizer
+# runtimes are libclang-rt-14-dev above), strace for the package-closure check
+# (scripts/check-packages.py), which fails if a file used comes from a package not named here.
+DPTRAIN_TEST_PACKAGES=(clang strace)
+
 dptrain_sudo() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

@@ -3,11 +3,34 @@
 # sanitizer builds: ASan+UBSan over the whole suite, ThreadSanitizer over the engine's parallel
 # tests (clang + LLVM's libomp; see DESIGN notes in README "Thread safety"); then the libFuzzer
 # targets of the input readers, DPTRAIN_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
-# Exits non-zero on any failure. DPTRAIN_SKIP_SANITIZERS=1 runs the Release suite only.
+# The Release suite and the install and pip tests run under strace, and the package-closure
+# check (scripts/check-packages.py) then fails naming any file used (by configure, the compilers,
+# the programs, the tests) whose package a fresh Debian 12 would not get from scripts/setup.sh.
+# Exits non-zero on any failure. DPTRAIN_SKIP_SANITIZERS=1 runs the Release suite (and the
+# closure check) only.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-dptrain_install_packages clang
+dptrain_install_packages "${DPTRAIN_TEST_PACKAGES[@]}"
 jobs="$(nproc)"
+trace_dir="$DPTRAIN_ROOT/build/closure"
+# Runs "$@" with every file it opens or executes logged to $trace_dir/$1.log (strace is cheap
+# here: with --seccomp-bpf only those two system calls stop the traced processes).
+traced() {
+  local name="$1"
+  shift
+  mkdir -p "$trace_dir"
+  strace -f -qq --seccomp-bpf -e trace=execve,openat -e status=successful \
+    -o "$trace_dir/$name.log" "$@"
+}
+check_packages() {
+  echo "== Package closure: every file used comes from a package scripts/setup.sh names" >&2
+  local builds=() b
+  for b in build build-asan build-tsan build-fuzz; do
+    [ -d "$DPTRAIN_ROOT/$b" ] && builds+=(--build "$DPTRAIN_ROOT/$b")
+  done
+  /usr/bin/python3 "$DPTRAIN_ROOT/scripts/check-packages.py" "${builds[@]}" \
+    $(for log in "$trace_dir"/*.log; do printf -- '--trace %s ' "$log"; done)
+}
 
 echo "== Size limits: files, functions, parallel/ includes (docs/ARCHITECTURE.md)" >&2
 python3 "$DPTRAIN_ROOT/scripts/check-size.py"
@@ -15,15 +38,19 @@ python3 "$DPTRAIN_ROOT/scripts/check-docs.py"  # notes cited = defined once; cit
 
 echo "== Release build and full test suite" >&2
 dptrain_build "$DPTRAIN_ROOT/build" -DCMAKE_BUILD_TYPE=Release
-ctest --test-dir "$DPTRAIN_ROOT/build" -j "$jobs" --output-on-failure
+rm -rf "$trace_dir"
+traced ctest ctest --test-dir "$DPTRAIN_ROOT/build" -j "$jobs" --output-on-failure
 
-if [ "${DPTRAIN_SKIP_SANITIZERS:-0}" = 1 ]; then exit 0; fi
+if [ "${DPTRAIN_SKIP_SANITIZERS:-0}" = 1 ]; then
+  check_packages
+  exit 0
+fi
 
 echo "== Embedding: fresh dptrain build installed to a temporary prefix, examples/embed against it" >&2
-bash "$DPTRAIN_ROOT/tests/install_test.sh"
+traced install_test bash "$DPTRAIN_ROOT/tests/install_test.sh"
 
 echo "== pip install --no-build-isolation . (offline, Debian packages), the package it installs" >&2
-bash "$DPTRAIN_ROOT/tests/pip_install_test.sh"
+traced pip_install_test bash "$DPTRAIN_ROOT/tests/pip_install_test.sh"
 
 echo "== ASan + UBSan build, full test suite" >&2
 # Without MPI: OpenMPI's own allocations would read as leaks; the MPI code runs in the Release suite.
@@ -53,3 +80,5 @@ TSAN_OPTIONS="halt_on_error=1:ignore_noninstrumented_modules=1" DPTRAIN_TEST_BAC
 
 echo "== libFuzzer targets (clang, ASan+UBSan): IDX, CSV and checkpoint readers" >&2
 bash "$DPTRAIN_ROOT/scripts/fuzz.sh"
+
+check_packages

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "dispatch.hpp"
 #include "dptrain/error.hpp"
 
 namespace dptrain {
@@ -65,7 +66,8 @@ void softmax_rows(T* v, std::size_t rows, std::size_t cols) {
 }  // namespace
 
 template <class T>
-void activation_forward(Activation activation, T* v, std::size_t rows, std::size_t cols) {
+DPTRAIN_CLONES void activation_forward(Activation activation, T* v, std::size_t rows,
+                                       std::size_t cols) {
   const std::size_t n = rows * cols;
   switch (activation) {
     case Activation::identity:
@@ -89,8 +91,8 @@ void activation_forward(Activation activation, T* v, std::size_t rows, std::size
 }
 
 template <class T>
-void activation_backward(Activation activation, const T* a, T* g, std::size_t rows,
-                         std::size_t cols) {
+DPTRAIN_CLONES void activation_backward(Activation activation, const T* a, T* g, std::size_t rows,
+                                        std::size_t cols) {
   const std::size_t n = rows * cols;
   switch (activation) {
     case Activation::identity:

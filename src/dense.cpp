@@ -1,5 +1,6 @@
 #include "dptrain/dense.hpp"
 
+#include "dispatch.hpp"
 #include "dptrain/rng.hpp"
 
 namespace dptrain {
@@ -110,7 +111,7 @@ void dropout_forward(const T* x, T* y, T* mask, std::size_t rows, std::size_t co
 }
 
 template <class T>
-void dropout_backward(const T* mask, T* grad, std::size_t n) {
+DPTRAIN_CLONES void dropout_backward(const T* mask, T* grad, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) grad[i] *= mask[i];
 }
 

@@ -92,10 +92,7 @@ void EngineConfig::validate() const {
                   gemm_backend_name(gemm));
     if (parallelism != Parallelism::data || group_threads > 1)
       throw Error("bf16 precision supports the data plan only, not intra or GxT");
-    if (!cpu_has_bf16())
-      throw Error(
-          "this CPU has no AVX512_BF16 instructions; bf16 would run in oneDNN's "
-          "emulation, slower than fp32 (use fp32)");
+    if (const std::string why = bf16_products_unavailable(); !why.empty()) throw Error(why);
   }
 }
 

@@ -81,6 +81,17 @@ const char* gemm_backend_name(GemmBackend backend) {
   return "?";
 }
 
+std::string bf16_products_unavailable() {
+  if (!onednn::available()) return "bf16 precision needs oneDNN, which this build lacks";
+  if (!cpu_has_bf16())
+    return "this CPU has no AVX512_BF16 instructions; bf16 would run in oneDNN's emulation, "
+           "slower than fp32 (use fp32)";
+  if (!onednn::native_bf16())
+    return "oneDNN is capped below AVX512_BF16 (ONEDNN_MAX_CPU_ISA); bf16 would run in its "
+           "emulation, slower than fp32 (use fp32, or lift the cap)";
+  return {};
+}
+
 bool gemm_backend_available(GemmBackend backend) {
   if (backend == GemmBackend::onednn) return onednn::available();
 #if DPTRAIN_HAVE_OPENBLAS

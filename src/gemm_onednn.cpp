@@ -124,6 +124,12 @@ bool available() {
   return true;
 }
 
+bool native_bf16() {
+  // The ISA oneDNN will use: the CPU's, capped by ONEDNN_MAX_CPU_ISA (or dnnl_set_max_cpu_isa).
+  const unsigned isa = dnnl_get_effective_cpu_isa();
+  return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
 std::string description() {
   const dnnl_version_t* v = dnnl_version();
   return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
@@ -191,6 +197,9 @@ class GemmCache {};
 
 namespace onednn {
 bool available() {
+  return false;
+}
+bool native_bf16() {
   return false;
 }
 std::string description() {

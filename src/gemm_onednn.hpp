@@ -21,6 +21,9 @@ namespace dptrain::onednn {
 
 /// Whether this build has oneDNN.
 bool available();
+/// Whether oneDNN runs bf16 products on AVX512_BF16 instructions here: its effective ISA (the
+/// CPU's, capped by ONEDNN_MAX_CPU_ISA) includes avx512_core_bf16. False without oneDNN.
+bool native_bf16();
 /// e.g. "oneDNN 2.6.3 (avx512_core_bf16), 1 thread per worker".
 std::string description();
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "dispatch.hpp"
 #include "dptrain/error.hpp"
 
 namespace dptrain {
@@ -76,7 +77,8 @@ std::size_t state_slots(OptimizerKind kind) {
 // compiler vectorises": keep the inner loop simple, -fno-math-errno for sqrt). Regularisation
 // is folded into the same pass.
 template <class T>
-void apply_update(const OptimizerConfig& cfg, double lr_d, std::uint64_t t, UpdateSlice<T> s) {
+DPTRAIN_CLONES void apply_update(const OptimizerConfig& cfg, double lr_d, std::uint64_t t,
+                                 UpdateSlice<T> s) {
   T* __restrict w = s.params.data();
   const T* __restrict g_in = s.grads.data();
   T* __restrict s0 = s.state0;

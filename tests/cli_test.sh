@@ -144,6 +144,10 @@ expect_error "unknown --data" "unknown data set 'foo'" train --data foo --layers
 expect_error "malformed idx: spec" "must be idx:<images>,<labels>" train --data "idx:$IMG" --layers 16,10
 expect_error "unknown option" "frobnicate" train --data xor --frobnicate 3
 expect_error "unknown option says see --help" "see dptrain train --help" train --data xor --frobnicate 3
+# bf16 where oneDNN cannot run it natively: a CPU without AVX512_BF16, reproduced here by capping
+# oneDNN at AVX2 (what an AVX2-only CPU such as Zen 3 gives it).
+ONEDNN_MAX_CPU_ISA=AVX2 expect_error "--precision bf16 on an AVX2-only oneDNN" "AVX512_BF16" \
+  train --data xor --layers 2,4,1 --precision bf16
 
 # ---- 2. bad numbers -------------------------------------------------------------------------------
 expect_error "--batch-size 0" "--batch-size must be at least 1" train --data xor --layers 2,4,1 --batch-size 0

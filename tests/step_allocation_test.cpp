@@ -154,7 +154,12 @@ TEST(StepAllocation, NoneInTheStep) {
 // oneDNN 2.6 builds a small argument map inside every primitive execution (its C API takes no
 // preallocated one), so a step with oneDNN products allocates a few small blocks per product;
 // what must not happen is a primitive or scratchpad created in the step: no block over 1 KB,
-// and the same count in every window of equal steps.
+// and the same count in every window of equal steps. One thing varies that is neither ours nor a
+// primitive: oneDNN sets up small per-thread state the first time a thread executes a
+// primitive, and under oneTBB which pool thread runs a split product's part differs from run to
+// run (work stealing), so a window may hold up to one such first execution per pool thread
+// (seen: 928 against 929 under load). The threads backend runs each part on the same thread
+// every step and stays exact; the 1 KB bound stays exact for both.
 TEST(StepAllocation, OnednnOnlyItsSmallArgumentMaps) {
   if (!gemm_backend_available(GemmBackend::onednn)) GTEST_SKIP() << "no oneDNN in this build";
   for (std::size_t threads : {1u, 2u}) {
@@ -177,7 +182,12 @@ TEST(StepAllocation, OnednnOnlyItsSmallArgumentMaps) {
     }
     const long first = allocations_in_steps(k);
     EXPECT_LE(largest.load(), 1024u) << parallel::backend_name(backend);
-    EXPECT_EQ(allocations_in_steps(k), first) << parallel::backend_name(backend);
+    const long again = allocations_in_steps(k);
+    EXPECT_LE(largest.load(), 1024u) << parallel::backend_name(backend);
+    if (backend == parallel::Backend::threads)  // each part on the same thread every step
+      EXPECT_EQ(again, first);
+    else  // see above: oneTBB's choice of thread, oneDNN's once-per-thread blocks
+      EXPECT_LE(std::abs(again - first), long(k.threads)) << "first " << first << " again " << again;
     EXPECT_LE(first, 20 * 12 * 10) << parallel::backend_name(backend);  // 2 parts a product
   }
 }

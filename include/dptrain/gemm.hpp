@@ -26,6 +26,9 @@ enum class GemmBackend { openblas, eigen, reference, onednn };
 GemmBackend parse_gemm_backend(std::string_view name);
 const char* gemm_backend_name(GemmBackend backend);
 bool gemm_backend_available(GemmBackend backend);
+/// Why bf16 products cannot run natively here (the CPU lacks AVX512_BF16, oneDNN is capped
+/// below it by ONEDNN_MAX_CPU_ISA, or the build has no oneDNN), or empty when they can.
+std::string bf16_products_unavailable();
 /// oneDNN when the build has it, else OpenBLAS when it has that, else Eigen.
 GemmBackend default_gemm_backend();
 /// Human description of what will run, e.g. "openblas 0.3.21 (SkylakeX kernel)".
