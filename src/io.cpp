@@ -65,7 +65,7 @@ void check_regular_or_absent(const std::string& path, const std::string& target)
                 "; dptrain writes its output only to a regular file (or a new one)");
 }
 
-// Note [Descriptor paths]: /proc/<pid>/fd/N (and /proc/<pid>/task/<tid>/fd/N) is a "magic" link
+// Note [Descriptor paths]. /proc/<pid>/fd/N (and /proc/<pid>/task/<tid>/fd/N) is a "magic" link
 // that stands for an open file description, not for a name: /dev/fd/N, /dev/stdout, //proc/self/
 // fd/N, /./proc/self/fd/N and any link to them lead there, and its text is the file that
 // descriptor has open ("/work/keep.txt", or "pipe:[123]" naming no file). Replacing that file

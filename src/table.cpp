@@ -167,7 +167,7 @@ Dataset parse_csv(std::string_view text, const std::string& source, const TableO
   if (csv_init(&parser, CSV_APPEND_NULL) != 0) throw std::bad_alloc();
   csv_set_delim(&parser, static_cast<unsigned char>(options.delimiter));
   // Feed one physical line at a time so messages can name the line.
-  // Note [Unclosed quote]: a quoted field may span lines (RFC 4180), so a stray '"' makes every
+  // Note [Unclosed quote]. a quoted field may span lines (RFC 4180), so a stray '"' makes every
   // later line part of one field, and libcsv's csv_fini ends that field at the end of the text
   // without complaint: `3,4,"cat` before two more rows would train as one row labelled
   // "cat\n5,6,dog...". The line where each quoted field opens is tracked (a field that ended
