@@ -4,7 +4,8 @@
 // prints where it stopped and the command that resumes, and exits 128 + the signal (130, 143).
 // A second signal ends the process at once with that signal's default action: the atomic
 // writer (io.hpp) never leaves a torn checkpoint, at most a temporary file that the next save
-// removes.
+// removes. A repeat of the first signal within half a second is not a second signal but the same
+// request delivered twice, as timeout(1) does (Note [Repeated signals] in stop_signals.cpp).
 #include <atomic>
 #include <span>
 #include <string>
@@ -14,7 +15,8 @@
 namespace dptrain::cli {
 
 /// Installs the handlers (sigaction, SA_RESTART) and returns the flag they set. The handler only
-/// stores the signal number and the lock-free flag and write(2)s one line to stderr. A SIGINT
+/// reads the monotonic clock, stores the signal number, its time and the lock-free flag, and
+/// write(2)s one line to stderr (all async-signal-safe; no allocation, no lock). A SIGINT
 /// that the parent process ignored (e.g. `dptrain ... &` in a non-interactive shell) stays
 /// ignored.
 const std::atomic<bool>& install_stop_signals();
