@@ -109,6 +109,27 @@ expect "resume with another architecture" 2 "does not match --layers" train --da
 expect "resume refuses a changed setting" 2 "--lr 0.5 differs from checkpoint 'm.dpt', trained with 0.001" train --data csv:train.csv --resume m.dpt --epochs 4 --lr 0.5
 expect "resume refuses an invalid value it would ignore" 2 "--lr: 'abc'" train --data csv:train.csv --resume m.dpt --epochs 4 --lr abc
 expect "resume with the same value is fine" 0 "resumed from 'm.dpt'" train --data csv:train.csv --resume m.dpt --epochs 3 --seed 42
+# Model, loss, normalisation and determinism flags: checked as in a fresh run, refused when they
+# differ from the checkpoint's (m.dpt: 4,16,2 relu/softmax, ce, standard, deterministic, 16).
+for case in "--dropout 7|--dropout must be in [0, 1)" \
+  "--dropout 0.5|--dropout 0.5 differs from checkpoint 'm.dpt', trained with 0; a resumed run keeps its settings" \
+  "--activation softmax|softmax is only for the output layer" \
+  "--activation tanh|--activation tanh differs from checkpoint 'm.dpt', trained with relu" \
+  "--output sigmoid|--output sigmoid differs from checkpoint 'm.dpt', trained with softmax" \
+  "--output swish|unknown activation" \
+  "--loss mse|--loss mse differs from checkpoint 'm.dpt', trained with ce" \
+  "--init glorot|--init glorot differs from checkpoint 'm.dpt', trained with auto" \
+  "--init lecun|--init: unknown initialisation 'lecun'" \
+  "--normalize minmax|--normalize minmax differs from checkpoint 'm.dpt', trained with standard" \
+  "--micro-batches 4|--micro-batches 4 differs from checkpoint 'm.dpt', trained with 16" \
+  "--micro-batches 0|--micro-batches must be at least 1" \
+  "--hidden 8|--hidden 8 differs from checkpoint 'm.dpt', trained with 16"; do
+  # shellcheck disable=SC2086
+  expect "resume: ${case%%|*} is refused" 2 "${case#*|}" train --data csv:train.csv --resume m.dpt --epochs 3 ${case%%|*}
+done
+expect "resume: every flag as the checkpoint has it is fine" 0 "resumed from 'm.dpt'" train --data csv:train.csv --resume m.dpt --epochs 3 --hidden 16 --activation relu --dropout 0 --output softmax --loss ce --init auto --normalize standard --deterministic --micro-batches 16
+run train --data csv:train.csv --layers 4,16,2 --epochs 1 --save nd.dpt --test-data none
+expect "resume: --deterministic on a checkpoint trained without it is refused" 2 "--deterministic differs from checkpoint 'nd.dpt', trained without --deterministic" train --data csv:train.csv --resume nd.dpt --epochs 2 --deterministic
 expect "resume with nothing to train says so" 2 "has already trained 2 of 2 epochs: nothing to train" train --data csv:train.csv --resume m.dpt --epochs 2
 expect "cosine final rate above the rate" 2 "final learning rate 0.500000 is above the learning rate 0.010000" train --data csv:train.csv --layers 4,16,2 --schedule cosine --lr 0.01 --min-lr 0.5
 expect "eval prints confusion matrix" 0 "confusion matrix" eval --model m2.dpt --data csv:train.csv
