@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "data_options.hpp"
+#include "dptrain/utf8.hpp"
 #include "options.hpp"
 
 namespace dptrain::cli {
@@ -293,6 +294,21 @@ void warn_if_unscaled(const Dataset& train) {
   }
 }
 
+/// A classifier learns to tell classes apart: training rows of one class are refused, as
+/// scikit-learn's classifiers refuse them (before any training, naming the class).
+void refuse_one_class(const Dataset& train) {
+  if (!train.classification() || train.labels.empty()) return;
+  const std::int32_t first = train.labels.front();
+  if (std::any_of(train.labels.begin(), train.labels.end(),
+                  [first](std::int32_t l) { return l != first; }))
+    return;
+  throw Error("data '" + train.source + "' has only one class, '" +
+              escape_invalid_utf8(train.schema.class_name(std::size_t(first))) + "', in its " +
+              std::to_string(train.rows) +
+              " training rows: a classifier needs at least 2 classes (for regression targets "
+              "use --loss mse)");
+}
+
 /// Guidance: whole-number regression targets read as classes make one class per value.
 void warn_if_many_classes(const Dataset& train) {
   if (train.classes > 20 && train.classes * 4 > train.rows)
@@ -376,6 +392,7 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
   if (s.resumed) d.train = conform_data(std::move(d.train), s.resumed->schema, "train");
   if (!s.resumed && !r.count("loss") && !tabular)
     config.loss = !d.train.classification() ? Loss::mse : outputs == 1 ? Loss::bce : Loss::ce;
+  refuse_one_class(d.train);
   if (!s.resumed) warn_if_many_classes(d.train);
   if (s.infer_widths) infer_widths(d.train, config.loss, s.widths);
   d.test = load_test_data(r, d.spec, config.seed, table, d.train);
