@@ -9,6 +9,7 @@
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
 #include "dptrain/limits.hpp"
+#include "dptrain/utf8.hpp"
 
 namespace dptrain {
 
@@ -113,6 +114,7 @@ class Reader {
 }  // namespace
 
 std::string encode_checkpoint(const Checkpoint& c) {
+  check_schema_text(c.schema, "the checkpoint's schema");
   const OptimizerConfig& o = c.optimizer;
   json meta = {
       {"spec", spec_to_json(c.spec)},
@@ -163,7 +165,9 @@ std::string encode_checkpoint(const Checkpoint& c) {
   if (c.target_normalizer.active())  // optional: older readers and files never see it
     meta["target_normalizer"] = {{"offset", c.target_normalizer.offset},
                                  {"scale", c.target_normalizer.scale}};
-  const std::string meta_text = meta.dump();
+  // The schema's names must be UTF-8 (Note [UTF-8 names]); the data spec, a path kept for the
+  // record, may hold any bytes: those that are not UTF-8 become U+FFFD.
+  const std::string meta_text = meta.dump(-1, ' ', false, json::error_handler_t::replace);
   std::string out(kMagic, sizeof kMagic);
   put<std::uint32_t>(out, kCheckpointVersion);
   put<std::uint64_t>(out, meta_text.size());

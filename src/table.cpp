@@ -49,7 +49,7 @@ struct CsvState {
       std::vector<std::string> names;
       if (is_header)
         for (const auto& f : fields) names.emplace_back(trim(f));
-      builder.set_columns(fields.size(), names);
+      builder.set_columns(fields.size(), names, [&](std::size_t c) { return cell(c); });
       have_columns = true;
       first_row_line = line;
       if (is_header) {
@@ -222,21 +222,39 @@ void attach_labels(Dataset& data, std::string_view text, const std::string& sour
     if (line.empty() || line.front() == '#') continue;
     if (line.size() >= 2 && line.front() == '"' && line.back() == '"')
       line = line.substr(1, line.size() - 2);
+    else if (line.find(options.delimiter) != std::string_view::npos)
+      throw Error(source + ": line " + std::to_string(number) + " has " +
+                  std::to_string(1 + std::count(line.begin(), line.end(), options.delimiter)) +
+                  " fields (" + quoted(line) +
+                  "); a labels file holds one label per line (quote a label that contains the "
+                  "delimiter)");
     lines.emplace_back(number, std::string(line));
   }
-  const bool header =
-      options.header == TableOptions::Header::yes ||
-      (options.header == TableOptions::Header::detect && lines.size() == data.rows + 1);
+  // Note [Labels header]. the first line is a header only when --header yes says so, or (detect)
+  // when the file has exactly one line more than the data have rows and that line is not a
+  // number: a numeric first line is always a label, so an extra label line is an error rather
+  // than a silently dropped first label.
+  double number_value = 0;
+  const bool numeric_first = !lines.empty() && parse_number(lines[0].second, number_value);
+  const bool header = options.header == TableOptions::Header::yes ||
+                      (options.header == TableOptions::Header::detect &&
+                       lines.size() == data.rows + 1 && !numeric_first);
   if (lines.size() - (header && !lines.empty() ? 1 : 0) != data.rows)
     throw Error(source + ": has " + std::to_string(lines.size()) + " labels for the " +
-                std::to_string(data.rows) + " rows of data '" + data.source + "'");
+                std::to_string(data.rows) + " rows of data '" + data.source + "'" +
+                (numeric_first && lines.size() == data.rows + 1 &&
+                         options.header == TableOptions::Header::detect
+                     ? " (its first line, " + quoted(lines[0].second) +
+                           ", is a number, so it is a label, not a header)"
+                     : ""));
   DataSchema schema = data.schema;
   TableOptions o = options;  // the file's one column is the label
   o.label = "1";
   o.model_inputs = 0;
   TableBuilder builder(source, o);
   builder.set_columns(
-      2, header ? std::vector<std::string>{"", lines[0].second} : std::vector<std::string>{});
+      2, header ? std::vector<std::string>{"", lines[0].second} : std::vector<std::string>{},
+      [&](std::size_t) { return source + ": line " + std::to_string(lines[0].first); });
   std::vector<double> values(2, 0.0);
   for (std::size_t i = header ? 1 : 0; i < lines.size(); ++i) {
     const auto& [line, label] = lines[i];

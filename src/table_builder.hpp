@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "dptrain/data.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/schema.hpp"
+#include "dptrain/utf8.hpp"
 
 namespace dptrain::table_detail {
 
@@ -69,6 +71,8 @@ class LabelMapper {
   /// The label of the next row; `where()` names its cell in messages.
   template <class Where>
   void add(std::string_view text, Where&& where) {
+    if (invalid_utf8_offset(text) != std::string_view::npos)
+      require_utf8(trim(text), where(), "label");  // Note [UTF-8 names]
     const std::string k = key(trim(text));
     if (k.empty()) throw Error(where() + ": empty label");
     double v = 0;
@@ -149,14 +153,22 @@ class TableBuilder {
   }
 
   /// Fixes the column count and resolves the label column; `names` may be empty (no header).
-  void set_columns(std::size_t count, const std::vector<std::string>& names) {
+  /// `where(c)` names column c's header cell in messages (default: "<source>: column c+1").
+  /// Refuses a name that is not UTF-8 (Note [UTF-8 names]) and a feature name that two columns
+  /// share: a model matches its inputs by name, and a checkpoint cannot hold such a schema.
+  void set_columns(std::size_t count, const std::vector<std::string>& names,
+                   const std::function<std::string(std::size_t)>& where = {}) {
     columns_ = count;
+    for (std::size_t c = 0; c < names.size(); ++c)
+      require_utf8(names[c], where ? where(c) : data_.source + ": column " + std::to_string(c + 1),
+                   "column name");
     const std::string label = label_option(count, names);
     if (label == "none") {  // features only
       if (count < 1) throw Error(data_.source + ": has no columns");
       label_ = count;  // past the end: no cell is the label
       data_.features = count;
       data_.schema.feature_names = names;
+      refuse_shared_names(names);
       return;
     }
     if (count < 2)
@@ -180,6 +192,7 @@ class TableBuilder {
     data_.features = count - 1;
     if (!options_.classification) data_.target_width = 1;
     fill_schema(names);
+    refuse_shared_names(names);
   }
   std::size_t columns() const { return columns_; }
   std::size_t label_column() const { return label_; }
@@ -237,6 +250,23 @@ class TableBuilder {
     s.label_column = names.empty() ? std::to_string(label_) : names[label_];
     for (std::size_t c = 0; c < names.size(); ++c)
       if (c != label_) s.feature_names.push_back(names[c]);
+  }
+  /// An Error naming the first feature name that several feature columns share, and where.
+  void refuse_shared_names(const std::vector<std::string>& names) const {
+    std::unordered_map<std::string_view, std::vector<std::size_t>> columns;
+    for (std::size_t c = 0; c < names.size(); ++c)
+      if (c != label_) columns[names[c]].push_back(c);
+    for (std::size_t c = 0; c < names.size(); ++c) {
+      if (c == label_) continue;
+      const std::vector<std::size_t>& hits = columns.at(names[c]);
+      if (hits.size() < 2) continue;
+      std::string list;
+      for (std::size_t i = 0; i < hits.size(); ++i)
+        list += (i == 0 ? "" : i + 1 == hits.size() ? " and " : ", ") + std::to_string(hits[i]);
+      throw Error(data_.source + ": column name '" + names[c] + "' is used by columns " + list +
+                  " (0-based); feature names must be unique, since a trained model matches "
+                  "its columns by name: rename all but one");
+    }
   }
   /// The index of the one column called `label`; an Error if none or several are.
   std::size_t column_named(const std::string& label, const std::vector<std::string>& names) const {

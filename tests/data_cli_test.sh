@@ -96,6 +96,64 @@ expect "sqlite WAL database trains" 0 "params_hash=" train --data sqlite:wal.db 
 expect "idx: every gzip member is read" 0 "params_hash=" train --data idx:img2.gz,lbl.gz --layers 4,8,10 --epochs 1
 expect "idx: trailing bytes after gzip are refused" 2 "cannot read 'imgjunk.gz': 4 bytes of trailing data after gzip member 1" train --data idx:imgjunk.gz,lbl.gz --layers 4,8,10
 
+# ---- names that are not UTF-8, shared names, one class, --labels files: refused at load time,
+# before any training (nothing on stdout, no checkpoint) ----
+# expect_refused NAME SUBSTRING ARGS...: exit 2 naming SUBSTRING, no epoch ran, no r.dpt written.
+expect_refused() {
+  local name=$1 want=$2
+  shift 2
+  rm -f r.dpt
+  run "$@" --save r.dpt
+  if [[ $RC -ne 2 ]]; then not_ok "$name" "expected exit 2, got $RC"
+  elif ! grep -qF -- "$want" err; then not_ok "$name" "expected stderr to contain '$want'"
+  elif grep -q '^epoch' out || [[ -e r.dpt ]]; then not_ok "$name" "training started"
+  else ok "$name"; fi
+}
+printf 'caf\xe9,b,y\n1,2,0\n3,4,1\n' >latin1-header.csv
+printf 'a,b,y\n1,2,caf\xe9\n3,4,dog\n' >latin1-label.csv
+printf 'a,a,b,y\n1,2,3,0\n4,5,6,1\n' >dup-features.csv
+printf 'a,b,y\n1,2,0\n3,4,0\n5,6,0\n' >all0.csv
+printf 'a,b,y\n1,2,1\n3,4,1\n5,6,1\n' >all1.csv
+printf 'a,b,y\n1,2,cat\n3,4,cat\n5,6,cat\n' >allcat.csv
+/usr/bin/python3 - <<'PY'
+import sqlite3
+db = sqlite3.connect("latin1.db")
+db.execute("CREATE TABLE t (f1 REAL, y TEXT)")
+db.execute("INSERT INTO t VALUES (1.0, CAST(X'636166E9' AS TEXT)), (2.0, 'dog')")
+db.commit()
+PY
+expect_refused "latin-1 byte in a csv header: file, line and column" "latin1-header.csv: line 1, column 1: column name 'caf\xE9' is not valid UTF-8 (byte 0xE9 at byte 4)" train --data csv:latin1-header.csv --layers 2,4,2 --epochs 1
+expect_refused "latin-1 byte in a text label: file, line and column" "latin1-label.csv: line 2, column 3: label 'caf\xE9' is not valid UTF-8" train --data csv:latin1-label.csv --layers 2,4,2 --epochs 1
+expect_refused "latin-1 byte in a sqlite text label" "sqlite:latin1.db: row 1, column 2 ('y'): label 'caf\xE9' is not valid UTF-8" train --data sqlite:latin1.db --table t --layers 1,4,2 --epochs 1
+expect_refused "latin-1 byte in a sqlite column name" "sqlite:train.db: column 1: column name 'caf\xE9' is not valid UTF-8" train --data sqlite:train.db --query $'SELECT f1 AS "caf\xe9", outcome FROM samples' --layers 1,4,2 --epochs 1
+# A data path that is not UTF-8 is only recorded (U+FFFD for the byte): the run, its log, its
+# checkpoint and eval --format json all work.
+cp train.csv $'tr\xe9in.csv'
+run train --data $'csv:tr\xe9in.csv' --layers 4,8,2 --epochs 1 --save p.dpt --log p.jsonl --test-data none
+[[ $RC -eq 0 && -s p.dpt && -s p.jsonl ]] && ok "a data path that is not UTF-8: trains, saves and logs" || not_ok "a data path that is not UTF-8" "rc=$RC $(head -c 300 err)"
+run eval --model p.dpt --data $'csv:tr\xe9in.csv' --format json
+[[ $RC -eq 0 ]] && /usr/bin/python3 -c 'import json; d=json.load(open("out")); assert d["data"] == "tr\ufffdin.csv", d["data"]' && ok "eval --format json with a path that is not UTF-8" || not_ok "eval --format json with a path that is not UTF-8" "rc=$RC $(head -c 300 err)"
+expect_refused "duplicated feature names are refused when training" "dup-features.csv: column name 'a' is used by columns 0 and 1 (0-based)" train --data csv:dup-features.csv --hidden 4 --epochs 1
+expect_refused "one class (all 0) is refused" "has only one class, '0', in its 3 training rows" train --data csv:all0.csv --hidden 4 --epochs 1
+expect_refused "one class (all 1) is refused" "has only one class, '1', in its 3 training rows" train --data csv:all1.csv --layers 2,4,2 --epochs 1
+expect_refused "one text class is refused" "has only one class, 'cat', in its 3 training rows" train --data csv:allcat.csv --hidden 4 --epochs 1
+{ head -1 train.csv; grep ',0$' train.csv | head -5; } >test0.csv
+expect "one class in a test set is fine" 0 "final test accuracy" train --data csv:train.csv --layers 4,8,2 --epochs 1 --test-data csv:test0.csv
+# --labels: a numeric first line is a label, never a header; two columns are refused.
+/usr/bin/python3 - <<'PY'
+rows = open("train.csv").read().splitlines()[1:11]
+labels = [r.split(",")[-1] for r in rows]
+open("ten.csv", "w").write("\n".join(",".join(r.split(",")[:4]) for r in rows) + "\n")
+open("labels-extra.csv", "w").write("\n".join(["1"] + labels) + "\n")
+open("labels-header.csv", "w").write("\n".join(["outcome"] + labels) + "\n")
+open("labels-two.csv", "w").write("\n".join(l + "," + l for l in labels) + "\n")
+open("labels-quoted.csv", "w").write("\n".join('"a,%s"' % l for l in labels) + "\n")
+PY
+expect_refused "--labels: an extra numeric first line is not a header" "labels-extra.csv: has 11 labels for the 10 rows of data 'ten.csv' (its first line, '1', is a number, so it is a label, not a header)" train --data csv:ten.csv --labels csv:labels-extra.csv --hidden 4 --epochs 1 --test-data none
+expect "--labels: a text first line on an extra line is the header" 0 "params_hash=" train --data csv:ten.csv --labels csv:labels-header.csv --hidden 4 --epochs 1 --test-data none
+expect_refused "--labels: two columns are refused" "labels-two.csv: line 1 has 2 fields ('" train --data csv:ten.csv --labels csv:labels-two.csv --hidden 4 --epochs 1 --test-data none
+expect "--labels: a quoted label may hold the delimiter" 0 "params_hash=" train --data csv:ten.csv --labels csv:labels-quoted.csv --hidden 4 --epochs 1 --test-data none
+
 # ---- checkpoints, resume, eval, predict ----
 run train --data csv:train.csv --layers 4,16,2 --epochs 2 --save m.dpt --normalize standard --deterministic --threads 2 --log run.jsonl
 [[ $RC -eq 0 && -s m.dpt ]] && ok "save writes a checkpoint" || not_ok "save writes a checkpoint" "rc=$RC"
@@ -109,6 +167,27 @@ expect "resume with another architecture" 2 "does not match --layers" train --da
 expect "resume refuses a changed setting" 2 "--lr 0.5 differs from checkpoint 'm.dpt', trained with 0.001" train --data csv:train.csv --resume m.dpt --epochs 4 --lr 0.5
 expect "resume refuses an invalid value it would ignore" 2 "--lr: 'abc'" train --data csv:train.csv --resume m.dpt --epochs 4 --lr abc
 expect "resume with the same value is fine" 0 "resumed from 'm.dpt'" train --data csv:train.csv --resume m.dpt --epochs 3 --seed 42
+# Model, loss, normalisation and determinism flags: checked as in a fresh run, refused when they
+# differ from the checkpoint's (m.dpt: 4,16,2 relu/softmax, ce, standard, deterministic, 16).
+for case in "--dropout 7|--dropout must be in [0, 1)" \
+  "--dropout 0.5|--dropout 0.5 differs from checkpoint 'm.dpt', trained with 0; a resumed run keeps its settings" \
+  "--activation softmax|softmax is only for the output layer" \
+  "--activation tanh|--activation tanh differs from checkpoint 'm.dpt', trained with relu" \
+  "--output sigmoid|--output sigmoid differs from checkpoint 'm.dpt', trained with softmax" \
+  "--output swish|unknown activation" \
+  "--loss mse|--loss mse differs from checkpoint 'm.dpt', trained with ce" \
+  "--init glorot|--init glorot differs from checkpoint 'm.dpt', trained with auto" \
+  "--init lecun|--init: unknown initialisation 'lecun'" \
+  "--normalize minmax|--normalize minmax differs from checkpoint 'm.dpt', trained with standard" \
+  "--micro-batches 4|--micro-batches 4 differs from checkpoint 'm.dpt', trained with 16" \
+  "--micro-batches 0|--micro-batches must be at least 1" \
+  "--hidden 8|--hidden 8 differs from checkpoint 'm.dpt', trained with 16"; do
+  # shellcheck disable=SC2086
+  expect "resume: ${case%%|*} is refused" 2 "${case#*|}" train --data csv:train.csv --resume m.dpt --epochs 3 ${case%%|*}
+done
+expect "resume: every flag as the checkpoint has it is fine" 0 "resumed from 'm.dpt'" train --data csv:train.csv --resume m.dpt --epochs 3 --hidden 16 --activation relu --dropout 0 --output softmax --loss ce --init auto --normalize standard --deterministic --micro-batches 16
+run train --data csv:train.csv --layers 4,16,2 --epochs 1 --save nd.dpt --test-data none
+expect "resume: --deterministic on a checkpoint trained without it is refused" 2 "--deterministic differs from checkpoint 'nd.dpt', trained without --deterministic" train --data csv:train.csv --resume nd.dpt --epochs 2 --deterministic
 expect "resume with nothing to train says so" 2 "has already trained 2 of 2 epochs: nothing to train" train --data csv:train.csv --resume m.dpt --epochs 2
 expect "cosine final rate above the rate" 2 "final learning rate 0.500000 is above the learning rate 0.010000" train --data csv:train.csv --layers 4,16,2 --schedule cosine --lr 0.01 --min-lr 0.5
 expect "eval prints confusion matrix" 0 "confusion matrix" eval --model m2.dpt --data csv:train.csv

@@ -3,6 +3,7 @@
 
 #include "dptrain/checkpoint.hpp"
 #include "dptrain/schema.hpp"
+#include "dptrain/utf8.hpp"
 #include "test_util.hpp"
 
 namespace dptrain {
@@ -94,6 +95,40 @@ TEST(Schema, DecodeRefusesASchemaThatContradictsTheModel) {
     EXPECT_NE(std::string(e.what()).find("names 1 features but the model has 2"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(Utf8, FindsTheFirstByteThatIsNotWellFormed) {
+  constexpr auto npos = std::string_view::npos;
+  EXPECT_EQ(invalid_utf8_offset("plain"), npos);
+  EXPECT_EQ(invalid_utf8_offset("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), npos);
+  EXPECT_EQ(invalid_utf8_offset("caf\xE9"), 3u);           // Latin-1
+  EXPECT_EQ(invalid_utf8_offset("a\xC0\xAF"), 1u);         // overlong '/'
+  EXPECT_EQ(invalid_utf8_offset("\xED\xA0\x80"), 0u);      // a surrogate
+  EXPECT_EQ(invalid_utf8_offset("\xF4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(invalid_utf8_offset("ok\xE2\x82"), 2u);        // cut short
+  EXPECT_EQ(escape_invalid_utf8("caf\xE9 \xC3\xA9"), "caf\\xE9 \xC3\xA9");
+  try {
+    require_utf8("caf\xE9", "t.csv: line 1, column 2", "column name");
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "t.csv: line 1, column 2: column name 'caf\\xE9' is not valid UTF-8 (byte 0xE9 "
+                 "at byte 4); save the data as UTF-8");
+  }
+}
+
+TEST(Utf8, CheckpointsRefuseNamesThatAreNotUtf8AndKeepAnyPath) {
+  Model<float> m(ModelSpec::mlp({2, 3, 2}, Activation::tanh, Activation::softmax, 0.0));
+  m.initialize(1);
+  Trainer t(m, TrainConfig{});
+  Checkpoint k = t.checkpoint();
+  k.classes = 2;
+  k.data = "csv:tr\xE9in.csv";  // a path, for the record: any bytes
+  EXPECT_EQ(decode_checkpoint(encode_checkpoint(k), "m.dpt").data, "csv:tr\xEF\xBF\xBDin.csv");
+  k.schema.class_names = {"caf\xE9", "dog"};
+  EXPECT_THROW(encode_checkpoint(k), Error);
+  k.schema.class_names = {"caf\xC3\xA9", "dog"};
+  EXPECT_EQ(decode_checkpoint(encode_checkpoint(k), "m.dpt").schema.class_names[0], "caf\xC3\xA9");
 }
 
 }  // namespace

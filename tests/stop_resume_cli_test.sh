@@ -114,6 +114,41 @@ eval "$resume" >out2 2>err2
 rc=$?
 [[ $rc -eq 0 && $(hash_of out2) == "$want" && -s "my run's.dpt" ]] && ok "resume command with a quoted path: $resume" || not_ok "quoted resume command" "rc=$rc: $resume"
 
+# ---- the printed resume command works verbatim (bash -c) for runs that use --hidden, the
+# --opt=value form, and the model, loss, normalisation and determinism flags that a resumed run
+# checks against its checkpoint ----
+# stop_and_resume NAME ARGS...: `dptrain ARGS --save s.dpt`, SIGTERM once it trains, then the
+# printed command; ok when the stop exits 143 and the command exits 0 after resuming s.dpt.
+stop_and_resume() {
+  local name=$1
+  shift
+  rm -f s.dpt
+  "$DPTRAIN" "$@" >out1 2>err1 &
+  local pid=$!
+  wait_for out1 '^threads' || true
+  kill -TERM $pid
+  wait $pid
+  local stopped=$?
+  local resume
+  resume=$(sed -n 's/^resume with: //p' err1)
+  bash -c "$resume" >out2 2>err2
+  local rc=$?
+  if [[ $stopped -eq 143 && $rc -eq 0 && -n $resume ]] && grep -q "^resumed from 's.dpt'" out2; then
+    ok "printed resume command runs verbatim: $name"
+  else
+    not_ok "printed resume command: $name" "stop rc=$stopped, resume rc=$rc: $resume: $(head -c 300 err2)"
+  fi
+}
+HID=(train --data csv:d.csv --batch-size 4 --epochs 3 --test-data none)
+stop_and_resume "--hidden" "${HID[@]}" --hidden 256,256 --save s.dpt
+stop_and_resume "--opt=value forms" "${HID[@]}" --hidden=256,256 --activation=tanh --dropout=0.1 \
+  --lr=0.01 --seed=7 --save=s.dpt
+stop_and_resume "model, loss and normalisation flags" "${HID[@]}" --hidden 256,256 --activation \
+  leaky_relu --dropout 0.2 --loss bce --output sigmoid --init glorot --normalize standard \
+  --optimizer adamw --weight-decay 0.001 --schedule cosine --min-lr 0.0001 --save s.dpt
+stop_and_resume "--deterministic --micro-batches" "${HID[@]}" --layers 8,256,256,2 --deterministic \
+  --micro-batches 4 --normalize minmax --loss ce --output softmax --init he --save s.dpt
+
 # ---- SIGINT (job control on, so the background job does not ignore it): exit 130 ----
 set -m
 "$DPTRAIN" "${RUN[@]}" >out1 2>err1 &

@@ -322,6 +322,64 @@ TEST(CsvLabels, LabelsFromASeparateFile) {
   }
 }
 
+// Note [Labels header]: a numeric first line is a label (one label too many is an error, not a
+// header), and a line with the delimiter outside quotes is two columns, refused.
+TEST(CsvLabels, NumericFirstLineIsNeverAHeaderAndOneLabelPerLine) {
+  TableOptions none;
+  none.label = "none";
+  auto error_of = [&](const std::string& labels, const TableOptions& o) {
+    Dataset d = parse_csv("1,2\n3,4\n", "x.csv", none);
+    try {
+      attach_labels(d, labels, "y.csv", o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(error_of("1\n0\n1\n", {})
+                .find("y.csv: has 3 labels for the 2 rows of data 'x.csv' "
+                      "(its first line, '1', is a number, so it is a label"),
+            std::string::npos)
+      << error_of("1\n0\n1\n", {});
+  EXPECT_NE(error_of("y\n0,1\n1,0\n", {})
+                .find("y.csv: line 2 has 2 fields ('0,1'); a labels "
+                      "file holds one label per line"),
+            std::string::npos)
+      << error_of("y\n0,1\n1,0\n", {});
+  TableOptions yes;
+  yes.header = TableOptions::Header::yes;
+  Dataset d = parse_csv("1,2\n3,4\n", "x.csv", none);
+  attach_labels(d, "7\n0\n1\n", "y.csv", yes);  // --header yes: a numeric header is a header
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1}));
+  Dataset q = parse_csv("1,2\n3,4\n", "x.csv", none);
+  attach_labels(q, "\"a,b\"\n\"c\"\n", "y.csv", {});  // quoted: one label with a comma
+  EXPECT_EQ(q.schema.class_names, (std::vector<std::string>{"a,b", "c"}));
+}
+
+TEST(Csv, SharedFeatureNamesAndNamesThatAreNotUtf8AreRefused) {
+  auto error_of = [](const std::string& text) {
+    try {
+      parse_csv(text, "t.csv", {});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(error_of("a,a,b,y\n1,2,3,0\n4,5,6,1\n"),
+            "t.csv: column name 'a' is used by columns 0 and 1 (0-based); feature names must be "
+            "unique, since a trained model matches its columns by name: rename all but one");
+  EXPECT_NE(error_of("a,b,a,y\n1,2,3,0\n4,5,6,1\n").find("'a' is used by columns 0 and 2 "),
+            std::string::npos);
+  EXPECT_EQ(error_of("a,b,y,y\n1,2,0,0\n4,5,1,1\n").substr(0, 8), "accepted");  // one is the label
+  EXPECT_NE(error_of("a,caf\xE9,y\n1,2,0\n")
+                .find("t.csv: line 1, column 2: column name "
+                      "'caf\\xE9' is not valid UTF-8"),
+            std::string::npos);
+  EXPECT_NE(error_of("a,y\n1,dog\n2,caf\xE9\n").find("t.csv: line 3, column 2: label "),
+            std::string::npos);
+  EXPECT_EQ(error_of("a,caf\xC3\xA9,y\n1,2,caf\xC3\xA9\n3,4,dog\n"), "accepted");
+}
+
 class SqliteTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -73,7 +73,8 @@ struct Checkpoint {
 
 /// Serialises / parses the format above. decode_checkpoint throws dptrain::Error naming
 /// `source`: not a checkpoint, another format version, truncated, checksum mismatch, or
-/// metadata that does not describe a valid model.
+/// metadata that does not describe a valid model. encode_checkpoint throws dptrain::Error for
+/// a schema name that is not valid UTF-8 (Note [UTF-8 names] in utf8.hpp).
 std::string encode_checkpoint(const Checkpoint& c);
 Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source);
 

@@ -25,11 +25,13 @@ Dataset load_csv(const std::string& path, const TableOptions& options);
 
 /// Sets the labels (or, with options.classification false, the regression targets) of `data`,
 /// which has none, from a separate file: one label per line, in row order. Surrounding blanks
-/// and quotes are dropped; blank lines and lines starting with '#' are skipped; the first line
-/// is a header when options.header is yes, or (detect) when the file has one line more than
-/// `data` has rows. Class labels map as a label column's do (Note [Schema], model_classes and
-/// model_schema included) and the schema gets the header as its label column. Throws
-/// dptrain::Error naming the file and line: a count that differs from data.rows, a bad label.
+/// and quotes are dropped; blank lines and lines starting with '#' are skipped; a line holding
+/// the delimiter outside quotes (two columns) is refused. The first line is a header when
+/// options.header is yes, or (detect) when the file has one line more than `data` has rows and
+/// that line is not a number (Note [Labels header] in table.cpp). Class labels map as a label
+/// column's do (Note [Schema], model_classes and model_schema included) and the schema gets the
+/// header as its label column. Throws dptrain::Error naming the file and line: a count that
+/// differs from data.rows, a bad label, a line with several fields.
 void attach_labels(Dataset& data, std::string_view text, const std::string& source,
                    const TableOptions& options);
 

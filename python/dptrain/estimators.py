@@ -384,9 +384,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if first:
             self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
             if len(self.classes_) < 2:
+                only = self.classes_[0]
+                only = only.item() if isinstance(only, np.generic) else only  # 0, not np.int64(0)
                 raise ValueError(
-                    "dptrain: the classifier needs at least 2 classes in y, got 1 class "
-                    f"({self.classes_[0]!r})"
+                    "dptrain: the classifier needs samples of at least 2 classes, but y holds "
+                    f"only one class: {only!r}"
                 )
         unseen = np.setdiff1d(unique_labels(y), self.classes_)
         if unseen.size:

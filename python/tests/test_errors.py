@@ -21,10 +21,15 @@ def test_non_finite_features(bad):
         MLPClassifier(max_iter=1).fit(X, y)
 
 
-def test_one_class():
+@pytest.mark.parametrize("label", [0, 1, "cat"])
+def test_one_class(label):
+    """As scikit-learn's classifiers: ValueError saying "only one class" and naming it."""
     X, _ = small()
-    with pytest.raises(ValueError, match="class"):
-        MLPClassifier(max_iter=1).fit(X, np.zeros(len(X)))
+    y = np.full(len(X), label, dtype=object if isinstance(label, str) else int)
+    with pytest.raises(ValueError, match=f"only one class: {label!r}"):
+        MLPClassifier(max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="only one class"):
+        MLPClassifier(max_iter=1).partial_fit(X, y, classes=[label])
 
 
 def test_wrong_shapes():

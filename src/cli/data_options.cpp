@@ -29,8 +29,10 @@ void add_data_options(cxxopts::Options& options, bool training) {
         "text or numbers",
         cxxopts::value<std::string>());
   group("labels",
-        "csv:PATH: the labels of --data from a separate file, one per line (optional header); "
-        "every column of --data is then a feature",
+        "csv:PATH: the labels of --data from a separate file, one per line (quote a label "
+        "holding the delimiter); its first line is a header when the file has one line more "
+        "than --data has rows and that line is not a number (or with --header yes); every "
+        "column of --data is then a feature",
         cxxopts::value<std::string>());
   group("header", "csv: first row is a header: yes, no or detect",
         cxxopts::value<std::string>()->default_value("detect"));

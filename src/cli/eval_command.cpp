@@ -130,7 +130,8 @@ void print_eval_json(const std::string& model_path, const Checkpoint& c, const D
     j["mae"] = e.regression.mae();
     j["r2"] = e.regression.r2();
   }
-  std::printf("%s\n", j.dump(2).c_str());
+  // Paths may hold any bytes; those that are not UTF-8 become U+FFFD (Note [UTF-8 names]).
+  std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 void print_eval_text(const Checkpoint& c, const Dataset& data, const Evaluation& e) {

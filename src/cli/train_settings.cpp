@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "data_options.hpp"
+#include "dptrain/utf8.hpp"
 #include "options.hpp"
 
 namespace dptrain::cli {
@@ -39,7 +40,8 @@ Activation default_output(Loss loss) {
   return Activation::identity;
 }
 
-void refuse_changed_settings(const cxxopts::ParseResult& r, const TrainSettings& s);
+void refuse_changed_settings(const cxxopts::ParseResult& r, TrainSettings& s);
+void read_model_options(const cxxopts::ParseResult& r, TrainSettings& s);
 
 /// --resume: the checkpoint, and the settings that come from it.
 void read_resumed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
@@ -47,9 +49,8 @@ void read_resumed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
   s.resumed = load_checkpoint(s.resume_path);
   const Checkpoint& c = *s.resumed;
   s.spec = c.spec;
-  if (r.count("hidden"))
-    throw Error("--hidden: a resumed run keeps the model of checkpoint '" + s.resume_path + "' (" +
-                s.spec.describe() + ")");
+  if (r.count("layers") && r.count("hidden"))
+    throw Error("give --layers (every width) or --hidden (the hidden widths), not both");
   if (r.count("layers")) {
     const auto widths = parse_size_list(r["layers"].as<std::string>(), "layers");
     std::vector<std::size_t> have = {s.spec.inputs};
@@ -78,33 +79,104 @@ std::string number_text(double v) {
   return text;
 }
 
-/// Note: a resumed run keeps the settings its checkpoint was trained with. Every training flag
-/// given anyway is still parsed (an invalid value is an error), and one whose value differs from
-/// the checkpoint's is refused rather than silently ignored.
-void refuse_changed_settings(const cxxopts::ParseResult& r, const TrainSettings& s) {
+/// A training flag as given and as the checkpoint has it ("with 0.001", "without ...").
+struct FlagValues {
+  const char* flag;
+  std::string given, have;
+};
+
+/// The optimizer, schedule, seed and batch size as given (read_fresh_training) and as the
+/// checkpoint has them.
+std::vector<FlagValues> training_flags(const cxxopts::ParseResult& r, const TrainSettings& s) {
   TrainConfig given = s.config;
   read_fresh_training(r, given);
   const TrainConfig& have = s.config;
-  const std::pair<const char*, std::pair<std::string, std::string>> flags[] = {
-      {"seed", {std::to_string(given.seed), std::to_string(have.seed)}},
-      {"batch-size", {std::to_string(given.batch_size), std::to_string(have.batch_size)}},
-      {"optimizer", {optimizer_name(given.optimizer.kind), optimizer_name(have.optimizer.kind)}},
-      {"lr",
-       {number_text(given.optimizer.learning_rate), number_text(have.optimizer.learning_rate)}},
-      {"momentum", {number_text(given.optimizer.momentum), number_text(have.optimizer.momentum)}},
-      {"weight-decay",
-       {number_text(given.optimizer.weight_decay), number_text(have.optimizer.weight_decay)}},
-      {"l1", {number_text(given.optimizer.l1), number_text(have.optimizer.l1)}},
-      {"l2", {number_text(given.optimizer.l2), number_text(have.optimizer.l2)}},
-      {"schedule", {schedule_name(given.schedule.kind), schedule_name(have.schedule.kind)}},
-      {"lr-step-epochs",
-       {std::to_string(given.schedule.step_epochs), std::to_string(have.schedule.step_epochs)}},
-      {"lr-gamma", {number_text(given.schedule.gamma), number_text(have.schedule.gamma)}},
-      {"min-lr", {number_text(given.schedule.min_lr), number_text(have.schedule.min_lr)}}};
-  for (const auto& [flag, values] : flags)
-    if (r.count(flag) && values.first != values.second)
-      throw Error("--" + std::string(flag) + " " + values.first + " differs from checkpoint '" +
-                  s.resume_path + "', trained with " + values.second +
+  auto pair = [](const char* flag, std::string g, const std::string& h) {
+    return FlagValues{flag, std::move(g), "with " + h};
+  };
+  const OptimizerConfig &go = given.optimizer, &ho = have.optimizer;
+  const ScheduleConfig &gs = given.schedule, &hs = have.schedule;
+  return {pair("seed", std::to_string(given.seed), std::to_string(have.seed)),
+          pair("batch-size", std::to_string(given.batch_size), std::to_string(have.batch_size)),
+          pair("optimizer", optimizer_name(go.kind), optimizer_name(ho.kind)),
+          pair("lr", number_text(go.learning_rate), number_text(ho.learning_rate)),
+          pair("momentum", number_text(go.momentum), number_text(ho.momentum)),
+          pair("weight-decay", number_text(go.weight_decay), number_text(ho.weight_decay)),
+          pair("l1", number_text(go.l1), number_text(ho.l1)),
+          pair("l2", number_text(go.l2), number_text(ho.l2)),
+          pair("schedule", schedule_name(gs.kind), schedule_name(hs.kind)),
+          pair("lr-step-epochs", std::to_string(gs.step_epochs), std::to_string(hs.step_epochs)),
+          pair("lr-gamma", number_text(gs.gamma), number_text(hs.gamma)),
+          pair("min-lr", number_text(gs.min_lr), number_text(hs.min_lr))};
+}
+
+const char* init_name(Init init) {
+  return init == Init::he ? "he" : init == Init::glorot ? "glorot" : "auto";
+}
+
+std::string widths_text(const std::vector<std::size_t>& widths) {
+  std::string text;
+  for (const std::size_t w : widths) {  // appends only: GCC 12's -Wrestrict false positive
+    if (!text.empty()) text.push_back(',');
+    text.append(std::to_string(w));
+  }
+  return text;
+}
+
+/// The model, loss, normalisation and determinism flags as given (each checked as in a fresh
+/// run) and as the checkpoint has them. --activation and --dropout describe hidden layers: a
+/// checkpoint without any has nothing to compare them with.
+std::vector<FlagValues> model_flags(const cxxopts::ParseResult& r, TrainSettings& s) {
+  const Checkpoint& c = *s.resumed;
+  read_model_options(r, s);  // s.hidden, s.dropout, s.init as given (defaults where not)
+  std::vector<std::size_t> hidden;
+  Activation activation = Activation::relu;
+  double dropout = 0;
+  for (std::size_t i = 0; i + 1 < c.spec.layers.size(); ++i) {  // all but the output layer
+    const LayerSpec& l = c.spec.layers[i];
+    if (l.kind == LayerSpec::Kind::dropout) dropout = l.rate;
+    if (l.kind == LayerSpec::Kind::dense) hidden.push_back(l.units), activation = l.activation;
+  }
+  // The text of a given flag's value once parsed (a bad value throws here); "" when not given.
+  auto given = [&r](const char* flag, auto text_of) {
+    return r.count(flag) ? std::string(text_of(r[flag].as<std::string>())) : std::string();
+  };
+  std::vector<FlagValues> flags = {
+      {"hidden",
+       given("hidden",
+             [](const std::string& t) { return widths_text(parse_size_list(t, "hidden")); }),
+       hidden.empty() ? "without hidden layers" : "with " + widths_text(hidden)},
+      {"init", s.init, std::string("with ") + init_name(c.spec.init)},
+      {"output",
+       given("output", [](const std::string& t) { return activation_name(parse_activation(t)); }),
+       std::string("with ") + activation_name(c.spec.output_activation())},
+      {"loss", given("loss", [](const std::string& t) { return loss_name(parse_loss(t)); }),
+       std::string("with ") + loss_name(c.loss)},
+      {"normalize", normalization_name(parse_normalization(r["normalize"].as<std::string>())),
+       std::string("with ") + normalization_name(c.normalizer.kind)},
+      {"deterministic", "", c.deterministic ? "with " : "without --deterministic"}};
+  const std::size_t micro = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
+  if (c.micro_batches)  // 0: a checkpoint older than the field
+    flags.push_back(
+        {"micro-batches", std::to_string(micro), "with " + std::to_string(c.micro_batches)});
+  if (!hidden.empty()) {
+    flags.push_back({"activation", activation_name(s.hidden),
+                     std::string("with ") + activation_name(activation)});
+    flags.push_back({"dropout", number_text(s.dropout), "with " + number_text(dropout)});
+  }
+  return flags;
+}
+
+/// Note: a resumed run keeps the settings its checkpoint was trained with. Every training flag
+/// given anyway is still parsed (an invalid value is an error, as in a fresh run), and one whose
+/// value differs from the checkpoint's is refused rather than silently ignored.
+void refuse_changed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
+  std::vector<FlagValues> flags = training_flags(r, s);
+  for (FlagValues& f : model_flags(r, s)) flags.push_back(std::move(f));
+  for (const auto& [flag, given, have] : flags)
+    if (r.count(flag) && "with " + given != have)
+      throw Error("--" + std::string(flag) + (given.empty() ? "" : " " + given) +
+                  " differs from checkpoint '" + s.resume_path + "', trained " + have +
                   "; a resumed run keeps its settings (start a new run to change them)");
 }
 
@@ -143,6 +215,11 @@ void read_fresh_model(const cxxopts::ParseResult& r, TrainSettings& s) {
         parse_size_list(r.count("layers") ? r["layers"].as<std::string>() : "784,128,10", "layers");
   }
   if (s.widths.size() < 2) throw Error("--layers needs at least an input and an output width");
+  read_model_options(r, s);
+}
+
+/// --activation, --dropout and --init (fresh and resumed runs: each value checked).
+void read_model_options(const cxxopts::ParseResult& r, TrainSettings& s) {
   s.hidden = parse_activation(r["activation"].as<std::string>());
   if (s.hidden == Activation::softmax)
     throw Error("--activation softmax: softmax is only for the output layer");
@@ -215,6 +292,21 @@ void warn_if_unscaled(const Dataset& train) {
                  "|mean| + std = %.3g); training may stall: add --normalize standard\n",
                  train.source.c_str(), which.c_str(), hi);
   }
+}
+
+/// A classifier learns to tell classes apart: training rows of one class are refused, as
+/// scikit-learn's classifiers refuse them (before any training, naming the class).
+void refuse_one_class(const Dataset& train) {
+  if (!train.classification() || train.labels.empty()) return;
+  const std::int32_t first = train.labels.front();
+  if (std::any_of(train.labels.begin(), train.labels.end(),
+                  [first](std::int32_t l) { return l != first; }))
+    return;
+  throw Error("data '" + train.source + "' has only one class, '" +
+              escape_invalid_utf8(train.schema.class_name(std::size_t(first))) + "', in its " +
+              std::to_string(train.rows) +
+              " training rows: a classifier needs at least 2 classes (for regression targets "
+              "use --loss mse)");
 }
 
 /// Guidance: whole-number regression targets read as classes make one class per value.
@@ -300,6 +392,7 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
   if (s.resumed) d.train = conform_data(std::move(d.train), s.resumed->schema, "train");
   if (!s.resumed && !r.count("loss") && !tabular)
     config.loss = !d.train.classification() ? Loss::mse : outputs == 1 ? Loss::bce : Loss::ce;
+  refuse_one_class(d.train);
   if (!s.resumed) warn_if_many_classes(d.train);
   if (s.infer_widths) infer_widths(d.train, config.loss, s.widths);
   d.test = load_test_data(r, d.spec, config.seed, table, d.train);
