@@ -7,8 +7,9 @@ have, and fails naming every file we used that such a machine would lack.
 
 1. The closure. What `apt-get --simulate --no-install-recommends install` would install, from an
    empty dpkg status, for the packages of scripts/setup.sh (DPTRAIN_PACKAGES, then
-   DPTRAIN_TEST_PACKAGES), `git` (the one thing the README assumes) and every package of priority
-   required or important (what a minimal Debian system has).
+   DPTRAIN_TEST_PACKAGES and DPTRAIN_OPTIONAL_PACKAGES, which a test uses when present), `git`
+   (the one thing the README assumes) and every package of priority required or important (what
+   a minimal Debian system has).
 2. The files we used, each with where it was seen:
    - configure: a fresh `cmake` configure of the project (MPI, oneDNN, hwloc all ON) run under
      `strace -f` here: every file CMake, its Find modules, the package configs and the
@@ -73,7 +74,8 @@ def run(args, **kw):
 
 def listed_packages(setup):
     script = ('source "$1" >/dev/null; set +u; '
-              'printf "%s\\n" "${DPTRAIN_PACKAGES[@]}" "${DPTRAIN_TEST_PACKAGES[@]}"')
+              'printf "%s\\n" "${DPTRAIN_PACKAGES[@]}" "${DPTRAIN_TEST_PACKAGES[@]}" '
+              '"${DPTRAIN_OPTIONAL_PACKAGES[@]}"')
     r = run(["bash", "-c", script, "check-packages", setup])
     if r.returncode != 0:
         fail(f"cannot read the package list of {setup}: {r.stderr.strip()}")

@@ -48,7 +48,7 @@ case "$rounds" in ''|*[!0-9]*|0) echo "compare-pytorch: --rounds must be a posit
 
 # Let OpenBLAS pick its kernel for this CPU (a workplace's forced kernel would handicap PyTorch).
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-dptrain_install_packages python3-torch
+dptrain_install_packages "${DPTRAIN_OPTIONAL_PACKAGES[@]}"
 dptrain_build "$DPTRAIN_ROOT/build" -DCMAKE_BUILD_TYPE=Release
 DPTRAIN="$DPTRAIN_ROOT/build/dptrain"
 PY=/usr/bin/python3  # Debian's torch lives in the system interpreter

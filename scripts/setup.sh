@@ -24,6 +24,9 @@ DPTRAIN_PACKAGES=(
 # runtimes are libclang-rt-14-dev above), strace for the package-closure check
 # (scripts/check-packages.py), which fails if a file used comes from a package not named here.
 DPTRAIN_TEST_PACKAGES=(clang strace)
+# Used when present, skipped otherwise: the PyTorch replay of tests/bench_json_test.sh
+# (scripts/compare-pytorch.sh installs it). The closure check counts them as allowed.
+DPTRAIN_OPTIONAL_PACKAGES=(python3-torch)
 
 dptrain_sudo() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
