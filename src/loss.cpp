@@ -38,6 +38,14 @@ void check_loss_fits(Loss loss, Activation output, std::size_t outputs) {
   if (loss == Loss::ce && outputs < 2)
     throw Error("loss ce needs at least 2 output units (for 2 classes with one unit use bce)",
                 ErrorTopic::loss);
+  // Softmax normalises over the units of a row: over one unit its output is always 1 and its
+  // gradient always 0, so no loss can move the model (mse trained it to nothing, exit 0).
+  if (output == Activation::softmax && outputs < 2)
+    throw Error(std::string("a softmax output layer over one unit always outputs 1, so loss ") +
+                    loss_name(loss) +
+                    " cannot train it: use a sigmoid output (a value in (0, 1)) or identity (any "
+                    "value)",
+                ErrorTopic::output_activation);
 }
 
 namespace {

@@ -62,5 +62,19 @@ TEST(Loss, RejectsLossThatDoesNotFitOutput) {
   EXPECT_NO_THROW(check_loss_fits(Loss::mse, Activation::tanh, 1));
 }
 
+TEST(Loss, RejectsSoftmaxOverOneUnit) {
+  // Softmax of one unit is 1 whatever its input: nothing to learn, with any loss.
+  try {
+    check_loss_fits(Loss::mse, Activation::softmax, 1);
+    FAIL() << "mse on a softmax over one unit was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("over one unit always outputs 1"), std::string::npos);
+    EXPECT_EQ(e.topic(), ErrorTopic::output_activation);
+  }
+  EXPECT_NO_THROW(check_loss_fits(Loss::mse, Activation::softmax, 2));
+  EXPECT_NO_THROW(check_loss_fits(Loss::mse, Activation::sigmoid, 1));
+  EXPECT_NO_THROW(check_loss_fits(Loss::bce, Activation::sigmoid, 1));
+}
+
 }  // namespace
 }  // namespace dptrain

@@ -22,7 +22,8 @@ Loss parse_loss(std::string_view name);
 const char* loss_name(Loss loss);
 
 /// Throws dptrain::Error when the loss does not fit the output layer (bce needs sigmoid, ce needs
-/// softmax with at least 2 outputs).
+/// softmax with at least 2 outputs) or the output layer cannot learn (softmax over one unit is
+/// constant, whatever the loss).
 void check_loss_fits(Loss loss, Activation output, std::size_t outputs);
 
 /// One shard's targets. Exactly one of labels / values is set. labels: one class index per row

@@ -415,6 +415,7 @@ ModelSpec fresh_model_spec(const cxxopts::ParseResult& r, const TrainSettings& s
   const Activation output = r.count("output") ? parse_activation(r["output"].as<std::string>())
                                               : default_output(s.config.loss);
   ModelSpec spec = ModelSpec::mlp(s.widths, s.hidden, output, s.dropout);
+  check_loss_fits(s.config.loss, output, spec.outputs());  // before any work (also in Engine)
   spec.init = s.init == "he" ? Init::he : s.init == "glorot" ? Init::glorot : Init::automatic;
   return spec;
 }
