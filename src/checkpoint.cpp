@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -267,25 +268,29 @@ void settings_from_json(const json& meta, Checkpoint& c) {
   c.epoch_progress = progress_from_json(meta, c);
 }
 
-/// The buffers must fit the model the metadata describes. The trainable values are checked
-/// before Model allocates them, so absurd widths in the metadata are an Error, not a huge
-/// allocation.
-/// Index of the first NaN or infinite value, or values.size().
-std::size_t first_non_finite(const std::vector<float>& values) {
-  for (std::size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(values[i])) return i;
-  return values.size();
-}
-
+/// Note [Exploded parameters]: no NaN or infinity anywhere, no parameter beyond the limit.
 void check_finite(const Checkpoint& c, const std::string& where) {
   const std::pair<const char*, const std::vector<float>*> parts[] = {
       {"parameter", &c.parameters}, {"optimizer state", &c.state0}, {"optimizer state", &c.state1}};
-  for (const auto& [name, values] : parts)
-    if (const std::size_t i = first_non_finite(*values); i < values->size())
-      throw Error(where + " holds a non-finite " + name + " (value " + std::to_string(i) + " is " +
-                  (std::isnan((*values)[i]) ? "NaN" : "infinite") + "): not a usable model");
+  for (const auto& [name, values] : parts) {
+    const bool parameters = values == &c.parameters;
+    const std::size_t i = first_unusable(*values, parameters ? kMaxParameterMagnitude : 0);
+    if (i == values->size()) continue;
+    const float v = (*values)[i];
+    if (std::isfinite(v)) {
+      char text[96];
+      std::snprintf(text, sizeof text, " (value %zu is %g, beyond the limit of %g)", i, double(v),
+                    kMaxParameterMagnitude);
+      throw Error(where + " holds an exploded parameter" + text + ": not a usable model");
+    }
+    throw Error(where + " holds a non-finite " + name + " (value " + std::to_string(i) + " is " +
+                (std::isnan(v) ? "NaN" : "infinite") + "): not a usable model");
+  }
 }
 
+/// The buffers must fit the model the metadata describes. The trainable values are checked
+/// before Model allocates them, so absurd widths in the metadata are an Error, not a huge
+/// allocation.
 void check_sizes(const Checkpoint& c, const std::string& where) {
   std::size_t trainable = 0, in = c.spec.inputs;
   for (const LayerSpec& l : c.spec.layers) {

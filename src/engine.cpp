@@ -143,6 +143,15 @@ std::unique_ptr<parallel::Reducer> make_reducer(const EngineConfig& c, std::size
   return std::make_unique<parallel::InProcessReducer>(workers);
 }
 
+/// A pool of `workers`; a thread the system refuses becomes an Error (Note [Starting threads]).
+std::unique_ptr<parallel::WorkerPool> make_pool(parallel::Backend backend, std::size_t workers) {
+  try {
+    return std::make_unique<parallel::WorkerPool>(backend, workers);
+  } catch (const parallel::ThreadStartError& e) {
+    throw Error(e.what(), ErrorTopic::thread_start);
+  }
+}
+
 }  // namespace
 
 Engine::Engine(Model<float>& model, EngineConfig config)
@@ -162,14 +171,11 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   const std::size_t group = intra ? 1 : config_.group_threads;
   const std::size_t workers = intra ? 1 : config_.threads / group;
   check_engine_memory(model_, config_, workers);
-  pool_ =
-      std::make_unique<parallel::WorkerPool>(config_.backend, intra ? config_.threads : workers);
+  pool_ = make_pool(config_.backend, intra ? config_.threads : workers);
   for (std::size_t g = 0; group > 1 && g < workers; ++g)
-    group_pools_.push_back(
-        std::make_unique<parallel::WorkerPool>(parallel::Backend::threads, group));
+    group_pools_.push_back(make_pool(parallel::Backend::threads, group));
   if (group > 1)  // evaluation_pool(): all the threads, for work outside the step
-    flat_pool_ =
-        std::make_unique<parallel::WorkerPool>(parallel::Backend::threads, config_.threads);
+    flat_pool_ = make_pool(parallel::Backend::threads, config_.threads);
   pin_workers();
   reducer_ = make_reducer(config_, model_.parameter_count(), pool_->size());
   owner_ = owner_computes(config_);

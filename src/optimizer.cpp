@@ -1,6 +1,7 @@
 #include "dptrain/optimizer.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "dispatch.hpp"
@@ -45,16 +46,45 @@ double OptimizerConfig::effective_epsilon() const {
   return kind == OptimizerKind::adagrad ? 1e-10 : 1e-8;
 }
 
+namespace {
+
+std::string number(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", x);
+  return text;
+}
+
+/// Throws unless lo <= value <= hi (lo < value when open_lo, value < hi when open_hi), naming
+/// the setting and the range: "l2 penalty (--l2) must be in [0, 1000], got 1e+30".
+void check_range(const char* what, double value, double lo, bool open_lo, double hi, bool open_hi) {
+  const bool above = open_lo ? value > lo : value >= lo;
+  const bool below = open_hi ? value < hi : value <= hi;
+  if (above && below) return;  // false for NaN
+  throw Error(std::string(what) + " must be in " + (open_lo ? "(" : "[") + number(lo) + ", " +
+              number(hi) + (open_hi ? ")" : "]") + ", got " + number(value));
+}
+
+}  // namespace
+
 void OptimizerConfig::validate() const {
-  auto bad = [](const std::string& what) { throw Error(what); };
-  if (!(learning_rate > 0 && std::isfinite(learning_rate)))
-    bad("learning rate must be a positive number, got " + std::to_string(learning_rate));
-  if (!(momentum >= 0 && momentum < 1)) bad("momentum must be in [0, 1)");
-  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) bad("adam betas must be in [0, 1)");
-  if (!(rho >= 0 && rho < 1)) bad("rmsprop rho must be in [0, 1)");
-  if (!(weight_decay >= 0 && std::isfinite(weight_decay))) bad("weight decay must be >= 0");
-  if (!(l1 >= 0 && std::isfinite(l1)) || !(l2 >= 0 && std::isfinite(l2)))
-    bad("l1 and l2 must be >= 0");
+  // Ranges that refuse only values that cannot train (Note [Exploded parameters] catches what
+  // explodes inside them): above these a step moves a weight by more than any data justifies.
+  check_range("learning rate (--lr)", learning_rate, 0, true, kMaxLearningRate, false);
+  check_range("momentum (--momentum)", momentum, 0, false, 1, true);
+  check_range("adam beta1", beta1, 0, false, 1, true);
+  check_range("adam beta2", beta2, 0, false, 1, true);
+  check_range("rmsprop rho", rho, 0, false, 1, true);
+  if (!(epsilon < 0))
+    check_range("epsilon (negative: the optimizer's default)", epsilon, 0, true, 1, false);
+  check_range("weight decay (--weight-decay)", weight_decay, 0, false, kMaxPenalty, false);
+  check_range("l1 penalty (--l1)", l1, 0, false, kMaxPenalty, false);
+  check_range("l2 penalty (--l2)", l2, 0, false, kMaxPenalty, false);
+  // Decoupled decay scales the weights by 1 - lr wd every step: at or below 0 it flips them.
+  if (learning_rate * weight_decay >= 1)
+    throw Error(
+        "weight decay (--weight-decay) times the learning rate (--lr) must be below 1 "
+        "(each step scales the weights by 1 - lr*wd), got " +
+        number(weight_decay) + " x " + number(learning_rate));
 }
 
 std::size_t state_slots(OptimizerKind kind) {

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <exception>
 #include <numeric>
 #include <string>
 
 #include "dptrain/error.hpp"
 #include "dptrain/hash.hpp"
+#include "dptrain/limits.hpp"
 #include "dptrain/rng.hpp"
 #include "stop_vote.hpp"
 
@@ -323,7 +325,36 @@ EpochResult Trainer::epoch_result(std::size_t samples0, Clock::time_point t0) co
   return e;
 }
 
+void Trainer::check_not_diverged() const {
+  const auto params = engine_.model().parameters();
+  std::string what;
+  char text[96];
+  if (const std::size_t i = first_unusable(params, kMaxParameterMagnitude); i < params.size()) {
+    std::snprintf(text, sizeof text, "parameter %zu is %g", i, double(params[i]));
+    what = text;
+    if (std::isfinite(params[i])) {
+      std::snprintf(text, sizeof text, " (beyond the limit of %g: exploded)",
+                    kMaxParameterMagnitude);
+      what += text;
+    }
+  }
+  for (std::size_t slot = 0; slot < 2 && what.empty(); ++slot) {
+    const auto state = engine_.optimizer().state(slot);
+    if (const std::size_t i = first_unusable(state); i < state.size())
+      what = "the optimizer state of parameter " + std::to_string(i) + " is " +
+             (std::isnan(state[i]) ? "NaN" : "infinite");
+  }
+  if (what.empty()) return;
+  const std::string where = progress_.steps ? "at epoch " + std::to_string(epochs_done_ + 1) +
+                                                  ", step " + std::to_string(progress_.steps)
+                                            : "after epoch " + std::to_string(epochs_done_);
+  throw Error("training diverged " + where + ": " + what +
+                  "; the model is not saved (the last checkpoint written stays the last good one)",
+              ErrorTopic::divergence);
+}
+
 EpochResult Trainer::finish_epoch(std::size_t samples0, Clock::time_point t0) {
+  check_not_diverged();  // Note [Exploded parameters]: before anyone saves this epoch
   steps_per_epoch_ = progress_.steps;
   const EpochResult e = epoch_result(samples0, t0);
   ++epochs_done_;

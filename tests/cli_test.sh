@@ -155,7 +155,34 @@ expect_error "--epochs 0" "--epochs must be at least 1" train --data xor --layer
 expect_error "--threads -1" "--threads: '-1' is not a whole number" train --data xor --layers 2,4,1 --threads=-1
 expect_error "--batch-size abc" "--batch-size: 'abc' is not a whole number" train --data xor --layers 2,4,1 --batch-size abc
 expect_error "--epochs -3" "--epochs: '-3' is not a whole number" train --data xor --layers 2,4,1 --epochs=-3
-expect_error "--lr -1" "learning rate must be a positive number" train --data xor --layers 2,4,1 --lr -1
+expect_error "--lr -1" "learning rate (--lr) must be in (0, 10000], got -1" train --data xor --layers 2,4,1 --lr -1
+# Optimizer settings that cannot train are refused with their range (OptimizerConfig::validate),
+# not run into infinite parameters or optimizer state that exit 0.
+expect_error "--lr 1e30" "learning rate (--lr) must be in (0, 10000], got 1e+30" train --data xor --layers 2,4,1 --lr 1e30
+expect_error "--l1 1e30 (adam)" "l1 penalty (--l1) must be in [0, 1000], got 1e+30" train --data xor --layers 2,4,1 --l1 1e30
+expect_error "--l2 1e30 (adam)" "l2 penalty (--l2) must be in [0, 1000], got 1e+30" train --data xor --layers 2,4,1 --l2 1e30
+expect_error "--l2 -1" "l2 penalty (--l2) must be in [0, 1000], got -1" train --data xor --layers 2,4,1 --l2=-1
+expect_error "--momentum 1" "momentum (--momentum) must be in [0, 1), got 1" \
+  train --data xor --layers 2,4,1 --optimizer momentum --momentum 1
+expect_error "--weight-decay 1e30" "weight decay (--weight-decay) must be in [0, 1000], got 1e+30" \
+  train --data xor --layers 2,4,1 --optimizer adamw --weight-decay 1e30
+expect_error "--weight-decay x --lr >= 1" "weight decay (--weight-decay) times the learning rate (--lr) must be below 1" \
+  train --data xor --layers 2,4,1 --optimizer sgd --lr 0.5 --weight-decay 2
+# Within the ranges a run can still explode: one step (the batch holds every row) on features and
+# targets near 1e8 moves the weight to about 1e20 while that step's loss is finite. The run stops
+# at the epoch's end naming it, and writes no checkpoint of it (Note [Exploded parameters]).
+printf 'x,y\n1e8,2e8\n2e8,1e8\n1.5e8,3e8\n' >"$TMP/huge.csv"
+rm -f "$TMP/exploded.dpt"
+QUIET_STDOUT=0  # the banner precedes training
+expect_error "exploded parameters stop the run, no checkpoint" \
+  "training diverged at epoch 1, step 1: parameter 0 is" \
+  train --data "csv:$TMP/huge.csv" --loss mse --layers 1,1 --optimizer sgd --lr 1 --batch-size 8 \
+  --epochs 3 --test-data none --save "$TMP/exploded.dpt"
+QUIET_STDOUT=1
+if [[ -e $TMP/exploded.dpt ]]; then not_ok "exploded parameters: no checkpoint written" "found one"
+elif ! grep -qF "beyond the limit of 1e+15: exploded" "$ERR" || ! grep -qF "try a smaller --lr" "$ERR"; then
+  not_ok "exploded parameters: message names the limit and --lr" "$(first_error_line)"
+else ok "exploded parameters: no checkpoint written, message names the limit and --lr"; fi
 expect_error "--lr nan" "--lr: 'nan' is not a number" train --data xor --layers 2,4,1 --lr nan
 expect_error "--lr 0.1x" "--lr: '0.1x' is not a number" train --data xor --layers 2,4,1 --lr 0.1x
 expect_error "--dropout 1" "--dropout must be in [0, 1)" train --data xor --layers 2,4,1 --dropout 1
@@ -213,6 +240,10 @@ expect_error "loss ce with one output unit" "loss ce needs at least 2 output uni
   train --data blobs8 --layers 8,4,1 --loss ce
 expect_error "loss bce with a softmax output" "loss bce needs a sigmoid output layer" \
   train --data blobs8 --layers 8,4,2 --loss bce --output softmax
+# Softmax over one unit is 1 whatever its input: mse on it trained nothing and exited 0.
+expect_error "loss mse with a softmax output of one unit" \
+  "a softmax output layer over one unit always outputs 1, so loss mse cannot train it" \
+  train --data square --layers 1,4,1 --loss mse --output softmax
 expect_error "regression target width != outputs" "has 1 target columns but the output layer has 2 units" \
   train --data square --layers 1,4,2
 # Without a test set only the training data is checked, and (today) only once training starts,

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <string>
 
 #include "dptrain/error.hpp"
 #include "dptrain/optimizer.hpp"
@@ -84,6 +86,58 @@ TEST(Optimizer, RejectsNonsense) {
   EXPECT_THROW(c.validate(), Error);
   EXPECT_THROW(parse_optimizer("lbfgs"), Error);
   EXPECT_EQ(state_slots(OptimizerKind::adamw), 2u);
+}
+
+/// The message of c.validate(), or "" when it accepts c.
+std::string refusal(const OptimizerConfig& c) {
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Optimizer, RefusesOutOfRangeSettingsNamingFlagAndRange) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const struct {
+    double OptimizerConfig::*field;
+    double value;
+    const char* message;
+  } cases[] = {
+      {&OptimizerConfig::learning_rate, 1e30,
+       "learning rate (--lr) must be in (0, 10000], got 1e+30"},
+      {&OptimizerConfig::learning_rate, 0, "learning rate (--lr) must be in (0, 10000], got 0"},
+      {&OptimizerConfig::learning_rate, nan, "learning rate (--lr) must be in (0, 10000]"},
+      {&OptimizerConfig::momentum, 1, "momentum (--momentum) must be in [0, 1), got 1"},
+      {&OptimizerConfig::beta1, -0.1, "adam beta1 must be in [0, 1), got -0.1"},
+      {&OptimizerConfig::beta2, 1, "adam beta2 must be in [0, 1), got 1"},
+      {&OptimizerConfig::rho, nan, "rmsprop rho must be in [0, 1)"},
+      {&OptimizerConfig::epsilon, 0,
+       "epsilon (negative: the optimizer's default) must be in (0, 1]"},
+      {&OptimizerConfig::epsilon, nan, "epsilon (negative: the optimizer's default) must be in"},
+      {&OptimizerConfig::weight_decay, 1e30, "weight decay (--weight-decay) must be in [0, 1000]"},
+      {&OptimizerConfig::l1, 1e30, "l1 penalty (--l1) must be in [0, 1000], got 1e+30"},
+      {&OptimizerConfig::l2, 1e30, "l2 penalty (--l2) must be in [0, 1000], got 1e+30"},
+      {&OptimizerConfig::l2, -1, "l2 penalty (--l2) must be in [0, 1000], got -1"},
+      {&OptimizerConfig::l2, std::numeric_limits<double>::infinity(), "l2 penalty (--l2)"},
+  };
+  for (const auto& c : cases) {
+    OptimizerConfig config;
+    config.*c.field = c.value;
+    EXPECT_EQ(refusal(config).rfind(c.message, 0), 0u) << refusal(config);
+  }
+  OptimizerConfig decay;
+  decay.learning_rate = 0.5;
+  decay.weight_decay = 2;  // each step would scale the weights by 1 - 0.5 * 2 = 0
+  EXPECT_NE(refusal(decay).find("times the learning rate (--lr) must be below 1"),
+            std::string::npos);
+  OptimizerConfig edges;  // the ends of the ranges are accepted
+  edges.learning_rate = 1e4;
+  edges.l1 = edges.l2 = 1e3;
+  edges.epsilon = 1;
+  edges.weight_decay = 0;
+  EXPECT_EQ(refusal(edges), "");
 }
 
 }  // namespace

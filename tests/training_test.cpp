@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
+#include <string>
 
+#include "dptrain/checkpoint.hpp"
 #include "test_util.hpp"
 
 namespace dptrain {
@@ -235,6 +238,65 @@ TEST(Trainer, LabelsOutsideTheClassesAreRefusedNotTrainedOn) {
     EXPECT_THROW(t.evaluate(d), Error);
   }
   EXPECT_EQ(t.step_count(), 0u);
+}
+
+/// Trains one epoch of xor, lets `spoil` change the checkpoint it restores, and returns the
+/// message of the divergence the second epoch ends with ("" if none).
+template <class Spoil>
+std::string divergence_after(Spoil spoil) {
+  TrainConfig c;
+  c.loss = Loss::bce;
+  c.batch_size = 4;  // one step per epoch
+  c.epochs = 5;
+  const Dataset xor_set = make_synthetic("xor", 0);
+  Model<float> model(ModelSpec::mlp({2, 3, 1}, Activation::sigmoid, Activation::sigmoid));
+  model.initialize(c.seed);
+  Trainer trainer(model, c);
+  trainer.train_epoch(xor_set);
+  EXPECT_NO_THROW(trainer.check_not_diverged());
+  Checkpoint checkpoint = trainer.checkpoint();
+  spoil(checkpoint);
+  trainer.restore(checkpoint);
+  try {
+    trainer.train_epoch(xor_set);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.topic(), ErrorTopic::divergence);
+    EXPECT_EQ(trainer.epochs_done(), 1u);  // the diverged epoch does not count
+    return e.what();
+  }
+  return "";
+}
+
+// Note [Exploded parameters]: steps whose losses are all finite can still leave parameters
+// beyond any usable model, or an infinite optimizer state that freezes them; the epoch stops
+// instead of ending, so no checkpoint of it is taken, and save_checkpoint refuses one anyway.
+TEST(Divergence, ExplodedParametersOrOptimizerStateEndTheRun) {
+  const std::string exploded = divergence_after([](Checkpoint& c) { c.parameters[0] = 1e20f; });
+  EXPECT_EQ(exploded.rfind("training diverged at epoch 2, step 1: parameter 0 is 1e+20 (beyond "
+                           "the limit of 1e+15: exploded)",
+                           0),
+            0u)
+      << exploded;
+  const std::string state =
+      divergence_after([](Checkpoint& c) { c.state1[0] = std::numeric_limits<float>::infinity(); });
+  EXPECT_EQ(state.rfind("training diverged at epoch 2, step 1: the optimizer state of parameter 0 "
+                        "is infinite",
+                        0),
+            0u)
+      << state;
+  EXPECT_EQ(divergence_after([](Checkpoint&) {}), "");
+
+  Checkpoint c;
+  c.spec = ModelSpec::mlp({2, 1}, Activation::relu, Activation::sigmoid);
+  c.parameters = {0.5f, -2e15f, 0.0f};
+  try {
+    save_checkpoint("unused.dpt", c);
+    FAIL() << "a checkpoint with an exploded parameter was written";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds an exploded parameter (value 1 is -2e+15"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

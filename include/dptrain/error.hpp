@@ -22,6 +22,8 @@ enum class ErrorTopic {
   batch_size,         ///< rows per step (and the memory they imply)
   micro_batches,      ///< micro-batches per step with deterministic
   threads,            ///< worker threads
+  thread_start,       ///< the system refused a worker thread (process or memory limits)
+  divergence,         ///< training diverged: parameters or optimizer state exploded
 };
 
 class Error : public std::runtime_error {

@@ -28,6 +28,10 @@ const char* optimizer_name(OptimizerKind kind);
 ///   adamw     adam, after decoupled decay
 /// weight_decay (any optimizer; AdamW's defining term) is decoupled: w -= lr wd w on weights.
 /// l2 adds the gradient of (l2 / 2) |w|^2, l1 that of l1 |w|_1. Biases are not regularised.
+/// Upper ends of OptimizerConfig::validate()'s ranges.
+inline constexpr double kMaxLearningRate = 1e4;
+inline constexpr double kMaxPenalty = 1e3;  ///< weight decay, l1 and l2
+
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::adam;
   double learning_rate = 1e-3;
@@ -39,7 +43,9 @@ struct OptimizerConfig {
   double l1 = 0.0, l2 = 0.0;
 
   double effective_epsilon() const;
-  /// Throws dptrain::Error for values that cannot train (lr <= 0, momentum outside [0,1), ...).
+  /// Throws dptrain::Error naming the setting and its range for values that cannot train:
+  /// learning rate in (0, 1e4], momentum, betas and rho in [0, 1), epsilon in (0, 1] (or
+  /// negative: the default), weight decay, l1 and l2 in [0, 1000], and lr x weight decay < 1.
   void validate() const;
 };
 

@@ -191,6 +191,11 @@ class Trainer {
   /// train_epoch() starts epoch epochs_done() + 1 at its first step. The steps already taken
   /// stay in the parameters and in step_count().
   void abandon_epoch();
+  /// Throws Error (topic divergence) when training has diverged although every step's loss was
+  /// finite: a parameter NaN, infinite or beyond kMaxParameterMagnitude, or a NaN or infinite
+  /// optimizer state value (Note [Exploded parameters]). Every epoch ends with this check;
+  /// call it before writing a checkpoint taken inside an epoch.
+  void check_not_diverged() const;
   std::uint64_t step_count() const { return engine_.step_count(); }
   std::size_t workers_for(std::size_t rows) const { return engine_.workers_for(rows); }
   std::size_t workspace_bytes(std::size_t worker) const { return engine_.workspace_bytes(worker); }

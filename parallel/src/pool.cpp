@@ -1,10 +1,14 @@
 #include "dptrain/parallel/pool.hpp"
 
 #include <omp.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -50,6 +54,86 @@ std::size_t hardware_threads() {
   const unsigned n = std::thread::hardware_concurrency();
   return n > 0 ? n : 1;
 }
+
+ThreadStartError::ThreadStartError(std::size_t thread, std::size_t threads, std::error_code code)
+    : std::runtime_error("could not start worker thread " + std::to_string(thread) + " of " +
+                         std::to_string(threads) + " (" + code.message() + ")"),
+      thread_(thread),
+      threads_(threads),
+      code_(code) {}
+
+void run_on_new_threads(std::size_t n, FunctionRef<void(std::size_t)> task) {
+  std::vector<std::thread> team;
+  team.reserve(n);
+  std::optional<ThreadStartError> refused;
+  for (std::size_t t = 0; t < n && !refused; ++t) {
+    try {
+      team.emplace_back([&task, t] { task(t); });
+    } catch (const std::system_error& e) {
+      refused.emplace(t + 1, n, e.code());
+    }
+  }
+  for (std::thread& thread : team) thread.join();  // never a joinable std::thread destroyed
+  if (refused) throw *refused;
+}
+
+namespace {
+
+// Note [Starting threads]. oneTBB and libgomp start their threads lazily, inside a run, and
+// neither can hand a refused thread back to the caller: oneTBB throws from a noexcept path
+// (std::terminate: "pthread_create has failed"), libgomp prints "Thread creation failed" and
+// calls exit(1). So before either backend gets work, the pool starts its n - 1 threads itself,
+// with the stack size the backend will give them (oneTBB's own; libgomp's is the default), all
+// alive at once, each allocating as a worker does (glibc reserves address space for an arena
+// per thread that allocates), and ends them: a refusal -- the process limit (ulimit -u) or no
+// memory for a stack (ulimit -v) -- becomes a ThreadStartError while nothing else is running.
+// Then one empty run makes the backend start its own threads at once, while the limit just
+// held. A limit that tightens later, or another thread of the process taking the last slot in
+// between, is not covered. The threads backend starts its threads in its constructor and
+// reports a refusal directly; run_on_new_threads() likewise.
+struct Probe {
+  std::mutex m;
+  std::condition_variable released;
+  bool release = false;
+
+  static void* hold(void* self) {
+    auto& p = *static_cast<Probe*>(self);
+    void* volatile block = std::malloc(64);
+    std::free(block);
+    std::unique_lock lock(p.m);
+    p.released.wait(lock, [&] { return p.release; });
+    return nullptr;
+  }
+};
+
+/// Starts n - 1 threads of `stack_bytes` (0: the default) at once, then ends them; throws
+/// ThreadStartError naming the first the system refused.
+void check_threads_start(std::size_t n, std::size_t stack_bytes) {
+  Probe probe;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  if (stack_bytes) pthread_attr_setstacksize(&attr, stack_bytes);
+  std::vector<pthread_t> started;
+  started.reserve(n - 1);
+  int refused = 0;
+  for (std::size_t i = 1; i < n && !refused; ++i) {
+    pthread_t t;
+    refused = pthread_create(&t, &attr, &Probe::hold, &probe);
+    if (!refused) started.push_back(t);
+  }
+  pthread_attr_destroy(&attr);
+  {
+    const std::lock_guard lock(probe.m);
+    probe.release = true;
+  }
+  probe.released.notify_all();
+  for (pthread_t t : started) pthread_join(t, nullptr);
+  if (refused)
+    throw ThreadStartError(started.size() + 2, n,
+                           std::error_code(refused, std::generic_category()));
+}
+
+}  // namespace
 
 struct WorkerPool::Impl {
   explicit Impl(std::size_t n) : errors(n) {}
@@ -104,15 +188,25 @@ struct ThreadsImpl final : WorkerPool::Impl {
   };
   explicit ThreadsImpl(std::size_t n) : Impl(n), signals(new Signal[n]) {
     threads.reserve(n - 1);
-    for (std::size_t i = 1; i < n; ++i) threads.emplace_back([this, i] { worker_loop(i); });
+    for (std::size_t i = 1; i < n; ++i) {
+      try {
+        threads.emplace_back([this, i] { worker_loop(i); });
+      } catch (const std::system_error& e) {  // Note [Starting threads]
+        shut_down();
+        throw ThreadStartError(i + 1, n, e.code());
+      }
+    }
   }
-  ~ThreadsImpl() override {
+  ~ThreadsImpl() override { shut_down(); }
+  /// Stops and joins the workers started so far.
+  void shut_down() noexcept {
     stop.store(true, std::memory_order_relaxed);
-    for (std::size_t i = 1; i < errors.size(); ++i) {
+    for (std::size_t i = 1; i <= threads.size(); ++i) {
       signals[i].generation.fetch_add(1, std::memory_order_release);
       signals[i].generation.notify_one();
     }
     for (auto& t : threads) t.join();
+    threads.clear();
   }
   void run_all(std::size_t n, FunctionRef<void(std::size_t)> guarded) override {
     task = &guarded;
@@ -150,11 +244,16 @@ WorkerPool::WorkerPool(Backend backend, std::size_t workers)
   if (workers == 0) throw std::invalid_argument("a worker pool needs at least one worker");
   if (workers == 1) return;  // serial: run() calls the task inline, no threads, no overhead
   switch (backend) {
-    case Backend::tbb:
+    case Backend::tbb:  // Note [Starting threads]
+      check_threads_start(
+          workers, tbb::global_control::active_value(tbb::global_control::thread_stack_size));
       impl_ = std::make_unique<TbbImpl>(workers);
+      impl_->run_all(workers, [](std::size_t) {});
       break;
     case Backend::openmp:
+      check_threads_start(workers, 0);
       impl_ = std::make_unique<OpenMpImpl>(workers);
+      impl_->run_all(workers, [](std::size_t) {});
       break;
     case Backend::threads:
       impl_ = std::make_unique<ThreadsImpl>(workers);

@@ -95,19 +95,16 @@ double contended_fraction(GemmBackend backend, std::size_t in, std::size_t out, 
   double together = 0;
   for (int round = 0; round < 3; ++round) {
     std::vector<double> rates(threads);
-    std::vector<std::thread> team;
-    for (std::size_t t = 0; t < threads; ++t)
-      team.emplace_back([&, t] {
-        product(t);  // warm
-        const auto t0 = Clock::now();
-        std::size_t calls = 0;
-        do {
-          product(t);
-          ++calls;
-        } while (seconds_since(t0) < 0.004);
-        rates[t] = double(calls) / seconds_since(t0);
-      });
-    for (std::thread& t : team) t.join();
+    parallel::run_on_new_threads(threads, [&](std::size_t t) {
+      product(t);  // warm
+      const auto t0 = Clock::now();
+      std::size_t calls = 0;
+      do {
+        product(t);
+        ++calls;
+      } while (seconds_since(t0) < 0.004);
+      rates[t] = double(calls) / seconds_since(t0);
+    });
     double mean = 0;
     for (double r : rates) mean += r / double(threads);
     together = std::max(together, mean);
@@ -167,12 +164,9 @@ double copy_gbs(CopyBuffers& buffers, std::size_t threads) {
   double best = 0;
   for (int r = 0; r < 4; ++r) {
     const auto t0 = Clock::now();
-    std::vector<std::thread> team;
-    for (std::size_t t = 0; t < threads; ++t)
-      team.emplace_back([&, t] {
-        std::memcpy(buffers.dst[t].data(), buffers.src[t].data(), CopyBuffers::kBytes);
-      });
-    for (std::thread& t : team) t.join();
+    parallel::run_on_new_threads(threads, [&](std::size_t t) {
+      std::memcpy(buffers.dst[t].data(), buffers.src[t].data(), CopyBuffers::kBytes);
+    });
     best = std::max(best, 2.0 * double(CopyBuffers::kBytes * threads) / seconds_since(t0) / 1e9);
   }
   return best;

@@ -15,6 +15,7 @@
 #include "dptrain/distributed.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/gemm.hpp"
+#include "dptrain/parallel/pool.hpp"
 #include "dptrain/version.hpp"
 #include "stop_signals.hpp"
 
@@ -69,10 +70,25 @@ std::string flag_hint(const std::string& command, dptrain::ErrorTopic topic) {
       return "check --micro-batches";
     case T::threads:
       return "check --threads";
+    case T::divergence:
+      return trains ? "try a smaller --lr" : "";
+    case T::thread_start:
+      return "lower --threads, or raise the process limit (ulimit -u) or the memory limit "
+             "(ulimit -v)";
     case T::none:
       return "";
   }
   return "";
+}
+
+/// "error: <message> (<hint>)"; the remedy for a refused thread or a divergence follows after
+/// "; " instead (their messages end in parentheses of their own).
+std::string error_text(const std::string& command, const char* message, dptrain::ErrorTopic topic) {
+  const std::string hint = flag_hint(command, topic);
+  if (hint.empty()) return std::string("error: ") + message;
+  if (topic == dptrain::ErrorTopic::thread_start || topic == dptrain::ErrorTopic::divergence)
+    return std::string("error: ") + message + "; " + hint;
+  return std::string("error: ") + message + " (" + hint + ")";
 }
 
 int dispatch(const std::string& command, int argc, char** argv) {
@@ -117,8 +133,9 @@ int main(int argc, char** argv) {
     dptrain::cli::set_job_communicator(ranks.get());
     code = dispatch(command, argc, argv);
   } catch (const dptrain::Error& e) {
-    const std::string hint = flag_hint(command, e.topic());
-    code = 2, error = std::string("error: ") + e.what() + (hint.empty() ? "" : " (" + hint + ")");
+    code = 2, error = error_text(command, e.what(), e.topic());
+  } catch (const dptrain::parallel::ThreadStartError& e) {  // the CLI's own pools and threads
+    code = 2, error = error_text(command, e.what(), dptrain::ErrorTopic::thread_start);
   } catch (const cxxopts::exceptions::exception& e) {
     code = 2, error = std::string("error: ") + e.what() + " (see dptrain " + command + " --help)";
   } catch (const std::invalid_argument& e) {

@@ -164,6 +164,7 @@ void open_log(const cxxopts::ParseResult& r, bool resumed, Outputs& out) {
 /// The trainer's checkpoint (with its early-stopping state) plus what the CLI knows of the data.
 void save_if_asked(Outputs& out, const Trainer& trainer, const TrainData& d) {
   if (!out.save_path || !out.leader) return;
+  trainer.check_not_diverged();  // Note [Exploded parameters]: never a checkpoint of those
   out.last_save = std::chrono::steady_clock::now();
   Checkpoint c = trainer.checkpoint();
   c.normalizer = d.normalizer;

@@ -10,7 +10,9 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string_view>
+#include <system_error>
 
 #include "dptrain/parallel/function_ref.hpp"
 
@@ -29,10 +31,31 @@ const char* backend_name(Backend backend);
 /// Number of hardware threads this process may run on (sched affinity), at least 1.
 std::size_t hardware_threads();
 
+/// The system refused a thread (the process limit, ulimit -u, or no memory for its stack,
+/// ulimit -v): "could not start worker thread 2 of 4 (Resource temporarily unavailable)".
+/// Threads count from 1, the caller's own thread; none of the threads started is left running.
+class ThreadStartError : public std::runtime_error {
+ public:
+  ThreadStartError(std::size_t thread, std::size_t threads, std::error_code code);
+  std::size_t thread() const { return thread_; }
+  std::size_t threads() const { return threads_; }
+  std::error_code code() const { return code_; }
+
+ private:
+  std::size_t thread_, threads_;
+  std::error_code code_;
+};
+
+/// Runs task(t) for t in [0, n) on n new threads, all alive at once, and joins them. When the
+/// system refuses one, joins those started (their tasks run to their end) and throws
+/// ThreadStartError. For measurements that need threads of their own (calibration).
+void run_on_new_threads(std::size_t n, FunctionRef<void(std::size_t)> task);
+
 class WorkerPool {
  public:
   /// Creates `workers` workers (>= 1). With one worker no thread is created and run() calls the
-  /// task inline. Throws std::invalid_argument for 0 workers.
+  /// task inline. Throws std::invalid_argument for 0 workers, and ThreadStartError when the
+  /// system refuses a thread (Note [Starting threads]).
   WorkerPool(Backend backend, std::size_t workers);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
