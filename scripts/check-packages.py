@@ -192,6 +192,17 @@ def spellings(path, resolve):
     return forms | merged
 
 
+def foreign_code(path):
+    """A file no package owns that matters: anything under /usr, /opt, /bin, /sbin or /lib*
+    but generated files, and under a home folder the programs, libraries and Python modules
+    (another interpreter first on PATH), not the user's own settings."""
+    if GENERATED.search(path):
+        return False
+    if path.startswith(("/root/", "/home/")):
+        return os.access(path, os.X_OK) or re.search(r"\.(so(\.[0-9.]+)?|py)$", path) is not None
+    return path.startswith(FOREIGN_PREFIXES)
+
+
 def checked(path, roots):
     if not path.startswith("/") or path.startswith(SKIPPED_PREFIXES):
         return False
@@ -248,7 +259,7 @@ def main():
             continue
         if found:
             missing.setdefault(", ".join(sorted(found)), []).append((path, source))
-        elif path.startswith(FOREIGN_PREFIXES) and not GENERATED.search(path):
+        elif foreign_code(path):
             foreign.append((path, source))
 
     print(f"check-packages: {len(used)} files used (configure, builds, traced tests); "
