@@ -55,10 +55,24 @@ OPTIONAL_READS = re.compile(
     r"|\.pth$"  # the site module reads every .pth file of the site folders
     r"|^/etc/ld\.so\.conf\.d/"  # ldconfig reads every file there
     r"|^/usr/share/locale/locale\.alias$"  # gettext, when present
+    # glibc loads the name-service modules this machine's /etc/nsswitch.conf names (libnss-systemd
+    # adds itself there); a fresh Debian's says "files", which libc6 brings
+    r"|^(/usr)?/lib/[^/]+/libnss_[a-z0-9]+\.so"
     r"|/cmake/GTest/GMockTargets)")  # GTestConfig.cmake: include(GMockTargets.cmake OPTIONAL)
 # Where a file that no package owns means a tool or interpreter not from Debian.
 FOREIGN_PREFIXES = ("/usr/", "/opt/", "/bin/", "/sbin/", "/lib", "/root/", "/home/")
 STRACE_PATH = re.compile(r'\b(?:execve|openat)\((?:AT_FDCWD, )?"((?:[^"\\]|\\.)*)"')
+STRACE_PID = re.compile(r"^(\d+) ")
+# Programs a tool runs only to describe the machine, when they are there: pip's user agent runs
+# `rustc --version` and its vendored distro runs `lsb_release -a`. A fresh machine without them
+# installs the same way, so nothing such a process (and what it executes in turn) opens counts.
+PROBED_PROGRAMS = {"rustc", "lsb_release"}
+# CMakeCache.txt entries that CMakeFindBinUtils fills with the first of several candidates it
+# finds (clang: llvm-ar-14, llvm-ar, ..., then binutils' ar): on a machine without LLVM's tools
+# the same build takes binutils' tools, which g++ brings.
+PROBED_CACHE_ENTRIES = re.compile(
+    r"^CMAKE_(ADDR2LINE|AR|DLLTOOL|LINKER|MT|NM|OBJCOPY|OBJDUMP|RANLIB|READELF|STRIP|TAPI"
+    r"|(C|CXX)_COMPILER_(AR|RANLIB)):")
 
 
 def fail(message):
@@ -110,13 +124,19 @@ def closure(packages):
 # --- the files used -----------------------------------------------------------------------------
 
 def strace_files(log):
-    files = set()
+    by_pid, probes = {}, set()
     with open(log, errors="replace") as f:
         for line in f:
             m = STRACE_PATH.search(line)
-            if m and m.group(1).startswith("/"):
-                files.add(m.group(1).encode().decode("unicode_escape", "replace"))
-    return files
+            if not (m and m.group(1).startswith("/")):
+                continue
+            path = m.group(1).encode().decode("unicode_escape", "replace")
+            pid = STRACE_PID.match(line)
+            pid = pid.group(1) if pid else ""
+            if "execve(" in line and os.path.basename(path) in PROBED_PROGRAMS:
+                probes.add(pid)
+            by_pid.setdefault(pid, set()).add(path)
+    return set().union(*(files for pid, files in by_pid.items() if pid not in probes or not pid))
 
 
 def configure_files(tmp):
@@ -137,7 +157,8 @@ def build_files(build, compiled=True):
     if os.path.exists(cache):
         with open(cache, errors="replace") as f:
             for line in f:
-                if "=" in line and not line.startswith(("#", "//")):
+                if ("=" in line and not line.startswith(("#", "//"))
+                        and not PROBED_CACHE_ENTRIES.match(line)):
                     files.update(v for v in line.split("=", 1)[1].strip().split(";")
                                  if v.startswith("/"))
     ninja = os.path.join(build, "build.ninja")
