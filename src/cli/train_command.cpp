@@ -214,6 +214,11 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
     std::printf("resumed from '%s' after epoch %zu (step %llu)\n", s.resume_path.c_str(),
                 s.resumed->epochs_done, static_cast<unsigned long long>(s.resumed->step));
   std::fflush(stdout);
+  if (s.resumed && s.resumed->epoch_progress.steps && !s.resumed->data_fingerprint.known())
+    std::fprintf(stderr,  // Note [Data fingerprint]
+                 "dptrain: note: checkpoint '%s' predates data fingerprints: resuming inside its "
+                 "epoch cannot check that the data are the rows it was trained on\n",
+                 s.resume_path.c_str());
 }
 
 /// "epoch 3/10  loss 0.3659  acc 0.8702  test_loss 0.3944  test_acc 0.8638  samples/s ..."; with
