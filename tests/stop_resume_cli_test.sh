@@ -3,7 +3,8 @@
 # (flags checked, mid-epoch checkpoints that resume to the uninterrupted params_hash), SIGTERM and
 # SIGINT (a clean stop at a step boundary, a checkpoint, the printed resume command, exit 143 /
 # 130), a second signal (aborts at once, the last checkpoint stays whole, the next save removes
-# the temporary file).
+# the temporary file), a mid-epoch checkpoint refused on other rows (Note [Data fingerprint]) and
+# a stop while the data never finish loading (a FIFO without a writer).
 #
 # usage: bash tests/stop_resume_cli_test.sh <path-to-dptrain-binary>
 set -u
@@ -194,5 +195,58 @@ if [[ $RC -eq 0 && -s b.dpt ]] && ! ls b.dpt.tmp.* >/dev/null 2>&1; then
 else
   not_ok "stale temporary files" "rc=$RC; $(ls)"
 fi
+
+# ---- Note [Data fingerprint]: a mid-epoch checkpoint resumes only on the rows it counted ----
+rm -f f.dpt
+"$DPTRAIN" "${RUN[@]}" --save f.dpt --save-every 25 >out1 2>err1 &
+pid=$!
+for _ in $(seq 400); do [[ -s f.dpt ]] && break; sleep 0.01; done
+kill -KILL $pid 2>/dev/null
+wait $pid
+steps=$(progress_steps f.dpt 2>/dev/null)
+cp f.dpt f-kept.dpt
+# The same number of rows with other values: d.csv with its first data row changed.
+sed '2s/^[-0-9.]*,/9.5,/' d.csv >other.csv
+for case in "--limit 3000|data 'd.csv' has 3000 training rows where the checkpoint's position was counted on 4000" \
+            "--val-split 0.25|data 'd.csv' has 3000 training rows where the checkpoint's position was counted on 4000" \
+            "--data csv:other.csv|data 'other.csv' has other values, labels or row order in its 4000 training rows"; do
+  flags=${case%%|*}
+  want_text=${case#*|}
+  cp f-kept.dpt f.dpt
+  # shellcheck disable=SC2086
+  run "${RUN[@]}" --save f.dpt --resume f.dpt $flags
+  if [[ $RC -eq 2 && ${steps:-0} -gt 0 ]] && grep -qF -- "was counted on other data: $want_text" "$ERR" && cmp -s f.dpt f-kept.dpt; then
+    ok "mid-epoch checkpoint (step $steps) resumed with $flags: refused, saying what differs"
+  else
+    not_ok "mid-epoch checkpoint resumed with $flags" "rc=$RC steps=$steps"
+  fi
+done
+# A checkpoint from before fingerprints (the field removed, its CRC-32 recomputed) still resumes.
+"$PYTHON" -c 'import json,struct,sys,zlib
+b=open(sys.argv[1],"rb").read(); n=struct.unpack("<Q",b[12:20])[0]
+m=json.loads(b[20:20+n]); del m["data_fingerprint"]; t=json.dumps(m,separators=(",",":")).encode()
+body=b[:12]+struct.pack("<Q",len(t))+t+b[20+n:-4]
+open(sys.argv[2],"wb").write(body+struct.pack("<I",zlib.crc32(body)))' f-kept.dpt old.dpt
+run "${RUN[@]}" --epochs 1 --resume old.dpt
+if [[ $RC -eq 0 ]] && grep -qF "checkpoint 'old.dpt' predates data fingerprints: resuming inside its epoch cannot check that the data are the rows it was trained on" "$ERR"; then
+  ok "a checkpoint without a data fingerprint resumes, with a note"
+else
+  not_ok "a checkpoint without a data fingerprint" "rc=$RC"
+fi
+
+# ---- Note [Stops while loading]: a stop signal while the data never finish loading ----
+mkfifo nowriter.csv
+for sig in TERM INT; do
+  rm -f never.dpt
+  # No writer ever opens the FIFO: the load waits for ever. -k: a backstop if the stop waited too.
+  timeout -k 10 --preserve-status -s $sig 1 "$DPTRAIN" train --data csv:nowriter.csv --layers 8,4,2 --test-data none --save never.dpt >out1 2>err1
+  rc=$?
+  want_rc=$([[ $sig == TERM ]] && echo 143 || echo 130)
+  if [[ $rc -eq $want_rc && ! -e never.dpt ]] && grep -qx "dptrain train: stopped by SIG$sig while loading the data; nothing was trained or written" err1; then
+    ok "SIG$sig while loading a FIFO without a writer: stopped at once, exit $want_rc"
+  else
+    not_ok "SIG$sig while loading a FIFO without a writer" "rc=$rc: $(cat err1)"
+  fi
+done
 
 harness_finish

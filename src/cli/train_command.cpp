@@ -432,7 +432,9 @@ int train_command(int argc, char** argv) {
   TrainSettings settings = read_train_settings(r, comm);
   // From here SIGINT and SIGTERM stop training at a step boundary (stop_signals.hpp).
   settings.config.stop = &install_stop_signals();
+  std::optional<StopEndsProcess> loading(std::in_place);  // nothing written yet: stop at once
   const TrainData data = load_train_data(r, settings);
+  loading.reset();
   if (!settings.resumed) settings.spec = fresh_model_spec(r, settings);
   return train(r, settings, data, out);
 }
