@@ -122,7 +122,7 @@ struct Outputs {
   bool quiet = false;
   std::optional<std::string> save_path;
   std::string log_path;
-  std::ofstream log;  ///< open when --log was given (on the leader)
+  LineLog log;  ///< open when --log was given (on the leader)
   // Step-level checkpoints (--save-every, --save-every-seconds; 0: off), timed from the last save.
   std::size_t save_every = 0;
   double save_every_seconds = 0;
@@ -157,8 +157,7 @@ void read_step_saves(const cxxopts::ParseResult& r, Outputs& out) {
 void open_log(const cxxopts::ParseResult& r, bool resumed, Outputs& out) {
   if (!r.count("log") || !out.leader) return;
   out.log_path = r["log"].as<std::string>();
-  out.log.open(out.log_path, resumed ? std::ios::app : std::ios::trunc);
-  if (!out.log) throw Error("cannot open log file '" + out.log_path + "' for writing");
+  out.log.open(out.log_path, resumed);
 }
 
 /// The trainer's checkpoint (with its early-stopping state) plus what the CLI knows of the data.
@@ -262,8 +261,7 @@ void log_epoch(Outputs& out, const EpochReport& e, const TrainConfig& config, co
                       {"timestamp", iso_timestamp()}};
   if (e.validation) j["val_loss"] = e.validation->loss, j["val_metric"] = e.validation->metric();
   if (test) j["test_loss"] = test->loss, j["test_metric"] = test->metric();
-  out.log << j.dump() << '\n' << std::flush;
-  if (!out.log) throw Error("cannot write log file '" + out.log_path + "'");
+  out.log.write_line(j.dump());
 }
 
 /// After the epochs, on the leader: the step time split (--profile), the final test metric and
