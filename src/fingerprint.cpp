@@ -1,8 +1,34 @@
 #include "dptrain/fingerprint.hpp"
 
+#include <cstring>
+
 #include "dptrain/hash.hpp"
 
 namespace dptrain {
+
+namespace {
+
+/// hash_bytes's mixing on four interleaved lanes of 64-bit words: four independent multiply
+/// chains instead of one, so a training set of hundreds of megabytes hashes about four times
+/// faster. The lanes, the tail and the length are folded by hash_bytes.
+std::uint64_t hash_lanes(const void* data, std::size_t bytes) {
+  constexpr std::uint64_t kPrime = 0x100000001b3ULL;
+  std::uint64_t h[5] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0x9e3779b97f4a7c15ULL,
+                        0xc2b2ae3d27d4eb4fULL, bytes};
+  const auto* p = static_cast<const unsigned char*>(data);
+  std::size_t i = 0;
+  for (; i + 32 <= bytes; i += 32)
+    for (std::size_t k = 0; k < 4; ++k) {
+      std::uint64_t word;
+      std::memcpy(&word, p + i + 8 * k, 8);
+      h[k] = (h[k] ^ word) * kPrime;
+      h[k] ^= h[k] >> 29;
+    }
+  h[0] ^= hash_bytes(p + i, bytes - i);
+  return hash_bytes(h, sizeof h);
+}
+
+}  // namespace
 
 DataFingerprint fingerprint(const Dataset& data) {
   DataFingerprint f;
@@ -10,9 +36,9 @@ DataFingerprint fingerprint(const Dataset& data) {
   f.features = data.features;
   const std::span<const float> x = data.feature_values();
   const std::uint64_t parts[] = {
-      hash_bytes(x.data(), x.size_bytes()),
-      hash_bytes(data.labels.data(), data.labels.size() * sizeof(std::int32_t)),
-      hash_bytes(data.targets.data(), data.targets.size() * sizeof(float))};
+      hash_lanes(x.data(), x.size_bytes()),
+      hash_lanes(data.labels.data(), data.labels.size() * sizeof(std::int32_t)),
+      hash_lanes(data.targets.data(), data.targets.size() * sizeof(float))};
   f.hash = hash_bytes(parts, sizeof parts);
   return f;
 }

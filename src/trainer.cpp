@@ -240,11 +240,11 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   check_data(data);
   classes_ = data.classes;
   if (!data.schema.empty()) schema_ = data.schema;
+  const DataFingerprint now = fingerprints_.of(data);  // once per data set, before the clock
   const auto t0 = Clock::now();
   const std::size_t n = data.rows, batch = config_.batch_size, samples0 = progress_.samples;
   shuffle_order(n);
   steps_per_epoch_ = (n + batch - 1) / batch;
-  const DataFingerprint now = fingerprints_.of(data);
   check_progress_fits(data, now);
   fingerprint_ = now;
   const AbandonOnThrow guard(progress_);

@@ -25,7 +25,10 @@ progress_steps() {
 b=open(sys.argv[1],"rb").read(); n=struct.unpack("<Q",b[12:20])[0]
 print(json.loads(b[20:20+n])["epoch_progress"]["steps"])' "$1"
 }
-# wait_for FILE PATTERN: up to 20 s for PATTERN to appear in FILE.
+# wait_for FILE PATTERN: up to 20 s for PATTERN to appear in FILE. A background run's output files
+# are removed before it starts: its shell opens (truncates) them only after the fork, so an
+# earlier run's '^threads' could otherwise send the signal to the forked shell before it execs
+# dptrain, where bash still runs this script's EXIT trap (rm -rf "$TMP").
 wait_for() {
   for _ in $(seq 200); do
     grep -q "$2" "$1" 2>/dev/null && return 0
@@ -64,6 +67,7 @@ epoch_figures "$OUT" >straight.txt
 for how in "--save-every 25" "--save-every-seconds 0.05"; do
   rm -f k.dpt
   # shellcheck disable=SC2086
+  rm -f out1 err1
   "$DPTRAIN" "${RUN[@]}" --save k.dpt $how >out1 2>err1 &
   pid=$!
   for _ in $(seq 400); do [[ -s k.dpt ]] && break; sleep 0.01; done
@@ -81,6 +85,7 @@ done
 
 # ---- SIGTERM: clean stop, checkpoint, resume command, exit 143 ----
 rm -f m.dpt
+rm -f out1 err1
 "$DPTRAIN" "${RUN[@]}" --save m.dpt --threads 2 >out1 2>err1 &
 pid=$!
 wait_for out1 '^threads' || true  # the header: data loaded, the handlers in place
@@ -105,6 +110,7 @@ fi
 
 # ---- the resume command quotes what the shell would split: a checkpoint path with a space and a
 # quote, resumed (from the first run's checkpoint) by evaluating the printed line ----
+rm -f out1 err1
 "$DPTRAIN" "${RUN[@]}" --save "my run's.dpt" >out1 2>err1 &
 pid=$!
 wait_for out1 '^threads' || true
@@ -124,6 +130,7 @@ stop_and_resume() {
   local name=$1
   shift
   rm -f s.dpt
+  rm -f out1 err1
   "$DPTRAIN" "$@" >out1 2>err1 &
   local pid=$!
   wait_for out1 '^threads' || true
@@ -152,6 +159,7 @@ stop_and_resume "--deterministic --micro-batches" "${HID[@]}" --layers 8,256,256
 
 # ---- SIGINT (job control on, so the background job does not ignore it): exit 130 ----
 set -m
+rm -f out1 err1
 "$DPTRAIN" "${RUN[@]}" >out1 2>err1 &
 pid=$!
 set +m
@@ -171,6 +179,7 @@ fi
 # a stop, the second aborts before any step boundary is reached.
 BIG=(train --data blobs8 --layers 8,512,512,2 --batch-size 768 --epochs 1000 --test-data none --save b.dpt)
 set -m
+rm -f out1 err1
 "$DPTRAIN" "${BIG[@]}" >out1 2>err1 &
 pid=$!
 set +m
@@ -198,6 +207,7 @@ fi
 
 # ---- Note [Data fingerprint]: a mid-epoch checkpoint resumes only on the rows it counted ----
 rm -f f.dpt
+rm -f out1 err1
 "$DPTRAIN" "${RUN[@]}" --save f.dpt --save-every 25 >out1 2>err1 &
 pid=$!
 for _ in $(seq 400); do [[ -s f.dpt ]] && break; sleep 0.01; done

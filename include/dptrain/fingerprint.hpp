@@ -24,7 +24,7 @@ namespace dptrain {
 struct DataFingerprint {
   std::size_t rows = 0;
   std::size_t features = 0;
-  std::uint64_t hash = 0;  ///< hash_bytes of the feature values, labels and targets
+  std::uint64_t hash = 0;  ///< of the feature values, labels and targets (in row order)
   bool known() const { return rows > 0; }
   bool operator==(const DataFingerprint&) const = default;
 };
