@@ -7,6 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint_meaning.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
 #include "dptrain/limits.hpp"
@@ -59,6 +60,8 @@ ModelSpec spec_from_json(const json& j) {
   ModelSpec spec;
   spec.inputs = whole(j, "inputs");
   const std::string init = j.at("init").get<std::string>();
+  if (init != "he" && init != "glorot" && init != "auto")
+    throw Error("'init' must be he, glorot or auto, not '" + init + "'");
   spec.init = init == "he" ? Init::he : init == "glorot" ? Init::glorot : Init::automatic;
   for (const json& l : j.at("layers")) {
     const std::string kind = l.at("kind").get<std::string>();
@@ -163,6 +166,10 @@ std::string encode_checkpoint(const Checkpoint& c) {
         {"label_column", c.schema.label_column},
         {"class_names", c.schema.class_names}}},
   };
+  if (c.data_fingerprint.known())  // Note [Data fingerprint]
+    meta["data_fingerprint"] = {{"rows", c.data_fingerprint.rows},
+                                {"features", c.data_fingerprint.features},
+                                {"hash", c.data_fingerprint.hash}};
   if (c.target_normalizer.active())  // optional: older readers and files never see it
     meta["target_normalizer"] = {{"offset", c.target_normalizer.offset},
                                  {"scale", c.target_normalizer.scale}};
@@ -252,6 +259,11 @@ void settings_from_json(const json& meta, Checkpoint& c) {
   c.best_validation_loss = meta.at("best_validation_loss").get<double>();
   c.epochs_since_best = whole(meta, "epochs_since_best");
   c.data = meta.at("data").get<std::string>();
+  if (meta.contains("data_fingerprint")) {  // absent in older checkpoints
+    const json& f = meta.at("data_fingerprint");
+    c.data_fingerprint = {whole(f, "rows"), whole(f, "features"), whole(f, "hash")};
+    if (!c.data_fingerprint.known()) throw Error("'data_fingerprint.rows' must be at least 1");
+  }
   if (meta.contains("schema")) {  // absent in checkpoints written before schemas
     const json& sc = meta.at("schema");
     c.schema.task = parse_task(sc.at("task").get<std::string>());
@@ -303,7 +315,8 @@ void check_sizes(const Checkpoint& c, const std::string& where) {
                   " parameters, too few for its model " + c.spec.describe());
     in = l.units;
   }
-  const std::size_t expected = Model<float>(c.spec).parameter_count();
+  const Model<float> model(c.spec);
+  const std::size_t expected = model.parameter_count();
   if (c.parameters.size() != expected)
     throw Error(where + " holds " + std::to_string(c.parameters.size()) +
                 " parameters but its model " + c.spec.describe() + " needs " +
@@ -312,6 +325,7 @@ void check_sizes(const Checkpoint& c, const std::string& where) {
   if (c.state0.size() != (slots >= 1 ? expected : 0) ||
       c.state1.size() != (slots >= 2 ? expected : 0))
     throw Error(where + " has optimizer state of the wrong size");
+  detail::check_layout(c, where);
   if (c.normalizer.active() &&
       (c.normalizer.offset.size() != c.spec.inputs || c.normalizer.scale.size() != c.spec.inputs))
     throw Error(where + " has normalization for the wrong number of features");
@@ -349,6 +363,7 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
     const json meta = json::parse(meta_text);
     c.spec = spec_from_json(meta.at("spec"));
     settings_from_json(meta, c);
+    detail::check_checkpoint_meaning(c);
   } catch (const json::exception& e) {
     throw Error(where + " has corrupt metadata: " + e.what());
   } catch (const Error& e) {

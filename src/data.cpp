@@ -39,8 +39,8 @@ void Dataset::validate() const {
       throw Error(where + ": regression targets missing or of the wrong size");
     for (std::size_t i = 0; i < targets.size(); ++i)
       if (!std::isfinite(targets[i]))
-        throw Error(where + ": row " + std::to_string(i / target_width + 1) + " has a " +
-                    (std::isnan(targets[i]) ? "NaN" : "Inf") + " target");
+        throw Error(where + ": row " + std::to_string(i / target_width + 1) + " has " +
+                    (std::isnan(targets[i]) ? "a NaN" : "an infinite") + " target");
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -91,6 +92,26 @@ void open_read_only(const std::string& path, Db& db) {
                 "': " + (db.db ? sqlite3_errmsg(db.db) : "out of memory"));
 }
 
+/// Refuses a query that is not a SELECT (WITH ... SELECT, VALUES): ATTACH, DETACH and most
+/// PRAGMAs count as read-only for SQLite, yet they reach other files or change the connection
+/// rather than read rows of this database.
+void check_select(const std::string& path, const std::string& sql) {
+  const std::string_view text = second_statement(sql);  // past leading blanks and comments
+  std::string word;
+  for (const char c : text.substr(
+           0, text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")))
+    word += char(std::toupper(static_cast<unsigned char>(c)));
+  if (word != "SELECT" && word != "WITH" && word != "VALUES" && !word.empty())
+    throw Error("SQLite database '" + path + "': the query is " +
+                    (word == "ATTACH" || word == "DETACH" || word == "PRAGMA"
+                         ? "a" + std::string(word == "ATTACH" ? "n " : " ") + word +
+                               " statement, which changes the connection or reads other files"
+                         : "a " + word + " statement") +
+                    "; a query must be one SELECT statement (WITH ... SELECT or VALUES too) "
+                    "reading rows of this database",
+                ErrorTopic::table_source);
+}
+
 /// Prepares exactly one read-only statement: `sql` holding a second one, or one that would
 /// write, is an Error (naming `what` the SQL is).
 void prepare_one_select(const std::string& path, Db& db, const std::string& sql,
@@ -127,7 +148,7 @@ double cell_value(sqlite3_stmt* stmt, int c, Where&& where) {
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
       const std::string_view s = text ? std::string_view(text) : std::string_view();
       if (!parse_number(s, value))
-        throw Error(where(std::size_t(c)) + ": the text " + quoted(s) + " is not a number");
+        throw Error(where(std::size_t(c)) + ": the text " + not_a_number(s));
     }
   }
   if (!std::isfinite(value)) throw Error(where(std::size_t(c)) + ": NaN or infinite value");
@@ -159,6 +180,9 @@ Dataset load_sqlite(const std::string& path, const TableOptions& options) {
   if (options.table.empty() == options.query.empty())
     throw Error("sqlite:" + path + ": give exactly one of a table or a query",
                 ErrorTopic::table_source);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error("SQLite database '" + path + "' is a folder, not a database file");
   Db db;
   open_read_only(path, db);
   const bool table = options.query.empty();
@@ -166,6 +190,7 @@ Dataset load_sqlite(const std::string& path, const TableOptions& options) {
       table ? "SELECT * FROM " + quote_identifier(options.table) : options.query;
   Stmt st;
   prepare_one_select(path, db, sql, table ? "table '" + options.table + "'" : "query: " + sql, st);
+  if (!table) check_select(path, options.query);  // prepared, not run: ATTACH attached nothing
   const int columns = sqlite3_column_count(st.stmt);
   std::vector<std::string> names;
   for (int c = 0; c < columns; ++c) {

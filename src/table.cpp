@@ -67,7 +67,7 @@ struct CsvState {
       if (trim(fields[c]).empty()) throw Error(cell(c) + ": empty value");
       if (c == builder.label_column() && builder.text_label()) continue;  // a class label: text
       if (!parse_number(fields[c], values[c]))
-        throw Error(cell(c) + ": " + quoted(fields[c]) + " is not a number");
+        throw Error(cell(c) + ": " + not_a_number(fields[c]));
       if (!std::isfinite(values[c]))
         throw Error(cell(c) + ": " + quoted(fields[c]) + " is " +
                     (std::isnan(values[c]) ? "NaN" : "infinite") + ", not a usable value");
@@ -262,7 +262,7 @@ void attach_labels(Dataset& data, std::string_view text, const std::string& sour
       return source + ": line " + std::to_string(line);
     };
     if (!options.classification && !parse_number(label, values[1]))
-      throw Error(where(0) + ": " + quoted(label) + " is not a number");
+      throw Error(where(0) + ": " + not_a_number(label));
     builder.add_row(values, label, where);
   }
   Dataset labels = builder.finish(header);

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -39,8 +40,27 @@ inline bool parse_number(std::string_view text, double& value) {
 
 inline std::string quoted(std::string_view text) {
   std::string s(text.substr(0, 40));
-  if (text.size() > 40) s += "...";
+  if (text.size() > 40) s += "... (" + std::to_string(text.size()) + " characters)";
   return "'" + s + "'";
+}
+
+inline constexpr const char* kBeyondFloat =
+    "is beyond the range of a float (magnitudes up to about 3.4e38)";
+
+/// Why parse_number refused `text`, beginning with it quoted: a number beyond the range of a
+/// double (1e400, 400 digits), one that underflows it (1e-400), or not a number at all.
+inline std::string not_a_number(std::string_view text) {
+  std::string_view s = trim(text);
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  double v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc::result_out_of_range || ptr != s.data() + s.size())
+    return quoted(text) + " is not a number";
+  const std::string copy(s);  // from_chars leaves v alone out of range: strtod tells which end
+  if (std::isinf(std::strtod(copy.c_str(), nullptr))) return quoted(text) + " " + kBeyondFloat;
+  return quoted(text) +
+         " underflows: it is closer to 0 than the smallest float (about 1.4e-45); write 0 if "
+         "that is what it means";
 }
 
 /// The text of a numeric label as a class key: whole numbers without a fraction ("1.0" -> "1"),
@@ -173,7 +193,7 @@ class TableBuilder {
     }
     if (count < 2)
       throw Error(data_.source + ": needs at least 2 columns (features and a label), found " +
-                  std::to_string(count));
+                  std::to_string(count) + delimiter_hint(names));
     long long index = -1;
     if (label.empty()) {
       index = static_cast<long long>(count) - 1;
@@ -205,15 +225,15 @@ class TableBuilder {
   void add_row(const std::vector<double>& values, std::string_view label, Where&& where) {
     for (std::size_t c = 0; c < values.size(); ++c) {
       const double v = values[c];
-      if (c != label_) {
-        const float f = static_cast<float>(v);
-        if (!std::isfinite(f)) throw Error(where(c) + ": " + format(v) + " does not fit a float");
-        data_.x.push_back(f);
-      } else if (options_.classification) {
+      if (c != label_ || !options_.classification)
+        if (!std::isfinite(static_cast<float>(v)))
+          throw Error(where(c) + ": " + format(v) + " " + kBeyondFloat);
+      if (c != label_)
+        data_.x.push_back(static_cast<float>(v));
+      else if (options_.classification)
         labels_.add(label, [&] { return where(c); });
-      } else {
+      else
         data_.targets.push_back(static_cast<float>(v));
-      }
     }
     ++data_.rows;
   }
@@ -290,6 +310,19 @@ class TableBuilder {
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
     throw Error(data_.source + ": no column named '" + label + "' (columns: " + list + ")",
                 ErrorTopic::label_column);
+  }
+  /// For a table read as one column: which other delimiter its header holds, e.g. "; its
+  /// header 'a;b;y' holds ';': was the file written with another delimiter? (--delimiter ';')".
+  std::string delimiter_hint(const std::vector<std::string>& names) const {
+    if (names.size() != 1) return {};
+    for (const char d : {',', ';', '\t', '|'}) {
+      if (d == options_.delimiter || names[0].find(d) == std::string::npos) continue;
+      const std::string shown = d == '\t' ? "a tab" : "'" + std::string(1, d) + "'";
+      return "; its header " + table_detail::quoted(names[0]) + " holds " + shown +
+             ": was the file written with another delimiter? (--delimiter " +
+             (d == '\t' ? std::string("tab") : "'" + std::string(1, d) + "'") + ")";
+    }
+    return {};
   }
   static std::string format(double v) {
     std::ostringstream s;

@@ -163,6 +163,7 @@ Checkpoint Trainer::checkpoint() const {
   c.epochs_since_best = epochs_since_best_;
   c.classes = classes_;
   c.schema = schema_;
+  c.data_fingerprint = fingerprint_;
   if (c.schema.task == Task::unknown && c.step > 0)
     c.schema.task = classes_ > 0 ? Task::classification : Task::regression;
   return c;
@@ -192,6 +193,7 @@ void Trainer::restore(const Checkpoint& c) {
   progress_ = c.epoch_progress;
   classes_ = c.classes;
   schema_ = c.schema;
+  fingerprint_ = c.data_fingerprint;
   best_validation_loss_ = c.best_validation_loss;
   epochs_since_best_ = c.epochs_since_best;
   // The best weights are known only when the checkpoint's own weights are the best: taken at
@@ -211,11 +213,18 @@ void Trainer::shuffle_order(std::size_t n) {
   }
 }
 
-void Trainer::check_progress_fits(const Dataset& data) const {
+void Trainer::check_progress_fits(const Dataset& data, const DataFingerprint& now) const {
   // Only full batches precede the last one, so a position restored for this data set has
   // fewer steps than the epoch and batch_size rows per step.
   const EpochProgress& p = progress_;
   if (p.steps == 0) return;
+  const std::string other =
+      fingerprint_.known() ? fingerprint_difference(fingerprint_, now, data.source) : "";
+  if (!other.empty())
+    throw Error("the restored position (epoch " + std::to_string(epochs_done_ + 1) + ", " +
+                std::to_string(p.steps) + " steps done) was counted on other data: " + other +
+                ". Resume on the same training rows (the same data, test split, limit and "
+                "validation split), or from a checkpoint written at an epoch boundary");
   if (p.steps >= steps_per_epoch_ || p.samples != p.steps * config_.batch_size)
     throw Error("the restored position (epoch " + std::to_string(epochs_done_ + 1) + ", " +
                 std::to_string(p.steps) + " steps and " + std::to_string(p.samples) +
@@ -231,11 +240,13 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   check_data(data);
   classes_ = data.classes;
   if (!data.schema.empty()) schema_ = data.schema;
+  const DataFingerprint now = fingerprints_.of(data);  // once per data set, before the clock
   const auto t0 = Clock::now();
   const std::size_t n = data.rows, batch = config_.batch_size, samples0 = progress_.samples;
   shuffle_order(n);
   steps_per_epoch_ = (n + batch - 1) / batch;
-  check_progress_fits(data);
+  check_progress_fits(data, now);
+  fingerprint_ = now;
   const AbandonOnThrow guard(progress_);
   if (n % batch) engine_.prepare(n % batch);  // the last step's kernels, before the first step
   // A part-done epoch (a stop, a mid-epoch checkpoint) skips the batches it already trained.
@@ -255,6 +266,7 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
   const auto t0 = Clock::now();
   const std::size_t samples0 = progress_.samples;
   const AbandonOnThrow guard(progress_);
+  fingerprint_ = {};  // streamed batches: unknown
   source.start_epoch(epochs_done_);
   Dataset batch;
   std::vector<std::uint32_t> rows;

@@ -1,6 +1,9 @@
 // Checkpoints: round trip, every kind of damage, and exact resume.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <regex>
+
 #include "dptrain/checkpoint.hpp"
 #include "test_util.hpp"
 
@@ -54,6 +57,77 @@ TEST(Checkpoint, DamageIsReportedClearly) {
   std::string version = good;
   version[8] = 9;
   EXPECT_NE(decode_error(version).find("format version 9"), std::string::npos);
+}
+
+/// A trained classifier's checkpoint with `forge` applied, encoded (with a CRC-32 computed as
+/// the format does), and decode's message for it.
+std::string forged_error(const std::function<void(Checkpoint&)>& forge) {
+  Checkpoint k = sample_checkpoint();
+  k.step = 3;
+  k.epochs_done = 1;
+  forge(k);
+  return decode_error(encode_checkpoint(k));
+}
+
+// Note [Checkpoint meaning]: a recomputed CRC does not make a forged file a model.
+TEST(Checkpoint, ForgedFieldsAreRefusedNamingTheField) {
+  EXPECT_EQ(forged_error([](Checkpoint&) {}), "no error");
+  // Extra hidden units that the layout's padding absorbs: the buffer has the right length.
+  EXPECT_EQ(forged_error([](Checkpoint& k) {
+              k.spec.layers[0].units = 5;
+              ASSERT_EQ(Model<float>(k.spec).parameter_count(), k.parameters.size());
+            }),
+            "checkpoint 'm.dpt': its layer 1 has 5 units, but the parameters are laid out for 4 "
+            "(the weights the extra units would add are the padding zeros of the narrower "
+            "layout): the width was edited");
+  EXPECT_EQ(forged_error([](Checkpoint& k) { k.state1[4] = -1; }),
+            "checkpoint 'm.dpt': optimizer state 1 value 4 is -1, but adam keeps squared "
+            "gradients there (never negative)");
+  // Fewer: values the model trained land in the narrower layout's padding.
+  EXPECT_NE(forged_error([](Checkpoint& k) {
+              k.spec.layers[0].units = 3;
+              ASSERT_EQ(Model<float>(k.spec).parameter_count(), k.parameters.size());
+            }).find("checkpoint 'm.dpt': parameter value 9 ("),
+            std::string::npos);
+  const std::pair<std::function<void(Checkpoint&)>, std::string> cases[] = {
+      {[](Checkpoint& k) { k.step = std::uint64_t(1) << 63; },
+       "'step' 9223372036854775808 is above 2^53, more optimizer steps than any run takes"},
+      {[](Checkpoint& k) { k.step = 0; },
+       "'step' 0 is below the 1 finished epochs ('epochs_done') plus the 0 steps of the current "
+       "one ('epoch_progress.steps'): every epoch takes a step"},
+      {[](Checkpoint& k) { k.spec.layers.back().activation = Activation::sigmoid; },
+       "'loss' does not fit the output layer: loss ce needs a softmax output layer, not sigmoid"},
+      {[](Checkpoint& k) { k.normalizer.scale[1] = 0; },
+       "'normalizer.scale[1]' is 0; a scale (1 / the feature's spread) must be finite and > 0"},
+      {[](Checkpoint& k) { k.normalizer.scale[0] = -2; },
+       "'normalizer.scale[0]' is -2; a scale (1 / the feature's spread) must be finite and > 0"},
+      {[](Checkpoint& k) { k.classes = 3; }, "'classes' 3 does not fit the output layer's 2 units"},
+      {[](Checkpoint& k) { k.classes = 1; },
+       "'classes' 1: a classifier has at least 2 classes (0: regression)"},
+      {[](Checkpoint& k) { k.classes = 0; },
+       "'classes' 0 (regression) does not fit loss ce, which trains on class labels"},
+      {[](Checkpoint& k) { k.schema.task = Task::regression; },
+       "'schema.task' is regression but 'classes' 2 means classification"},
+      {[](Checkpoint& k) {
+         k.target_normalizer = {{0, 0}, {1, 1}};
+       },
+       "'target_normalizer' standardises regression targets, but 'classes' 2 means "
+       "classification"},
+      {[](Checkpoint& k) { k.epochs_since_best = 2; },
+       "'epochs_since_best' 2 is above 'epochs_done' 1"},
+      {[](Checkpoint& k) { k.best_validation_loss = -5; },
+       "'best_validation_loss' -5 must be finite and >= 0, or -1 (no validation yet)"},
+  };
+  for (const auto& [forge, message] : cases)
+    EXPECT_EQ(forged_error(forge), "checkpoint 'm.dpt' has invalid metadata: " + message);
+  // Fields only the metadata text can hold.
+  const std::string good = encode_checkpoint(sample_checkpoint());
+  const std::string init = test::with_metadata(good, [](std::string meta) {
+    return std::regex_replace(meta, std::regex(R"("init":"[a-z]+")"), R"("init":"lecun")");
+  });
+  EXPECT_EQ(decode_error(init),
+            "checkpoint 'm.dpt' has invalid metadata: 'init' must be he, glorot or auto, not "
+            "'lecun'");
 }
 
 TEST(Checkpoint, ResumeEqualsUninterruptedEvenWithOtherThreadCount) {

@@ -246,4 +246,23 @@ cp m.dpt before.dpt
 run train --data csv:reg.tsv --delimiter tab --loss mse --layers 1,32,32,1 --optimizer sgd --lr 1e4 --epochs 50 --save div.dpt
 if [[ $RC -eq 2 ]] && grep -q "training diverged: the loss is .* at epoch [0-9]*, step [0-9]*" err; then ok "divergence: clear message and exit 2"; else not_ok "divergence: clear message and exit 2" "rc=$RC"; fi
 
+# ---- messages for numbers, tables and queries that cannot be read as meant ----
+printf 'a,b,y\n1,2,0\n1e-400,3,1\n' >under.csv
+expect "a number that underflows the float range says so" 2 "under.csv: line 3, column 1: '1e-400' underflows: it is closer to 0 than the smallest float" train --data csv:under.csv --layers 2,4,2
+{ printf 'a,b,y\n1,2,0\n'; printf '9%.0s' $(seq 400); printf ',3,1\n'; } >digits.csv
+expect "a 400-digit number is beyond the float range" 2 "line 3, column 1: '9999999999999999999999999999999999999999... (400 characters)' is beyond the range of a float" train --data csv:digits.csv --layers 2,4,2
+{ printf 'a,b,y\n1,2,0\n'; printf '9%.0s' $(seq 300); printf ',3,1\n'; } >digits300.csv
+expect "a 300-digit number is beyond the float range" 2 "line 3, column 1: 1e+300 is beyond the range of a float" train --data csv:digits300.csv --layers 2,4,2
+printf 'x,y\n1,2\n2,1e39\n' >bigtarget.csv
+expect "a regression target beyond the float range names its cell" 2 "bigtarget.csv: line 3, column 2: 1e+39 is beyond the range of a float" train --data csv:bigtarget.csv --loss mse --layers 1,4,1
+printf 'a;b;y\n1;2;0\n3;4;1\n' >semi.csv
+expect "one column whose header holds ';': the --delimiter hint" 2 "found 1; its header 'a;b;y' holds ';': was the file written with another delimiter? (--delimiter ';')" train --data csv:semi.csv --layers 2,4,2
+printf 'a\tb\ty\n1\t2\t0\n3\t4\t1\n' >tabs.csv
+expect "one column whose header holds tabs: the --delimiter hint" 2 "holds a tab: was the file written with another delimiter? (--delimiter tab)" train --data csv:tabs.csv --layers 2,4,2
+mkdir folder.db
+expect "a SQLite path that is a folder says so" 2 "SQLite database 'folder.db' is a folder, not a database file" train --data sqlite:folder.db --table samples --layers 4,8,2
+expect "an ATTACH query is refused" 2 "the query is an ATTACH statement, which changes the connection or reads other files; a query must be one SELECT statement" train --data sqlite:train.db --query "ATTACH 'other.db' AS o" --layers 4,8,2
+expect "a PRAGMA query is refused" 2 "the query is a PRAGMA statement" train --data sqlite:train.db --query "/* info */ pragma table_info(samples)" --layers 4,8,2
+[[ ! -e other.db ]] && ok "the refused ATTACH created nothing" || not_ok "the refused ATTACH created nothing" "other.db exists"
+
 harness_finish

@@ -139,6 +139,14 @@ TEST(Dataset, ValidateNamesTheBadRow) {
   Dataset l = make_synthetic("xor", 1);
   l.labels[2] = 5;
   EXPECT_THROW(l.validate(), Error);
+  Dataset r = make_synthetic("square", 1);
+  r.targets[3] = INFINITY;
+  try {
+    r.validate();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "data 'square': row 4 has an infinite target");
+  }
 }
 
 /// The same data with its features borrowed from `values` instead of owned.

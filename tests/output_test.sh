@@ -201,4 +201,19 @@ run train --data "csv:$TMP/in.csv" --loss ce --layers 2,4,2 --epochs 1 --normali
 check "--normalize-target with a classifier is refused" \
   grep -q -- "--normalize-target standardises regression targets: it needs --loss mse" "$ERR"
 
+# ---- --log on a full disk: the reason, and whole lines only -------------------------------------
+run "${TRAIN[@]}" --log /dev/full
+check "--log /dev/full is refused before training (a device)" \
+  grep -qF -- "--log: '/dev/full' is a device" "$ERR"
+# A file size limit (ulimit -f, SIGXFSZ ignored) fails writes as a full disk does, mid-line too.
+(trap '' XFSZ; ulimit -f 2; exec "$DPTRAIN" "${TRAIN[@]}" --epochs 40 --log "$TMP/full.jsonl") \
+  >/dev/null 2>"$ERR"
+RC=$?
+check "--log past a file size limit: exit 2 with the reason" \
+  grep -qxF "dptrain train: error: cannot write log file '$TMP/full.jsonl': File too large (it keeps the lines written before)" "$ERR"
+check "--log past a file size limit: whole lines only, each one JSON" \
+  "$PYTHON" -c 'import json,sys
+t=open(sys.argv[1]).read(); assert t.endswith("\n") and len(t) > 0
+[json.loads(l) for l in t.splitlines()]' "$TMP/full.jsonl"
+
 harness_finish

@@ -3,7 +3,8 @@
 # (flags checked, mid-epoch checkpoints that resume to the uninterrupted params_hash), SIGTERM and
 # SIGINT (a clean stop at a step boundary, a checkpoint, the printed resume command, exit 143 /
 # 130), a second signal (aborts at once, the last checkpoint stays whole, the next save removes
-# the temporary file).
+# the temporary file), a mid-epoch checkpoint refused on other rows (Note [Data fingerprint]) and
+# a stop while the data never finish loading (a FIFO without a writer).
 #
 # usage: bash tests/stop_resume_cli_test.sh <path-to-dptrain-binary>
 set -u
@@ -24,7 +25,10 @@ progress_steps() {
 b=open(sys.argv[1],"rb").read(); n=struct.unpack("<Q",b[12:20])[0]
 print(json.loads(b[20:20+n])["epoch_progress"]["steps"])' "$1"
 }
-# wait_for FILE PATTERN: up to 20 s for PATTERN to appear in FILE.
+# wait_for FILE PATTERN: up to 20 s for PATTERN to appear in FILE. A background run's output files
+# are removed before it starts: its shell opens (truncates) them only after the fork, so an
+# earlier run's '^threads' could otherwise send the signal to the forked shell before it execs
+# dptrain, where bash still runs this script's EXIT trap (rm -rf "$TMP").
 wait_for() {
   for _ in $(seq 200); do
     grep -q "$2" "$1" 2>/dev/null && return 0
@@ -63,6 +67,7 @@ epoch_figures "$OUT" >straight.txt
 for how in "--save-every 25" "--save-every-seconds 0.05"; do
   rm -f k.dpt
   # shellcheck disable=SC2086
+  rm -f out1 err1
   "$DPTRAIN" "${RUN[@]}" --save k.dpt $how >out1 2>err1 &
   pid=$!
   for _ in $(seq 400); do [[ -s k.dpt ]] && break; sleep 0.01; done
@@ -80,6 +85,7 @@ done
 
 # ---- SIGTERM: clean stop, checkpoint, resume command, exit 143 ----
 rm -f m.dpt
+rm -f out1 err1
 "$DPTRAIN" "${RUN[@]}" --save m.dpt --threads 2 >out1 2>err1 &
 pid=$!
 wait_for out1 '^threads' || true  # the header: data loaded, the handlers in place
@@ -104,6 +110,7 @@ fi
 
 # ---- the resume command quotes what the shell would split: a checkpoint path with a space and a
 # quote, resumed (from the first run's checkpoint) by evaluating the printed line ----
+rm -f out1 err1
 "$DPTRAIN" "${RUN[@]}" --save "my run's.dpt" >out1 2>err1 &
 pid=$!
 wait_for out1 '^threads' || true
@@ -123,6 +130,7 @@ stop_and_resume() {
   local name=$1
   shift
   rm -f s.dpt
+  rm -f out1 err1
   "$DPTRAIN" "$@" >out1 2>err1 &
   local pid=$!
   wait_for out1 '^threads' || true
@@ -151,6 +159,7 @@ stop_and_resume "--deterministic --micro-batches" "${HID[@]}" --layers 8,256,256
 
 # ---- SIGINT (job control on, so the background job does not ignore it): exit 130 ----
 set -m
+rm -f out1 err1
 "$DPTRAIN" "${RUN[@]}" >out1 2>err1 &
 pid=$!
 set +m
@@ -170,6 +179,7 @@ fi
 # a stop, the second aborts before any step boundary is reached.
 BIG=(train --data blobs8 --layers 8,512,512,2 --batch-size 768 --epochs 1000 --test-data none --save b.dpt)
 set -m
+rm -f out1 err1
 "$DPTRAIN" "${BIG[@]}" >out1 2>err1 &
 pid=$!
 set +m
@@ -194,5 +204,59 @@ if [[ $RC -eq 0 && -s b.dpt ]] && ! ls b.dpt.tmp.* >/dev/null 2>&1; then
 else
   not_ok "stale temporary files" "rc=$RC; $(ls)"
 fi
+
+# ---- Note [Data fingerprint]: a mid-epoch checkpoint resumes only on the rows it counted ----
+rm -f f.dpt
+rm -f out1 err1
+"$DPTRAIN" "${RUN[@]}" --save f.dpt --save-every 25 >out1 2>err1 &
+pid=$!
+for _ in $(seq 400); do [[ -s f.dpt ]] && break; sleep 0.01; done
+kill -KILL $pid 2>/dev/null
+wait $pid
+steps=$(progress_steps f.dpt 2>/dev/null)
+cp f.dpt f-kept.dpt
+# The same number of rows with other values: d.csv with its first data row changed.
+sed '2s/^[-0-9.]*,/9.5,/' d.csv >other.csv
+for case in "--limit 3000|data 'd.csv' has 3000 training rows where the checkpoint's position was counted on 4000" \
+            "--val-split 0.25|data 'd.csv' has 3000 training rows where the checkpoint's position was counted on 4000" \
+            "--data csv:other.csv|data 'other.csv' has other values, labels or row order in its 4000 training rows"; do
+  flags=${case%%|*}
+  want_text=${case#*|}
+  cp f-kept.dpt f.dpt
+  # shellcheck disable=SC2086
+  run "${RUN[@]}" --save f.dpt --resume f.dpt $flags
+  if [[ $RC -eq 2 && ${steps:-0} -gt 0 ]] && grep -qF -- "was counted on other data: $want_text" "$ERR" && cmp -s f.dpt f-kept.dpt; then
+    ok "mid-epoch checkpoint (step $steps) resumed with $flags: refused, saying what differs"
+  else
+    not_ok "mid-epoch checkpoint resumed with $flags" "rc=$RC steps=$steps"
+  fi
+done
+# A checkpoint from before fingerprints (the field removed, its CRC-32 recomputed) still resumes.
+"$PYTHON" -c 'import json,struct,sys,zlib
+b=open(sys.argv[1],"rb").read(); n=struct.unpack("<Q",b[12:20])[0]
+m=json.loads(b[20:20+n]); del m["data_fingerprint"]; t=json.dumps(m,separators=(",",":")).encode()
+body=b[:12]+struct.pack("<Q",len(t))+t+b[20+n:-4]
+open(sys.argv[2],"wb").write(body+struct.pack("<I",zlib.crc32(body)))' f-kept.dpt old.dpt
+run "${RUN[@]}" --epochs 1 --resume old.dpt
+if [[ $RC -eq 0 ]] && grep -qF "checkpoint 'old.dpt' predates data fingerprints: resuming inside its epoch cannot check that the data are the rows it was trained on" "$ERR"; then
+  ok "a checkpoint without a data fingerprint resumes, with a note"
+else
+  not_ok "a checkpoint without a data fingerprint" "rc=$RC"
+fi
+
+# ---- Note [Stops while loading]: a stop signal while the data never finish loading ----
+mkfifo nowriter.csv
+for sig in TERM INT; do
+  rm -f never.dpt
+  # No writer ever opens the FIFO: the load waits for ever. -k: a backstop if the stop waited too.
+  timeout -k 10 --preserve-status -s $sig 1 "$DPTRAIN" train --data csv:nowriter.csv --layers 8,4,2 --test-data none --save never.dpt >out1 2>err1
+  rc=$?
+  want_rc=$([[ $sig == TERM ]] && echo 143 || echo 130)
+  if [[ $rc -eq $want_rc && ! -e never.dpt ]] && grep -qx "dptrain train: stopped by SIG$sig while loading the data; nothing was trained or written" err1; then
+    ok "SIG$sig while loading a FIFO without a writer: stopped at once, exit $want_rc"
+  else
+    not_ok "SIG$sig while loading a FIFO without a writer" "rc=$rc: $(cat err1)"
+  fi
+done
 
 harness_finish

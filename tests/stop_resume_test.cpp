@@ -178,15 +178,48 @@ TEST(StopResume, AStopKeepsThePositionUntilAbandoned) {
 TEST(StopResume, PositionThatDoesNotFitTheDataIsRefused) {
   const Dataset d = make_synthetic("blobs8", 1);
   const Checkpoint k = stopped_at(d, 13, 1);
+  ASSERT_EQ(k.data_fingerprint.rows, 768u);
+  // Note [Data fingerprint]: the rows differ. A checkpoint written before fingerprints (none
+  // recorded) is checked against the epoch's step count only.
+  Checkpoint old = k;
+  old.data_fingerprint = {};
+  const std::pair<const Checkpoint*, std::string> cases[] = {
+      {&k,
+       "the restored position (epoch 1, 13 steps done) was counted on other data: data 'blobs8' "
+       "has 100 training rows where the checkpoint's position was counted on 768"},
+      {&old, "does not fit data"}};
+  for (const auto& [checkpoint, message] : cases) {
+    Model<float> m = model_from_checkpoint(*checkpoint);
+    Trainer t(m, config(1));
+    t.restore(*checkpoint);
+    try {
+      t.train_epoch(d.head(100));  // 4 steps per epoch: step 13 is past its end
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+  // The same rows in another order (or with other values) are other data too.
+  Dataset shuffled = d;
+  std::swap(shuffled.labels[0], shuffled.labels[1]);
+  std::swap_ranges(shuffled.x.begin(), shuffled.x.begin() + 8, shuffled.x.begin() + 8);
   Model<float> m = model_from_checkpoint(k);
   Trainer t(m, config(1));
   t.restore(k);
   try {
-    t.train_epoch(d.head(100));  // 4 steps per epoch: step 13 is past its end
+    t.train_epoch(shuffled);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("does not fit data"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("data 'blobs8' has other values, labels or row order in "
+                                         "its 768 training rows"),
+              std::string::npos)
+        << e.what();
   }
+  // The same rows resume.
+  Model<float> same = model_from_checkpoint(k);
+  Trainer resumed(same, config(1));
+  resumed.restore(k);
+  EXPECT_NO_THROW(resumed.train_epoch(d));
 }
 
 TEST(StopResume, MidEpochWeightsAreNotTakenForTheBestEpochs) {
@@ -205,31 +238,13 @@ TEST(StopResume, MidEpochWeightsAreNotTakenForTheBestEpochs) {
   EXPECT_FALSE(r.restored_best);  // the checkpoint's weights are from step 30, not epoch 1's end
 }
 
-/// `bytes` with its metadata rewritten by `edit` (length and CRC fixed), as an old or edited
-/// file would be.
-std::string with_metadata(const std::string& bytes,
-                          const std::function<std::string(std::string)>& edit) {
-  std::uint64_t n = 0;
-  std::memcpy(&n, bytes.data() + 12, 8);
-  const std::string meta = edit(bytes.substr(20, n));
-  std::string out = bytes.substr(0, 12);
-  const std::uint64_t m = meta.size();
-  out.append(reinterpret_cast<const char*>(&m), 8);
-  out += meta;
-  out += bytes.substr(20 + n, bytes.size() - 20 - n - 4);
-  const auto crc =
-      std::uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
-  out.append(reinterpret_cast<const char*>(&crc), 4);
-  return out;
-}
-
 TEST(StopResume, CheckpointProgressRoundTripsAndIsChecked) {
   const Dataset d = make_synthetic("blobs8", 1);
   const Checkpoint k = stopped_at(d, 29, 1);
   const std::string bytes = encode_checkpoint(k);
   EXPECT_EQ(decode_checkpoint(bytes, "k").epoch_progress.loss_sum, k.epoch_progress.loss_sum);
   // A file from before the field: an epoch boundary.
-  const std::string old = with_metadata(bytes, [](std::string meta) {
+  const std::string old = test::with_metadata(bytes, [](std::string meta) {
     return std::regex_replace(meta, std::regex(R"("epoch_progress":\{[^}]*\},)"), "");
   });
   EXPECT_EQ(decode_checkpoint(old, "old.dpt").epoch_progress.steps, 0u);
@@ -242,7 +257,7 @@ TEST(StopResume, CheckpointProgressRoundTripsAndIsChecked) {
     // Plain names, not a structured binding: clang 14 (the TSan build) cannot capture those.
     const char* const replacement = entry.first;
     const char* const message = entry.second;
-    const std::string edited = with_metadata(bytes, [&](std::string meta) {
+    const std::string edited = test::with_metadata(bytes, [&](std::string meta) {
       const std::string key =
           std::string(replacement).substr(0, std::string(replacement).find(':') + 1);
       return std::regex_replace(meta,

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,24 @@ inline parallel::Backend first_test_backend() {
   if (!list || !*list) return parallel::Backend::tbb;
   const std::string s(list);
   return parallel::parse_backend(s.substr(0, s.find(',')));
+}
+
+/// `bytes` with its metadata rewritten by `edit` (length and CRC fixed), as an old or edited
+/// file would be.
+inline std::string with_metadata(const std::string& bytes,
+                                 const std::function<std::string(std::string)>& edit) {
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes.data() + 12, 8);
+  const std::string meta = edit(bytes.substr(20, n));
+  std::string out = bytes.substr(0, 12);
+  const std::uint64_t m = meta.size();
+  out.append(reinterpret_cast<const char*>(&m), 8);
+  out += meta;
+  out += bytes.substr(20 + n, bytes.size() - 20 - n - 4);
+  const auto crc =
+      std::uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
+  out.append(reinterpret_cast<const char*>(&crc), 4);
+  return out;
 }
 
 template <class T>

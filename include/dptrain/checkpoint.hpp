@@ -7,7 +7,8 @@
 //   u64 n, n bytes   metadata: JSON (architecture, loss, optimizer and schedule settings, seed,
 //                    batch size, epoch/step position, normalisation, early-stopping state;
 //                    "target_normalizer" only when the targets were standardised; and
-//                    "epoch_progress": the position inside an unfinished epoch)
+//                    "epoch_progress": the position inside an unfinished epoch; and
+//                    "data_fingerprint": the training rows, Note [Data fingerprint])
 //   u64 n, n floats  parameters (the model's flat layout)
 //   u64 n, n floats  optimizer state slot 0 (0 values if the optimizer has none)
 //   u64 n, n floats  optimizer state slot 1
@@ -25,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dptrain/fingerprint.hpp"
 #include "dptrain/loss.hpp"
 #include "dptrain/model.hpp"
 #include "dptrain/normalize.hpp"
@@ -67,13 +69,16 @@ struct Checkpoint {
   std::size_t classes = 0;          ///< 0: regression
   double best_validation_loss = 0;  ///< early stopping; meaningful when epochs_since_best is set
   std::size_t epochs_since_best = 0;
-  std::string data;   ///< the training data spec, for the record
+  std::string data;  ///< the training data spec, for the record
+  /// The rows the last epoch trained on (Note [Data fingerprint]); unknown in older files.
+  DataFingerprint data_fingerprint;
   DataSchema schema;  ///< of the training data (schema.hpp); empty in older checkpoints
 };
 
 /// Serialises / parses the format above. decode_checkpoint throws dptrain::Error naming
 /// `source`: not a checkpoint, another format version, truncated, checksum mismatch, or
-/// metadata that does not describe a valid model. encode_checkpoint throws dptrain::Error for
+/// metadata that does not describe a valid model and training state (Note [Checkpoint
+/// meaning]: the message names the field). encode_checkpoint throws dptrain::Error for
 /// a schema name that is not valid UTF-8 (Note [UTF-8 names] in utf8.hpp).
 std::string encode_checkpoint(const Checkpoint& c);
 Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source);

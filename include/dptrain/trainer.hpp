@@ -203,12 +203,13 @@ class Trainer {
 
   /// Fills the training-state part of a checkpoint: parameters, optimizer state, position (with
   /// the part-done epoch's progress), early-stopping state, the settings that define the run and
-  /// the schema of the data last trained on (Dataset::schema; the caller adds normalisation and
-  /// the data description).
+  /// the schema and fingerprint of the data last trained on (Dataset::schema, Note [Data
+  /// fingerprint]; the caller adds normalisation and the data description).
   Checkpoint checkpoint() const;
   /// Continues from a checkpoint of the same architecture and optimizer: copies parameters,
-  /// optimizer state, the epoch and step position (inside an epoch too) and the early-stopping
-  /// state. Throws dptrain::Error on a mismatch.
+  /// optimizer state, the epoch and step position (inside an epoch too), the data fingerprint
+  /// and the early-stopping state. Throws dptrain::Error on a mismatch; the next train_epoch
+  /// throws when a mid-epoch position was recorded on other data (Note [Data fingerprint]).
   void restore(const Checkpoint& c);
 
   void set_timing(bool on) { engine_.set_timing(on); }
@@ -224,7 +225,9 @@ class Trainer {
   bool stop_here(bool first);
   /// The shuffled order of epoch epochs_done() + 1 over `n` rows into order_.
   void shuffle_order(std::size_t n);
-  void check_progress_fits(const Dataset& data) const;
+  /// Throws Error when a restored mid-epoch position does not fit `data`: its step count, or
+  /// a recorded fingerprint other than `now` (Note [Data fingerprint]).
+  void check_progress_fits(const Dataset& data, const DataFingerprint& now) const;
   /// The epoch's figures from progress_ (steps since `samples0` timed from `t0`).
   EpochResult epoch_result(std::size_t samples0, std::chrono::steady_clock::time_point t0) const;
   EpochResult finish_epoch(std::size_t samples0, std::chrono::steady_clock::time_point t0);
@@ -250,6 +253,8 @@ class Trainer {
   mutable bool ranks_agree_ = false;  // check_ranks_agree passed
   std::size_t classes_ = 0;           // of the data trained on (0: regression), for checkpoints
   DataSchema schema_;                 // of the data trained on, for checkpoints
+  DataFingerprint fingerprint_;       // of the data trained on (or restored), for checkpoints
+  FingerprintCache fingerprints_;
 };
 
 }  // namespace dptrain

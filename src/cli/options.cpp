@@ -1,5 +1,8 @@
 #include "options.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "plan_choice.hpp"
 
 #include <algorithm>
@@ -158,6 +161,40 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
         throw Error("--" + option + ": '" + path + "' is the same file as --" + earlier + " '" +
                     earlier_path + "'; give each output its own file");
     }
+}
+
+LineLog::~LineLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void LineLog::open(const std::string& path, bool append) {
+  path_ = path;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC),
+               0666);
+  if (fd_ < 0)
+    throw Error("cannot open log file '" + path + "' for writing: " + std::strerror(errno));
+}
+
+void LineLog::write_line(const std::string& line) {
+  const std::string text = line + "\n";
+  const off_t start = ::lseek(fd_, 0, SEEK_END);
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+    if (n > 0) {
+      done += std::size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      const int error = n < 0 ? errno : ENOSPC;
+      // Not a torn line: cut back what part of it was written (a regular file only).
+      if (start >= 0) {
+        const int ignored = ::ftruncate(fd_, start);
+        (void)ignored;
+      }
+      throw Error("cannot write log file '" + path_ + "': " + std::strerror(error) +
+                  " (it keeps the lines written before)");
+    }
+  }
 }
 
 void write_output(const std::string& path, std::string_view bytes, const std::string& option) {

@@ -66,6 +66,27 @@ inline bool is_stdout_path(const std::string& path) {
 /// through symbolic links). Throws Error naming `option` when standard output fails.
 void write_output(const std::string& path, std::string_view bytes, const std::string& option);
 
+/// An append-only file of whole lines (train --log): a write that fails (a full disk, a file
+/// size limit) cuts the file back to where the line began, so it never ends in a torn line.
+class LineLog {
+ public:
+  LineLog() = default;
+  LineLog(const LineLog&) = delete;
+  LineLog& operator=(const LineLog&) = delete;
+  ~LineLog();
+  /// Opens `path` for writing, created if missing, emptied unless `append`. Throws Error
+  /// naming the file and the reason.
+  void open(const std::string& path, bool append);
+  bool is_open() const { return fd_ >= 0; }
+  /// Appends `line` and a newline, whole or not at all; throws Error naming the file and the
+  /// reason ("No space left on device") when it cannot.
+  void write_line(const std::string& line);
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
 /// Local time as ISO 8601 with offset, e.g. 2024-05-01T12:00:00+0000 (logs and result files).
 std::string iso_timestamp();
 

@@ -32,6 +32,12 @@ std::atomic<std::int64_t> first_signal_at{0};
 static_assert(std::atomic<int>::is_always_lock_free && std::atomic<bool>::is_always_lock_free &&
               std::atomic<std::int64_t>::is_always_lock_free);
 std::string program = "dptrain";
+// Note [Stops while loading]. Loading the data can block for ever (a FIFO nobody writes, a
+// device that never ends, a recursive SQL query), and no step boundary comes to stop at. Before
+// training nothing has been written, so a stop signal while loading (StopEndsProcess) ends the
+// process at once from the handler: one line on stderr and _exit(128 + the signal), both
+// async-signal-safe. Loading only reads (checkpoints and logs are opened after it).
+std::atomic<bool> stop_ends_process{false};
 
 /// CLOCK_MONOTONIC in nanoseconds (clock_gettime is async-signal-safe; at least 1).
 std::int64_t monotonic_ns() {
@@ -42,6 +48,18 @@ std::int64_t monotonic_ns() {
 
 extern "C" void on_stop_signal(int signal) {
   const int saved = errno;  // the interrupted code may be about to read errno
+  if (stop_ends_process.load(std::memory_order_acquire)) {  // Note [Stops while loading]
+    static const char kInt[] =
+        "\ndptrain train: stopped by SIGINT while loading the data; nothing was trained or "
+        "written\n";
+    static const char kTerm[] =
+        "\ndptrain train: stopped by SIGTERM while loading the data; nothing was trained or "
+        "written\n";
+    const ssize_t ignored = signal == SIGINT ? ::write(STDERR_FILENO, kInt, sizeof kInt - 1)
+                                             : ::write(STDERR_FILENO, kTerm, sizeof kTerm - 1);
+    (void)ignored;
+    ::_exit(128 + signal);
+  }
   const std::int64_t now = monotonic_ns();
   int none = 0;
   if (!first_signal.compare_exchange_strong(none, signal, std::memory_order_acq_rel)) {
@@ -101,6 +119,14 @@ const std::atomic<bool>& install_stop_signals() {
     ::sigaction(signal, &action, nullptr);
   }
   return stop_flag;
+}
+
+StopEndsProcess::StopEndsProcess() {
+  stop_ends_process.store(true, std::memory_order_release);
+}
+
+StopEndsProcess::~StopEndsProcess() {
+  stop_ends_process.store(false, std::memory_order_release);
 }
 
 int received_stop_signal() {

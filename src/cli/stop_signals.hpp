@@ -2,6 +2,7 @@
 // Clean stops of `dptrain train` on SIGINT and SIGTERM: the first signal asks the trainer to stop
 // at the next step boundary (TrainConfig::stop); train then writes a checkpoint (with --save),
 // prints where it stopped and the command that resumes, and exits 128 + the signal (130, 143).
+// While the data are loading, a signal ends the process at once (StopEndsProcess).
 // A second signal ends the process at once with that signal's default action: the atomic
 // writer (io.hpp) never leaves a torn checkpoint, at most a temporary file that the next save
 // removes. A repeat of the first signal within half a second is not a second signal but the same
@@ -20,6 +21,17 @@ namespace dptrain::cli {
 /// that the parent process ignored (e.g. `dptrain ... &` in a non-interactive shell) stays
 /// ignored.
 const std::atomic<bool>& install_stop_signals();
+
+/// While one lives (loading the data, before anything is written), a stop signal ends the
+/// process at once: "stopped by SIGTERM while loading the data" on stderr and exit status 128 +
+/// the signal, without waiting for a load that may never end (Note [Stops while loading] in
+/// stop_signals.cpp). A signal received before it was created still stops at the first step.
+struct StopEndsProcess {
+  StopEndsProcess();
+  ~StopEndsProcess();
+  StopEndsProcess(const StopEndsProcess&) = delete;
+  StopEndsProcess& operator=(const StopEndsProcess&) = delete;
+};
 
 /// The first stop signal received (SIGINT or SIGTERM), or 0.
 int received_stop_signal();

@@ -122,7 +122,7 @@ struct Outputs {
   bool quiet = false;
   std::optional<std::string> save_path;
   std::string log_path;
-  std::ofstream log;  ///< open when --log was given (on the leader)
+  LineLog log;  ///< open when --log was given (on the leader)
   // Step-level checkpoints (--save-every, --save-every-seconds; 0: off), timed from the last save.
   std::size_t save_every = 0;
   double save_every_seconds = 0;
@@ -157,8 +157,7 @@ void read_step_saves(const cxxopts::ParseResult& r, Outputs& out) {
 void open_log(const cxxopts::ParseResult& r, bool resumed, Outputs& out) {
   if (!r.count("log") || !out.leader) return;
   out.log_path = r["log"].as<std::string>();
-  out.log.open(out.log_path, resumed ? std::ios::app : std::ios::trunc);
-  if (!out.log) throw Error("cannot open log file '" + out.log_path + "' for writing");
+  out.log.open(out.log_path, resumed);
 }
 
 /// The trainer's checkpoint (with its early-stopping state) plus what the CLI knows of the data.
@@ -214,6 +213,11 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
     std::printf("resumed from '%s' after epoch %zu (step %llu)\n", s.resume_path.c_str(),
                 s.resumed->epochs_done, static_cast<unsigned long long>(s.resumed->step));
   std::fflush(stdout);
+  if (s.resumed && s.resumed->epoch_progress.steps && !s.resumed->data_fingerprint.known())
+    std::fprintf(stderr,  // Note [Data fingerprint]
+                 "dptrain: note: checkpoint '%s' predates data fingerprints: resuming inside its "
+                 "epoch cannot check that the data are the rows it was trained on\n",
+                 s.resume_path.c_str());
 }
 
 /// "epoch 3/10  loss 0.3659  acc 0.8702  test_loss 0.3944  test_acc 0.8638  samples/s ..."; with
@@ -257,8 +261,7 @@ void log_epoch(Outputs& out, const EpochReport& e, const TrainConfig& config, co
                       {"timestamp", iso_timestamp()}};
   if (e.validation) j["val_loss"] = e.validation->loss, j["val_metric"] = e.validation->metric();
   if (test) j["test_loss"] = test->loss, j["test_metric"] = test->metric();
-  out.log << j.dump() << '\n' << std::flush;
-  if (!out.log) throw Error("cannot write log file '" + out.log_path + "'");
+  out.log.write_line(j.dump());
 }
 
 /// After the epochs, on the leader: the step time split (--profile), the final test metric and
@@ -427,7 +430,9 @@ int train_command(int argc, char** argv) {
   TrainSettings settings = read_train_settings(r, comm);
   // From here SIGINT and SIGTERM stop training at a step boundary (stop_signals.hpp).
   settings.config.stop = &install_stop_signals();
+  std::optional<StopEndsProcess> loading(std::in_place);  // nothing written yet: stop at once
   const TrainData data = load_train_data(r, settings);
+  loading.reset();
   if (!settings.resumed) settings.spec = fresh_model_spec(r, settings);
   return train(r, settings, data, out);
 }
