@@ -8,7 +8,11 @@
 
 harness_start() {
   TMP=$(mktemp -d "${TMPDIR:-/tmp}/dptrain-$1.XXXXXX") || exit 2
-  trap 'rm -rf "$TMP"' EXIT
+  # Only this shell removes it: a background job signalled in the moment between bash's fork
+  # and its exec runs the EXIT trap in the forked child, which would take the folder from under
+  # the rest of the test.
+  HARNESS_PID=$BASHPID
+  trap '[[ $BASHPID == "$HARNESS_PID" ]] && rm -rf "$TMP"' EXIT
   RUN_TIMEOUT=${2:-60}
   OUT="$TMP/stdout"
   ERR="$TMP/stderr"
