@@ -127,6 +127,10 @@ class Trainer:
     def layers(self) -> list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
         """(W, b) per dense layer, copies: W of shape (inputs, units), b of shape (units,);
         a layer computes activation(X @ W + b)."""
+    def set_layers(self, layers: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]]) -> None:
+        """Replaces the parameters by (W, b) per dense layer, shaped as layers() gives them
+        (converted to float32); optimizer state and position stay. ValueError naming the layer
+        whose shape differs or whose values are not finite, before anything changes."""
     def save(self, path: str) -> None:
         """Writes a checkpoint file as `dptrain train --save` does."""
     def to_bytes(self) -> bytes: ...

@@ -1,19 +1,17 @@
 """scikit-learn estimators over dptrain's engine: MLPClassifier and MLPRegressor.
 
-Parameters follow scikit-learn's ``sklearn.neural_network.MLPClassifier`` where the concept
-exists, plus dptrain's own (``n_threads``, ``dropout``, ``deterministic``, ``precision``).
+Parameters follow scikit-learn's ``sklearn.neural_network.MLPClassifier`` with their meanings,
+plus dptrain's own (``n_threads``, ``dropout``, ``deterministic``, ``precision``, ``init``).
 Differences from scikit-learn, all deliberate and documented in docs/PYTHON.md:
 
-* ``solver`` is one of dptrain's optimizers (sgd, adam, adamw, adagrad, rmsprop, momentum,
-  nesterov); ``lbfgs`` is not offered. ``solver="sgd"`` with ``momentum > 0`` trains with
+* ``solver`` is ``sgd``, ``adam`` or one of dptrain's other optimizers (adamw, adagrad, rmsprop,
+  momentum, nesterov); ``lbfgs`` is refused. ``solver="sgd"`` with ``momentum > 0`` trains with
   (Nesterov) momentum as scikit-learn does.
 * ``alpha`` is scikit-learn's L2 term ``alpha / (2 n) * |W|^2`` per batch of n rows, passed to
-  the engine as ``l2 = alpha / batch_size``.
-* The classifier always has one softmax output per class (scikit-learn uses one logistic unit
-  for two classes); ``predict_proba`` has the same two columns either way.
-* ``early_stopping`` holds out ``validation_fraction`` of the rows and stops after
-  ``n_iter_no_change`` epochs without a lower validation *loss*, restoring the best weights
-  (scikit-learn watches the validation score with ``tol``).
+  the engine as ``l2 = alpha / batch_size``; ``loss_curve_`` includes it.
+* The engine computes in float32: float64 input is converted (values beyond float32's range are
+  refused) and the fitted attributes and predictions are returned in the input's dtype.
+* Multilabel indicator ``y`` and sparse ``X`` are refused.
 """
 
 from __future__ import annotations
@@ -25,8 +23,10 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -45,15 +45,23 @@ _ACTIVATIONS = {
     "leaky_relu": "leaky_relu",
 }
 _SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "momentum", "nesterov")
-_SCHEDULES = ("constant", "cosine")
-_FEATURE_DTYPES = [np.float32, np.float64]  # kept as they are; others become float32 once
+_SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
+_INITS = ("sklearn", "engine")
+_FEATURE_DTYPES = [np.float64, np.float32]  # kept as they are; others become float64
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class _LearningRate:
+    """The rate of the current fit, as scikit-learn's ``_optimizer.learning_rate``: sgd's
+    invscaling and adaptive schedules change it between epochs."""
+
+    def __init__(self, learning_rate_init):
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
 
 
 class _BaseMLP(BaseEstimator):
     """What both estimators share: parameters, the training loop, pickling."""
-
-    _loss = "ce"
-    _output = "softmax"
 
     def __init__(
         self,
@@ -65,6 +73,7 @@ class _BaseMLP(BaseEstimator):
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -79,10 +88,12 @@ class _BaseMLP(BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         n_threads=1,
         dropout=0.0,
         deterministic=False,
         precision="fp32",
+        init="sklearn",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -91,6 +102,7 @@ class _BaseMLP(BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -105,10 +117,12 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.n_threads = n_threads
         self.dropout = dropout
         self.deterministic = deterministic
         self.precision = precision
+        self.init = init
 
     # --- settings -------------------------------------------------------------------------
 
@@ -132,14 +146,25 @@ class _BaseMLP(BaseEstimator):
 
         for name in ("learning_rate_init", "epsilon"):
             positive(name)
-        for name in ("max_iter", "n_iter_no_change", "n_threads"):
+        for name in ("max_iter", "n_threads", "max_fun"):
             positive(name, integral=True)
+        if self.n_iter_no_change != np.inf:
+            positive("n_iter_no_change", integral=True)
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "solver='lbfgs' is not offered by dptrain: use 'sgd', 'adam' or another of "
+                f"{list(_SOLVERS)}"
+            )
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}")
         if self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {list(_SOLVERS)}, got {self.solver!r}")
         if self.learning_rate not in _SCHEDULES:
             raise ValueError(f"learning_rate must be one of {list(_SCHEDULES)}, got {self.learning_rate!r}")
+        if self.init not in _INITS:
+            raise ValueError(f"init must be one of {list(_INITS)}, got {self.init!r}")
+        if not isinstance(self.power_t, numbers.Real) or not 0 <= self.power_t:
+            raise ValueError(f"power_t must be >= 0, got {self.power_t!r}")
         if not 0 <= self.alpha or not 0 <= self.tol:
             raise ValueError(f"alpha and tol must be >= 0, got {self.alpha!r} and {self.tol!r}")
         if not 0 <= self.momentum < 1:
@@ -157,15 +182,10 @@ class _BaseMLP(BaseEstimator):
             return max(1, min(200, n_samples))
         return max(1, min(int(self.batch_size), n_samples))
 
-    def _optimizer(self):
+    def _engine_optimizer(self):
         if self.solver == "sgd" and self.momentum > 0:
             return "nesterov" if self.nesterovs_momentum else "momentum"
         return self.solver
-
-    def _seed(self):
-        if isinstance(self.random_state, numbers.Integral):
-            return int(self.random_state)  # the same seed as the CLI's --seed
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _config(self, n_samples, seed):
         batch = self._batch_rows(n_samples)
@@ -173,8 +193,8 @@ class _BaseMLP(BaseEstimator):
             batch_size=batch,
             epochs=self.max_iter,
             seed=seed,
-            loss=self._loss,
-            optimizer=self._optimizer(),
+            loss=self._loss_,
+            optimizer=self._engine_optimizer(),
             learning_rate=float(self.learning_rate_init),
             momentum=float(self.momentum),
             beta1=float(self.beta_1),
@@ -185,84 +205,203 @@ class _BaseMLP(BaseEstimator):
             deterministic=bool(self.deterministic),
             precision=self.precision,
             shuffle=bool(self.shuffle),
-            schedule=self.learning_rate,
+            schedule="cosine" if self.learning_rate == "cosine" else "constant",
         )
 
     # --- training -------------------------------------------------------------------------
 
-    def _start(self, n_features, n_outputs, n_samples):
+    def _initial_layers(self, widths, rng):
+        """scikit-learn's initialisation: Glorot-uniform weights and biases, bound
+        sqrt(6 / (fan_in + fan_out)) (2 instead of 6 for logistic units), drawn layer by layer
+        from random_state, so the same random_state starts from the same parameters."""
+        factor = 2.0 if _ACTIVATIONS[self.activation] == "sigmoid" else 6.0
+        layers = []
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            w = rng.uniform(-bound, bound, (fan_in, fan_out))
+            layers.append((w, rng.uniform(-bound, bound, fan_out)))
+        return layers
+
+    def _start(self, n_features, y, n_samples):
         sizes = self._check_params()
-        self._seed_ = self._seed()
+        if isinstance(self.random_state, numbers.Integral):  # the same seed as the CLI's --seed
+            rng, self._seed_ = np.random.RandomState(int(self.random_state)), int(self.random_state)
+        else:
+            rng = check_random_state(self.random_state)
+            self._seed_ = int(rng.randint(np.iinfo(np.int32).max))
+        layers = self._pending_layers()
+        n_outputs, output, self._loss_, self.out_activation_ = self._head(y)
+        widths = [n_features, *sizes, n_outputs]
+        if layers is not None:  # coefs_ and intercepts_ assigned before the first fit
+            widths = [np.shape(layers[0][0])[0], *(np.shape(w)[1] for w, _ in layers)]
+            if widths[0] != n_features or widths[-1] != n_outputs:
+                raise ValueError(
+                    f"the assigned coefs_ map {widths[0]} inputs to {widths[-1]} outputs; the "
+                    f"data needs {n_features} inputs and {n_outputs} outputs"
+                )
+        elif self.init == "sklearn":
+            layers = self._initial_layers(widths, rng)
         spec = _core.ModelSpec(
-            [n_features, *sizes, n_outputs],
-            activation=_ACTIVATIONS[self.activation],
-            output=self._output,
-            dropout=float(self.dropout),
+            widths, activation=_ACTIVATIONS[self.activation], output=output,
+            dropout=float(self.dropout), init="auto",
         )
         self._trainer = _core.Trainer(spec, self._config(n_samples, self._seed_))
+        if layers is not None:
+            self._trainer.set_layers(layers)
         names = getattr(self, "feature_names_in_", None)
         self._trainer.set_schema([] if names is None else [str(n) for n in names], self._class_names())
         self.loss_curve_ = []
         self.validation_loss_curve_ = []
-        self.best_loss_ = np.inf
         self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_, self.best_validation_score_, self.best_loss_ = [], -np.inf, None
+        else:
+            self.validation_scores_, self.best_validation_score_, self.best_loss_ = None, None, np.inf
+        self._best_layers = None
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = n_outputs
-        self.n_layers_ = len(sizes) + 2
-        self.out_activation_ = self._output
+        self.n_layers_ = len(widths)
 
     def _continue(self, n_samples):
         """Warm start / partial_fit: today's settings, the trained state."""
         self._check_params()
-        config = self._config(n_samples, self._seed_)
-        self._trainer.reconfigure(config)
+        self._trainer.reconfigure(self._config(n_samples, self._seed_))
+        layers = self._pending_layers()
+        if layers is not None:
+            self._trainer.set_layers(layers)
 
-    def _epoch_done(self, report):
-        loss = report["loss"]
+    def _set_rate(self, rate):
+        config = self._trainer.config
+        if config.learning_rate != rate:
+            config.learning_rate = float(rate)
+            self._trainer.reconfigure(config)
+
+    def _l2_term(self, n_rows):
+        """scikit-learn's L2 part of the epoch loss: alpha / (2 n) |W|^2 per batch of n rows,
+        averaged over the epoch's rows (with the epoch's final weights)."""
+        if not self.alpha:
+            return 0.0
+        batches = -(-n_rows // self._batch_rows(n_rows))
+        squares = sum(float(np.dot(w.ravel(), w.ravel())) for w, _ in self._trainer.layers())
+        return 0.5 * float(self.alpha) * squares * batches / n_rows
+
+    def _epoch_done(self, report, n_rows, validation):
+        """scikit-learn's bookkeeping after an epoch; False: stop."""
+        loss = report["loss"] + self._l2_term(n_rows)
         self.loss_curve_.append(loss)
         self.n_iter_ += 1
-        self.t_ += report["steps"]
-        if "validation_loss" in report:
-            self.validation_loss_curve_.append(report["validation_loss"])
+        self.t_ += n_rows
         if self.verbose:
-            self._print_epoch(report)
-        if "validation_loss" in report:
-            return True  # early stopping: the engine counts the patience
-        if loss > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
+            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}"
+                  f"  ({report['samples_per_second']:.0f} samples/s, {report['seconds']:.3f} s)",
+                  file=sys.stdout, flush=True)
+        if validation is not None:
+            score = self._validation_score(*validation)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}", file=sys.stdout, flush=True)
+            improved = score >= self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_layers = self._trainer.layers()
         else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, loss)
-        return self._no_improvement_count <= self.n_iter_no_change or self._incremental
+            best = np.inf if self.best_loss_ is None else self.best_loss_  # None: early stopping
+            improved = loss <= best - self.tol
+            if self.best_loss_ is not None:
+                self.best_loss_ = min(self.best_loss_, loss)
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        sgd = self.solver == "sgd"
+        if sgd and self.learning_rate == "invscaling":
+            self._optimizer.learning_rate = self._optimizer.learning_rate_init / (self.t_ + 1) ** self.power_t
+        if self._no_improvement_count > self.n_iter_no_change:
+            if sgd and self.learning_rate == "adaptive" and self._optimizer.learning_rate > 1e-6:
+                self._optimizer.learning_rate /= 5.0
+                self._no_improvement_count = 0
+            else:
+                self._stopped = True
+                return False
+        return True
 
-    def _print_epoch(self, report):
-        line = f"Iteration {self.n_iter_}, loss = {report['loss']:.8f}"
-        if "validation_loss" in report:
-            line += f", validation loss = {report['validation_loss']:.8f}"
-        line += f"  ({report['samples_per_second']:.0f} samples/s, {report['seconds']:.3f} s)"
-        print(line, file=sys.stdout, flush=True)
+    def _validation_score(self, X_val, y_val):
+        """score() on the held-out rows: accuracy (classifier) or R^2 (regressor)."""
+        out = self._trainer.predict(X_val)
+        if self._loss_ == "mse":
+            return float(r2_score(y_val, out.ravel() if out.shape[1] == 1 else out))
+        self.validation_loss_curve_.append(self._trainer.evaluate(X_val, y_val)["loss"])
+        guess = (out[:, 0] > 0.5).astype(np.int32) if out.shape[1] == 1 else np.argmax(out, axis=1)
+        return float(np.mean(guess == y_val))
 
-    def _train(self, X, y, epochs, incremental):
-        self._incremental = incremental
-        validation, patience = None, 0
+    def _train(self, X, y, incremental):
+        # Note [Epoch loop]. Without early stopping or an sgd rate that changes between epochs,
+        # the engine runs all epochs in one call and reports each to _epoch_done, which may end
+        # training; otherwise each epoch is one call (float32 C-contiguous X is borrowed, not
+        # copied, per call), so the rate can change and the validation score be taken between
+        # epochs.
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        validation = None
         if self.early_stopping and not incremental:
-            stratify = y if isinstance(self, ClassifierMixin) else None
+            stratify = y if isinstance(self, ClassifierMixin) and self._can_stratify(y) else None
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=self._seed_, stratify=stratify
             )
-            validation, patience = (X_val, y_val), int(self.n_iter_no_change)
-        result = self._trainer.fit(
-            X, y, epochs=epochs, on_epoch=self._epoch_done, validation=validation, patience=patience
-        )
-        converged = incremental or result["stopped_early"] or len(result["epochs"]) < epochs
-        if not converged:
+            X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
+            validation = (X_val, y_val)
+            if self.validation_scores_ is None:  # warm start of a fit without early stopping
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = _LearningRate(self.learning_rate_init)
+        self._stopped = False
+        epochs = 1 if incremental else int(self.max_iter)
+        rows = X.shape[0]
+        per_epoch = validation is not None or (
+            self.solver == "sgd" and self.learning_rate in ("invscaling", "adaptive"))
+        if per_epoch:
+            for _ in range(epochs):
+                self._set_rate(self._optimizer.learning_rate)
+                report = self._trainer.fit(X, y, epochs=1)["epochs"][0]
+                if not self._epoch_done(report, rows, validation):
+                    break
+        else:
+            self._trainer.fit(X, y, epochs=epochs,
+                              on_epoch=lambda r: self._epoch_done(r, rows, None) or incremental)
+        if validation is not None and self._best_layers is not None:
+            self._trainer.set_layers(self._best_layers)  # scikit-learn's best_validation_score_
+        self._check_finite()
+        if not incremental and not self._stopped:
             warnings.warn(
-                f"dptrain: the maximum number of iterations ({self.max_iter}) was reached and "
-                "the optimization has not converged yet",
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
                 ConvergenceWarning,
             )
         return self
+
+    def _can_stratify(self, y):
+        """Whether the held-out rows can be stratified: a class with one row raises scikit-learn's
+        error; too few rows for one per class in each part split without stratifying."""
+        counts = np.bincount(y)
+        classes = np.count_nonzero(counts)
+        held_out = int(np.ceil(self.validation_fraction * len(y)))
+        return counts[counts > 0].min() < 2 or min(held_out, len(y) - held_out) >= classes
+
+    def _check_finite(self):
+        if not all(np.isfinite(w).all() and np.isfinite(b).all() for w, b in self._trainer.layers()):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large"
+                " values and need to be preprocessed."
+            )
+
+    def _check_range(self, X):
+        """float64 values beyond float32's range (the engine's precision) are refused as such."""
+        if X.dtype == np.float64 and X.size:
+            big = np.abs(np.where(np.isfinite(X), X, 0.0))
+            where = np.unravel_index(np.argmax(big), X.shape)
+            if big[where] > _FLOAT32_MAX:
+                raise ValueError(
+                    f"X holds values too large for float32, the engine's precision: "
+                    f"{X[where]!r} at row {where[0]}, column {where[1]} (float32 reaches "
+                    f"{_FLOAT32_MAX:.4g}); scale the data first"
+                )
 
     def _fit(self, X, y, incremental, classes=None):
         first = not (incremental or self.warm_start) or not hasattr(self, "_trainer")
@@ -270,40 +409,92 @@ class _BaseMLP(BaseEstimator):
             X, y, reset=first, dtype=_FEATURE_DTYPES, multi_output=self._multi_output,
             y_numeric=not isinstance(self, ClassifierMixin),
         )
-        y = self._encode_targets(y, first, classes)
+        self._check_range(X)
+        y = self._encode_targets(y, first, classes, incremental)
         if first:
-            self._start(X.shape[1], self._outputs_for(y), X.shape[0])
+            self._dtype_ = X.dtype
+            self._start(X.shape[1], y, X.shape[0])
         else:
             self._continue(X.shape[0])
-        return self._train(X, y, 1 if incremental else int(self.max_iter), incremental)
+        return self._train(X, y, incremental)
 
     def fit(self, X, y):
-        """Trains for up to max_iter epochs (from scratch unless warm_start). Returns self."""
+        """Fit the model to data matrix X and target(s) y.
+
+        Trains for up to ``max_iter`` epochs, from scratch unless ``warm_start``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in regression).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         return self._fit(X, y, incremental=False)
 
     def _predict_raw(self, X):
         check_is_fitted(self, "_trainer")
         X = self._validate_data(X, reset=False, dtype=_FEATURE_DTYPES)
+        self._check_range(X)
+        layers = self._pending_layers()
+        if layers is not None:
+            self._trainer.set_layers(layers)
         if self._trainer.config.threads != self.n_threads:
             config = self._trainer.config
             config.threads = int(self.n_threads)
             self._trainer.reconfigure(config)
         return self._trainer.predict(X)
 
-    # --- persistence ----------------------------------------------------------------------
+    # --- parameters -----------------------------------------------------------------------
+
+    def _pending_layers(self):
+        """(W, b) per layer from coefs_ / intercepts_ assigned since the last fit, or None."""
+        coefs = self.__dict__.pop("_coefs_set", None)
+        intercepts = self.__dict__.pop("_intercepts_set", None)
+        if coefs is None and intercepts is None:
+            return None
+        if coefs is None or intercepts is None:
+            current = self._trainer.layers() if hasattr(self, "_trainer") else None
+            if current is None:
+                raise ValueError("assign both coefs_ and intercepts_ before fitting")
+            coefs = coefs if coefs is not None else [w for w, _ in current]
+            intercepts = intercepts if intercepts is not None else [b for _, b in current]
+        if len(coefs) != len(intercepts):
+            raise ValueError(f"coefs_ has {len(coefs)} layers but intercepts_ has {len(intercepts)}")
+        return [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64).ravel())
+                for w, b in zip(coefs, intercepts)]
 
     @property
     def coefs_(self):
-        """Weights per layer, shape (inputs, units) each: copies (assigning into them does not
-        change the model)."""
+        """Weights per layer, shape (inputs, units) each, in the dtype of the fitted X: copies
+        (assign a new list to change the model; writing into these arrays does not)."""
+        if "_coefs_set" in self.__dict__:
+            return self._coefs_set
         check_is_fitted(self, "_trainer")
-        return [w for w, _ in self._trainer.layers()]
+        return [w.astype(self._dtype_) for w, _ in self._trainer.layers()]
+
+    @coefs_.setter
+    def coefs_(self, value):
+        self._coefs_set = value  # applied at the next fit, partial_fit or predict
 
     @property
     def intercepts_(self):
-        """Biases per layer, shape (units,) each: copies."""
+        """Biases per layer, shape (units,) each, in the dtype of the fitted X: copies."""
+        if "_intercepts_set" in self.__dict__:
+            return self._intercepts_set
         check_is_fitted(self, "_trainer")
-        return [b for _, b in self._trainer.layers()]
+        return [b.astype(self._dtype_) for _, b in self._trainer.layers()]
+
+    @intercepts_.setter
+    def intercepts_(self, value):
+        self._intercepts_set = value
+
+    # --- persistence ----------------------------------------------------------------------
 
     def params_hash(self):
         """The CLI's params_hash of the trained parameters (16 hex digits)."""
@@ -320,7 +511,7 @@ class _BaseMLP(BaseEstimator):
         """An estimator for a checkpoint file (of save() or of the CLI's --save), ready to
         predict: architecture, classes_ and feature names come from the file."""
         trainer = _core.Trainer.load(str(path), threads=int(n_threads))
-        if (trainer.classes == 0) != (cls._loss == "mse"):
+        if (trainer.classes == 0) != (cls._task_loss == "mse"):
             kind = "regression" if trainer.classes == 0 else "classification"
             raise ValueError(f"{path}: the checkpoint holds a {kind} model; load it with the other estimator")
         widths = trainer.spec.widths
@@ -334,7 +525,14 @@ class _BaseMLP(BaseEstimator):
         est.n_outputs_ = widths[-1]
         est.n_layers_ = len(widths)
         est.n_iter_ = trainer.epochs_done
+        est.t_ = 0
         est.loss_curve_ = []
+        est.best_loss_, est.validation_scores_, est.best_validation_score_ = np.inf, None, None
+        est._no_improvement_count = 0
+        est._loss_ = trainer.config.loss
+        est._dtype_ = np.dtype(np.float64)
+        output = trainer.spec.output_activation
+        est.out_activation_ = {"sigmoid": "logistic"}.get(output, output)
         est._restore_targets(trainer, schema)
         return est
 
@@ -356,6 +554,14 @@ class _BaseMLP(BaseEstimator):
         return {"preserves_dtype": [np.float64]}
 
 
+def _stochastic(estimator):
+    """partial_fit exists for the stochastic solvers only (not lbfgs), as in scikit-learn."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{estimator.solver} is not stochastic.")
+    return True
+
+
 def _as_numbers(names):
     """Class names from a checkpoint as scikit-learn would hold them: numbers when they all are."""
     for dtype in (np.int64, np.float64):
@@ -374,11 +580,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     and docs/PYTHON.md for an example.
     """
 
-    _loss = "ce"
-    _output = "softmax"
+    _task_loss = "ce"
     _multi_output = False
 
-    def _encode_targets(self, y, first, classes):
+    def _head(self, y):
+        """Outputs, engine output and loss, out_activation_: one logistic unit for two classes
+        (scikit-learn's), else one softmax unit per class."""
+        k = len(self.classes_)
+        return (1, "sigmoid", "bce", "logistic") if k == 2 else (k, "softmax", "ce", "softmax")
+
+    def _encode_targets(self, y, first, classes, incremental):
         y = column_or_1d(y)
         check_classification_targets(y)
         if first:
@@ -390,15 +601,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     "dptrain: the classifier needs samples of at least 2 classes, but y holds "
                     f"only one class: {only!r}"
                 )
+        elif self.warm_start and not incremental:
+            present = unique_labels(y)
+            if set(present) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in the "
+                    f"previous call to fit. Previously got {self.classes_}, `y` has {present}"
+                )
         unseen = np.setdiff1d(unique_labels(y), self.classes_)
         if unseen.size:
             raise ValueError(
                 f"y holds labels {unseen.tolist()!r} that are not in classes_ {self.classes_.tolist()!r}"
             )
         return np.searchsorted(self.classes_, y).astype(np.int32)
-
-    def _outputs_for(self, y):
-        return len(self.classes_)
 
     def _class_names(self):
         indices = np.issubdtype(self.classes_.dtype, np.integer) and np.array_equal(
@@ -409,8 +624,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _restore_targets(self, trainer, schema):
         names = schema["class_names"]
         self.classes_ = _as_numbers(names) if names else np.arange(trainer.classes)
-        self.n_outputs_ = len(self.classes_)
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y, classes=None):
         """One epoch over X, y. The first call needs ``classes`` (all labels that will appear)."""
         if _check_partial_fit_first_call(self, classes):
@@ -419,8 +634,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict_proba(self, X):
         """Class probabilities, one column per class of ``classes_``."""
-        p = self._predict_raw(X).astype(np.float64)
-        # A CLI model with one sigmoid unit (loss bce) gives P(class 1) only.
+        p = self._predict_raw(X).astype(self._dtype_)
+        # One sigmoid unit (two classes, loss bce) gives P(class 1) only.
         return np.hstack([1 - p, p]) if p.shape[1] == 1 else p
 
     def predict_log_proba(self, X):
@@ -429,6 +644,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def predict(self, X):
         """The most probable class of each row, as a label of ``classes_``."""
         proba = self._predict_raw(X)  # first: raises NotFittedError before classes_ is read
+        if proba.shape[1] == 1:
+            return self.classes_[(proba[:, 0] > 0.5).astype(np.intp)]
         return self.classes_[np.argmax(proba, axis=1)]
 
 
@@ -438,15 +655,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     y may be 1-D or 2-D (several targets). See the module docstring for the parameters.
     """
 
-    _loss = "mse"
-    _output = "identity"
+    _task_loss = "mse"
     _multi_output = True
 
-    def _encode_targets(self, y, first, classes):
-        return np.asarray(y, dtype=np.float32)
+    def _head(self, y):
+        return (1 if y.ndim == 1 else y.shape[1]), "identity", "mse", "identity"
 
-    def _outputs_for(self, y):
-        return 1 if y.ndim == 1 else y.shape[1]
+    def _encode_targets(self, y, first, classes, incremental):
+        return np.asarray(y, dtype=np.float32)
 
     def _more_tags(self):
         return {**super()._more_tags(), "multioutput": True}
@@ -457,11 +673,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _restore_targets(self, trainer, schema):
         pass
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y):
         """One epoch over X, y (continues the model when there is one)."""
         return self._fit(X, y, incremental=True)
 
     def predict(self, X):
         """Predicted targets: 1-D when fitted on 1-D y, else one column per target."""
-        out = self._predict_raw(X).astype(np.float64)
+        out = self._predict_raw(X).astype(self._dtype_)
         return out.ravel() if self.n_outputs_ == 1 else out

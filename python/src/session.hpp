@@ -82,6 +82,11 @@ class Session {
   /// One (W, b) pair per dense layer, copies: W in x out (the layer's input times its weights),
   /// b out values; scikit-learn's coefs_[i], intercepts_[i].
   py::list layers() const;
+  /// Replaces the parameters by one (W, b) pair per dense layer, of the shapes layers() gives
+  /// (any real dtype, converted to float32); the optimizer state and position stay. Throws
+  /// py::value_error naming the layer whose count or shape differs or whose values are not
+  /// finite, before anything changes.
+  void set_layers(const py::list& layers);
 
   const ModelSpec& spec() const { return model_->spec(); }
   const TrainConfig& config() const { return config_; }
