@@ -51,6 +51,108 @@ _FEATURE_DTYPES = [np.float64, np.float32]  # kept as they are; others become fl
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+_PARAMETERS = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Units of each hidden layer.
+    activation : {'relu', 'tanh', 'logistic', 'identity', 'leaky_relu'}, default='relu'
+        Activation of the hidden layers ('sigmoid' is the same as 'logistic').
+    solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'momentum', 'nesterov'}, \
+            default='adam'
+        The optimizer; 'sgd' with ``momentum > 0`` runs (Nesterov) momentum as
+        scikit-learn's. 'lbfgs' is refused.
+    alpha : float, default=0.0001
+        L2 penalty: ``alpha / (2 n) * |W|^2`` per batch of n rows (weights, not biases).
+    batch_size : int or 'auto', default='auto'
+        Rows per step; 'auto' is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, default='constant'
+        'invscaling' and 'adaptive' as scikit-learn's (with ``solver='sgd'`` only): the rate
+        becomes ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch, or is divided by
+        5 when ``n_iter_no_change`` epochs did not improve by ``tol`` (stopping below 1e-6).
+        'cosine' is dptrain's cosine decay over ``max_iter`` epochs, for every solver.
+    learning_rate_init : float, default=0.001
+        The initial step size.
+    power_t : float, default=0.5
+        The exponent of 'invscaling'.
+    max_iter : int, default=200
+        At most this many epochs per ``fit``.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Initial parameters (drawn as scikit-learn draws them), the early-stopping split and the
+        engine's seed for shuffling (an int is the CLI's ``--seed``).
+    tol : float, default=1e-4
+        The improvement of the loss (or of the validation score with early stopping) that
+        counts as one.
+    verbose : bool, default=False
+        Print the loss (and validation score) after each epoch.
+    warm_start : bool, default=False
+        ``fit`` continues from the trained model (``y`` must have the same classes).
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1).
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum with 'sgd' and ``momentum > 0``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified for single-label classes),
+        stop after ``n_iter_no_change`` epochs whose validation score (accuracy or R^2) was
+        not ``tol`` above the best, and keep the best epoch's parameters.
+    validation_fraction : float, default=0.1
+        The held-out fraction, in (0, 1).
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's settings.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement before stopping (or, with 'adaptive', lowering the rate).
+    max_fun : int, default=15000
+        Accepted for scikit-learn's parameter set; it bounds lbfgs, which dptrain does not offer.
+    n_threads : int, default=1
+        The engine's worker threads.
+    dropout : float, default=0.0
+        Inverted dropout after every hidden layer, in [0, 1).
+    deterministic : bool, default=False
+        The same bits for every ``n_threads`` (the CLI's ``--deterministic``).
+    precision : {'fp32', 'bf16'}, default='fp32'
+        The engine's arithmetic ('bf16' on CPUs with AVX512_BF16).
+    init : {'sklearn', 'engine'}, default='sklearn'
+        'sklearn': scikit-learn's Glorot-uniform weights and biases from ``random_state``;
+        'engine': the CLI's initialisation (He or Glorot by activation, zero biases).
+"""
+
+_ATTRIBUTES = """
+    Attributes
+    ----------
+    loss_ : float
+        The last epoch's loss (with the L2 term).
+    loss_curve_ : list of float
+        The loss of each epoch, with the L2 term as scikit-learn's.
+    best_loss_ : float or None
+        The lowest loss; None with early stopping.
+    validation_scores_ : list of float or None
+        The validation score after each epoch with early stopping, else None.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, else None.
+    coefs_ : list of ndarray of shape (n_inputs, n_units)
+        Weights per layer, copies in the dtype of the fitted ``X``; assigning a new list
+        replaces the model's weights.
+    intercepts_ : list of ndarray of shape (n_units,)
+        Biases per layer, likewise.
+    n_features_in_ : int
+        Features seen at ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a DataFrame ``X``, when it had string names.
+    n_iter_ : int
+        Epochs trained.
+    t_ : int
+        Rows trained on (epochs times rows).
+    n_layers_ : int
+        Layers, input and output included.
+    n_outputs_ : int
+        Output units.
+    out_activation_ : str
+        The output layer's activation.
+"""
+
+
 class _LearningRate:
     """The rate of the current fit, as scikit-learn's ``_optimizer.learning_rate``: sgd's
     invscaling and adaptive schedules change it between epochs."""
@@ -193,7 +295,7 @@ class _BaseMLP(BaseEstimator):
             batch_size=batch,
             epochs=self.max_iter,
             seed=seed,
-            loss=self._loss_,
+            loss=self._engine_loss,
             optimizer=self._engine_optimizer(),
             learning_rate=float(self.learning_rate_init),
             momentum=float(self.momentum),
@@ -230,7 +332,7 @@ class _BaseMLP(BaseEstimator):
             rng = check_random_state(self.random_state)
             self._seed_ = int(rng.randint(np.iinfo(np.int32).max))
         layers = self._pending_layers()
-        n_outputs, output, self._loss_, self.out_activation_ = self._head(y)
+        n_outputs, output, self._engine_loss, self.out_activation_ = self._head(y)
         widths = [n_features, *sizes, n_outputs]
         if layers is not None:  # coefs_ and intercepts_ assigned before the first fit
             widths = [np.shape(layers[0][0])[0], *(np.shape(w)[1] for w, _ in layers)]
@@ -289,6 +391,7 @@ class _BaseMLP(BaseEstimator):
     def _epoch_done(self, report, n_rows, validation):
         """scikit-learn's bookkeeping after an epoch; False: stop."""
         loss = report["loss"] + self._l2_term(n_rows)
+        self.loss_ = loss
         self.loss_curve_.append(loss)
         self.n_iter_ += 1
         self.t_ += n_rows
@@ -326,7 +429,7 @@ class _BaseMLP(BaseEstimator):
     def _validation_score(self, X_val, y_val):
         """score() on the held-out rows: accuracy (classifier) or R^2 (regressor)."""
         out = self._trainer.predict(X_val)
-        if self._loss_ == "mse":
+        if self._engine_loss == "mse":
             return float(r2_score(y_val, out.ravel() if out.shape[1] == 1 else out))
         self.validation_loss_curve_.append(self._trainer.evaluate(X_val, y_val)["loss"])
         guess = (out[:, 0] > 0.5).astype(np.int32) if out.shape[1] == 1 else np.argmax(out, axis=1)
@@ -515,7 +618,7 @@ class _BaseMLP(BaseEstimator):
             kind = "regression" if trainer.classes == 0 else "classification"
             raise ValueError(f"{path}: the checkpoint holds a {kind} model; load it with the other estimator")
         widths = trainer.spec.widths
-        est = cls(hidden_layer_sizes=tuple(widths[1:-1]), n_threads=n_threads)
+        est = cls(**_params_of(trainer), n_threads=n_threads)
         est._trainer = trainer
         est._seed_ = trainer.config.seed
         schema = trainer.schema
@@ -529,7 +632,7 @@ class _BaseMLP(BaseEstimator):
         est.loss_curve_ = []
         est.best_loss_, est.validation_scores_, est.best_validation_score_ = np.inf, None, None
         est._no_improvement_count = 0
-        est._loss_ = trainer.config.loss
+        est._engine_loss = trainer.config.loss
         est._dtype_ = np.dtype(np.float64)
         output = trainer.spec.output_activation
         est.out_activation_ = {"sigmoid": "logistic"}.get(output, output)
@@ -563,22 +666,61 @@ def _stochastic(estimator):
 
 
 def _as_numbers(names):
-    """Class names from a checkpoint as scikit-learn would hold them: numbers when they all are."""
+    """Class names from a checkpoint as scikit-learn would hold them: numbers when they all read
+    back as the same text (1, 2.5), else the strings ('01' stays '01')."""
     for dtype in (np.int64, np.float64):
         try:
-            return np.asarray([dtype(n) for n in names])
+            values = [dtype(n) for n in names]
         except ValueError:
-            pass
+            continue
+        if all(str(v) == n for v, n in zip(values, names)):
+            return np.asarray(values)
     return np.asarray(names)
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """A multilayer perceptron classifier trained by dptrain's multi-core engine.
+def _params_of(trainer):
+    """The estimator parameters a checkpoint records: architecture and the training settings."""
+    spec, config = trainer.spec, trainer.config
+    hidden = spec.describe().split("-")[1:-1]  # e.g. '4-7(relu)-1(sigmoid)'
+    activation = hidden[0].split("(")[1].rstrip(")") if hidden else "relu"
+    activation = {"sigmoid": "logistic"}.get(activation, activation)
+    optimizer = config.optimizer
+    solver = "sgd" if optimizer in ("momentum", "nesterov") else optimizer
+    return dict(
+        hidden_layer_sizes=tuple(spec.widths[1:-1]), activation=activation, solver=solver,
+        alpha=config.l2 * config.batch_size, batch_size=config.batch_size,
+        learning_rate="cosine" if config.schedule == "cosine" else "constant",
+        learning_rate_init=config.learning_rate, max_iter=config.epochs, shuffle=config.shuffle,
+        random_state=config.seed, momentum=config.momentum if optimizer in ("momentum", "nesterov") else 0.0 if solver == "sgd" else 0.9,
+        nesterovs_momentum=optimizer != "momentum", beta_1=config.beta1, beta_2=config.beta2,
+        epsilon=config.epsilon, deterministic=config.deterministic, precision=config.precision,
+    )
 
-    Labels may be any values np.unique can sort (strings, integers, ...): they map to the
-    model's outputs in the order of ``classes_``. See the module docstring for the parameters
-    and docs/PYTHON.md for an example.
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    __doc__ = (
+        """Multi-layer perceptron classifier trained by dptrain's multi-core engine.
+
+    A drop-in for ``sklearn.neural_network.MLPClassifier``: the same parameters with the same
+    meanings (except ``solver='lbfgs'``), cross-entropy loss, one logistic output for two
+    classes (and for one: it then predicts that class) and a softmax output for more. Labels
+    may be any values ``np.unique`` sorts.
+"""
+        + _PARAMETERS
+        + _ATTRIBUTES
+        + """    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from dptrain import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
     """
+    )
 
     _task_loss = "ce"
     _multi_output = False
@@ -586,21 +728,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _head(self, y):
         """Outputs, engine output and loss, out_activation_: one logistic unit for two classes
         (scikit-learn's), else one softmax unit per class."""
-        k = len(self.classes_)
-        return (1, "sigmoid", "bce", "logistic") if k == 2 else (k, "softmax", "ce", "softmax")
+        k = len(self.classes_)  # one class, as scikit-learn's: one unit trained towards 0
+        return (1, "sigmoid", "bce", "logistic") if k <= 2 else (k, "softmax", "ce", "softmax")
 
     def _encode_targets(self, y, first, classes, incremental):
         y = column_or_1d(y)
         check_classification_targets(y)
         if first:
             self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
-            if len(self.classes_) < 2:
-                only = self.classes_[0]
-                only = only.item() if isinstance(only, np.generic) else only  # 0, not np.int64(0)
-                raise ValueError(
-                    "dptrain: the classifier needs samples of at least 2 classes, but y holds "
-                    f"only one class: {only!r}"
-                )
         elif self.warm_start and not incremental:
             present = unique_labels(y)
             if set(present) != set(self.classes_):
@@ -616,6 +751,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return np.searchsorted(self.classes_, y).astype(np.int32)
 
     def _class_names(self):
+        if len(self.classes_) == 1:
+            return []  # the checkpoint's one unit stands for two classes; the label is not kept
         indices = np.issubdtype(self.classes_.dtype, np.integer) and np.array_equal(
             self.classes_, np.arange(len(self.classes_))
         )
@@ -627,33 +764,90 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     @available_if(_stochastic)
     def partial_fit(self, X, y, classes=None):
-        """One epoch over X, y. The first call needs ``classes`` (all labels that will appear)."""
+        """Train one epoch over X, y (not offered with ``solver='lbfgs'``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            Class labels, each one of ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label that will appear; needed on the first call only.
+
+        Returns
+        -------
+        self : object
+            The trained estimator.
+        """
         if _check_partial_fit_first_call(self, classes):
             self.__dict__.pop("_trainer", None)  # a first call starts a new model
         return self._fit(X, y, incremental=True, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities, one column per class of ``classes_``."""
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            One column per class of ``classes_``, in the dtype of the fitted ``X``.
+        """
         p = self._predict_raw(X).astype(self._dtype_)
+        if len(self.classes_) == 1:
+            return np.ones((len(p), 1), dtype=self._dtype_)
         # One sigmoid unit (two classes, loss bce) gives P(class 1) only.
         return np.hstack([1 - p, p]) if p.shape[1] == 1 else p
 
     def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba(X)``."""
         return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """The most probable class of each row, as a label of ``classes_``."""
+        """Predict with the trained model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The most probable class of each row, a label of ``classes_``.
+        """
         proba = self._predict_raw(X)  # first: raises NotFittedError before classes_ is read
+        if len(self.classes_) == 1:
+            return np.full(len(proba), self.classes_[0])
         if proba.shape[1] == 1:
             return self.classes_[(proba[:, 0] > 0.5).astype(np.intp)]
         return self.classes_[np.argmax(proba, axis=1)]
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """A multilayer perceptron regressor (squared error, identity output) trained by dptrain.
+    __doc__ = (
+        """Multi-layer perceptron regressor trained by dptrain's multi-core engine.
 
-    y may be 1-D or 2-D (several targets). See the module docstring for the parameters.
+    A drop-in for ``sklearn.neural_network.MLPRegressor``: squared-error loss, identity
+    output; ``y`` may be 1-D or hold several targets per row.
+"""
+        + _PARAMETERS
+        + _ATTRIBUTES
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from dptrain import MLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
     """
+    )
 
     _task_loss = "mse"
     _multi_output = True
@@ -675,10 +869,34 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @available_if(_stochastic)
     def partial_fit(self, X, y):
-        """One epoch over X, y (continues the model when there is one)."""
+        """Train one epoch over X, y (not offered with ``solver='lbfgs'``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The targets.
+
+        Returns
+        -------
+        self : object
+            The trained estimator.
+        """
         return self._fit(X, y, incremental=True)
 
     def predict(self, X):
-        """Predicted targets: 1-D when fitted on 1-D y, else one column per target."""
+        """Predict with the trained model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            1-D when fitted on 1-D ``y``, in the dtype of the fitted ``X``.
+        """
         out = self._predict_raw(X).astype(self._dtype_)
         return out.ravel() if self.n_outputs_ == 1 else out

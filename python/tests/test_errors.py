@@ -23,13 +23,14 @@ def test_non_finite_features(bad):
 
 @pytest.mark.parametrize("label", [0, 1, "cat"])
 def test_one_class(label):
-    """As scikit-learn's classifiers: ValueError saying "only one class" and naming it."""
+    """As scikit-learn's MLPClassifier: one class trains, and predicts that class."""
     X, _ = small()
     y = np.full(len(X), label, dtype=object if isinstance(label, str) else int)
-    with pytest.raises(ValueError, match=f"only one class: {label!r}"):
-        MLPClassifier(max_iter=1).fit(X, y)
-    with pytest.raises(ValueError, match="only one class"):
-        MLPClassifier(max_iter=1).partial_fit(X, y, classes=[label])
+    clf = MLPClassifier(max_iter=1).fit(X, y)
+    assert clf.predict(X).tolist() == y.tolist()
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((len(X), 1)))
+    clf = MLPClassifier(max_iter=1).partial_fit(X, y, classes=[label])
+    assert clf.predict(X[:3]).tolist() == [label] * 3
 
 
 def test_wrong_shapes():
