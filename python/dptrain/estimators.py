@@ -44,7 +44,12 @@ _ACTIVATIONS = {
     "identity": "identity",
     "leaky_relu": "leaky_relu",
 }
-_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "momentum", "nesterov")
+_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "momentum", "nesterov", "lbfgs")
+# Note [L-BFGS probe]. For solver='lbfgs' the engine computes the full-batch loss and gradient:
+# one sgd step (no momentum) over all rows at rate R moves the parameters p to p - R g, so
+# g = (p - p') / R. A large R keeps g's float32 rounding relative to g itself (the error of
+# p' is ~6e-8 |p - R g|, divided by R); scipy's L-BFGS-B chooses the steps.
+_LBFGS_PROBE_RATE = 1000.0
 _SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 _INITS = ("sklearn", "engine")
 _FEATURE_DTYPES = [np.float64, np.float32]  # kept as they are; others become float64
@@ -252,11 +257,7 @@ class _BaseMLP(BaseEstimator):
             positive(name, integral=True)
         if self.n_iter_no_change != np.inf:
             positive("n_iter_no_change", integral=True)
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "solver='lbfgs' is not offered by dptrain: use 'sgd', 'adam' or another of "
-                f"{list(_SOLVERS)}"
-            )
+
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}")
         if self.solver not in _SOLVERS:
@@ -280,24 +281,29 @@ class _BaseMLP(BaseEstimator):
         return self._hidden_sizes()
 
     def _batch_rows(self, n_samples):
+        if self.solver == "lbfgs":
+            return max(1, n_samples)  # full batch (Note [L-BFGS probe])
         if self.batch_size == "auto":
             return max(1, min(200, n_samples))
         return max(1, min(int(self.batch_size), n_samples))
 
     def _engine_optimizer(self):
+        if self.solver == "lbfgs":
+            return "sgd"
         if self.solver == "sgd" and self.momentum > 0:
             return "nesterov" if self.nesterovs_momentum else "momentum"
         return self.solver
 
     def _config(self, n_samples, seed):
         batch = self._batch_rows(n_samples)
+        lbfgs = self.solver == "lbfgs"
         return _core.TrainConfig(
             batch_size=batch,
             epochs=self.max_iter,
             seed=seed,
             loss=self._engine_loss,
             optimizer=self._engine_optimizer(),
-            learning_rate=float(self.learning_rate_init),
+            learning_rate=_LBFGS_PROBE_RATE if lbfgs else float(self.learning_rate_init),
             momentum=float(self.momentum),
             beta1=float(self.beta_1),
             beta2=float(self.beta_2),
@@ -306,8 +312,8 @@ class _BaseMLP(BaseEstimator):
             threads=int(self.n_threads),
             deterministic=bool(self.deterministic),
             precision=self.precision,
-            shuffle=bool(self.shuffle),
-            schedule="cosine" if self.learning_rate == "cosine" else "constant",
+            shuffle=bool(self.shuffle) and not lbfgs,
+            schedule="cosine" if self.learning_rate == "cosine" and not lbfgs else "constant",
         )
 
     # --- training -------------------------------------------------------------------------
@@ -435,7 +441,38 @@ class _BaseMLP(BaseEstimator):
         guess = (out[:, 0] > 0.5).astype(np.int32) if out.shape[1] == 1 else np.argmax(out, axis=1)
         return float(np.mean(guess == y_val))
 
+    def _loss_grad_lbfgs(self, theta, X, y, shapes):
+        """Full-batch loss (with the L2 term) and gradient at theta (Note [L-BFGS probe])."""
+        layers = _unpack(theta, shapes)
+        self._trainer.set_layers(layers)
+        report = self._trainer.fit(X, y, epochs=1)["epochs"][0]
+        after = np.concatenate([a for w, b in self._trainer.layers() for a in (w.ravel(), b)])
+        grad = (theta.astype(np.float32).astype(np.float64) - after) / _LBFGS_PROBE_RATE
+        squares = sum(float(np.dot(w.ravel(), w.ravel())) for w, _ in layers)
+        return report["loss"] + 0.5 * float(self.alpha) * squares / len(X), grad
+
+    def _fit_lbfgs(self, X, y):
+        import scipy.optimize  # noqa: PLC0415 (only this solver needs it)
+        from sklearn.utils.optimize import _check_optimize_result  # noqa: PLC0415
+
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        layers = self._trainer.layers()
+        shapes = [(w.shape, b.size) for w, b in layers]
+        theta = np.concatenate([a.astype(np.float64) for w, b in layers for a in (w.ravel(), b)])
+        result = scipy.optimize.minimize(
+            self._loss_grad_lbfgs, theta, method="L-BFGS-B", jac=True, args=(X, y, shapes),
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "iprint": -1,
+                     "gtol": self.tol},
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = float(result.fun)
+        self._trainer.set_layers(_unpack(result.x, shapes))
+        self._check_finite()
+        return self
+
     def _train(self, X, y, incremental):
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(X, y)
         # Note [Epoch loop]. Without early stopping or an sgd rate that changes between epochs,
         # the engine runs all epochs in one call and reports each to _epoch_done, which may end
         # training; otherwise each epoch is one call (float32 C-contiguous X is borrowed, not
@@ -655,6 +692,17 @@ class _BaseMLP(BaseEstimator):
 
     def _more_tags(self):
         return {"preserves_dtype": [np.float64]}
+
+
+def _unpack(theta, shapes):
+    """(W, b) per layer from the flat vector scipy optimizes (views into it)."""
+    layers, at = [], 0
+    for w_shape, b_size in shapes:
+        w = theta[at:at + w_shape[0] * w_shape[1]].reshape(w_shape)
+        at += w.size
+        layers.append((w, theta[at:at + b_size]))
+        at += b_size
+    return layers
 
 
 def _stochastic(estimator):
