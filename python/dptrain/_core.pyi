@@ -91,7 +91,8 @@ class Trainer:
         patience: int = 0,
     ) -> dict[str, Any]:
         """Trains `epochs` more epochs (0: until config.epochs are done in all). y holds class
-        indices (loss ce/bce) or real targets (mse). on_epoch returning False stops. Returns
+        indices (loss ce/bce), real targets (mse) or, for bce, rows x outputs 0/1 indicators
+        (multilabel). on_epoch returning False stops. Returns
         {"epochs": [EpochReport...], "stopped_early", "restored_best", "best_validation_loss"}."""
     def evaluate(self, X: npt.ArrayLike, y: npt.ArrayLike) -> dict[str, Any]:
         """rows, loss, metric_name, metric; accuracy and confusion (classes) or mse and mae."""

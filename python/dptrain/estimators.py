@@ -4,14 +4,15 @@ Parameters follow scikit-learn's ``sklearn.neural_network.MLPClassifier`` with t
 plus dptrain's own (``n_threads``, ``dropout``, ``deterministic``, ``precision``, ``init``).
 Differences from scikit-learn, all deliberate and documented in docs/PYTHON.md:
 
-* ``solver`` is ``sgd``, ``adam`` or one of dptrain's other optimizers (adamw, adagrad, rmsprop,
-  momentum, nesterov); ``lbfgs`` is refused. ``solver="sgd"`` with ``momentum > 0`` trains with
-  (Nesterov) momentum as scikit-learn does.
+* ``solver`` is ``sgd``, ``adam``, ``lbfgs`` (scipy's L-BFGS-B over the engine's full-batch
+  loss and gradient, Note [L-BFGS probe]) or one of dptrain's other optimizers (adamw, adagrad,
+  rmsprop, momentum, nesterov). ``solver="sgd"`` with ``momentum > 0`` trains with (Nesterov)
+  momentum as scikit-learn does.
 * ``alpha`` is scikit-learn's L2 term ``alpha / (2 n) * |W|^2`` per batch of n rows, passed to
   the engine as ``l2 = alpha / batch_size``; ``loss_curve_`` includes it.
 * The engine computes in float32: float64 input is converted (values beyond float32's range are
   refused) and the fitted attributes and predictions are returned in the input's dtype.
-* Multilabel indicator ``y`` and sparse ``X`` are refused.
+* Sparse ``X`` is refused. Multilabel indicator ``y`` trains one logistic unit per label.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
+    type_of_target,
     unique_labels,
 )
 from sklearn.utils.validation import check_is_fitted
@@ -63,10 +65,10 @@ _PARAMETERS = """
         Units of each hidden layer.
     activation : {'relu', 'tanh', 'logistic', 'identity', 'leaky_relu'}, default='relu'
         Activation of the hidden layers ('sigmoid' is the same as 'logistic').
-    solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'momentum', 'nesterov'}, \
+    solver : {'adam', 'sgd', 'lbfgs', 'adamw', 'adagrad', 'rmsprop', 'momentum', 'nesterov'}, \
             default='adam'
         The optimizer; 'sgd' with ``momentum > 0`` runs (Nesterov) momentum as
-        scikit-learn's. 'lbfgs' is refused.
+        scikit-learn's; 'lbfgs' is scipy's L-BFGS-B on the full-batch loss (no ``partial_fit``).
     alpha : float, default=0.0001
         L2 penalty: ``alpha / (2 n) * |W|^2`` per batch of n rows (weights, not biases).
     batch_size : int or 'auto', default='auto'
@@ -109,7 +111,8 @@ _PARAMETERS = """
     n_iter_no_change : int or np.inf, default=10
         Epochs without improvement before stopping (or, with 'adaptive', lowering the rate).
     max_fun : int, default=15000
-        Accepted for scikit-learn's parameter set; it bounds lbfgs, which dptrain does not offer.
+        With 'lbfgs': at most this many loss evaluations (``max_iter`` bounds its iterations
+        and ``tol`` its projected gradient).
     n_threads : int, default=1
         The engine's worker threads.
     dropout : float, default=0.0
@@ -303,12 +306,12 @@ class _BaseMLP(BaseEstimator):
             seed=seed,
             loss=self._engine_loss,
             optimizer=self._engine_optimizer(),
-            learning_rate=_LBFGS_PROBE_RATE if lbfgs else float(self.learning_rate_init),
+            learning_rate=_LBFGS_PROBE_RATE if lbfgs else self._engine_rate(self.learning_rate_init),
             momentum=float(self.momentum),
             beta1=float(self.beta_1),
             beta2=float(self.beta_2),
             epsilon=float(self.epsilon),
-            l2=float(self.alpha) / batch,
+            l2=float(self.alpha) / batch / self._loss_scale(),
             threads=int(self.n_threads),
             deterministic=bool(self.deterministic),
             precision=self.precision,
@@ -339,6 +342,7 @@ class _BaseMLP(BaseEstimator):
             self._seed_ = int(rng.randint(np.iinfo(np.int32).max))
         layers = self._pending_layers()
         n_outputs, output, self._engine_loss, self.out_activation_ = self._head(y)
+        self.n_outputs_ = n_outputs  # before _config: Note [Multilabel scale]
         widths = [n_features, *sizes, n_outputs]
         if layers is not None:  # coefs_ and intercepts_ assigned before the first fit
             widths = [np.shape(layers[0][0])[0], *(np.shape(w)[1] for w, _ in layers)]
@@ -379,10 +383,22 @@ class _BaseMLP(BaseEstimator):
         if layers is not None:
             self._trainer.set_layers(layers)
 
+    def _loss_scale(self):
+        """Note [Multilabel scale]. The engine's bce is the mean over the output units, scikit-learn's
+        multilabel loss their sum: with k units the engine's loss and gradient are 1/k of
+        scikit-learn's. So the estimators report k times the engine's loss and hand it l2 / k
+        and, for the sgd family (whose steps scale with the gradient), k times the rate; adam,
+        adagrad and rmsprop normalise the gradient's scale away."""
+        return self.n_outputs_ if getattr(self, "_multilabel", False) else 1
+
+    def _engine_rate(self, rate):
+        sgd_family = self._engine_optimizer() in ("sgd", "momentum", "nesterov")
+        return float(rate) * (self._loss_scale() if sgd_family else 1)
+
     def _set_rate(self, rate):
         config = self._trainer.config
-        if config.learning_rate != rate:
-            config.learning_rate = float(rate)
+        if config.learning_rate != self._engine_rate(rate):
+            config.learning_rate = self._engine_rate(rate)
             self._trainer.reconfigure(config)
 
     def _l2_term(self, n_rows):
@@ -396,7 +412,7 @@ class _BaseMLP(BaseEstimator):
 
     def _epoch_done(self, report, n_rows, validation):
         """scikit-learn's bookkeeping after an epoch; False: stop."""
-        loss = report["loss"] + self._l2_term(n_rows)
+        loss = report["loss"] * self._loss_scale() + self._l2_term(n_rows)
         self.loss_ = loss
         self.loss_curve_.append(loss)
         self.n_iter_ += 1
@@ -437,19 +453,23 @@ class _BaseMLP(BaseEstimator):
         out = self._trainer.predict(X_val)
         if self._engine_loss == "mse":
             return float(r2_score(y_val, out.ravel() if out.shape[1] == 1 else out))
-        self.validation_loss_curve_.append(self._trainer.evaluate(X_val, y_val)["loss"])
+        self.validation_loss_curve_.append(
+            self._trainer.evaluate(X_val, y_val)["loss"] * self._loss_scale())
+        if getattr(self, "_multilabel", False):  # subset accuracy, as score()
+            return float(np.mean(np.all((out > 0.5) == (y_val > 0.5), axis=1)))
         guess = (out[:, 0] > 0.5).astype(np.int32) if out.shape[1] == 1 else np.argmax(out, axis=1)
         return float(np.mean(guess == y_val))
 
-    def _loss_grad_lbfgs(self, theta, X, y, shapes):
+    def _probe_loss_grad(self, theta, X, y, shapes):
         """Full-batch loss (with the L2 term) and gradient at theta (Note [L-BFGS probe])."""
         layers = _unpack(theta, shapes)
         self._trainer.set_layers(layers)
         report = self._trainer.fit(X, y, epochs=1)["epochs"][0]
         after = np.concatenate([a for w, b in self._trainer.layers() for a in (w.ravel(), b)])
-        grad = (theta.astype(np.float32).astype(np.float64) - after) / _LBFGS_PROBE_RATE
+        scale = self._loss_scale()  # Note [Multilabel scale]
+        grad = (theta.astype(np.float32).astype(np.float64) - after) * (scale / _LBFGS_PROBE_RATE)
         squares = sum(float(np.dot(w.ravel(), w.ravel())) for w, _ in layers)
-        return report["loss"] + 0.5 * float(self.alpha) * squares / len(X), grad
+        return report["loss"] * scale + 0.5 * float(self.alpha) * squares / len(X), grad
 
     def _fit_lbfgs(self, X, y):
         import scipy.optimize  # noqa: PLC0415 (only this solver needs it)
@@ -460,7 +480,7 @@ class _BaseMLP(BaseEstimator):
         shapes = [(w.shape, b.size) for w, b in layers]
         theta = np.concatenate([a.astype(np.float64) for w, b in layers for a in (w.ravel(), b)])
         result = scipy.optimize.minimize(
-            self._loss_grad_lbfgs, theta, method="L-BFGS-B", jac=True, args=(X, y, shapes),
+            self._probe_loss_grad, theta, method="L-BFGS-B", jac=True, args=(X, y, shapes),
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "iprint": -1,
                      "gtol": self.tol},
         )
@@ -481,7 +501,7 @@ class _BaseMLP(BaseEstimator):
         X = np.ascontiguousarray(X, dtype=np.float32)
         validation = None
         if self.early_stopping and not incremental:
-            stratify = y if isinstance(self, ClassifierMixin) and self._can_stratify(y) else None
+            stratify = y if y.ndim == 1 and isinstance(self, ClassifierMixin) and self._can_stratify(y) else None
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=self._seed_, stratify=stratify
             )
@@ -670,6 +690,7 @@ class _BaseMLP(BaseEstimator):
         est.best_loss_, est.validation_scores_, est.best_validation_score_ = np.inf, None, None
         est._no_improvement_count = 0
         est._engine_loss = trainer.config.loss
+        est._multilabel = False
         est._dtype_ = np.dtype(np.float64)
         output = trainer.spec.output_activation
         est.out_activation_ = {"sigmoid": "logistic"}.get(output, output)
@@ -750,7 +771,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Multi-layer perceptron classifier trained by dptrain's multi-core engine.
 
     A drop-in for ``sklearn.neural_network.MLPClassifier``: the same parameters with the same
-    meanings (except ``solver='lbfgs'``), cross-entropy loss, one logistic output for two
+    meanings, cross-entropy loss, one logistic output for two
     classes (and for one: it then predicts that class) and a softmax output for more. Labels
     may be any values ``np.unique`` sorts.
 """
@@ -771,19 +792,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     )
 
     _task_loss = "ce"
-    _multi_output = False
+    _multi_output = True  # multilabel indicators; other 2-D y is refused below
 
     def _head(self, y):
         """Outputs, engine output and loss, out_activation_: one logistic unit for two classes
-        (scikit-learn's), else one softmax unit per class."""
+        (scikit-learn's), one per label for multilabel y, else one softmax unit per class."""
         k = len(self.classes_)  # one class, as scikit-learn's: one unit trained towards 0
+        if self._multilabel:
+            return k, "sigmoid", "bce", "logistic"
         return (1, "sigmoid", "bce", "logistic") if k <= 2 else (k, "softmax", "ce", "softmax")
 
+    def _more_tags(self):
+        return {**super()._more_tags(), "multilabel": True}
+
     def _encode_targets(self, y, first, classes, incremental):
-        y = column_or_1d(y)
+        multilabel = type_of_target(y) == "multilabel-indicator"
+        if not multilabel:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if first:
+            self._multilabel = multilabel
             self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
+        elif multilabel != self._multilabel:
+            raise ValueError("y is multilabel now but was not at the first fit, or the other way round")
         elif self.warm_start and not incremental:
             present = unique_labels(y)
             if set(present) != set(self.classes_):
@@ -796,6 +827,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(
                 f"y holds labels {unseen.tolist()!r} that are not in classes_ {self.classes_.tolist()!r}"
             )
+        if multilabel:
+            return np.ascontiguousarray(y, dtype=np.float32)  # rows x labels, 0/1
         return np.searchsorted(self.classes_, y).astype(np.int32)
 
     def _class_names(self):
@@ -871,6 +904,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         proba = self._predict_raw(X)  # first: raises NotFittedError before classes_ is read
         if len(self.classes_) == 1:
             return np.full(len(proba), self.classes_[0])
+        if self._multilabel:
+            return (proba > 0.5).astype(int)
         if proba.shape[1] == 1:
             return self.classes_[(proba[:, 0] > 0.5).astype(np.intp)]
         return self.classes_[np.argmax(proba, axis=1)]

@@ -117,7 +117,8 @@ Dataset Session::dataset(const py::array& x, const py::object& y) const {
   if (!y.is_none()) {
     const py::array ya = py::array::ensure(y);
     if (!ya) throw py::value_error("y must be an array");
-    if (config_.loss == Loss::mse)
+    // Loss bce with a 2-D y: one 0/1 column per output unit (multilabel indicators).
+    if (config_.loss == Loss::mse || (config_.loss == Loss::bce && ya.ndim() == 2))
       fill_targets(d, ya);
     else
       fill_labels(d, ya, classes());

@@ -49,7 +49,8 @@ class Session {
 
   /// Trains `epochs` more epochs (0: until config().epochs epochs are done in all; more raise
   /// config().epochs, the schedule's horizon) on X, y with
-  /// the GIL released (Note [GIL]). y: class indices (loss ce/bce) or real targets (mse).
+  /// the GIL released (Note [GIL]). y: class indices (loss ce/bce), real targets (mse) or, for
+  /// bce, rows x outputs 0/1 indicators (multilabel).
   /// validation: None or (X, y), evaluated after each epoch; patience > 0: early stopping on
   /// its loss. on_epoch(dict) is called after each epoch; a false return (not None) stops.
   /// Returns {"epochs": [dict per epoch], "stopped_early", "restored_best",

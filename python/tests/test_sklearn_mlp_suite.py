@@ -24,19 +24,11 @@ assert not re.search(r"^from sklearn\.neural_network import", _SOURCE, re.M)
 
 exec(compile(_SOURCE, _SPEC.origin, "exec"), globals())  # defines the test_* functions here
 
-_LBFGS = "solver='lbfgs' is not offered by dptrain"
-_MULTILABEL = "multilabel indicator y is refused by dptrain"
 SKIPPED = {
-    "test_gradient": _LBFGS + " (and the test calls scikit-learn's private _loss_grad_lbfgs)",
-    "test_lbfgs_classification": _LBFGS,
-    "test_lbfgs_regression": _LBFGS,
-    "test_lbfgs_classification_maxfun": _LBFGS,
-    "test_lbfgs_regression_maxfun": _LBFGS,
-    "test_multilabel_classification": _LBFGS + "; " + _MULTILABEL,
-    "test_multioutput_regression": _LBFGS,
-    "test_predict_proba_multilabel": _LBFGS + "; " + _MULTILABEL,
-    "test_sparse_matrices": _LBFGS + "; sparse X is refused by dptrain",
-    "test_warm_start": _LBFGS,
+    "test_gradient": "calls scikit-learn's private _loss_grad_lbfgs(theta, X, Y, activations, "
+    "deltas, coef_grads, intercept_grads) and compares it with finite differences to 7 "
+    "decimals; dptrain's engine computes in float32",
+    "test_sparse_matrices": "sparse X is refused by dptrain",
     "test_nonfinite_params": "float64 values beyond float32's range are refused before training "
     "with a message saying so, not scikit-learn's 'Solver produced non-finite parameter weights'",
 }
