@@ -383,12 +383,13 @@ class _BaseMLP(BaseEstimator):
         if layers is not None:
             self._trainer.set_layers(layers)
 
+    # Note [Multilabel scale]. The engine's bce is the mean over the output units, scikit-learn's
+    # multilabel loss their sum: with k units the engine's loss and gradient are 1/k of
+    # scikit-learn's. So the estimators report k times the engine's loss and hand it l2 / k
+    # and, for the sgd family (whose steps scale with the gradient), k times the rate; adam,
+    # adagrad and rmsprop normalise the gradient's scale away.
     def _loss_scale(self):
-        """Note [Multilabel scale]. The engine's bce is the mean over the output units, scikit-learn's
-        multilabel loss their sum: with k units the engine's loss and gradient are 1/k of
-        scikit-learn's. So the estimators report k times the engine's loss and hand it l2 / k
-        and, for the sgd family (whose steps scale with the gradient), k times the rate; adam,
-        adagrad and rmsprop normalise the gradient's scale away."""
+        """k for a multilabel model of k units, else 1 (Note [Multilabel scale])."""
         return self.n_outputs_ if getattr(self, "_multilabel", False) else 1
 
     def _engine_rate(self, rate):
