@@ -573,6 +573,9 @@ class _BaseMLP(BaseEstimator):
         self._check_range(X)
         y = self._encode_targets(y, first, classes, incremental)
         if first:
+            if not (incremental or self.warm_start):  # fit starts afresh, as scikit-learn's
+                self.__dict__.pop("_coefs_set", None)
+                self.__dict__.pop("_intercepts_set", None)
             self._dtype_ = X.dtype
             self._start(X.shape[1], y, X.shape[0])
         else:
@@ -690,6 +693,7 @@ class _BaseMLP(BaseEstimator):
         est.loss_curve_ = []
         est.best_loss_, est.validation_scores_, est.best_validation_score_ = np.inf, None, None
         est._no_improvement_count = 0
+        est.validation_loss_curve_, est._best_layers = [], None
         est._engine_loss = trainer.config.loss
         est._multilabel = False
         est._dtype_ = np.dtype(np.float64)

@@ -93,3 +93,22 @@ def test_save_and_load_keep_labels_and_settings(tmp_path):
     np.testing.assert_array_equal(back.predict(X), clf.predict(X))
     back.partial_fit(X, labels)
     assert back.t_ == len(X)
+
+
+def test_loaded_model_warm_starts_with_early_stopping(tmp_path):
+    X, y = _data(rows=80)
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y).save(tmp_path / "m.dpt")
+    back = MLPClassifier.load(tmp_path / "m.dpt")
+    back.set_params(warm_start=True, early_stopping=True, max_iter=3).fit(X, y)
+    assert len(back.validation_scores_) == 3 and back.best_loss_ is np.inf
+
+
+def test_fit_ignores_assigned_coefs_partial_fit_starts_from_them():
+    X, y = _data()
+    fresh = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, X[:, 0])
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1, random_state=0)
+    reg.coefs_, reg.intercepts_ = [np.zeros((5, 4)), np.zeros((4, 1))], [np.zeros(4), np.zeros(1)]
+    assert reg.fit(X, X[:, 0]).params_hash() == fresh.params_hash()
+    reg = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=1e-9)
+    reg.coefs_, reg.intercepts_ = [np.zeros((5, 4)), np.zeros((4, 1))], [np.zeros(4), np.ones(1)]
+    np.testing.assert_allclose(reg.partial_fit(X, X[:, 0]).predict(X), 1.0, atol=1e-6)
