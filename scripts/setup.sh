@@ -22,8 +22,10 @@ DPTRAIN_PACKAGES=(
 
 # What scripts/test.sh needs beyond that: clang for the TSan and fuzz builds (its sanitizer
 # runtimes are libclang-rt-14-dev above), strace for the package-closure check
-# (scripts/check-packages.py), which fails if a file used comes from a package not named here.
-DPTRAIN_TEST_PACKAGES=(clang strace)
+# (scripts/check-packages.py), which fails if a file used comes from a package not named here;
+# pandas for the DataFrame tests of the Python estimators (scikit-learn's own
+# sklearn/neural_network/tests/test_mlp.py and check_estimator run them when it is installed).
+DPTRAIN_TEST_PACKAGES=(clang strace python3-pandas)
 # Used when present, skipped otherwise: the PyTorch replay of tests/bench_json_test.sh
 # (scripts/compare-pytorch.sh installs it). The closure check counts them as allowed.
 DPTRAIN_OPTIONAL_PACKAGES=(python3-torch)

@@ -91,7 +91,8 @@ class Trainer:
         patience: int = 0,
     ) -> dict[str, Any]:
         """Trains `epochs` more epochs (0: until config.epochs are done in all). y holds class
-        indices (loss ce/bce) or real targets (mse). on_epoch returning False stops. Returns
+        indices (loss ce/bce), real targets (mse) or, for bce, rows x outputs 0/1 indicators
+        (multilabel). on_epoch returning False stops. Returns
         {"epochs": [EpochReport...], "stopped_early", "restored_best", "best_validation_loss"}."""
     def evaluate(self, X: npt.ArrayLike, y: npt.ArrayLike) -> dict[str, Any]:
         """rows, loss, metric_name, metric; accuracy and confusion (classes) or mse and mae."""
@@ -127,6 +128,10 @@ class Trainer:
     def layers(self) -> list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
         """(W, b) per dense layer, copies: W of shape (inputs, units), b of shape (units,);
         a layer computes activation(X @ W + b)."""
+    def set_layers(self, layers: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]]) -> None:
+        """Replaces the parameters by (W, b) per dense layer, shaped as layers() gives them
+        (converted to float32); optimizer state and position stay. ValueError naming the layer
+        whose shape differs or whose values are not finite, before anything changes."""
     def save(self, path: str) -> None:
         """Writes a checkpoint file as `dptrain train --save` does."""
     def to_bytes(self) -> bytes: ...

@@ -1,19 +1,18 @@
 """scikit-learn estimators over dptrain's engine: MLPClassifier and MLPRegressor.
 
-Parameters follow scikit-learn's ``sklearn.neural_network.MLPClassifier`` where the concept
-exists, plus dptrain's own (``n_threads``, ``dropout``, ``deterministic``, ``precision``).
+Parameters follow scikit-learn's ``sklearn.neural_network.MLPClassifier`` with their meanings,
+plus dptrain's own (``n_threads``, ``dropout``, ``deterministic``, ``precision``, ``init``).
 Differences from scikit-learn, all deliberate and documented in docs/PYTHON.md:
 
-* ``solver`` is one of dptrain's optimizers (sgd, adam, adamw, adagrad, rmsprop, momentum,
-  nesterov); ``lbfgs`` is not offered. ``solver="sgd"`` with ``momentum > 0`` trains with
-  (Nesterov) momentum as scikit-learn does.
+* ``solver`` is ``sgd``, ``adam``, ``lbfgs`` (scipy's L-BFGS-B over the engine's full-batch
+  loss and gradient, Note [L-BFGS probe]) or one of dptrain's other optimizers (adamw, adagrad,
+  rmsprop, momentum, nesterov). ``solver="sgd"`` with ``momentum > 0`` trains with (Nesterov)
+  momentum as scikit-learn does.
 * ``alpha`` is scikit-learn's L2 term ``alpha / (2 n) * |W|^2`` per batch of n rows, passed to
-  the engine as ``l2 = alpha / batch_size``.
-* The classifier always has one softmax output per class (scikit-learn uses one logistic unit
-  for two classes); ``predict_proba`` has the same two columns either way.
-* ``early_stopping`` holds out ``validation_fraction`` of the rows and stops after
-  ``n_iter_no_change`` epochs without a lower validation *loss*, restoring the best weights
-  (scikit-learn watches the validation score with ``tol``).
+  the engine as ``l2 = alpha / batch_size``; ``loss_curve_`` includes it.
+* The engine computes in float32: float64 input is converted (values beyond float32's range are
+  refused) and the fitted attributes and predictions are returned in the input's dtype.
+* Sparse ``X`` is refused. Multilabel indicator ``y`` trains one logistic unit per label.
 """
 
 from __future__ import annotations
@@ -25,11 +24,14 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
+    type_of_target,
     unique_labels,
 )
 from sklearn.utils.validation import check_is_fitted
@@ -44,16 +46,132 @@ _ACTIVATIONS = {
     "identity": "identity",
     "leaky_relu": "leaky_relu",
 }
-_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "momentum", "nesterov")
-_SCHEDULES = ("constant", "cosine")
-_FEATURE_DTYPES = [np.float32, np.float64]  # kept as they are; others become float32 once
+_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "momentum", "nesterov", "lbfgs")
+# Note [L-BFGS probe]. For solver='lbfgs' the engine computes the full-batch loss and gradient:
+# one sgd step (no momentum) over all rows at rate R moves the parameters p to p - R g, so
+# g = (p - p') / R. A large R keeps g's float32 rounding relative to g itself (the error of
+# p' is ~6e-8 |p - R g|, divided by R); scipy's L-BFGS-B chooses the steps.
+_LBFGS_PROBE_RATE = 1000.0
+_SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
+_INITS = ("sklearn", "engine")
+_FEATURE_DTYPES = [np.float64, np.float32]  # kept as they are; others become float64
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Units of each hidden layer.
+    activation : {'relu', 'tanh', 'logistic', 'identity', 'leaky_relu'}, default='relu'
+        Activation of the hidden layers ('sigmoid' is the same as 'logistic').
+    solver : {'adam', 'sgd', 'lbfgs', 'adamw', 'adagrad', 'rmsprop', 'momentum', 'nesterov'}, \
+            default='adam'
+        The optimizer; 'sgd' with ``momentum > 0`` runs (Nesterov) momentum as
+        scikit-learn's; 'lbfgs' is scipy's L-BFGS-B on the full-batch loss (no ``partial_fit``).
+    alpha : float, default=0.0001
+        L2 penalty: ``alpha / (2 n) * |W|^2`` per batch of n rows (weights, not biases).
+    batch_size : int or 'auto', default='auto'
+        Rows per step; 'auto' is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, default='constant'
+        'invscaling' and 'adaptive' as scikit-learn's (with ``solver='sgd'`` only): the rate
+        becomes ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch, or is divided by
+        5 when ``n_iter_no_change`` epochs did not improve by ``tol`` (stopping below 1e-6).
+        'cosine' is dptrain's cosine decay over ``max_iter`` epochs, for every solver.
+    learning_rate_init : float, default=0.001
+        The initial step size.
+    power_t : float, default=0.5
+        The exponent of 'invscaling'.
+    max_iter : int, default=200
+        At most this many epochs per ``fit``.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Initial parameters (drawn as scikit-learn draws them), the early-stopping split and the
+        engine's seed for shuffling (an int is the CLI's ``--seed``).
+    tol : float, default=1e-4
+        The improvement of the loss (or of the validation score with early stopping) that
+        counts as one.
+    verbose : bool, default=False
+        Print the loss (and validation score) after each epoch.
+    warm_start : bool, default=False
+        ``fit`` continues from the trained model (``y`` must have the same classes).
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1).
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum with 'sgd' and ``momentum > 0``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified for single-label classes),
+        stop after ``n_iter_no_change`` epochs whose validation score (accuracy or R^2) was
+        not ``tol`` above the best, and keep the best epoch's parameters.
+    validation_fraction : float, default=0.1
+        The held-out fraction, in (0, 1).
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's settings.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement before stopping (or, with 'adaptive', lowering the rate).
+    max_fun : int, default=15000
+        With 'lbfgs': at most this many loss evaluations (``max_iter`` bounds its iterations
+        and ``tol`` its projected gradient).
+    n_threads : int, default=1
+        The engine's worker threads.
+    dropout : float, default=0.0
+        Inverted dropout after every hidden layer, in [0, 1).
+    deterministic : bool, default=False
+        The same bits for every ``n_threads`` (the CLI's ``--deterministic``).
+    precision : {'fp32', 'bf16'}, default='fp32'
+        The engine's arithmetic ('bf16' on CPUs with AVX512_BF16).
+    init : {'sklearn', 'engine'}, default='sklearn'
+        'sklearn': scikit-learn's Glorot-uniform weights and biases from ``random_state``;
+        'engine': the CLI's initialisation (He or Glorot by activation, zero biases).
+"""
+
+_ATTRIBUTES = """
+    Attributes
+    ----------
+    loss_ : float
+        The last epoch's loss (with the L2 term).
+    loss_curve_ : list of float
+        The loss of each epoch, with the L2 term as scikit-learn's.
+    best_loss_ : float or None
+        The lowest loss; None with early stopping.
+    validation_scores_ : list of float or None
+        The validation score after each epoch with early stopping, else None.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, else None.
+    coefs_ : list of ndarray of shape (n_inputs, n_units)
+        Weights per layer, copies in the dtype of the fitted ``X``; assigning a new list
+        replaces the model's weights.
+    intercepts_ : list of ndarray of shape (n_units,)
+        Biases per layer, likewise.
+    n_features_in_ : int
+        Features seen at ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a DataFrame ``X``, when it had string names.
+    n_iter_ : int
+        Epochs trained.
+    t_ : int
+        Rows trained on (epochs times rows).
+    n_layers_ : int
+        Layers, input and output included.
+    n_outputs_ : int
+        Output units.
+    out_activation_ : str
+        The output layer's activation.
+"""
+
+
+class _LearningRate:
+    """The rate of the current fit, as scikit-learn's ``_optimizer.learning_rate``: sgd's
+    invscaling and adaptive schedules change it between epochs."""
+
+    def __init__(self, learning_rate_init):
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
 
 
 class _BaseMLP(BaseEstimator):
     """What both estimators share: parameters, the training loop, pickling."""
-
-    _loss = "ce"
-    _output = "softmax"
 
     def __init__(
         self,
@@ -65,6 +183,7 @@ class _BaseMLP(BaseEstimator):
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -79,10 +198,12 @@ class _BaseMLP(BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         n_threads=1,
         dropout=0.0,
         deterministic=False,
         precision="fp32",
+        init="sklearn",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -91,6 +212,7 @@ class _BaseMLP(BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -105,10 +227,12 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.n_threads = n_threads
         self.dropout = dropout
         self.deterministic = deterministic
         self.precision = precision
+        self.init = init
 
     # --- settings -------------------------------------------------------------------------
 
@@ -132,14 +256,21 @@ class _BaseMLP(BaseEstimator):
 
         for name in ("learning_rate_init", "epsilon"):
             positive(name)
-        for name in ("max_iter", "n_iter_no_change", "n_threads"):
+        for name in ("max_iter", "n_threads", "max_fun"):
             positive(name, integral=True)
+        if self.n_iter_no_change != np.inf:
+            positive("n_iter_no_change", integral=True)
+
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}")
         if self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {list(_SOLVERS)}, got {self.solver!r}")
         if self.learning_rate not in _SCHEDULES:
             raise ValueError(f"learning_rate must be one of {list(_SCHEDULES)}, got {self.learning_rate!r}")
+        if self.init not in _INITS:
+            raise ValueError(f"init must be one of {list(_INITS)}, got {self.init!r}")
+        if not isinstance(self.power_t, numbers.Real) or not 0 <= self.power_t:
+            raise ValueError(f"power_t must be >= 0, got {self.power_t!r}")
         if not 0 <= self.alpha or not 0 <= self.tol:
             raise ValueError(f"alpha and tol must be >= 0, got {self.alpha!r} and {self.tol!r}")
         if not 0 <= self.momentum < 1:
@@ -153,116 +284,285 @@ class _BaseMLP(BaseEstimator):
         return self._hidden_sizes()
 
     def _batch_rows(self, n_samples):
+        if self.solver == "lbfgs":
+            return max(1, n_samples)  # full batch (Note [L-BFGS probe])
         if self.batch_size == "auto":
             return max(1, min(200, n_samples))
         return max(1, min(int(self.batch_size), n_samples))
 
-    def _optimizer(self):
+    def _engine_optimizer(self):
+        if self.solver == "lbfgs":
+            return "sgd"
         if self.solver == "sgd" and self.momentum > 0:
             return "nesterov" if self.nesterovs_momentum else "momentum"
         return self.solver
 
-    def _seed(self):
-        if isinstance(self.random_state, numbers.Integral):
-            return int(self.random_state)  # the same seed as the CLI's --seed
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
     def _config(self, n_samples, seed):
         batch = self._batch_rows(n_samples)
+        lbfgs = self.solver == "lbfgs"
         return _core.TrainConfig(
             batch_size=batch,
             epochs=self.max_iter,
             seed=seed,
-            loss=self._loss,
-            optimizer=self._optimizer(),
-            learning_rate=float(self.learning_rate_init),
+            loss=self._engine_loss,
+            optimizer=self._engine_optimizer(),
+            learning_rate=_LBFGS_PROBE_RATE if lbfgs else self._engine_rate(self.learning_rate_init),
             momentum=float(self.momentum),
             beta1=float(self.beta_1),
             beta2=float(self.beta_2),
             epsilon=float(self.epsilon),
-            l2=float(self.alpha) / batch,
+            l2=float(self.alpha) / batch / self._loss_scale(),
             threads=int(self.n_threads),
             deterministic=bool(self.deterministic),
             precision=self.precision,
-            shuffle=bool(self.shuffle),
-            schedule=self.learning_rate,
+            shuffle=bool(self.shuffle) and not lbfgs,
+            schedule="cosine" if self.learning_rate == "cosine" and not lbfgs else "constant",
         )
 
     # --- training -------------------------------------------------------------------------
 
-    def _start(self, n_features, n_outputs, n_samples):
+    def _initial_layers(self, widths, rng):
+        """scikit-learn's initialisation: Glorot-uniform weights and biases, bound
+        sqrt(6 / (fan_in + fan_out)) (2 instead of 6 for logistic units), drawn layer by layer
+        from random_state, so the same random_state starts from the same parameters."""
+        factor = 2.0 if _ACTIVATIONS[self.activation] == "sigmoid" else 6.0
+        layers = []
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            w = rng.uniform(-bound, bound, (fan_in, fan_out))
+            layers.append((w, rng.uniform(-bound, bound, fan_out)))
+        return layers
+
+    def _start(self, n_features, y, n_samples):
         sizes = self._check_params()
-        self._seed_ = self._seed()
+        if isinstance(self.random_state, numbers.Integral):  # the same seed as the CLI's --seed
+            rng, self._seed_ = np.random.RandomState(int(self.random_state)), int(self.random_state)
+        else:
+            rng = check_random_state(self.random_state)
+            self._seed_ = int(rng.randint(np.iinfo(np.int32).max))
+        layers = self._pending_layers()
+        n_outputs, output, self._engine_loss, self.out_activation_ = self._head(y)
+        self.n_outputs_ = n_outputs  # before _config: Note [Multilabel scale]
+        widths = [n_features, *sizes, n_outputs]
+        if layers is not None:  # coefs_ and intercepts_ assigned before the first fit
+            widths = [np.shape(layers[0][0])[0], *(np.shape(w)[1] for w, _ in layers)]
+            if widths[0] != n_features or widths[-1] != n_outputs:
+                raise ValueError(
+                    f"the assigned coefs_ map {widths[0]} inputs to {widths[-1]} outputs; the "
+                    f"data needs {n_features} inputs and {n_outputs} outputs"
+                )
+        elif self.init == "sklearn":
+            layers = self._initial_layers(widths, rng)
         spec = _core.ModelSpec(
-            [n_features, *sizes, n_outputs],
-            activation=_ACTIVATIONS[self.activation],
-            output=self._output,
-            dropout=float(self.dropout),
+            widths, activation=_ACTIVATIONS[self.activation], output=output,
+            dropout=float(self.dropout), init="auto",
         )
         self._trainer = _core.Trainer(spec, self._config(n_samples, self._seed_))
+        if layers is not None:
+            self._trainer.set_layers(layers)
         names = getattr(self, "feature_names_in_", None)
         self._trainer.set_schema([] if names is None else [str(n) for n in names], self._class_names())
         self.loss_curve_ = []
         self.validation_loss_curve_ = []
-        self.best_loss_ = np.inf
         self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_, self.best_validation_score_, self.best_loss_ = [], -np.inf, None
+        else:
+            self.validation_scores_, self.best_validation_score_, self.best_loss_ = None, None, np.inf
+        self._best_layers = None
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = n_outputs
-        self.n_layers_ = len(sizes) + 2
-        self.out_activation_ = self._output
+        self.n_layers_ = len(widths)
 
     def _continue(self, n_samples):
         """Warm start / partial_fit: today's settings, the trained state."""
         self._check_params()
-        config = self._config(n_samples, self._seed_)
-        self._trainer.reconfigure(config)
+        self._trainer.reconfigure(self._config(n_samples, self._seed_))
+        layers = self._pending_layers()
+        if layers is not None:
+            self._trainer.set_layers(layers)
 
-    def _epoch_done(self, report):
-        loss = report["loss"]
+    # Note [Multilabel scale]. The engine's bce is the mean over the output units, scikit-learn's
+    # multilabel loss their sum: with k units the engine's loss and gradient are 1/k of
+    # scikit-learn's. So the estimators report k times the engine's loss and hand it l2 / k
+    # and, for the sgd family (whose steps scale with the gradient), k times the rate; adam,
+    # adagrad and rmsprop normalise the gradient's scale away.
+    def _loss_scale(self):
+        """k for a multilabel model of k units, else 1 (Note [Multilabel scale])."""
+        return self.n_outputs_ if getattr(self, "_multilabel", False) else 1
+
+    def _engine_rate(self, rate):
+        sgd_family = self._engine_optimizer() in ("sgd", "momentum", "nesterov")
+        return float(rate) * (self._loss_scale() if sgd_family else 1)
+
+    def _set_rate(self, rate):
+        config = self._trainer.config
+        if config.learning_rate != self._engine_rate(rate):
+            config.learning_rate = self._engine_rate(rate)
+            self._trainer.reconfigure(config)
+
+    def _l2_term(self, n_rows):
+        """scikit-learn's L2 part of the epoch loss: alpha / (2 n) |W|^2 per batch of n rows,
+        averaged over the epoch's rows (with the epoch's final weights)."""
+        if not self.alpha:
+            return 0.0
+        batches = -(-n_rows // self._batch_rows(n_rows))
+        squares = sum(float(np.dot(w.ravel(), w.ravel())) for w, _ in self._trainer.layers())
+        return 0.5 * float(self.alpha) * squares * batches / n_rows
+
+    def _epoch_done(self, report, n_rows, validation):
+        """scikit-learn's bookkeeping after an epoch; False: stop."""
+        loss = report["loss"] * self._loss_scale() + self._l2_term(n_rows)
+        self.loss_ = loss
         self.loss_curve_.append(loss)
         self.n_iter_ += 1
-        self.t_ += report["steps"]
-        if "validation_loss" in report:
-            self.validation_loss_curve_.append(report["validation_loss"])
+        self.t_ += n_rows
         if self.verbose:
-            self._print_epoch(report)
-        if "validation_loss" in report:
-            return True  # early stopping: the engine counts the patience
-        if loss > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
+            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}"
+                  f"  ({report['samples_per_second']:.0f} samples/s, {report['seconds']:.3f} s)",
+                  file=sys.stdout, flush=True)
+        if validation is not None:
+            score = self._validation_score(*validation)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}", file=sys.stdout, flush=True)
+            improved = score >= self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_layers = self._trainer.layers()
         else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, loss)
-        return self._no_improvement_count <= self.n_iter_no_change or self._incremental
+            best = np.inf if self.best_loss_ is None else self.best_loss_  # None: early stopping
+            improved = loss <= best - self.tol
+            if self.best_loss_ is not None:
+                self.best_loss_ = min(self.best_loss_, loss)
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        sgd = self.solver == "sgd"
+        if sgd and self.learning_rate == "invscaling":
+            self._optimizer.learning_rate = self._optimizer.learning_rate_init / (self.t_ + 1) ** self.power_t
+        if self._no_improvement_count > self.n_iter_no_change:
+            if sgd and self.learning_rate == "adaptive" and self._optimizer.learning_rate > 1e-6:
+                self._optimizer.learning_rate /= 5.0
+                self._no_improvement_count = 0
+            else:
+                self._stopped = True
+                return False
+        return True
 
-    def _print_epoch(self, report):
-        line = f"Iteration {self.n_iter_}, loss = {report['loss']:.8f}"
-        if "validation_loss" in report:
-            line += f", validation loss = {report['validation_loss']:.8f}"
-        line += f"  ({report['samples_per_second']:.0f} samples/s, {report['seconds']:.3f} s)"
-        print(line, file=sys.stdout, flush=True)
+    def _validation_score(self, X_val, y_val):
+        """score() on the held-out rows: accuracy (classifier) or R^2 (regressor)."""
+        out = self._trainer.predict(X_val)
+        if self._engine_loss == "mse":
+            return float(r2_score(y_val, out.ravel() if out.shape[1] == 1 else out))
+        self.validation_loss_curve_.append(
+            self._trainer.evaluate(X_val, y_val)["loss"] * self._loss_scale())
+        if getattr(self, "_multilabel", False):  # subset accuracy, as score()
+            return float(np.mean(np.all((out > 0.5) == (y_val > 0.5), axis=1)))
+        guess = (out[:, 0] > 0.5).astype(np.int32) if out.shape[1] == 1 else np.argmax(out, axis=1)
+        return float(np.mean(guess == y_val))
 
-    def _train(self, X, y, epochs, incremental):
-        self._incremental = incremental
-        validation, patience = None, 0
+    def _probe_loss_grad(self, theta, X, y, shapes):
+        """Full-batch loss (with the L2 term) and gradient at theta (Note [L-BFGS probe])."""
+        layers = _unpack(theta, shapes)
+        self._trainer.set_layers(layers)
+        report = self._trainer.fit(X, y, epochs=1)["epochs"][0]
+        after = np.concatenate([a for w, b in self._trainer.layers() for a in (w.ravel(), b)])
+        scale = self._loss_scale()  # Note [Multilabel scale]
+        grad = (theta.astype(np.float32).astype(np.float64) - after) * (scale / _LBFGS_PROBE_RATE)
+        squares = sum(float(np.dot(w.ravel(), w.ravel())) for w, _ in layers)
+        return report["loss"] * scale + 0.5 * float(self.alpha) * squares / len(X), grad
+
+    def _fit_lbfgs(self, X, y):
+        import scipy.optimize  # noqa: PLC0415 (only this solver needs it)
+        from sklearn.utils.optimize import _check_optimize_result  # noqa: PLC0415
+
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        layers = self._trainer.layers()
+        shapes = [(w.shape, b.size) for w, b in layers]
+        theta = np.concatenate([a.astype(np.float64) for w, b in layers for a in (w.ravel(), b)])
+        result = scipy.optimize.minimize(
+            self._probe_loss_grad, theta, method="L-BFGS-B", jac=True, args=(X, y, shapes),
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "iprint": -1,
+                     "gtol": self.tol},
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = float(result.fun)
+        self._trainer.set_layers(_unpack(result.x, shapes))
+        self._check_finite()
+        return self
+
+    def _train(self, X, y, incremental):
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(X, y)
+        # Note [Epoch loop]. Without early stopping or an sgd rate that changes between epochs,
+        # the engine runs all epochs in one call and reports each to _epoch_done, which may end
+        # training; otherwise each epoch is one call (float32 C-contiguous X is borrowed, not
+        # copied, per call), so the rate can change and the validation score be taken between
+        # epochs.
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        validation = None
         if self.early_stopping and not incremental:
-            stratify = y if isinstance(self, ClassifierMixin) else None
+            stratify = y if y.ndim == 1 and isinstance(self, ClassifierMixin) and self._can_stratify(y) else None
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=self._seed_, stratify=stratify
             )
-            validation, patience = (X_val, y_val), int(self.n_iter_no_change)
-        result = self._trainer.fit(
-            X, y, epochs=epochs, on_epoch=self._epoch_done, validation=validation, patience=patience
-        )
-        converged = incremental or result["stopped_early"] or len(result["epochs"]) < epochs
-        if not converged:
+            X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
+            validation = (X_val, y_val)
+            if self.validation_scores_ is None:  # warm start of a fit without early stopping
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = _LearningRate(self.learning_rate_init)
+        self._stopped = False
+        epochs = 1 if incremental else int(self.max_iter)
+        rows = X.shape[0]
+        per_epoch = validation is not None or (
+            self.solver == "sgd" and self.learning_rate in ("invscaling", "adaptive"))
+        if per_epoch:
+            for _ in range(epochs):
+                self._set_rate(self._optimizer.learning_rate)
+                report = self._trainer.fit(X, y, epochs=1)["epochs"][0]
+                if not self._epoch_done(report, rows, validation):
+                    break
+        else:
+            self._trainer.fit(X, y, epochs=epochs,
+                              on_epoch=lambda r: self._epoch_done(r, rows, None) or incremental)
+        if validation is not None and self._best_layers is not None:
+            self._trainer.set_layers(self._best_layers)  # scikit-learn's best_validation_score_
+        self._check_finite()
+        if not incremental and not self._stopped:
             warnings.warn(
-                f"dptrain: the maximum number of iterations ({self.max_iter}) was reached and "
-                "the optimization has not converged yet",
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
                 ConvergenceWarning,
             )
         return self
+
+    def _can_stratify(self, y):
+        """Whether the held-out rows can be stratified: a class with one row raises scikit-learn's
+        error; too few rows for one per class in each part split without stratifying."""
+        counts = np.bincount(y)
+        classes = np.count_nonzero(counts)
+        held_out = int(np.ceil(self.validation_fraction * len(y)))
+        return counts[counts > 0].min() < 2 or min(held_out, len(y) - held_out) >= classes
+
+    def _check_finite(self):
+        if not all(np.isfinite(w).all() and np.isfinite(b).all() for w, b in self._trainer.layers()):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large"
+                " values and need to be preprocessed."
+            )
+
+    def _check_range(self, X):
+        """float64 values beyond float32's range (the engine's precision) are refused as such."""
+        if X.dtype == np.float64 and X.size:
+            big = np.abs(np.where(np.isfinite(X), X, 0.0))
+            where = np.unravel_index(np.argmax(big), X.shape)
+            if big[where] > _FLOAT32_MAX:
+                raise ValueError(
+                    f"X holds values too large for float32, the engine's precision: "
+                    f"{X[where]!r} at row {where[0]}, column {where[1]} (float32 reaches "
+                    f"{_FLOAT32_MAX:.4g}); scale the data first"
+                )
 
     def _fit(self, X, y, incremental, classes=None):
         first = not (incremental or self.warm_start) or not hasattr(self, "_trainer")
@@ -270,40 +570,95 @@ class _BaseMLP(BaseEstimator):
             X, y, reset=first, dtype=_FEATURE_DTYPES, multi_output=self._multi_output,
             y_numeric=not isinstance(self, ClassifierMixin),
         )
-        y = self._encode_targets(y, first, classes)
+        self._check_range(X)
+        y = self._encode_targets(y, first, classes, incremental)
         if first:
-            self._start(X.shape[1], self._outputs_for(y), X.shape[0])
+            if not (incremental or self.warm_start):  # fit starts afresh, as scikit-learn's
+                self.__dict__.pop("_coefs_set", None)
+                self.__dict__.pop("_intercepts_set", None)
+            self._dtype_ = X.dtype
+            self._start(X.shape[1], y, X.shape[0])
         else:
             self._continue(X.shape[0])
-        return self._train(X, y, 1 if incremental else int(self.max_iter), incremental)
+        return self._train(X, y, incremental)
 
     def fit(self, X, y):
-        """Trains for up to max_iter epochs (from scratch unless warm_start). Returns self."""
+        """Fit the model to data matrix X and target(s) y.
+
+        Trains for up to ``max_iter`` epochs, from scratch unless ``warm_start``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in regression).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         return self._fit(X, y, incremental=False)
 
     def _predict_raw(self, X):
         check_is_fitted(self, "_trainer")
         X = self._validate_data(X, reset=False, dtype=_FEATURE_DTYPES)
+        self._check_range(X)
+        layers = self._pending_layers()
+        if layers is not None:
+            self._trainer.set_layers(layers)
         if self._trainer.config.threads != self.n_threads:
             config = self._trainer.config
             config.threads = int(self.n_threads)
             self._trainer.reconfigure(config)
         return self._trainer.predict(X)
 
-    # --- persistence ----------------------------------------------------------------------
+    # --- parameters -----------------------------------------------------------------------
+
+    def _pending_layers(self):
+        """(W, b) per layer from coefs_ / intercepts_ assigned since the last fit, or None."""
+        coefs = self.__dict__.pop("_coefs_set", None)
+        intercepts = self.__dict__.pop("_intercepts_set", None)
+        if coefs is None and intercepts is None:
+            return None
+        if coefs is None or intercepts is None:
+            current = self._trainer.layers() if hasattr(self, "_trainer") else None
+            if current is None:
+                raise ValueError("assign both coefs_ and intercepts_ before fitting")
+            coefs = coefs if coefs is not None else [w for w, _ in current]
+            intercepts = intercepts if intercepts is not None else [b for _, b in current]
+        if len(coefs) != len(intercepts):
+            raise ValueError(f"coefs_ has {len(coefs)} layers but intercepts_ has {len(intercepts)}")
+        return [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64).ravel())
+                for w, b in zip(coefs, intercepts)]
 
     @property
     def coefs_(self):
-        """Weights per layer, shape (inputs, units) each: copies (assigning into them does not
-        change the model)."""
+        """Weights per layer, shape (inputs, units) each, in the dtype of the fitted X: copies
+        (assign a new list to change the model; writing into these arrays does not)."""
+        if "_coefs_set" in self.__dict__:
+            return self._coefs_set
         check_is_fitted(self, "_trainer")
-        return [w for w, _ in self._trainer.layers()]
+        return [w.astype(self._dtype_) for w, _ in self._trainer.layers()]
+
+    @coefs_.setter
+    def coefs_(self, value):
+        self._coefs_set = value  # applied at the next fit, partial_fit or predict
 
     @property
     def intercepts_(self):
-        """Biases per layer, shape (units,) each: copies."""
+        """Biases per layer, shape (units,) each, in the dtype of the fitted X: copies."""
+        if "_intercepts_set" in self.__dict__:
+            return self._intercepts_set
         check_is_fitted(self, "_trainer")
-        return [b for _, b in self._trainer.layers()]
+        return [b.astype(self._dtype_) for _, b in self._trainer.layers()]
+
+    @intercepts_.setter
+    def intercepts_(self, value):
+        self._intercepts_set = value
+
+    # --- persistence ----------------------------------------------------------------------
 
     def params_hash(self):
         """The CLI's params_hash of the trained parameters (16 hex digits)."""
@@ -320,11 +675,11 @@ class _BaseMLP(BaseEstimator):
         """An estimator for a checkpoint file (of save() or of the CLI's --save), ready to
         predict: architecture, classes_ and feature names come from the file."""
         trainer = _core.Trainer.load(str(path), threads=int(n_threads))
-        if (trainer.classes == 0) != (cls._loss == "mse"):
+        if (trainer.classes == 0) != (cls._task_loss == "mse"):
             kind = "regression" if trainer.classes == 0 else "classification"
             raise ValueError(f"{path}: the checkpoint holds a {kind} model; load it with the other estimator")
         widths = trainer.spec.widths
-        est = cls(hidden_layer_sizes=tuple(widths[1:-1]), n_threads=n_threads)
+        est = cls(**_params_of(trainer), n_threads=n_threads)
         est._trainer = trainer
         est._seed_ = trainer.config.seed
         schema = trainer.schema
@@ -334,7 +689,16 @@ class _BaseMLP(BaseEstimator):
         est.n_outputs_ = widths[-1]
         est.n_layers_ = len(widths)
         est.n_iter_ = trainer.epochs_done
+        est.t_ = 0
         est.loss_curve_ = []
+        est.best_loss_, est.validation_scores_, est.best_validation_score_ = np.inf, None, None
+        est._no_improvement_count = 0
+        est.validation_loss_curve_, est._best_layers = [], None
+        est._engine_loss = trainer.config.loss
+        est._multilabel = False
+        est._dtype_ = np.dtype(np.float64)
+        output = trainer.spec.output_activation
+        est.out_activation_ = {"sigmoid": "logistic"}.get(output, output)
         est._restore_targets(trainer, schema)
         return est
 
@@ -356,51 +720,125 @@ class _BaseMLP(BaseEstimator):
         return {"preserves_dtype": [np.float64]}
 
 
+def _unpack(theta, shapes):
+    """(W, b) per layer from the flat vector scipy optimizes (views into it)."""
+    layers, at = [], 0
+    for w_shape, b_size in shapes:
+        w = theta[at:at + w_shape[0] * w_shape[1]].reshape(w_shape)
+        at += w.size
+        layers.append((w, theta[at:at + b_size]))
+        at += b_size
+    return layers
+
+
+def _stochastic(estimator):
+    """partial_fit exists for the stochastic solvers only (not lbfgs), as in scikit-learn."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{estimator.solver} is not stochastic.")
+    return True
+
+
 def _as_numbers(names):
-    """Class names from a checkpoint as scikit-learn would hold them: numbers when they all are."""
+    """Class names from a checkpoint as scikit-learn would hold them: numbers when they all read
+    back as the same text (1, 2.5), else the strings ('01' stays '01')."""
     for dtype in (np.int64, np.float64):
         try:
-            return np.asarray([dtype(n) for n in names])
+            values = [dtype(n) for n in names]
         except ValueError:
-            pass
+            continue
+        if all(str(v) == n for v, n in zip(values, names)):
+            return np.asarray(values)
     return np.asarray(names)
 
 
+def _params_of(trainer):
+    """The estimator parameters a checkpoint records: architecture and the training settings."""
+    spec, config = trainer.spec, trainer.config
+    hidden = spec.describe().split("-")[1:-1]  # e.g. '4-7(relu)-1(sigmoid)'
+    activation = hidden[0].split("(")[1].rstrip(")") if hidden else "relu"
+    activation = {"sigmoid": "logistic"}.get(activation, activation)
+    optimizer = config.optimizer
+    solver = "sgd" if optimizer in ("momentum", "nesterov") else optimizer
+    return dict(
+        hidden_layer_sizes=tuple(spec.widths[1:-1]), activation=activation, solver=solver,
+        alpha=config.l2 * config.batch_size, batch_size=config.batch_size,
+        learning_rate="cosine" if config.schedule == "cosine" else "constant",
+        learning_rate_init=config.learning_rate, max_iter=config.epochs, shuffle=config.shuffle,
+        random_state=config.seed, momentum=config.momentum if optimizer in ("momentum", "nesterov") else 0.0 if solver == "sgd" else 0.9,
+        nesterovs_momentum=optimizer != "momentum", beta_1=config.beta1, beta_2=config.beta2,
+        epsilon=config.epsilon, deterministic=config.deterministic, precision=config.precision,
+    )
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """A multilayer perceptron classifier trained by dptrain's multi-core engine.
+    __doc__ = (
+        """Multi-layer perceptron classifier trained by dptrain's multi-core engine.
 
-    Labels may be any values np.unique can sort (strings, integers, ...): they map to the
-    model's outputs in the order of ``classes_``. See the module docstring for the parameters
-    and docs/PYTHON.md for an example.
+    A drop-in for ``sklearn.neural_network.MLPClassifier``: the same parameters with the same
+    meanings, cross-entropy loss, one logistic output for two
+    classes (and for one: it then predicts that class) and a softmax output for more. Labels
+    may be any values ``np.unique`` sorts.
+"""
+        + _PARAMETERS
+        + _ATTRIBUTES
+        + """    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from dptrain import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
     """
+    )
 
-    _loss = "ce"
-    _output = "softmax"
-    _multi_output = False
+    _task_loss = "ce"
+    _multi_output = True  # multilabel indicators; other 2-D y is refused below
 
-    def _encode_targets(self, y, first, classes):
-        y = column_or_1d(y)
+    def _head(self, y):
+        """Outputs, engine output and loss, out_activation_: one logistic unit for two classes
+        (scikit-learn's), one per label for multilabel y, else one softmax unit per class."""
+        k = len(self.classes_)  # one class, as scikit-learn's: one unit trained towards 0
+        if self._multilabel:
+            return k, "sigmoid", "bce", "logistic"
+        return (1, "sigmoid", "bce", "logistic") if k <= 2 else (k, "softmax", "ce", "softmax")
+
+    def _more_tags(self):
+        return {**super()._more_tags(), "multilabel": True}
+
+    def _encode_targets(self, y, first, classes, incremental):
+        multilabel = type_of_target(y) == "multilabel-indicator"
+        if not multilabel:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if first:
+            self._multilabel = multilabel
             self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
-            if len(self.classes_) < 2:
-                only = self.classes_[0]
-                only = only.item() if isinstance(only, np.generic) else only  # 0, not np.int64(0)
+        elif multilabel != self._multilabel:
+            raise ValueError("y is multilabel now but was not at the first fit, or the other way round")
+        elif self.warm_start and not incremental:
+            present = unique_labels(y)
+            if set(present) != set(self.classes_):
                 raise ValueError(
-                    "dptrain: the classifier needs samples of at least 2 classes, but y holds "
-                    f"only one class: {only!r}"
+                    "warm_start can only be used where `y` has the same classes as in the "
+                    f"previous call to fit. Previously got {self.classes_}, `y` has {present}"
                 )
         unseen = np.setdiff1d(unique_labels(y), self.classes_)
         if unseen.size:
             raise ValueError(
                 f"y holds labels {unseen.tolist()!r} that are not in classes_ {self.classes_.tolist()!r}"
             )
+        if multilabel:
+            return np.ascontiguousarray(y, dtype=np.float32)  # rows x labels, 0/1
         return np.searchsorted(self.classes_, y).astype(np.int32)
 
-    def _outputs_for(self, y):
-        return len(self.classes_)
-
     def _class_names(self):
+        if len(self.classes_) == 1:
+            return []  # the checkpoint's one unit stands for two classes; the label is not kept
         indices = np.issubdtype(self.classes_.dtype, np.integer) and np.array_equal(
             self.classes_, np.arange(len(self.classes_))
         )
@@ -409,44 +847,104 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _restore_targets(self, trainer, schema):
         names = schema["class_names"]
         self.classes_ = _as_numbers(names) if names else np.arange(trainer.classes)
-        self.n_outputs_ = len(self.classes_)
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y, classes=None):
-        """One epoch over X, y. The first call needs ``classes`` (all labels that will appear)."""
+        """Train one epoch over X, y (not offered with ``solver='lbfgs'``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            Class labels, each one of ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label that will appear; needed on the first call only.
+
+        Returns
+        -------
+        self : object
+            The trained estimator.
+        """
         if _check_partial_fit_first_call(self, classes):
             self.__dict__.pop("_trainer", None)  # a first call starts a new model
         return self._fit(X, y, incremental=True, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities, one column per class of ``classes_``."""
-        p = self._predict_raw(X).astype(np.float64)
-        # A CLI model with one sigmoid unit (loss bce) gives P(class 1) only.
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            One column per class of ``classes_``, in the dtype of the fitted ``X``.
+        """
+        p = self._predict_raw(X).astype(self._dtype_)
+        if len(self.classes_) == 1:
+            return np.ones((len(p), 1), dtype=self._dtype_)
+        # One sigmoid unit (two classes, loss bce) gives P(class 1) only.
         return np.hstack([1 - p, p]) if p.shape[1] == 1 else p
 
     def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba(X)``."""
         return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """The most probable class of each row, as a label of ``classes_``."""
+        """Predict with the trained model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The most probable class of each row, a label of ``classes_``.
+        """
         proba = self._predict_raw(X)  # first: raises NotFittedError before classes_ is read
+        if len(self.classes_) == 1:
+            return np.full(len(proba), self.classes_[0])
+        if self._multilabel:
+            return (proba > 0.5).astype(int)
+        if proba.shape[1] == 1:
+            return self.classes_[(proba[:, 0] > 0.5).astype(np.intp)]
         return self.classes_[np.argmax(proba, axis=1)]
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """A multilayer perceptron regressor (squared error, identity output) trained by dptrain.
+    __doc__ = (
+        """Multi-layer perceptron regressor trained by dptrain's multi-core engine.
 
-    y may be 1-D or 2-D (several targets). See the module docstring for the parameters.
+    A drop-in for ``sklearn.neural_network.MLPRegressor``: squared-error loss, identity
+    output; ``y`` may be 1-D or hold several targets per row.
+"""
+        + _PARAMETERS
+        + _ATTRIBUTES
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from dptrain import MLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
     """
+    )
 
-    _loss = "mse"
-    _output = "identity"
+    _task_loss = "mse"
     _multi_output = True
 
-    def _encode_targets(self, y, first, classes):
-        return np.asarray(y, dtype=np.float32)
+    def _head(self, y):
+        return (1 if y.ndim == 1 else y.shape[1]), "identity", "mse", "identity"
 
-    def _outputs_for(self, y):
-        return 1 if y.ndim == 1 else y.shape[1]
+    def _encode_targets(self, y, first, classes, incremental):
+        return np.asarray(y, dtype=np.float32)
 
     def _more_tags(self):
         return {**super()._more_tags(), "multioutput": True}
@@ -457,11 +955,36 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _restore_targets(self, trainer, schema):
         pass
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y):
-        """One epoch over X, y (continues the model when there is one)."""
+        """Train one epoch over X, y (not offered with ``solver='lbfgs'``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The targets.
+
+        Returns
+        -------
+        self : object
+            The trained estimator.
+        """
         return self._fit(X, y, incremental=True)
 
     def predict(self, X):
-        """Predicted targets: 1-D when fitted on 1-D y, else one column per target."""
-        out = self._predict_raw(X).astype(np.float64)
+        """Predict with the trained model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            1-D when fitted on 1-D ``y``, in the dtype of the fitted ``X``.
+        """
+        out = self._predict_raw(X).astype(self._dtype_)
         return out.ravel() if self.n_outputs_ == 1 else out

@@ -53,6 +53,7 @@ void bind_state(py::class_<Session>& c) {
       .def("params_hash", &Session::params_hash)
       .def("parameters", &Session::parameters)
       .def("layers", &Session::layers)
+      .def("set_layers", &Session::set_layers, py::arg("layers"))
       .def(
           "save",
           [](const Session& s, const std::string& path) { save_checkpoint(path, s.checkpoint()); },

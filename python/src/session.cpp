@@ -3,6 +3,8 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 #include <optional>
 #include <utility>
 
@@ -115,7 +117,8 @@ Dataset Session::dataset(const py::array& x, const py::object& y) const {
   if (!y.is_none()) {
     const py::array ya = py::array::ensure(y);
     if (!ya) throw py::value_error("y must be an array");
-    if (config_.loss == Loss::mse)
+    // Loss bce with a 2-D y: one 0/1 column per output unit (multilabel indicators).
+    if (config_.loss == Loss::mse || (config_.loss == Loss::bce && ya.ndim() == 2))
       fill_targets(d, ya);
     else
       fill_labels(d, ya, classes());
@@ -268,6 +271,38 @@ py::list Session::layers() const {
     out.append(py::make_tuple(w, b));
   }
   return out;
+}
+
+void Session::set_layers(const py::list& layers) {
+  const std::vector<DenseLayout>& dense = model_->dense_layers();
+  if (layers.size() != dense.size())
+    throw py::value_error("set_layers: expected " + std::to_string(dense.size()) +
+                          " (W, b) pairs, got " + std::to_string(layers.size()));
+  Checkpoint state = trainer_->checkpoint();
+  std::vector<float>& p = state.parameters;
+  for (std::size_t i = 0; i < dense.size(); ++i) {
+    const auto pair = layers[i].cast<std::pair<py::object, py::object>>();
+    using F = py::array_t<float, py::array::c_style | py::array::forcecast>;
+    const F w = F::ensure(pair.first), b = F::ensure(pair.second);
+    const DenseLayout& d = dense[i];
+    const std::string where = "set_layers: layer " + std::to_string(i);
+    if (!w || w.ndim() != 2 || std::size_t(w.shape(0)) != d.in || std::size_t(w.shape(1)) != d.out)
+      throw py::value_error(where + ": W must have shape (" + std::to_string(d.in) + ", " +
+                            std::to_string(d.out) + ")");
+    if (!b || b.size() != py::ssize_t(d.out) || b.ndim() > 1)
+      throw py::value_error(where + ": b must have " + std::to_string(d.out) + " values");
+    const auto finite = [](const float* v, py::ssize_t n) {
+      return std::all_of(v, v + n, [](float x) { return std::isfinite(x); });
+    };
+    if (!finite(w.data(), w.size()) || !finite(b.data(), b.size()))
+      throw py::value_error(where + ": values must be finite in float32");
+    std::copy_n(w.data(), w.size(), p.begin() + std::ptrdiff_t(d.weight_offset));
+    std::copy_n(b.data(), b.size(), p.begin() + std::ptrdiff_t(d.bias_offset));
+  }
+  auto next = std::make_unique<Trainer>(*model_, config_);
+  next->restore(state);
+  trainer_ = std::move(next);
+  flush_warnings();
 }
 
 }  // namespace dptrain::python

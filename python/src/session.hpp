@@ -49,7 +49,8 @@ class Session {
 
   /// Trains `epochs` more epochs (0: until config().epochs epochs are done in all; more raise
   /// config().epochs, the schedule's horizon) on X, y with
-  /// the GIL released (Note [GIL]). y: class indices (loss ce/bce) or real targets (mse).
+  /// the GIL released (Note [GIL]). y: class indices (loss ce/bce), real targets (mse) or, for
+  /// bce, rows x outputs 0/1 indicators (multilabel).
   /// validation: None or (X, y), evaluated after each epoch; patience > 0: early stopping on
   /// its loss. on_epoch(dict) is called after each epoch; a false return (not None) stops.
   /// Returns {"epochs": [dict per epoch], "stopped_early", "restored_best",
@@ -82,6 +83,11 @@ class Session {
   /// One (W, b) pair per dense layer, copies: W in x out (the layer's input times its weights),
   /// b out values; scikit-learn's coefs_[i], intercepts_[i].
   py::list layers() const;
+  /// Replaces the parameters by one (W, b) pair per dense layer, of the shapes layers() gives
+  /// (any real dtype, converted to float32); the optimizer state and position stay. Throws
+  /// py::value_error naming the layer whose count or shape differs or whose values are not
+  /// finite, before anything changes.
+  void set_layers(const py::list& layers);
 
   const ModelSpec& spec() const { return model_->spec(); }
   const TrainConfig& config() const { return config_; }

@@ -57,9 +57,11 @@ def test_params_hash_matches_the_cli(cli, tmp_path, blobs):
                                                   deterministic=True))
     trainer.fit(X, y)
     assert trainer.params_hash() == expected
-    # ... and the estimator with the same ones (alpha 0: the CLI's default has no L2 term).
+    # ... and the estimator with the same ones (alpha 0: the CLI's default has no L2 term;
+    # init "engine": the CLI's initialisation, not scikit-learn's).
     clf = MLPClassifier(hidden_layer_sizes=(16,), batch_size=32, max_iter=4, random_state=7,
-                        alpha=0.0, n_threads=1, deterministic=True, n_iter_no_change=100)
+                        alpha=0.0, n_threads=1, deterministic=True, n_iter_no_change=100,
+                        init="engine")
     assert clf.fit(X, y).params_hash() == expected
 
 

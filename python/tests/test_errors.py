@@ -23,13 +23,14 @@ def test_non_finite_features(bad):
 
 @pytest.mark.parametrize("label", [0, 1, "cat"])
 def test_one_class(label):
-    """As scikit-learn's classifiers: ValueError saying "only one class" and naming it."""
+    """As scikit-learn's MLPClassifier: one class trains, and predicts that class."""
     X, _ = small()
     y = np.full(len(X), label, dtype=object if isinstance(label, str) else int)
-    with pytest.raises(ValueError, match=f"only one class: {label!r}"):
-        MLPClassifier(max_iter=1).fit(X, y)
-    with pytest.raises(ValueError, match="only one class"):
-        MLPClassifier(max_iter=1).partial_fit(X, y, classes=[label])
+    clf = MLPClassifier(max_iter=1).fit(X, y)
+    assert clf.predict(X).tolist() == y.tolist()
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((len(X), 1)))
+    clf = MLPClassifier(max_iter=1).partial_fit(X, y, classes=[label])
+    assert clf.predict(X[:3]).tolist() == [label] * 3
 
 
 def test_wrong_shapes():
@@ -49,9 +50,10 @@ def test_feature_count_at_predict():
 
 def test_bad_parameters():
     X, y = small()
-    for params in ({"solver": "lbfgs"}, {"activation": "swish"}, {"hidden_layer_sizes": (0,)},
-                   {"batch_size": 0}, {"dropout": 1.0}, {"learning_rate": "adaptive"},
-                   {"n_threads": 0}, {"precision": "fp8"}):
+    for params in ({"solver": "newton"}, {"activation": "swish"}, {"hidden_layer_sizes": (0,)},
+                   {"batch_size": 0}, {"dropout": 1.0}, {"learning_rate": "optimal"},
+                   {"n_threads": 0}, {"precision": "fp8"}, {"power_t": -1.0}, {"init": "zeros"},
+                   {"n_iter_no_change": 0}, {"max_fun": 0}):
         with pytest.raises(ValueError):
             MLPClassifier(max_iter=1, **params).fit(X, y)
 
