@@ -129,6 +129,8 @@ class Trainer:
         a layer computes activation(X @ W + b)."""
     def save(self, path: str) -> None:
         """Writes a checkpoint file as `dptrain train --save` does."""
+    def to_onnx(self, path: str) -> None:
+        """Writes the model as ONNX, as `dptrain export` does."""
     def to_bytes(self) -> bytes: ...
     @staticmethod
     def from_bytes(data: bytes, threads: int = 1) -> Trainer: ...

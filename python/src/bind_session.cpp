@@ -7,6 +7,7 @@
 
 #include "dptrain/checkpoint.hpp"
 #include "dptrain/hash.hpp"
+#include "dptrain/onnx_export.hpp"
 #include "session.hpp"
 
 namespace dptrain::python {
@@ -56,6 +57,10 @@ void bind_state(py::class_<Session>& c) {
       .def(
           "save",
           [](const Session& s, const std::string& path) { save_checkpoint(path, s.checkpoint()); },
+          py::arg("path"))
+      .def(
+          "to_onnx",
+          [](const Session& s, const std::string& path) { export_onnx(s.checkpoint(), path); },
           py::arg("path"))
       .def("to_bytes", &to_bytes)
       .def_static("from_bytes", &from_bytes, py::arg("data"), py::arg("threads") = 1)
