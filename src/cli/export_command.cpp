@@ -32,7 +32,7 @@ std::string export_format(const cxxopts::ParseResult& r, const std::string& out)
 int export_command(int argc, char** argv) {
   cxxopts::Options options(
       "dptrain export",
-      "Write a trained checkpoint as an ONNX model (docs/API.md, \"ONNX export\"): input\n"
+      "Write a trained checkpoint as an ONNX model (README, \"dptrain export\"): input\n"
       "normalisation, dense layers and activations as trained, outputs 'probabilities' and\n"
       "'label' (classifiers) or 'variable' (regressors, in the data's units), any batch size.");
   options.add_options()("model", "checkpoint to export", cxxopts::value<std::string>())(
