@@ -10,9 +10,10 @@ export` to ONNX, check the file with python3-onnx's checker, then run it in the 
   opencv       OpenCV's dnn module (python3-opencv). It cannot hold string tensors, so it runs
                the float sub-graph up to 'probabilities'/'variable' (onnx.utils.extract_model:
                the same nodes and weights); the labels are checked as the top-1 of those.
-  onnxruntime  ONNX Runtime through onnxruntime-node (npm registry), the whole graph, labels
-               included, by tests/onnx_runtime.js. Exit 77 (skipped) naming the reason when node
-               or npm is missing or the registry cannot be reached.
+  onnxruntime  ONNX Runtime through onnxruntime-node, the whole graph, labels included, by
+               tests/onnx_runtime.js; tests/onnx_runtime_setup.sh installs it from the npm
+               registry into --ort-dir (ctest runs it first, as a fixture). Exit 77 (skipped)
+               naming the reason when it could not: no node or npm, registry unreachable.
 Values must agree within 1e-5 relative (|a - b| <= 1e-5 |b| + 1e-6 max(1, max |b|): an absolute
 floor at the output's scale for values near zero, where relative error means nothing); labels
 exactly. Also the refusals of `dptrain export` (exit 2, nothing written).
@@ -243,26 +244,15 @@ def check_refusals(args, tmp):
     return failures
 
 
-def install_onnxruntime(args):
-    """onnxruntime-node in args.ort_dir (installed once); None, or why the test is skipped."""
+def onnxruntime_unavailable(args):
+    """None when onnxruntime-node is in args.ort_dir (tests/onnx_runtime_setup.sh), else why not."""
     if os.path.exists(f"{args.ort_dir}/node_modules/onnxruntime-node/package.json"):
-        return None
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            return f"{tool} not found (Debian's nodejs and npm packages)"
+        return None if shutil.which("node") else "node not found (Debian's nodejs package)"
     try:
-        subprocess.run(["npm", "view", "onnxruntime-node", "version"], capture_output=True,
-                       timeout=20, check=True)
-    except (subprocess.SubprocessError, OSError) as e:
-        return f"the npm registry cannot be reached ({type(e).__name__})"
-    # The package carries its CPU binary; its install script only fetches optional GPU
-    # providers from another host, so it is skipped.
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts",
-                        "--cache", f"{args.ort_dir}/npm-cache", "--prefix", args.ort_dir,
-                        "onnxruntime-node@1"], capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        return f"npm install onnxruntime-node failed: {r.stderr.strip()[-300:]}"
-    return None
+        with open(f"{args.ort_dir}/unavailable") as f:
+            return f.read().strip()
+    except OSError:
+        return f"onnxruntime-node is not installed in {args.ort_dir} (run tests/onnx_runtime_setup.sh)"
 
 
 def main():
@@ -286,7 +276,7 @@ def main():
         return SKIP
     if args.runtime == "onnxruntime":
         args.ort_dir = os.path.abspath(args.ort_dir or "onnxruntime-node")
-        why = install_onnxruntime(args)
+        why = onnxruntime_unavailable(args)
         if why:
             print(f"skipped: {why}")
             return SKIP
