@@ -138,6 +138,8 @@ class Trainer:
     def load(path: str, threads: int = 1) -> Trainer:
         """A checkpoint file of the CLI or of save()."""
 
+def onnx_export_available() -> bool:
+    """Whether this build can write ONNX (to_onnx)."""
 def params_hash(values: npt.NDArray[np.float32]) -> str: ...
 def gemm_kernel(backend: str = ...) -> str:
     """The GEMM kernel a backend runs on this machine."""

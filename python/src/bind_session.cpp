@@ -83,6 +83,8 @@ void bind_session(py::module_& m) {
       .def("evaluate", &Session::evaluate, py::arg("X"), py::arg("y"))
       .def("predict", &Session::predict, py::arg("X"));
   bind_state(c);
+  m.def("onnx_export_available", &onnx_export_available,
+        "whether this build can write ONNX (to_onnx); built without libonnx-dev it cannot");
   m.def("params_hash", &array_hash, py::arg("values"),
         "params_hash of a float32 array's bytes (16 hex digits, as the CLI prints)");
 }

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from dptrain import MLPClassifier, MLPRegressor
+from dptrain import MLPClassifier, MLPRegressor, _core
 
+if not _core.onnx_export_available():
+    pytest.skip("this dptrain was built without libonnx-dev", allow_module_level=True)
 onnx = pytest.importorskip("onnx")
 cv2 = pytest.importorskip("cv2")
 
