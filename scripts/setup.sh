@@ -13,6 +13,7 @@ DPTRAIN_PACKAGES=(
   libopenblas-pthread-dev libdnnl-dev ocl-icd-opencl-dev libomp-dev libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
   nlohmann-json3-dev libsqlite3-dev libcsv-dev gnuplot-nox
+  libonnx-dev libprotobuf-dev # dptrain export: ONNX's own classes and checker (ONNXConfig.cmake)
   dataset-fashion-mnist
   python3 # the plot scripts and test scripts parse CSV/JSON with its standard library
   # the Python package (python/): pybind11 module, estimators, their pytest suite
@@ -24,11 +25,14 @@ DPTRAIN_PACKAGES=(
 # runtimes are libclang-rt-14-dev above), strace for the package-closure check
 # (scripts/check-packages.py), which fails if a file used comes from a package not named here;
 # pandas for the DataFrame tests of the Python estimators (scikit-learn's own
-# sklearn/neural_network/tests/test_mlp.py and check_estimator run them when it is installed).
-DPTRAIN_TEST_PACKAGES=(clang strace python3-pandas)
+# sklearn/neural_network/tests/test_mlp.py and check_estimator run them when it is installed);
+# python3-onnx (its checker) and python3-opencv (its dnn module runs the exported models) for
+# tests/onnx_export_test.py.
+DPTRAIN_TEST_PACKAGES=(clang strace python3-pandas python3-onnx python3-opencv)
 # Used when present, skipped otherwise: the PyTorch replay of tests/bench_json_test.sh
-# (scripts/compare-pytorch.sh installs it). The closure check counts them as allowed.
-DPTRAIN_OPTIONAL_PACKAGES=(python3-torch)
+# (scripts/compare-pytorch.sh installs it); node and npm, which install onnxruntime-node from the
+# npm registry for tests/onnx_export_test.py. The closure check counts them as allowed.
+DPTRAIN_OPTIONAL_PACKAGES=(python3-torch nodejs)
 
 dptrain_sudo() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -39,6 +39,10 @@ python3 "$DPTRAIN_ROOT/scripts/check-docs.py"  # notes cited = defined once; cit
 echo "== Release build and full test suite" >&2
 dptrain_build "$DPTRAIN_ROOT/build" -DCMAKE_BUILD_TYPE=Release
 rm -rf "$trace_dir"
+# onnxruntime-node from the npm registry for the ONNX export test, installed (or found
+# unavailable, which the test then names) before tracing, as the Debian packages are: npm's own
+# files are an installer's, not something the suite uses.
+bash "$DPTRAIN_ROOT/tests/onnx_runtime_setup.sh" "$DPTRAIN_ROOT/build/onnxruntime-node"
 traced ctest ctest --test-dir "$DPTRAIN_ROOT/build" -j "$jobs" --output-on-failure
 
 if [ "${DPTRAIN_SKIP_SANITIZERS:-0}" = 1 ]; then

@@ -14,6 +14,7 @@
 #include "dptrain/loss.hpp"
 #include "dptrain/metrics.hpp"
 #include "dptrain/model.hpp"
+#include "dptrain/onnx_export.hpp"
 #include "dptrain/optimizer.hpp"
 #include "dptrain/parallel/partition.hpp"
 #include "dptrain/parallel/pool.hpp"

@@ -206,6 +206,12 @@ class Trainer {
   /// the schema and fingerprint of the data last trained on (Dataset::schema, Note [Data
   /// fingerprint]; the caller adds normalisation and the data description).
   Checkpoint checkpoint() const;
+  /// Writes the current model as ONNX (onnx_export.hpp) to `path`, atomically, with the
+  /// normalisation the caller applied to the data (the trainer sees only normalised data); the
+  /// same graph as `dptrain export` of checkpoint() with those normalisers. Throws
+  /// dptrain::Error as export_onnx does. Defined in src/onnx_export.cpp.
+  void export_onnx(const std::string& path, const Normalizer& normalizer = {},
+                   const TargetNormalizer& target = {}) const;
   /// Continues from a checkpoint of the same architecture and optimizer: copies parameters,
   /// optimizer state, the epoch and step position (inside an epoch too), the data fingerprint
   /// and the early-stopping state. Throws dptrain::Error on a mismatch; the next train_epoch

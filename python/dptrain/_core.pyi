@@ -134,6 +134,8 @@ class Trainer:
         whose shape differs or whose values are not finite, before anything changes."""
     def save(self, path: str) -> None:
         """Writes a checkpoint file as `dptrain train --save` does."""
+    def to_onnx(self, path: str) -> None:
+        """Writes the model as ONNX, as `dptrain export` does."""
     def to_bytes(self) -> bytes: ...
     @staticmethod
     def from_bytes(data: bytes, threads: int = 1) -> Trainer: ...
@@ -141,6 +143,8 @@ class Trainer:
     def load(path: str, threads: int = 1) -> Trainer:
         """A checkpoint file of the CLI or of save()."""
 
+def onnx_export_available() -> bool:
+    """Whether this build can write ONNX (to_onnx)."""
 def params_hash(values: npt.NDArray[np.float32]) -> str: ...
 def gemm_kernel(backend: str = ...) -> str:
     """The GEMM kernel a backend runs on this machine."""

@@ -670,6 +670,13 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "_trainer")
         self._trainer.save(str(path))
 
+    def to_onnx(self, path):
+        """Writes the model as an ONNX file, as the CLI's ``dptrain export`` does (atomically;
+        docs/PYTHON.md, "ONNX export"): input ``input`` (float32, any number of rows), outputs
+        ``label`` and ``probabilities`` (classifier) or ``variable`` (regressor)."""
+        check_is_fitted(self, "_trainer")
+        self._trainer.to_onnx(str(path))
+
     @classmethod
     def load(cls, path, n_threads=1):
         """An estimator for a checkpoint file (of save() or of the CLI's --save), ready to

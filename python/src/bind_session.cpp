@@ -7,6 +7,7 @@
 
 #include "dptrain/checkpoint.hpp"
 #include "dptrain/hash.hpp"
+#include "dptrain/onnx_export.hpp"
 #include "session.hpp"
 
 namespace dptrain::python {
@@ -58,6 +59,10 @@ void bind_state(py::class_<Session>& c) {
           "save",
           [](const Session& s, const std::string& path) { save_checkpoint(path, s.checkpoint()); },
           py::arg("path"))
+      .def(
+          "to_onnx",
+          [](const Session& s, const std::string& path) { export_onnx(s.checkpoint(), path); },
+          py::arg("path"))
       .def("to_bytes", &to_bytes)
       .def_static("from_bytes", &from_bytes, py::arg("data"), py::arg("threads") = 1)
       .def_static(
@@ -79,6 +84,8 @@ void bind_session(py::module_& m) {
       .def("evaluate", &Session::evaluate, py::arg("X"), py::arg("y"))
       .def("predict", &Session::predict, py::arg("X"));
   bind_state(c);
+  m.def("onnx_export_available", &onnx_export_available,
+        "whether this build can write ONNX (to_onnx); built without libonnx-dev it cannot");
   m.def("params_hash", &array_hash, py::arg("values"),
         "params_hash of a float32 array's bytes (16 hex digits, as the CLI prints)");
 }

@@ -12,6 +12,7 @@ Communicator* job_communicator();
 int train_command(int argc, char** argv);
 int eval_command(int argc, char** argv);
 int predict_command(int argc, char** argv);
+int export_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int scale_command(int argc, char** argv);
 

@@ -28,6 +28,7 @@ const char* kUsage =
     "  train   train a model (dptrain train --help)\n"
     "  eval    loss, accuracy, per-class scores and confusion matrix of a checkpoint\n"
     "  predict write one prediction per input row to a CSV file\n"
+    "  export  write a checkpoint as an ONNX model for other runtimes (dptrain export --help)\n"
     "  bench   measure training throughput and thread scaling (dptrain bench --help)\n"
     "  scale   thread-scaling sweep of one model, CSV/JSON + Amdahl fit (dptrain scale --help)\n"
     "\n"
@@ -95,10 +96,11 @@ int dispatch(const std::string& command, int argc, char** argv) {
   if (command == "train") return dptrain::cli::train_command(argc - 1, argv + 1);
   if (command == "eval") return dptrain::cli::eval_command(argc - 1, argv + 1);
   if (command == "predict") return dptrain::cli::predict_command(argc - 1, argv + 1);
+  if (command == "export") return dptrain::cli::export_command(argc - 1, argv + 1);
   if (command == "bench") return dptrain::cli::bench_command(argc - 1, argv + 1);
   if (command == "scale") return dptrain::cli::scale_command(argc - 1, argv + 1);
   throw dptrain::Error("unknown command '" + command +
-                       "' (commands: train, eval, predict, bench, scale)");
+                       "' (commands: train, eval, predict, export, bench, scale)");
 }
 
 }  // namespace
