@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -53,11 +54,48 @@ std::string_view trimmed(const char* b, const char* e) {
   return {b, std::size_t(e - b)};
 }
 
+/// Short decimals ("-0.912345", "12", "3.5e-4"): at most 18 digits and a power of ten within
+/// 10^±22, whose value is the digits as an integer (exact below 2^53) times or divided by an
+/// exact power of ten, one correctly rounded operation (Clinger's fast path): the double
+/// std::from_chars gives. Returns the end, or null to leave the text to the general parser.
+const char* parse_short(const char* p, const char* e, double& v) {
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const bool negative = p < e && *p == '-';
+  if (negative) ++p;
+  std::uint64_t m = 0;
+  int digits = 0, scale = 0;
+  for (; p < e && unsigned(*p - '0') < 10; ++p, ++digits) m = m * 10 + unsigned(*p - '0');
+  if (p < e && *p == '.') {
+    const char* fraction = ++p;
+    for (; p < e && unsigned(*p - '0') < 10; ++p, ++digits) m = m * 10 + unsigned(*p - '0');
+    scale = -int(p - fraction);
+  }
+  if (digits == 0 || digits > 18) return nullptr;
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    const char* q = p + 1;
+    const bool down = q < e && *q == '-';
+    if (q < e && (*q == '+' || *q == '-')) ++q;
+    int x = 0;
+    const char* first = q;
+    for (; q < e && unsigned(*q - '0') < 10 && q - first < 4; ++q) x = x * 10 + (*q - '0');
+    if (q == first || (q < e && unsigned(*q - '0') < 10)) return nullptr;
+    scale += down ? -x : x;
+    p = q;
+  }
+  if (m > (std::uint64_t(1) << 53) || scale < -22 || scale > 22) return nullptr;
+  const double r = scale < 0 ? double(m) / kPow10[-scale] : double(m) * kPow10[scale];
+  v = negative ? -r : r;
+  return p;
+}
+
 /// Parses a number at [p, e) as std::from_chars does (general format, correctly rounded to
-/// double), with fast_float: the same value, and where the two could differ (fast_float reads
-/// an out-of-range 1e-400 as 0 without an error, std::from_chars refuses it) std::from_chars
-/// decides. Returns the end of the number, or null.
+/// double): short decimals directly, the rest with fast_float, and where fast_float could
+/// differ (it reads an out-of-range 1e-400 as 0 without an error, std::from_chars refuses it)
+/// std::from_chars decides. Returns the end of the number, or null.
 const char* parse_double(const char* p, const char* e, double& v) {
+  if (const char* end = parse_short(p, e, v)) return end;
   const auto [end, ec] = fast_float::from_chars(p, e, v);
   if (ec != std::errc() || end == p) return nullptr;
   if (!(std::fabs(v) >= std::numeric_limits<double>::min()) || !std::isfinite(v)) {

@@ -350,13 +350,14 @@ class CsvReader {
     s.line += r.lines;
   }
 
-  /// For a file of known size, room for the rows it will hold, estimated from the first
-  /// chunk's bytes per row, and checked against memory before they are read.
+  /// For a file of known size (or a gzip'ed one whose trailer records it), room for the rows it
+  /// will hold, estimated from the first chunk's bytes per row, and checked against memory
+  /// before they are read.
   void reserve_once() {
-    if (reserved_ || in_.plain_size() == 0 || results_[0].rows == 0) return;
+    if (reserved_ || in_.size_hint() == 0 || results_[0].rows == 0) return;
     reserved_ = true;
     const double per_row = double(results_[0].stop) / double(results_[0].rows);
-    const double rows = double(in_.plain_size()) / per_row * 1.05 + 64;
+    const double rows = double(in_.size_hint()) / per_row * 1.05 + 64;
     const double features = double(results_[0].x.size()) / double(results_[0].rows);
     check_fits_memory(rows * (features * 4 + 8), "'" + source_ + "'", ErrorTopic::none);
     exact_.state().builder.reserve(std::size_t(rows));

@@ -84,9 +84,14 @@ InputStream::InputStream(std::string name, int fd, std::string_view bytes, std::
     got += n;
   }
   peeked_.assign(head, got);
-  if (is_gzip_magic(peeked_))
-    gzip_ = std::make_unique<GzipInflater>([this](char* o, std::size_t n) { return pull(o, n); },
-                                           name_);
+  if (!is_gzip_magic(peeked_)) return;
+  gzip_ = std::make_unique<GzipInflater>([this](char* o, std::size_t n) { return pull(o, n); },
+                                         name_);
+  unsigned char trailer[4] = {0, 0, 0, 0};
+  if (size_ >= 18 && fd_ >= 0 && ::pread(fd_, trailer, 4, off_t(size_ - 4)) != 4) return;
+  if (size_ >= 18 && fd_ < 0) std::memcpy(trailer, memory_.data() + size_ - 4, 4);
+  gzip_size_ = std::size_t(trailer[0]) | std::size_t(trailer[1]) << 8 |
+               std::size_t(trailer[2]) << 16 | std::size_t(trailer[3]) << 24;
 }
 
 InputStream::~InputStream() {

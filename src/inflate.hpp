@@ -67,6 +67,10 @@ class InputStream {
   std::size_t read(char* out, std::size_t size);
   /// The input's size in bytes when it is a regular file or memory and not gzip'ed, else 0.
   std::size_t plain_size() const { return gzip_ ? 0 : size_; }
+  /// An estimate of the inflated size: plain_size(), or for a gzip'ed regular file the size
+  /// its last member's trailer records (ISIZE, modulo 2^32: exact for one member under 4 GiB),
+  /// else 0. Only a hint for reserving memory.
+  std::size_t size_hint() const { return gzip_ ? gzip_size_ : size_; }
   /// Compressed bytes read so far (the raw input, gzip'ed or not).
   std::size_t raw_read() const { return raw_read_; }
   bool gzipped() const { return gzip_ != nullptr; }
@@ -77,7 +81,7 @@ class InputStream {
   std::string name_;
   int fd_ = -1;
   std::string_view memory_;
-  std::size_t size_ = 0, raw_read_ = 0;
+  std::size_t size_ = 0, raw_read_ = 0, gzip_size_ = 0;
   std::string peeked_;  // the first raw bytes, read to look for the gzip magic
   std::unique_ptr<GzipInflater> gzip_;
 };

@@ -77,6 +77,31 @@ TEST(CsvFastPath, NumericRowsAsTheExactReaderReadsThem) {
   expect_same(numeric_rows(200, 4), none);
 }
 
+TEST(CsvFastPath, NumbersReadAsFromCharsReadsThem) {
+  // Short decimals take the fast path's own parser (Clinger's fast path); the rest fast_float
+  // or std::from_chars. Every value must be the exact reader's, bit for bit.
+  std::string text = "x,y\n";
+  for (const char* v : {"9007199254740993", "9007199254740992", "1e22", "1e23", "0.1", "-0", "5.",
+                        ".5", "00012", "123456789012345678", "1234567890123456789",
+                        "0.000000000000000000001", "1e0022", "2.5E+3", "-7e-22", "+3"})
+    text += std::string(v) + ",1\n";
+  std::mt19937_64 rng(8);
+  for (int i = 0; i < 3000; ++i) {
+    const int digits = 1 + int(rng() % 18), point = int(rng() % (digits + 1));
+    std::string n = rng() % 2 ? "-" : "";
+    for (int d = 0; d < digits; ++d) n += (d == point ? "." : "") + std::to_string(rng() % 10);
+    if (rng() % 3 == 0) n += "e" + std::to_string(int(rng() % 50) - 25);
+    text += n + ",0\n";
+  }
+  const Outcome all = read(text, {}, kCsvChunkBytes, false, nullptr);
+  ASSERT_EQ(all.message, "");  // every row is compared
+  EXPECT_EQ(all.data.rows, 3016u);
+  expect_same(text);
+  for (const char* edge : {"1e,0\n", "1e+,0\n", ".,0\n", "-,0\n", "1.2.3,0\n", "--1,0\n",
+                           "1e-400,0\n", "4.9e-324,0\n", "1.7976931348623157e308,0\n", "1e39,0\n"})
+    expect_same(text + edge);
+}
+
 TEST(CsvFastPath, QuotesCommentsAndBlankLines) {
   std::string text = "f1,\"f 2\",y\n";
   for (int r = 0; r < 60; ++r) {
