@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/: IDX, CSV and checkpoint readers; clang, ASan+UBSan) in
+# Builds the libFuzzer targets (fuzz/: IDX, CSV, .npy and checkpoint readers; clang, ASan+UBSan) in
 # build-fuzz and runs each for DPTRAIN_FUZZ_SECONDS seconds (default 20), starting from a copy of
 # the seed corpus fuzz/corpus/<reader>/ in a temporary folder plus the past crashes in
 # tests/fuzz_regressions/<reader>/ (read-only), with fuzz/<reader>.dict where there is one. Exits non-zero on any crash,

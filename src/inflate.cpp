@@ -90,8 +90,10 @@ InputStream::InputStream(std::string name, int fd, std::string_view bytes, std::
   unsigned char trailer[4] = {0, 0, 0, 0};
   if (size_ >= 18 && fd_ >= 0 && ::pread(fd_, trailer, 4, off_t(size_ - 4)) != 4) return;
   if (size_ >= 18 && fd_ < 0) std::memcpy(trailer, memory_.data() + size_ - 4, 4);
-  gzip_size_ = std::size_t(trailer[0]) | std::size_t(trailer[1]) << 8 |
-               std::size_t(trailer[2]) << 16 | std::size_t(trailer[3]) << 24;
+  const std::size_t isize = std::size_t(trailer[0]) | std::size_t(trailer[1]) << 8 |
+                            std::size_t(trailer[2]) << 16 | std::size_t(trailer[3]) << 24;
+  // Text deflates 3 to 10 times; a trailer claiming more than 64 is not believed (a bomb).
+  gzip_size_ = isize <= size_ * 64 ? isize : 0;
 }
 
 InputStream::~InputStream() {

@@ -68,8 +68,8 @@ class InputStream {
   /// The input's size in bytes when it is a regular file or memory and not gzip'ed, else 0.
   std::size_t plain_size() const { return gzip_ ? 0 : size_; }
   /// An estimate of the inflated size: plain_size(), or for a gzip'ed regular file the size
-  /// its last member's trailer records (ISIZE, modulo 2^32: exact for one member under 4 GiB),
-  /// else 0. Only a hint for reserving memory.
+  /// its last member's trailer records (ISIZE, modulo 2^32: exact for one member under 4 GiB)
+  /// when that is at most 64 times the file, else 0. Only a hint for reserving memory.
   std::size_t size_hint() const { return gzip_ ? gzip_size_ : size_; }
   /// Compressed bytes read so far (the raw input, gzip'ed or not).
   std::size_t raw_read() const { return raw_read_; }

@@ -96,6 +96,18 @@ expect "sqlite WAL database trains" 0 "params_hash=" train --data sqlite:wal.db 
 expect "idx: every gzip member is read" 0 "params_hash=" train --data idx:img2.gz,lbl.gz --layers 4,8,10 --epochs 1
 expect "idx: trailing bytes after gzip are refused" 2 "cannot read 'imgjunk.gz': 4 bytes of trailing data after gzip member 1" train --data idx:imgjunk.gz,lbl.gz --layers 4,8,10
 
+# ---- load progress on a terminal (script(1) gives dptrain one), silent under --quiet
+mkfifo slow.csv
+progress_run() {  # a load that takes over half a second: a FIFO whose writer pauses
+  ( head -300 train.csv; sleep 1; tail -n +301 train.csv ) >slow.csv &
+  timeout "$RUN_TIMEOUT" script -qec "'$DPTRAIN' train --data csv:slow.csv --layers 4,8,2 --epochs 1 --test-data none $*" progress.txt >/dev/null 2>&1
+  wait
+}
+progress_run
+grep -qF "loading 'slow.csv': 600 rows" progress.txt && ok "a long csv load shows its rows and MB/s on a terminal" || not_ok "load progress on a terminal" "$(tail -c 300 progress.txt)"
+progress_run --quiet
+! grep -qF "loading" progress.txt && grep -q "params_hash=" progress.txt && ok "--quiet: no load progress" || not_ok "--quiet: no load progress" "$(tail -c 300 progress.txt)"
+
 # ---- gzip bombs and endless inputs: refused early, never inflated whole (Note [Bounded inflation])
 /usr/bin/python3 - <<'PY'
 import gzip
@@ -198,6 +210,7 @@ expect "--labels: a quoted label may hold the delimiter" 0 "params_hash=" train 
 run train --data csv:train.csv --layers 4,16,2 --epochs 2 --save m.dpt --normalize standard --deterministic --threads 2 --log run.jsonl
 [[ $RC -eq 0 && -s m.dpt ]] && ok "save writes a checkpoint" || not_ok "save writes a checkpoint" "rc=$RC"
 [[ $(wc -l <run.jsonl) -eq 2 ]] && grep -q '"val_loss"\|"train_loss"' run.jsonl && ok "log has one JSON line per epoch" || not_ok "log has one JSON line per epoch" "$(cat run.jsonl)"
+/usr/bin/python3 -c 'import json, sys; ls = [json.loads(l) for l in open("run.jsonl")]; sys.exit(not all(0 <= l["load_seconds"] < 60 for l in ls))' && grep -qE '^summary: data loaded in [0-9.]+s; epochs 1-2 ' out && ok "the load time is in the summary line and every --log line" || not_ok "load time in the summary and --log" "$(tail -2 out)"
 run train --data csv:train.csv --epochs 4 --resume m.dpt --threads 3 --save m2.dpt
 resumed=$(hash_of)
 grep -q "resumed from 'm.dpt' after epoch 2" out && ok "resume continues after epoch 2" || not_ok "resume continues after epoch 2" "$(head -5 out)"
