@@ -1,6 +1,7 @@
 #include "dptrain/data.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,28 @@
 
 namespace dptrain {
 
+namespace {
+
+/// The index of the first NaN or infinite value, or values.size(): scanned a block at a time
+/// without a branch per value (the loop vectorises; a data set's validation was a tenth of a
+/// CSV load), the exact place looked for only in a block that has one.
+std::size_t first_non_finite(std::span<const float> values) {
+  constexpr std::size_t kBlock = 4096;
+  constexpr std::uint32_t kExponent = 0x7f800000;  // all ones: NaN or infinite
+  for (std::size_t b = 0; b < values.size(); b += kBlock) {
+    const std::size_t e = std::min(values.size(), b + kBlock);
+    std::uint32_t most = 0;
+    for (std::size_t i = b; i < e; ++i)
+      most = std::max(most, std::bit_cast<std::uint32_t>(values[i]) & kExponent);
+    if (most == kExponent)
+      for (std::size_t i = b; i < e; ++i)
+        if (!std::isfinite(values[i])) return i;
+  }
+  return values.size();
+}
+
+}  // namespace
+
 void Dataset::validate() const {
   const std::string where = "data '" + source + "'";
   if (rows == 0) throw Error(where + ": no rows");
@@ -24,11 +47,10 @@ void Dataset::validate() const {
     throw Error(where + ": features given twice (x and borrowed_x); set one of them");
   const std::span<const float> values = feature_values();
   if (values.size() != rows * features) throw Error(where + ": feature matrix has the wrong size");
-  for (std::size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(values[i]))
-      throw Error(where + ": row " + std::to_string(i / features + 1) + ", feature " +
-                  std::to_string(i % features + 1) + " is " +
-                  (std::isnan(values[i]) ? "NaN" : "Inf"));
+  if (const std::size_t i = first_non_finite(values); i < values.size())
+    throw Error(where + ": row " + std::to_string(i / features + 1) + ", feature " +
+                std::to_string(i % features + 1) + " is " +
+                (std::isnan(values[i]) ? "NaN" : "Inf"));
   if (classes > 0) {
     if (labels.size() != rows) throw Error(where + ": label count differs from row count");
     for (std::size_t r = 0; r < rows; ++r)
