@@ -254,7 +254,7 @@ class CsvReader {
       first = false;
       const std::string_view text = buf;
       if (const void* nul = std::memchr(text.data() + carry, '\0', text.size() - carry))
-        refuse_nul(text, nul);
+        refuse_nul(text, static_cast<const char*>(nul));
       all_blank = all_blank && text.find_first_not_of(" \t\r") == text.npos;
       std::size_t cut = text.size();
       if (!eof) {
@@ -283,13 +283,15 @@ class CsvReader {
     return bom;
   }
 
-  [[noreturn]] void refuse_nul(std::string_view text, const void* nul) {
-    const std::string_view before = text.substr(0, std::size_t(static_cast<const char*>(nul) -
-                                                                text.data()));
-    const std::size_t line =
-        exact_.state().line + 1 + std::size_t(std::count(before.begin(), before.end(), '\n'));
-    throw Error("'" + source_ + "' is binary (a NUL byte on line " + std::to_string(line) +
-                "), not CSV text");
+  /// A NUL byte: the lines before its own are parsed first, so that the first problem in the
+  /// text is the one reported, whatever the block size (and so the thread count).
+  [[noreturn]] void refuse_nul(std::string_view text, const char* nul) {
+    const std::size_t at = std::size_t(nul - text.data());
+    const std::size_t nl = text.rfind('\n', at);
+    const std::size_t line_start = nl == text.npos ? 0 : nl + 1;
+    if (line_start > 0) parse(text, 0, line_start);
+    throw Error("'" + source_ + "' is binary (a NUL byte on line " +
+                std::to_string(exact_.state().line + 1) + "), not CSV text");
   }
 
   /// Parses the whole lines text[pos, cut).

@@ -126,6 +126,7 @@ std::size_t InputStream::pull(char* out, std::size_t size) {
   }
   if (fd_ < 0) {
     const std::size_t n = std::min(size, memory_.size() - std::min(memory_.size(), raw_read_));
+    if (n == 0) return 0;  // memory_ may be empty, its data() null
     std::memcpy(out, memory_.data() + raw_read_, n);
     raw_read_ += n;
     return n;

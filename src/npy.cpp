@@ -195,17 +195,20 @@ namespace {
 
 /// Value i of the array after the header, as a double.
 double value_at(const NpyHeader& h, const unsigned char* data, std::size_t i) {
-  unsigned char b[8];
-  std::memcpy(b, data + i * h.item_size, h.item_size);
-  if (h.byte_order == '>') std::reverse(b, b + h.item_size);
+  // The item's bytes in little-endian order (every target is little-endian) in the low bytes.
+  const std::size_t n = h.item_size;
+  const unsigned char* item = data + i * n;
+  std::uint64_t bits = 0;
+  for (std::size_t k = 0; k < n; ++k)
+    bits |= std::uint64_t(item[h.byte_order == '>' ? n - 1 - k : k]) << (8 * k);
   auto as = [&]<class T>(T) {
     T v;
-    std::memcpy(&v, b, sizeof v);
+    std::memcpy(&v, &bits, sizeof v);
     return double(v);
   };
   switch (h.kind) {
     case 'f': return h.item_size == 4 ? as(float()) : as(double());
-    case 'b': return b[0] != 0;
+    case 'b': return bits != 0;
     case 'u':
       return h.item_size == 1   ? as(std::uint8_t())
              : h.item_size == 2 ? as(std::uint16_t())
@@ -222,7 +225,10 @@ double value_at(const NpyHeader& h, const unsigned char* data, std::size_t i) {
 /// Rows and columns of a feature array: 2-D, or 1-D as one feature.
 std::pair<std::size_t, std::size_t> matrix_shape(const NpyHeader& h, const std::string& name) {
   if (h.shape.empty()) throw Error("'" + name + "' holds a scalar, not rows of features");
-  return {h.shape[0], h.shape.size() == 2 ? h.shape[1] : 1};
+  const std::size_t rows = h.shape[0], cols = h.shape.size() == 2 ? h.shape[1] : 1;
+  if (rows == 0 || cols == 0)
+    throw Error("'" + name + "' holds an empty " + h.describe() + " array: no rows or no features");
+  return {rows, cols};
 }
 
 /// True when the features can be read in place: float32, little-endian, row-major, aligned.

@@ -89,9 +89,12 @@ TEST(CsvFastPath, NumbersReadAsFromCharsReadsThem) {
   for (int i = 0; i < 3000; ++i) {
     const int digits = 1 + int(rng() % 18), point = int(rng() % (digits + 1));
     std::string n = rng() % 2 ? "-" : "";
-    for (int d = 0; d < digits; ++d) n += (d == point ? "." : "") + std::to_string(rng() % 10);
-    if (rng() % 3 == 0) n += "e" + std::to_string(int(rng() % 50) - 25);
-    text += n + ",0\n";
+    for (int d = 0; d < digits; ++d) {
+      if (d == point) n += '.';
+      n += char('0' + rng() % 10);
+    }
+    if (rng() % 3 == 0) n.append("e").append(std::to_string(int(rng() % 50) - 25));
+    text.append(n).append(",0\n");
   }
   const Outcome all = read(text, {}, kCsvChunkBytes, false, nullptr);
   ASSERT_EQ(all.message, "");  // every row is compared
@@ -127,6 +130,11 @@ TEST(CsvFastPath, ErrorsKeepTheExactReadersMessageAndLine) {
     expect_same(good.substr(0, at) + bad + good.substr(at));
     expect_same(good + bad);
   }
+  // The first problem in the text is reported, whatever the block size: a NUL byte after a bad
+  // row or before it.
+  using namespace std::string_literals;
+  expect_same(good + "1,x,2,0\n" + good.substr(good.find('\n') + 1) + "1,\0,2,0\n"s);
+  expect_same(good + "1,\0,2,0\n"s + good.substr(good.find('\n') + 1) + "1,x,2,0\n");
   TableOptions model;
   model.model_classes = 2;  // label 2 is not one of the model's classes
   expect_same(good, model);
