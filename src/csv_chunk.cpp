@@ -208,9 +208,11 @@ class LineParser {
   std::string quoted_;
 };
 
-/// True for a line the exact reader skips: blank (' ', '\t', '\r' only) or a '#' comment.
-bool skipped(const char* b, const char* e) {
-  while (b < e && (*b == ' ' || *b == '\t' || *b == '\r')) ++b;
+/// True for a line the exact reader skips: blank (' ', '\t', '\r' only, the delimiter not
+/// counting as blank: a line of one tab is two empty fields in a tab-separated file) or a '#'
+/// comment.
+bool skipped(const char* b, const char* e, char delimiter) {
+  while (b < e && (*b == ' ' || *b == '\t' || *b == '\r') && *b != delimiter) ++b;
   return b == e || *b == '#';
 }
 
@@ -231,7 +233,7 @@ void parse_chunk(std::string_view text, const RowLayout& layout, ChunkRows& out)
     const char* content_end = p + length;
     // A lone CR ends a line for the exact reader: such lines are its to read.
     const bool lone_cr = find(p, content_end, '\r') != nullptr;
-    if (lone_cr || !skipped(p, e)) {
+    if (lone_cr || !skipped(p, e, layout.delimiter)) {
       if (lone_cr || !parser.row(p, content_end)) {
         out.x.resize(out.rows * features);  // drop the refused row's cells
         out.targets.resize(layout.text_label || layout.label == layout.columns ? 0 : out.rows);

@@ -119,6 +119,10 @@ TEST(CsvFastPath, QuotesCommentsAndBlankLines) {
     o.delimiter = ';';
     return o;
   }());
+  TableOptions tabs;
+  tabs.delimiter = '\t';
+  expect_same("a\tb\ty\n1\t 2\t0\n \n3\t4\t1\n", tabs);
+  expect_same("a\tb\ty\n1\t2\t0\n\t\t\n3\t4\t1\n", tabs);  // a line of tabs: empty fields
 }
 
 TEST(CsvFastPath, ErrorsKeepTheExactReadersMessageAndLine) {
