@@ -123,7 +123,7 @@ limited train --data csv:bomb.csv.gz --layers 4,8,2 --epochs 1 --threads 1
 [[ $RC -eq 2 ]] && grep -qF "'bomb.csv.gz' is binary (a NUL byte on line 1), not CSV text" err && ok "csv: a 4 GiB gzip bomb is refused in its first block under a 2 GB address-space limit" || not_ok "csv: gzip bomb refused early" "rc=$RC $(head -c 300 err)"
 limited train --data idx:bomb-img.gz,bomb-lbl --layers 4,8,10 --epochs 1 --threads 1
 [[ $RC -eq 2 ]] && grep -qF "'bomb-img.gz' has 1073741824 bytes of trailing data after the IDX payload" err && ok "idx: a gzip bomb after the payload is counted, not kept, under a 2 GB address-space limit" || not_ok "idx: gzip bomb counted, not kept" "rc=$RC $(head -c 300 err)"
-expect "csv: /dev/urandom is refused at once, not read forever" 2 "/dev/urandom'" train --data csv:/dev/urandom --layers 4,8,2 --epochs 1
+expect "csv: /dev/urandom is refused at once, not read forever" 2 "/dev/urandom" train --data csv:/dev/urandom --layers 4,8,2 --epochs 1
 
 # ---- names that are not UTF-8, shared names, one class, --labels files: refused at load time,
 # before any training (nothing on stdout, no checkpoint) ----
