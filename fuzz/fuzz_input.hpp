@@ -12,11 +12,14 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dptrain/checkpoint.hpp"
 #include "dptrain/data.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/model.hpp"
+#include "dptrain/npy.hpp"
+#include "dptrain/parallel/pool.hpp"
 #include "dptrain/table.hpp"
 
 namespace dptrain::fuzz {
@@ -109,19 +112,65 @@ inline CsvInput split_csv_input(std::string_view in) {
   return out;
 }
 
+/// The same data set, bit for bit.
+inline bool same_dataset(const Dataset& a, const Dataset& b) {
+  auto bits = [](const std::vector<float>& v) {
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  };
+  return a.rows == b.rows && a.features == b.features && bits(a.x) == bits(b.x) &&
+         a.classes == b.classes && a.labels == b.labels && a.target_width == b.target_width &&
+         bits(a.targets) == bits(b.targets) && a.schema == b.schema;
+}
+
+/// parse_csv_with's result or message.
+inline std::string csv_outcome(const CsvInput& parts, std::size_t chunk, bool fast,
+                               parallel::WorkerPool* pool, Dataset& d) {
+  TableOptions options = parts.options;
+  options.pool = pool;
+  try {
+    d = parse_csv_with(parts.text, "fuzz.csv", options, chunk, fast);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+/// Reads the text with the exact reader alone (libcsv), then with the fast path on three
+/// workers in chunks of a few bytes (Note [Fast CSV path]): the same data set or the same
+/// message, or the fast path changed what a file means.
 inline bool run_csv(std::string_view in) {
   const CsvInput parts = split_csv_input(in);
-  Dataset d;
-  try {
-    d = parse_csv(parts.text, "fuzz.csv", parts.options);
-  } catch (const Error&) {
-    return false;
-  }
+  static parallel::WorkerPool pool(parallel::Backend::threads, 3);
+  Dataset d, fast;
+  const std::string message = csv_outcome(parts, kCsvChunkBytes, false, nullptr, d);
+  const std::size_t chunk = 4 + (in.empty() ? 0 : static_cast<unsigned char>(in[0]) >> 6) * 12;
+  const std::string fast_message = csv_outcome(parts, chunk, true, &pool, fast);
+  require(message == fast_message,
+          "the fast CSV path says '" + fast_message + "', the exact reader '" + message + "'");
+  if (!message.empty()) return false;
+  require(same_dataset(d, fast), "the fast CSV path read another data set");
   check_dataset(d);
   if (parts.options.label == "none")
     require(!d.labelled(), "label 'none' gave labelled data");
   else
     require(d.labelled(), "a label column gave unlabelled data");
+  return true;
+}
+
+// ---- npy: [u16 little-endian n][n bytes of features .npy][labels .npy, may be empty] ----------
+
+inline bool run_npy(std::string_view in) {
+  const IdxInput parts = split_idx_input(in);  // the same two-file layout as IDX
+  Dataset d;
+  TableOptions options;
+  options.classification = parts.images.size() % 2 == 0;
+  try {
+    d = parse_npy(parts.images, parts.labels, "x.npy", "y.npy", options);
+  } catch (const Error&) {
+    return false;
+  }
+  check_dataset(d);
+  require(d.labelled() == !parts.labels.empty(), "labels read from no labels file or lost");
   return true;
 }
 

@@ -8,7 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cli="${1:-$root/build/dptrain}"
 corpus="$root/fuzz/corpus"
 rm -rf "$corpus"
-mkdir -p "$corpus/idx" "$corpus/csv" "$corpus/checkpoint"
+mkdir -p "$corpus/idx" "$corpus/csv" "$corpus/checkpoint" "$corpus/npy"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -64,5 +64,22 @@ meta["step"] = meta["step"] + 1
 text = json.dumps(meta, separators=(",", ":"), sort_keys=True).encode()
 body = b[:12] + struct.pack("<Q", len(text)) + text + b[20 + n:-4]
 open(sys.argv[2], "wb").write(body + struct.pack("<I", zlib.crc32(body)))
+PY
+# npy: [u16 LE length of the features file][features .npy][labels .npy or nothing], by numpy.
+/usr/bin/python3 - "$corpus/npy" <<'PY'
+import io, sys
+import numpy as np
+def npy(a):
+    b = io.BytesIO()
+    np.save(b, a)
+    return b.getvalue()
+def seed(name, x, y=b""):
+    open(sys.argv[1] + "/" + name, "wb").write(len(x).to_bytes(2, "little") + x + y)
+seed("valid-f4-labels", npy(np.arange(6, dtype="<f4").reshape(3, 2)), npy(np.array([0, 2, 1])))
+seed("valid-f8-fortran", npy(np.asfortranarray(np.arange(6.0).reshape(2, 3))),
+     npy(np.array([2.0, -1.0])))
+seed("valid-u1-unlabelled", npy(np.arange(4, dtype="u1")))
+seed("valid-be-i2-bool", npy(np.arange(4, dtype=">i2").reshape(2, 2)), npy(np.array([True, False])))
+seed("object-array", npy(np.array([1, "a"], dtype=object)))
 PY
 du -ab "$corpus" | sort -k2

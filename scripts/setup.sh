@@ -12,7 +12,7 @@ DPTRAIN_PACKAGES=(
   libeigen3-dev libtbb-dev libcxxopts-dev libgtest-dev zlib1g-dev libhwloc-dev
   libopenblas-pthread-dev libdnnl-dev ocl-icd-opencl-dev libomp-dev libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
-  nlohmann-json3-dev libsqlite3-dev libcsv-dev gnuplot-nox
+  nlohmann-json3-dev libsqlite3-dev libcsv-dev libfast-float-dev gnuplot-nox
   libonnx-dev libprotobuf-dev # dptrain export: ONNX's own classes and checker (ONNXConfig.cmake)
   dataset-fashion-mnist
   python3 # the plot scripts and test scripts parse CSV/JSON with its standard library

@@ -52,6 +52,7 @@ Dataset conform_to_schema(Dataset data, const DataSchema& schema, std::string* n
   }
   data.x = std::move(x);
   data.borrowed_x = {};
+  data.borrowed_owner.reset();
   data.schema.feature_names = want;
   if (note)
     *note = where + ": its " + std::to_string(f) +

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -36,6 +37,13 @@ inline bool parse_number(std::string_view text, double& value) {
   if (s.empty()) return false;
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+/// The end of the physical line starting at `pos`, past its terminator: LF, CRLF or a lone CR.
+inline std::size_t line_end(std::string_view text, std::size_t pos) {
+  const std::size_t eol = text.find_first_of("\r\n", pos);
+  if (eol == std::string_view::npos) return text.size();
+  return eol + (text[eol] == '\r' && eol + 1 < text.size() && text[eol + 1] == '\n' ? 2 : 1);
 }
 
 inline std::string quoted(std::string_view text) {
@@ -107,6 +115,22 @@ class LabelMapper {
     rows_.push_back(it->second);
   }
 
+  /// add() for many rows that repeat a few labels: the same text (not trimmed) maps as it did
+  /// before without being read again.
+  template <class Where>
+  void add_repeated(std::string_view text, Where&& where) {
+    if (!seen_.empty() && text == last_) return rows_.push_back(last_id_);
+    last_.assign(text);
+    if (const auto it = seen_.find(last_); it != seen_.end()) {
+      last_id_ = it->second;
+      return rows_.push_back(last_id_);
+    }
+    add(text, where);
+    last_id_ = rows_.back();
+    seen_.emplace(last_, last_id_);
+  }
+  void reserve(std::size_t rows) { rows_.reserve(rows); }
+
   /// Fills d.labels, d.classes and d.schema.class_names.
   void finish(Dataset& d) {
     if (model_classes_ > 0) {
@@ -160,6 +184,9 @@ class LabelMapper {
   std::unordered_map<std::string, std::int32_t> ids_;  // key -> first-seen id or model class
   std::vector<std::string> keys_;                      // first-seen id -> key
   std::vector<std::int32_t> rows_;                     // per row: id (or model class)
+  std::string last_;                                   // add_repeated's cache: the last text,
+  std::int32_t last_id_ = 0;                           // its id
+  std::unordered_map<std::string, std::int32_t> seen_;  // and every text it mapped
 };
 
 /// Collects rows into a Dataset: the label column becomes labels or targets, the header names
@@ -237,6 +264,30 @@ class TableBuilder {
     }
     ++data_.rows;
   }
+
+  /// Adds `rows` rows already split by the fast CSV path (csv_chunk.hpp): `x` holds their
+  /// features (features() per row), `targets` their numeric labels, `labels(r)` row r's text
+  /// label (when text_label()); `where(r, col)` describes row r's cell for messages.
+  template <class Labels, class Where>
+  void add_rows(std::size_t rows, std::span<const float> x, std::span<const float> targets,
+                Labels&& labels, Where&& where) {
+    data_.x.insert(data_.x.end(), x.begin(), x.end());
+    if (options_.classification && label_ < columns_)
+      for (std::size_t r = 0; r < rows; ++r)
+        labels_.add_repeated(labels(r), [&] { return where(r, label_); });
+    else
+      data_.targets.insert(data_.targets.end(), targets.begin(), targets.end());
+    data_.rows += rows;
+  }
+  /// Room for `rows` rows in all (an estimate: more may come).
+  void reserve(std::size_t rows) {
+    data_.x.reserve(rows * data_.features);
+    if (text_label()) labels_.reserve(rows);
+    if (data_.target_width > 0) data_.targets.reserve(rows);
+  }
+  std::size_t rows() const { return data_.rows; }
+  /// Bytes the rows read so far hold (features, labels, targets).
+  std::size_t bytes() const { return data_.x.capacity() * 4 + data_.rows * 8; }
 
   Dataset finish(bool had_header) {
     if (data_.rows == 0)

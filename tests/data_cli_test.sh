@@ -96,6 +96,35 @@ expect "sqlite WAL database trains" 0 "params_hash=" train --data sqlite:wal.db 
 expect "idx: every gzip member is read" 0 "params_hash=" train --data idx:img2.gz,lbl.gz --layers 4,8,10 --epochs 1
 expect "idx: trailing bytes after gzip are refused" 2 "cannot read 'imgjunk.gz': 4 bytes of trailing data after gzip member 1" train --data idx:imgjunk.gz,lbl.gz --layers 4,8,10
 
+# ---- load progress on a terminal (script(1) gives dptrain one), silent under --quiet
+mkfifo slow.csv
+progress_run() {  # a load that takes over half a second: a FIFO whose writer pauses
+  ( head -300 train.csv; sleep 1; tail -n +301 train.csv ) >slow.csv &
+  timeout "$RUN_TIMEOUT" script -qec "'$DPTRAIN' train --data csv:slow.csv --layers 4,8,2 --epochs 1 --test-data none $*" progress.txt >/dev/null 2>&1
+  wait
+}
+progress_run
+grep -qF "loading 'slow.csv': 600 rows" progress.txt && ok "a long csv load shows its rows and MB/s on a terminal" || not_ok "load progress on a terminal" "$(tail -c 300 progress.txt)"
+progress_run --quiet
+! grep -qF "loading" progress.txt && grep -q "params_hash=" progress.txt && ok "--quiet: no load progress" || not_ok "--quiet: no load progress" "$(tail -c 300 progress.txt)"
+
+# ---- gzip bombs and endless inputs: refused early, never inflated whole (Note [Bounded inflation])
+/usr/bin/python3 - <<'PY'
+import gzip
+nul = gzip.compress(b"\0" * (64 << 20), 9)  # 64 MiB of NUL bytes in about 64 KiB
+open("bomb.csv.gz", "wb").write(nul * 64)   # 4 GiB once inflated, about 4 MiB here
+zeros = gzip.compress(b"0" * (64 << 20), 9)
+head = bytes([0, 0, 8, 3]) + (4).to_bytes(4, "big") + (2).to_bytes(4, "big") * 2
+open("bomb-img.gz", "wb").write(gzip.compress(head + bytes(16)) + zeros * 16)  # 1 GiB trailing
+open("bomb-lbl", "wb").write(bytes([0, 0, 8, 1]) + (4).to_bytes(4, "big") + bytes([0, 1, 0, 1]))
+PY
+limited() { timeout "$RUN_TIMEOUT" bash -c 'ulimit -v 2000000 && exec "$@"' limited "$DPTRAIN" "$@" >out 2>err; RC=$?; }
+limited train --data csv:bomb.csv.gz --layers 4,8,2 --epochs 1 --threads 1
+[[ $RC -eq 2 ]] && grep -qF "'bomb.csv.gz' is binary (a NUL byte on line 1), not CSV text" err && ok "csv: a 4 GiB gzip bomb is refused in its first block under a 2 GB address-space limit" || not_ok "csv: gzip bomb refused early" "rc=$RC $(head -c 300 err)"
+limited train --data idx:bomb-img.gz,bomb-lbl --layers 4,8,10 --epochs 1 --threads 1
+[[ $RC -eq 2 ]] && grep -qF "'bomb-img.gz' has 1073741824 bytes of trailing data after the IDX payload" err && ok "idx: a gzip bomb after the payload is counted, not kept, under a 2 GB address-space limit" || not_ok "idx: gzip bomb counted, not kept" "rc=$RC $(head -c 300 err)"
+expect "csv: /dev/urandom is refused at once, not read forever" 2 "/dev/urandom" train --data csv:/dev/urandom --layers 4,8,2 --epochs 1
+
 # ---- names that are not UTF-8, shared names, one class, --labels files: refused at load time,
 # before any training (nothing on stdout, no checkpoint) ----
 # expect_refused NAME SUBSTRING ARGS...: exit 2 naming SUBSTRING, no epoch ran, no r.dpt written.
@@ -109,6 +138,29 @@ expect_refused() {
   elif grep -q '^epoch' out || [[ -e r.dpt ]]; then not_ok "$name" "training started"
   else ok "$name"; fi
 }
+# ---- NumPy input: npy:<x.npy>[,<y.npy>], --labels npy:<y.npy>
+/usr/bin/python3 - <<'PY'
+import numpy as np
+rows = [l.split(",") for l in open("train.csv").read().splitlines()[1:]]
+x = np.array([[float(v) for v in r[:4]] for r in rows], dtype=np.float32)
+y = np.array([int(r[4]) for r in rows])
+np.save("x.npy", x)
+np.save("y.npy", y)
+np.save("x64f.npy", np.asfortranarray(x.astype(np.float64)))
+np.save("yf.npy", y.astype(np.float64))
+np.save("obj.npy", np.array([1, "a"], dtype=object), allow_pickle=True)
+np.save("y-short.npy", y[:-1])
+PY
+expect "npy: float32 features and int labels train" 0 "final test accuracy" train --data npy:x.npy,y.npy --test-data npy:x.npy,y.npy --layers 4,8,2 --epochs 3 --save npy.dpt
+hash_npy=$(grep -o 'params_hash=[0-9a-f]*' out)
+expect "npy: the same data as csv, the same model" 0 "$hash_npy" train --data csv:train.csv --test-data csv:train.csv --layers 4,8,2 --epochs 3
+expect "npy: float64 Fortran-order features and --labels npy: train the same model" 0 "$hash_npy" train --data npy:x64f.npy --labels npy:yf.npy --test-data npy:x.npy,y.npy --layers 4,8,2 --epochs 3
+expect "npy: eval reads npy data" 0 "accuracy" eval --model npy.dpt --data npy:x.npy,y.npy
+expect "npy: predict reads npy features" 0 "" predict --model npy.dpt --data npy:x.npy --out npy-pred.csv
+[[ $(wc -l <npy-pred.csv) -ge 600 ]] && ok "npy: predict writes one row per sample" || not_ok "npy: predict writes one row per sample" "$(wc -l <npy-pred.csv) lines"
+expect_refused "npy: an object array is refused, not unpickled" "'obj.npy' is not a .npy file dptrain reads: its header has type '|O'" train --data npy:obj.npy,y.npy --layers 4,8,2
+expect_refused "npy: labels for other rows" "'y-short.npy' holds 599 labels for the 600 rows of 'x.npy'" train --data npy:x.npy,y-short.npy --layers 4,8,2
+
 printf 'caf\xe9,b,y\n1,2,0\n3,4,1\n' >latin1-header.csv
 printf 'a,b,y\n1,2,caf\xe9\n3,4,dog\n' >latin1-label.csv
 printf 'a,a,b,y\n1,2,3,0\n4,5,6,1\n' >dup-features.csv
@@ -158,6 +210,7 @@ expect "--labels: a quoted label may hold the delimiter" 0 "params_hash=" train 
 run train --data csv:train.csv --layers 4,16,2 --epochs 2 --save m.dpt --normalize standard --deterministic --threads 2 --log run.jsonl
 [[ $RC -eq 0 && -s m.dpt ]] && ok "save writes a checkpoint" || not_ok "save writes a checkpoint" "rc=$RC"
 [[ $(wc -l <run.jsonl) -eq 2 ]] && grep -q '"val_loss"\|"train_loss"' run.jsonl && ok "log has one JSON line per epoch" || not_ok "log has one JSON line per epoch" "$(cat run.jsonl)"
+/usr/bin/python3 -c 'import json, sys; ls = [json.loads(l) for l in open("run.jsonl")]; sys.exit(not all(0 <= l["load_seconds"] < 60 for l in ls))' && grep -qE '^summary: data loaded in [0-9.]+s; epochs 1-2 ' out && ok "the load time is in the summary line and every --log line" || not_ok "load time in the summary and --log" "$(tail -2 out)"
 run train --data csv:train.csv --epochs 4 --resume m.dpt --threads 3 --save m2.dpt
 resumed=$(hash_of)
 grep -q "resumed from 'm.dpt' after epoch 2" out && ok "resume continues after epoch 2" || not_ok "resume continues after epoch 2" "$(head -5 out)"

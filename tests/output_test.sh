@@ -58,11 +58,11 @@ run "${TRAIN[@]}" --save "$TMP/m.dpt" --quiet --test-data none
 check "--quiet without a test set: the summary line and params_hash" \
   test $RC -eq 0 -a "$(grep -c . "$OUT")" -eq 2
 check "the summary names the epochs, time and samples/s" \
-  grep -qE '^summary: epochs 1-3 in [0-9.]+s \([0-9]+ samples/s\)$' "$OUT"
+  grep -qE '^summary: data loaded in [0-9.]+s; epochs 1-3 in [0-9.]+s \([0-9]+ samples/s\)$' "$OUT"
 run train --data blobs8 --layers 8,6,2 --epochs 6 --val-split 0.2 --patience 2 --schedule step \
   --lr-step-epochs 2 --lr-gamma 0.5 --lr 0.01 --log "$TMP/run.jsonl"
 check "with validation and a test set: best epoch, its metric and the test metric" \
-  grep -qE '^summary: epochs 1-[0-9]+ in .*; best epoch [0-9]+ \(val_loss [0-9.]+, val_acc [0-9.]+.*\); test_loss [0-9.]+, test_acc [0-9.]+$' "$OUT"
+  grep -qE '^summary: data loaded in [0-9.]+s; epochs 1-[0-9]+ in .*; best epoch [0-9]+ \(val_loss [0-9.]+, val_acc [0-9.]+.*\); test_loss [0-9.]+, test_acc [0-9.]+$' "$OUT"
 check "a step schedule shows the learning rate in epoch lines" \
   grep -qE '^epoch 3/6 .* lr 0\.005 ' "$OUT"
 check "--log lines carry the rate and the schedule" \

@@ -7,10 +7,12 @@
 //                          test split. DPTRAIN_FASHION_MNIST_DIR overrides the folder.
 //   idx:<images>,<labels>  any MNIST-format pair of IDX files, plain or gzipped
 //   csv:<path>             a CSV file, one sample per row (table.hpp; options in TableOptions)
+//   npy:<x.npy>[,<y.npy>]  NumPy arrays: features, and labels or targets (npy.hpp)
 //   sqlite:<db-path>       a SQLite table (TableOptions::table) or query (TableOptions::query)
 //   xor | square | blobs8 | linear   synthetic sets generated from the seed (synthetic.cpp)
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +23,10 @@
 #include "dptrain/schema.hpp"
 
 namespace dptrain {
+
+namespace parallel {
+class WorkerPool;
+}
 
 struct Dataset {
   std::string source;  ///< where the data came from, used in messages
@@ -33,6 +39,9 @@ struct Dataset {
   /// Readers go through feature_values(); code that changes values in place calls
   /// own_features() first.
   std::span<const float> borrowed_x;
+  /// What keeps borrowed_x alive when the Dataset owns its borrow (a memory-mapped .npy file,
+  /// npy.hpp): copies share it; null when the caller keeps the values alive.
+  std::shared_ptr<const void> borrowed_owner;
 
   /// Classification: classes > 0 and one label in [0, classes) per row.
   std::size_t classes = 0;
@@ -102,6 +111,9 @@ struct TableOptions {
   /// SQLite: read every column of this table, or run this SELECT (exactly one of them).
   std::string table;
   std::string query;
+  /// CSV: parse on these workers (the engine's --threads; Note [Streaming CSV] in
+  /// src/csv_reader.cpp); null: on the calling thread. Not owned.
+  parallel::WorkerPool* pool = nullptr;
 };
 
 /// Reads an MNIST-format image file (IDX magic 0x00000803, u8 pixels, scaled to [0, 1]) and label

@@ -1,16 +1,22 @@
 #include "data_options.hpp"
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
+#include "dptrain/npy.hpp"
 #include "dptrain/table.hpp"
 #include "options.hpp"
 
 namespace dptrain::cli {
 
 const char* const kDataSpecHelp =
-    "fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, csv:<path>, sqlite:<db-path>, "
+    "fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, csv:<path>, npy:<x.npy>[,<y.npy>], "
+    "sqlite:<db-path>, "
     "xor, square, blobs8, linear";
 
 void add_data_options(cxxopts::Options& options, bool training) {
@@ -32,7 +38,7 @@ void add_data_options(cxxopts::Options& options, bool training) {
         "csv:PATH: the labels of --data from a separate file, one per line (quote a label "
         "holding the delimiter); its first line is a header when the file has one line more "
         "than --data has rows and that line is not a number (or with --header yes); every "
-        "column of --data is then a feature",
+        "column of --data is then a feature. npy:PATH: a NumPy array of one label per row",
         cxxopts::value<std::string>());
   group("header", "csv: first row is a header: yes, no or detect",
         cxxopts::value<std::string>()->default_value("detect"));
@@ -78,7 +84,7 @@ TableOptions read_table_options(const cxxopts::ParseResult& r, bool classificati
 std::vector<std::string> data_spec_files(const std::string& spec) {
   for (const char* prefix : {"csv:", "sqlite:"})
     if (spec.starts_with(prefix)) return {spec.substr(std::string(prefix).size())};
-  if (!spec.starts_with("idx:")) return {};
+  if (!spec.starts_with("idx:") && !spec.starts_with("npy:")) return {};
   const std::string pair = spec.substr(4);
   const std::size_t comma = pair.find(',');
   if (comma == std::string::npos) return {pair};
@@ -108,25 +114,60 @@ Dataset conform_data(Dataset d, const DataSchema& model, const std::string& comm
 /// --data read as features only, with --labels csv:PATH attached.
 Dataset load_with_labels(const cxxopts::ParseResult& r, std::uint64_t seed, TableOptions table) {
   const std::string labels = r["labels"].as<std::string>();
-  if (!labels.starts_with("csv:") || labels.size() == 4)
-    throw Error("--labels must be csv:<path>, got '" + labels + "'");
+  if ((!labels.starts_with("csv:") && !labels.starts_with("npy:")) || labels.size() == 4)
+    throw Error("--labels must be csv:<path> or npy:<path>, got '" + labels + "'");
   if (r.count("label")) throw Error("give --label (a column of --data) or --labels, not both");
   table.label = "none";
   Dataset d = load_dataset(r["data"].as<std::string>(), seed, table);
   const std::string path = labels.substr(4);
-  attach_labels(d, read_file(path), path, table);
+  if (labels.starts_with("npy:"))
+    attach_npy_labels(d, path, table);
+  else
+    attach_labels(d, read_file(path), path, table);
   if (r.count("limit")) d = d.head(parse_count(r["limit"].as<std::string>(), "limit", 1));
   return d;
 }
 
+/// The progress of a long CSV load on stderr (a terminal): rows, MB and MB/s, redrawn at most
+/// ten times a second once half a second has passed, and cleared at the end.
+class LoadProgress {
+ public:
+  explicit LoadProgress(std::string path) : path_(std::move(path)) {}
+  ~LoadProgress() {
+    if (drawn_) std::fprintf(stderr, "\r%*s\r", 100, "");
+  }
+  void operator()(std::size_t rows, std::size_t bytes) {
+    const auto now = Clock::now();
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    if (secs < 0.5 || now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    drawn_ = true;
+    std::fprintf(stderr, "\rloading '%s': %zu rows, %.0f MB in %.1fs (%.0f MB/s) ",
+                 path_.c_str(), rows, double(bytes) / 1e6, secs, double(bytes) / 1e6 / secs);
+    std::fflush(stderr);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string path_;
+  Clock::time_point start_ = Clock::now(), last_{};
+  bool drawn_ = false;
+};
+
 Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
-                       const TableOptions& table) {
+                       const TableOptions& table, bool progress) {
   if (!r.count("data") && !r["data"].has_default()) throw Error("--data is required");
   const std::string spec = r["data"].as<std::string>();
   if (spec.starts_with("sqlite:") && table.table.empty() && table.query.empty())
     throw Error("sqlite data needs --table <name> or --query \"SELECT ...\"");
   if (r.count("labels")) return load_with_labels(r, seed, table);
-  Dataset d = load_dataset(spec, seed, table);
+  Dataset d;
+  if (progress && spec.starts_with("csv:") && spec.size() > 4 && ::isatty(STDERR_FILENO)) {
+    LoadProgress shown(spec.substr(4));
+    d = load_csv(spec.substr(4), table, std::ref(shown));
+  } else {
+    d = load_dataset(spec, seed, table);
+  }
   if (r.count("limit")) d = d.head(parse_count(r["limit"].as<std::string>(), "limit", 1));
   d.validate();
   return d;

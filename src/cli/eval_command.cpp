@@ -73,8 +73,10 @@ void check_fits_model(const Dataset& d, const Checkpoint& c, const std::string& 
 /// --data as the checkpoint's model reads it: labels as classes unless its loss is mse, mapped
 /// onto the model's classes; with a header, columns matched to the model's by name (Note
 /// [Column matching]); the checkpoint's normalisation applied.
-Dataset load_for(const cxxopts::ParseResult& r, const Checkpoint& c, bool labels) {
+Dataset load_for(const cxxopts::ParseResult& r, const Checkpoint& c, bool labels,
+                 parallel::WorkerPool* pool) {
   TableOptions table = read_table_options(r, c.loss != Loss::mse);
+  table.pool = pool;  // CSV parsed on the inference workers
   table.model_classes = c.classes;
   table.model_schema = c.schema;
   table.model_inputs = c.spec.inputs;
@@ -186,7 +188,7 @@ int eval_command(int argc, char** argv) {
   Loaded loaded = load_model(r);
   const Checkpoint& c = loaded.checkpoint;
   const InferenceSetup setup = inference_setup(r);
-  const Dataset data = load_for(r, c, true);
+  const Dataset data = load_for(r, c, true, setup.pool.get());
   const Evaluation e = evaluate(loaded.model, data, c.loss, setup.options);
   if (!std::isfinite(e.loss))
     throw Error("the loss of model '" + r["model"].as<std::string>() + "' on data '" + data.source +
@@ -220,7 +222,7 @@ int predict_command(int argc, char** argv) {
   Loaded loaded = load_model(r);
   const Checkpoint& c = loaded.checkpoint;
   const InferenceSetup setup = inference_setup(r);
-  const Dataset data = load_for(r, c, false);
+  const Dataset data = load_for(r, c, false, setup.pool.get());
   const std::vector<float> out = predict(loaded.model, data, setup.options);
   const std::size_t cols = c.spec.outputs();
   const bool classes = c.classes > 0;

@@ -128,6 +128,7 @@ struct Outputs {
   double save_every_seconds = 0;
   std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
   std::span<char* const> args;  ///< the train arguments, for the resume command after a stop
+  double load_seconds = 0;      ///< reading the data (the summary line and --log)
 
   bool step_saves() const { return save_path && leader && (save_every || save_every_seconds > 0); }
   /// A step-level checkpoint is due after optimizer step `step`.
@@ -258,6 +259,7 @@ void log_epoch(Outputs& out, const EpochReport& e, const TrainConfig& config, co
                       {"backend", parallel::backend_name(config.backend)},
                       {"samples_per_s", er.samples_per_second},
                       {"seconds", er.seconds},
+                      {"load_seconds", out.load_seconds},
                       {"timestamp", iso_timestamp()}};
   if (e.validation) j["val_loss"] = e.validation->loss, j["val_metric"] = e.validation->metric();
   if (test) j["test_loss"] = test->loss, j["test_metric"] = test->metric();
@@ -363,6 +365,7 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
   const char* metric = d.train.classification() ? "acc" : "mse";
   std::optional<Evaluation> last_test;
   RunSummary summary;
+  summary.load_seconds = out.load_seconds;
   summary.standardised_targets = d.target_normalizer.active();
   FitOptions fit;
   fit.validation = d.val ? &*d.val : nullptr;
@@ -431,8 +434,9 @@ int train_command(int argc, char** argv) {
   // From here SIGINT and SIGTERM stop training at a step boundary (stop_signals.hpp).
   settings.config.stop = &install_stop_signals();
   std::optional<StopEndsProcess> loading(std::in_place);  // nothing written yet: stop at once
-  const TrainData data = load_train_data(r, settings);
+  const TrainData data = load_train_data(r, settings, !out.quiet);
   loading.reset();
+  out.load_seconds = data.load_seconds;
   if (!settings.resumed) settings.spec = fresh_model_spec(r, settings);
   return train(r, settings, data, out);
 }

@@ -1,12 +1,14 @@
 #include "train_settings.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <utility>
 
 #include "data_options.hpp"
+#include "dptrain/parallel/pool.hpp"
 #include "dptrain/utf8.hpp"
 #include "options.hpp"
 
@@ -371,7 +373,8 @@ TrainSettings read_train_settings(const cxxopts::ParseResult& r, Communicator* c
     throw Error("--patience needs a validation set: add --val-split 0.1");
   return s;
 }
-TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
+TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s, bool progress) {
+  const auto started = std::chrono::steady_clock::now();
   TrainData d;
   TrainConfig& config = s.config;
   d.spec = r["data"].as<std::string>();
@@ -388,7 +391,11 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
     table.model_schema = s.resumed->schema;
     table.model_inputs = s.resumed->spec.inputs;
   }
-  d.train = load_main_data(r, config.seed, table);
+  // CSV is parsed on --threads workers of --backend: a pool for the load, gone before the
+  // engine starts its own.
+  parallel::WorkerPool pool(config.backend, std::max<std::size_t>(1, config.threads));
+  table.pool = &pool;
+  d.train = load_main_data(r, config.seed, table, progress);
   if (s.resumed) d.train = conform_data(std::move(d.train), s.resumed->schema, "train");
   if (!s.resumed && !r.count("loss") && !tabular)
     config.loss = !d.train.classification() ? Loss::mse : outputs == 1 ? Loss::bce : Loss::ce;
@@ -396,6 +403,7 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s) {
   if (!s.resumed) warn_if_many_classes(d.train);
   if (s.infer_widths) infer_widths(d.train, config.loss, s.widths);
   d.test = load_test_data(r, d.spec, config.seed, table, d.train);
+  d.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (s.val_split) {
     auto parts = split_validation(d.train, *s.val_split, config.seed);
     d.train = std::move(parts.first);

@@ -51,11 +51,13 @@ struct TrainData {
   /// --normalize-target: fitted on the training targets, applied to every set's targets.
   TargetNormalizer target_normalizer;
   std::vector<float> test_targets;  ///< the test set's targets in the data's units (when active)
+  double load_seconds = 0;          ///< reading the training and test data
 };
 
 /// Loads the data and settles a fresh run's loss: --loss, else from the output width for csv and
 /// sqlite data (their labels are read as classes unless the loss is mse), else from the data.
-TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s);
+/// `progress`: show a long CSV load's progress (load_main_data).
+TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s, bool progress);
 
 /// A fresh run's model, once the loss is settled (its default output activation follows it).
 ModelSpec fresh_model_spec(const cxxopts::ParseResult& r, const TrainSettings& s);

@@ -31,6 +31,8 @@ void print_summary(const RunSummary& s, const FitResult& result,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
   std::string line = "summary: ";
   char buf[200];
+  std::snprintf(buf, sizeof buf, "data loaded in %.2fs; ", s.load_seconds);
+  line += buf;
   if (s.last_epoch == 0) {
     line += "no epochs trained (the checkpoint had done them all)";
   } else {

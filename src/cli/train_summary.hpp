@@ -16,6 +16,7 @@ namespace dptrain::cli {
 struct RunSummary {
   std::size_t first_epoch = 0, last_epoch = 0;  ///< 1-based; 0: no epoch trained
   double train_seconds = 0, samples = 0;
+  double load_seconds = 0;  ///< reading the data, before training
   std::size_t best_epoch = 0;  ///< lowest validation loss (early stopping's criterion); 0: none
   std::optional<Evaluation> best;
   bool standardised_targets = false;  ///< --normalize-target: validation in standard units
@@ -29,8 +30,9 @@ struct RunSummary {
 /// test_r2 0.95"; `prefix` is "test_" or "val_".
 std::string metrics_text(const Evaluation& e, const char* prefix);
 
-/// Prints the summary line on stdout: "summary: epochs 1-10 in 3.21s (187149 samples/s); best
-/// epoch 7 (val_loss 0.3012, val_acc 0.8890, restored); test_loss 0.3944, test_acc 0.8638".
+/// Prints the summary line on stdout: "summary: data loaded in 0.05s; epochs 1-10 in 3.21s
+/// (187149 samples/s); best epoch 7 (val_loss 0.3012, val_acc 0.8890, restored); test_loss
+/// 0.3944, test_acc 0.8638".
 void print_summary(const RunSummary& s, const FitResult& result,
                    const std::optional<Evaluation>& test);
 

@@ -1,0 +1,55 @@
+#pragma once
+// NumPy's .npy files (format versions 1.0, 2.0 and 3.0): the Python world's plain binary
+// arrays. A float32 C-order feature matrix is memory-mapped and read in place (Note [Borrowed
+// features] in data.hpp); other numeric types and Fortran order are converted once.
+//
+// Specs (the CLI's --data / --test-data): npy:<features.npy>[,<labels.npy>]; --labels
+// npy:<labels.npy> gives the labels of an npy: data set too.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dptrain/data.hpp"
+
+namespace dptrain {
+
+/// A .npy header, validated: what the bytes after it hold.
+struct NpyHeader {
+  char byte_order = '<';  ///< '<' little-endian, '>' big-endian, '|' not applicable (1 byte)
+  char kind = 'f';        ///< 'f' float, 'i' signed, 'u' unsigned integer, 'b' bool
+  std::size_t item_size = 4;
+  bool fortran_order = false;
+  std::vector<std::size_t> shape;  ///< 0 to 2 dimensions (more are refused)
+  std::size_t data_offset = 0;     ///< where the values start in the file
+  std::size_t count() const;       ///< the product of shape (1 for a scalar)
+  std::string describe() const;    ///< e.g. "float32 (400000, 50)"
+};
+
+/// Parses and checks the header at the start of `bytes` (the whole file): the magic, the
+/// version, the header dict (exactly the keys descr, fortran_order and shape, Python literal
+/// syntax as numpy writes it), a numeric type numpy writes (float16 and structured, object or
+/// string arrays are refused: nothing is unpickled), at most 2 dimensions, and a file holding
+/// exactly the bytes the shape needs. Throws dptrain::Error naming `name` and what is wrong.
+NpyHeader parse_npy_header(std::string_view bytes, const std::string& name);
+
+/// Features from a .npy file's bytes (2-D: rows x features, 1-D: one feature) and, when
+/// `label_bytes` is not empty, labels (1-D, or 2-D with one column): class labels (integers,
+/// or whole floats, mapped as Note [Schema] says, onto options.model_classes when set) or, with
+/// options.classification false, regression targets. The features are copied here; load_npy
+/// maps them. Throws dptrain::Error naming the file: bad headers, row counts that differ,
+/// non-finite values, labels that are not classes.
+Dataset parse_npy(std::string_view feature_bytes, std::string_view label_bytes,
+                  const std::string& features_path, const std::string& labels_path,
+                  const TableOptions& options);
+
+/// The same from files; `labels_path` may be empty (unlabelled data). A float32 little-endian
+/// C-order feature file is memory-mapped and borrowed in place (Dataset::borrowed_x, kept
+/// alive by Dataset::borrowed_owner); any other is converted once.
+Dataset load_npy(const std::string& features_path, const std::string& labels_path,
+                 const TableOptions& options);
+
+/// Sets the labels of `data` (features only) from a .npy file, as parse_npy reads labels.
+void attach_npy_labels(Dataset& data, const std::string& labels_path, const TableOptions& options);
+
+}  // namespace dptrain

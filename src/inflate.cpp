@@ -1,0 +1,155 @@
+#include "inflate.hpp"
+
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include "dptrain/error.hpp"
+
+namespace dptrain::detail {
+
+GzipInflater::GzipInflater(Pull pull, std::string name)
+    : pull_(std::move(pull)), name_(std::move(name)) {
+  if (inflateInit2(&z_, 15 + 16) != Z_OK) throw std::bad_alloc();  // 16: gzip wrapper only
+}
+
+GzipInflater::~GzipInflater() { inflateEnd(&z_); }
+
+void GzipInflater::fail(const std::string& why) {
+  done_ = true;
+  throw Error("cannot read '" + name_ + "': " + why);
+}
+
+bool GzipInflater::refill() {
+  const std::size_t n = pull_(in_, sizeof in_);
+  z_.next_in = reinterpret_cast<Bytef*>(in_);
+  z_.avail_in = static_cast<uInt>(n);
+  return n > 0;
+}
+
+std::size_t GzipInflater::read(char* out, std::size_t size) {
+  std::size_t produced = 0;
+  while (produced < size && !done_) {
+    if (z_.avail_in == 0 && !refill()) fail("truncated gzip data");
+    z_.next_out = reinterpret_cast<Bytef*>(out + produced);
+    z_.avail_out = static_cast<uInt>(std::min<std::size_t>(size - produced, 1u << 30));
+    const uInt before = z_.avail_out;
+    const int rc = inflate(&z_, Z_NO_FLUSH);
+    produced += before - z_.avail_out;
+    if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && z_.avail_in == 0))
+      fail(rc == Z_BUF_ERROR ? "truncated gzip data"
+           : z_.msg          ? std::string("corrupt gzip data: ") + z_.msg
+                             : "corrupt gzip data");
+    if (rc != Z_STREAM_END) continue;
+    // Concatenated gzip members are one gzip file; anything else after a member is not gzip.
+    std::string next(reinterpret_cast<const char*>(z_.next_in), z_.avail_in);
+    while (next.size() < 2) {
+      char more[2];
+      const std::size_t n = pull_(more, 2 - next.size());
+      if (n == 0) break;
+      next.append(more, n);
+    }
+    if (next.empty()) {
+      done_ = true;
+      break;
+    }
+    if (!is_gzip_magic(next)) {
+      std::size_t left = next.size();
+      while (const std::size_t n = pull_(in_, sizeof in_)) left += n;  // counted, not kept
+      fail(std::to_string(left) + " bytes of trailing data after gzip member " +
+           std::to_string(members_) + " that are not another gzip member");
+    }
+    std::memcpy(in_, next.data(), next.size());  // next_in may point into in_: copy first
+    z_.next_in = reinterpret_cast<Bytef*>(in_);
+    z_.avail_in = static_cast<uInt>(next.size());
+    inflateReset(&z_);
+    ++members_;
+  }
+  return produced;
+}
+
+InputStream::InputStream(std::string name, int fd, std::string_view bytes, std::size_t size)
+    : name_(std::move(name)), fd_(fd), memory_(bytes), size_(size) {
+  char head[2];
+  std::size_t got = 0;
+  while (got < sizeof head) {
+    const std::size_t n = pull(head + got, sizeof head - got);
+    if (n == 0) break;
+    got += n;
+  }
+  peeked_.assign(head, got);
+  if (!is_gzip_magic(peeked_)) return;
+  gzip_ = std::make_unique<GzipInflater>([this](char* o, std::size_t n) { return pull(o, n); },
+                                         name_);
+  unsigned char trailer[4] = {0, 0, 0, 0};
+  if (size_ >= 18 && fd_ >= 0 && ::pread(fd_, trailer, 4, off_t(size_ - 4)) != 4) return;
+  if (size_ >= 18 && fd_ < 0) std::memcpy(trailer, memory_.data() + size_ - 4, 4);
+  const std::size_t isize = std::size_t(trailer[0]) | std::size_t(trailer[1]) << 8 |
+                            std::size_t(trailer[2]) << 16 | std::size_t(trailer[3]) << 24;
+  // Text deflates 3 to 10 times; a trailer claiming more than 64 is not believed (a bomb).
+  gzip_size_ = isize <= size_ * 64 ? isize : 0;
+}
+
+InputStream::~InputStream() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::unique_ptr<InputStream> InputStream::file(const std::string& path) {
+  const std::string name = "'" + path + "'";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error("cannot open " + name + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw Error("cannot read " + name + ": it is a directory, not a file");
+  }
+  const std::size_t size = S_ISREG(st.st_mode) ? std::size_t(st.st_size) : 0;
+  return std::unique_ptr<InputStream>(new InputStream(path, fd, {}, size));
+}
+
+std::unique_ptr<InputStream> InputStream::memory(std::string_view bytes, const std::string& name) {
+  return std::unique_ptr<InputStream>(new InputStream(name, -1, bytes, bytes.size()));
+}
+
+std::size_t InputStream::pull(char* out, std::size_t size) {
+  if (!peeked_.empty()) {
+    const std::size_t n = std::min(size, peeked_.size());
+    std::memcpy(out, peeked_.data(), n);
+    peeked_.erase(0, n);
+    return n;
+  }
+  if (fd_ < 0) {
+    const std::size_t n = std::min(size, memory_.size() - std::min(memory_.size(), raw_read_));
+    if (n == 0) return 0;  // memory_ may be empty, its data() null
+    std::memcpy(out, memory_.data() + raw_read_, n);
+    raw_read_ += n;
+    return n;
+  }
+  for (;;) {
+    const ssize_t n = ::read(fd_, out, size);
+    if (n >= 0) {
+      raw_read_ += std::size_t(n);
+      return std::size_t(n);
+    }
+    if (errno != EINTR) throw Error("cannot read '" + name_ + "': " + std::strerror(errno));
+  }
+}
+
+std::size_t InputStream::read(char* out, std::size_t size) {
+  if (gzip_) return gzip_->read(out, size);
+  std::size_t got = 0;
+  while (got < size) {
+    const std::size_t n = pull(out + got, size - got);
+    if (n == 0) break;
+    got += n;
+  }
+  return got;
+}
+
+}  // namespace dptrain::detail
