@@ -1,10 +1,13 @@
 #include "gemm_onednn.hpp"
 
 #include <omp.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -39,6 +42,38 @@ class OneOpenMpThread {
   int saved_;
 };
 
+// Note [Signals during oneDNN kernels]. oneDNN's generated f32 GEMM kernels ("gemm:jit": every
+// matmul on an AVX2-only CPU, some shapes on AVX-512) point RSP into heap memory while they run
+// (oneDNN issue 4845, fixed in oneDNN 3.11; Debian 12 ships 2.7). A signal handled on that
+// thread meanwhile gets its frame written by the kernel onto the heap: `timeout ... dptrain train
+// --save-every 1` aborted with "corrupted size vs. prev_size" after the SIGTERM handler ran, and
+// a Python fit interrupted by Ctrl-C crashed. tests/onednn_signal_test.cpp shows it in a second
+// under ONEDNN_MAX_CPU_ISA=AVX2. So a primitive whose implementation is not brgemm runs with
+// every asynchronous signal blocked on its thread (SignalsHeld): a signal arriving then stays
+// pending until the product returns (microseconds to milliseconds) and is handled there. The
+// synchronous signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) are left alone, and so
+// are brgemm's kernels (AVX-512), which keep RSP. Cost: two pthread_sigmask calls per product,
+// about 0.4 us measured, against the 0.1 MFLOP or more of any product oneDNN runs (onednn_runs).
+class SignalsHeld {
+ public:
+  explicit SignalsHeld(bool hold) : held_(hold) {
+    if (!held_) return;
+    sigset_t block;
+    sigfillset(&block);
+    for (const int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS}) sigdelset(&block, s);
+    pthread_sigmask(SIG_BLOCK, &block, &saved_);
+  }
+  ~SignalsHeld() {
+    if (held_) pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+  }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  bool held_;
+  sigset_t saved_{};
+};
+
 struct Key {
   std::size_t m, n, k, lda, ldb, ldc;
   bool ta, tb, bias;
@@ -68,6 +103,8 @@ struct Matmul {
   dnnl::matmul primitive;
   memory a, b, c, bias, scratchpad;
   std::vector<char> scratch;
+  /// Note [Signals during oneDNN kernels]: not a brgemm implementation.
+  bool holds_signals = true;
 
   explicit Matmul(const Key& key) {
     const auto f32 = memory::data_type::f32;
@@ -92,6 +129,7 @@ struct Matmul {
         key.bias ? dnnl::matmul::desc(ad, bd, biasd, cd) : dnnl::matmul::desc(ad, bd, cd);
     const dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
     primitive = dnnl::matmul(pd);
+    holds_signals = std::string_view(pd.impl_info_str()).substr(0, 4) != "brg:";
     scratch.resize(std::max<std::size_t>(1, pd.scratchpad_desc().get_size()));
     a = memory(ad, cpu_engine(), nullptr);
     b = memory(bd, cpu_engine(), nullptr);
@@ -158,6 +196,7 @@ void run(GemmCache* cache, const Key& key, const void* a, const void* b, float* 
       mm.bias.set_data_handle(const_cast<float*>(bias));
       args[count++].memory = mm.bias.get();
     }
+    const SignalsHeld held(mm.holds_signals);
     dnnl::error::wrap_c_api(
         dnnl_primitive_execute(mm.primitive.get(), use.stream().get(), count, args),
         "could not execute a matmul");
