@@ -7,10 +7,10 @@
 #   - it finished: exit 0 and a params_hash line;
 #   - it stopped: exit 128 + the signal, "stopped by" on stderr, and a checkpoint that
 #     `dptrain eval` loads;
-# or, for a signal that came before the handlers were installed, exit 128 + the signal with no
-# "stopping" line at all. Never 134 (abort: glibc's heap checks), 139 (SIGSEGV), an abort by a
-# repeated copy of the one signal (Note [Repeated signals] in stop_signals.cpp), another status,
-# or a sanitizer report.
+# or, for a signal that came before the handlers were installed or while the data were loading,
+# exit 128 + the signal with no checkpoint (and no "stopping" line, or the "while loading" one).
+# Never 134 (abort: glibc's heap checks), 139 (SIGSEGV), an abort by a repeated copy of the one
+# signal (Note [Repeated signals] in stop_signals.cpp), another status, or a sanitizer report.
 #
 #   DPTRAIN_STORM_RUNS=N   runs (default 50, under a minute in Release; 1000 for a soak by hand)
 #   DPTRAIN_STORM_SEED=N   repeats a sequence of moments, signals and ways
@@ -86,7 +86,12 @@ for i in $(seq "$runs"); do
   if [[ $rc -eq 0 ]]; then
     grep -q params_hash= out && finished=$((finished + 1)) || verdict="exit 0 without params_hash"
   elif [[ $rc -eq $((128 + signal)) ]]; then
-    if grep -q "stopped by" err; then
+    if grep -q "while loading the data; nothing was trained or written" err; then
+      # Note [Stops while loading]: ended at once, before any step or checkpoint.
+      if [[ -e m.dpt ]]; then verdict="stopped while loading, yet a checkpoint was written"; else
+        early=$((early + 1))
+      fi
+    elif grep -q "stopped by" err; then
       if [[ -e m.dpt ]] && loads; then
         stopped=$((stopped + 1))
       else
@@ -108,7 +113,7 @@ for i in $(seq "$runs"); do
     bad=$((bad + 1))
   fi
 done
-echo "# finished $finished, stopped with a checkpoint $stopped, signalled before the handlers $early, bad $bad"
+echo "# finished $finished, stopped with a checkpoint $stopped, signalled before the handlers or while loading $early, bad $bad"
 [[ $bad -eq 0 ]] && ok "$runs signalled runs: no crash, every stop checkpointed and loadable" ||
   not_ok "$runs signalled runs" "$bad bad (DPTRAIN_STORM_SEED=$seed)"
 
