@@ -154,7 +154,7 @@ fi
 run scale --layers 8,256,256,4 --batch-size 128 --parallelism data,Gx2 --threads 1,2,3,4 "${FAST[@]}" \
   --project 8 --out "$TMP/groups.csv"
 if [[ $RC -eq 0 ]] && "$PYTHON" - "$TMP/groups.csv" "$TMP/groups.json" <<'EOF' >"$TMP/check" 2>&1; then
-import csv, json, sys
+import csv, json, re, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 got = sorted((r["parallelism"], int(r["threads"])) for r in rows)
 assert got == [("Gx2", 2), ("Gx2", 4), ("data", 1), ("data", 2), ("data", 3), ("data", 4)], got
@@ -194,7 +194,7 @@ expect_error "unknown backend" "unknown backend 'fast'" --backend fast
 
 # ---- the cost model's projection (--project): plan and split per core count ---------------------
 run scale --model C --threads 1,2 "${FAST[@]}" --project 16,32 --mem-bandwidth 50 --out "$TMP/proj.csv"
-if [[ $RC -eq 0 ]] && grep -Eq "^PROJECTION 16 +(data/owner|data/buffers|intra) " "$OUT" &&
+if [[ $RC -eq 0 ]] && grep -Eq "^PROJECTION 16 +(data/owner|data/buffers|intra|[0-9]+x[0-9]+/(owner|buffers)) " "$OUT" &&
   grep -Eq "^PROJECTION 32 " "$OUT" && ! grep -Eq "^PROJECTION (64|128) " "$OUT" &&
   grep -q "compute  exchange   update    sync" "$OUT" && grep -q "memory bandwidth 50 GB/s" "$OUT" &&
   grep -q "predicted (cost model) vs measured" "$OUT"; then
@@ -215,7 +215,10 @@ assert proj["assumptions"]["mem_bandwidth_gbs_per_socket"] == 50
 assert proj["assumptions"]["sync_latency_us"] is None  # extrapolated
 assert [p["cores"] for p in proj["points"]] == [16, 32]
 for p in proj["points"]:
-    assert p["plan"] in ("data/owner", "data/buffers", "intra"), p
+    # the cheapest plan the model predicts, G x T groups included (which wins depends on the
+    # calibration's timings: under a sanitizer 2x8/owner can)
+    assert re.fullmatch(r"data/owner|data/buffers|intra|\d+x\d+/(owner|buffers)", p["plan"]), p
+    assert p["plan"] in p["step_us_by_plan"], p
     parts = p["compute_us"] + p["exchange_us"] + p["update_us"] + p["sync_us"]
     assert abs(parts - p["step_us"]) <= 1e-6 * p["step_us"], p
     assert p["step_us"] == min(p["step_us_by_plan"].values()), p
