@@ -154,7 +154,7 @@ fi
 run scale --layers 8,256,256,4 --batch-size 128 --parallelism data,Gx2 --threads 1,2,3,4 "${FAST[@]}" \
   --project 8 --out "$TMP/groups.csv"
 if [[ $RC -eq 0 ]] && "$PYTHON" - "$TMP/groups.csv" "$TMP/groups.json" <<'EOF' >"$TMP/check" 2>&1; then
-import csv, json, re, sys
+import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 got = sorted((r["parallelism"], int(r["threads"])) for r in rows)
 assert got == [("Gx2", 2), ("Gx2", 4), ("data", 1), ("data", 2), ("data", 3), ("data", 4)], got
@@ -204,7 +204,7 @@ else
     "exit $RC: $(grep -m 3 PROJECTION "$OUT")"
 fi
 if "$PYTHON" - "$TMP/proj.csv" "$TMP/proj.json" <<'EOF' >"$TMP/check" 2>&1; then
-import csv, json, sys
+import csv, json, re, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 doc = json.load(open(sys.argv[2]))
 for r in rows:
