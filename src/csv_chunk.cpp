@@ -25,7 +25,9 @@ namespace dptrain::csv_detail {
 // chunk before it was read to its end (or the exact reader reached its start at a row
 // boundary), so a chunk that begins inside a quoted field is never taken as rows.
 
-bool fast_delimiter(char d) { return d == ',' || d == ';' || d == '\t' || d == '|'; }
+bool fast_delimiter(char d) {
+  return d == ',' || d == ';' || d == '\t' || d == '|';
+}
 
 void ChunkRows::clear() {
   x.clear();
@@ -45,7 +47,9 @@ const char* find(const char* p, const char* e, char c) {
   return static_cast<const char*>(std::memchr(p, c, std::size_t(e - p)));
 }
 
-bool blank(char c, char delimiter) { return (c == ' ' || c == '\t') && c != delimiter; }
+bool blank(char c, char delimiter) {
+  return (c == ' ' || c == '\t') && c != delimiter;
+}
 
 /// A field's text without surrounding blanks (' ', '\t', '\r', as table_detail::trim).
 std::string_view trimmed(const char* b, const char* e) {
@@ -126,7 +130,7 @@ class LineParser {
     const char* p = b;
     for (std::size_t c = 0; c < l_.columns; ++c) {
       while (p < e && blank(*p, l_.delimiter)) ++p;
-      if (const char* next = plain_number(c, p, e)) {  // the common case, in one pass
+      if (const char* next = plain_number(c, p, e)) {            // the common case, in one pass
         if ((next == e) != (c + 1 == l_.columns)) return false;  // too few or too many fields
         p = next + 1;
         continue;

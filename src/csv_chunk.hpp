@@ -23,15 +23,15 @@ bool fast_delimiter(char delimiter);
 
 /// The rows of one chunk, as far as the fast path could read them.
 struct ChunkRows {
-  std::vector<float> x;           ///< rows x (columns - label columns) features
-  std::vector<float> targets;     ///< a numeric label column's values
-  std::string label_text;         ///< text labels back to back (text_label)
+  std::vector<float> x;                  ///< rows x (columns - label columns) features
+  std::vector<float> targets;            ///< a numeric label column's values
+  std::string label_text;                ///< text labels back to back (text_label)
   std::vector<std::uint32_t> label_end;  ///< end of each row's label in label_text
   std::vector<std::uint32_t> row_line;   ///< each row's line, counted from the chunk's start
   std::size_t rows = 0;
-  std::size_t lines = 0;      ///< physical lines read (comments and blank lines included)
-  std::size_t stop = 0;       ///< bytes read: whole lines, up to the line refused or the end
-  bool refused = false;       ///< the line at `stop` is one for the exact reader
+  std::size_t lines = 0;  ///< physical lines read (comments and blank lines included)
+  std::size_t stop = 0;   ///< bytes read: whole lines, up to the line refused or the end
+  bool refused = false;   ///< the line at `stop` is one for the exact reader
   void clear();
 };
 

@@ -25,7 +25,8 @@ using namespace table_detail;
 
 namespace {
 
-// ---- the exact reader (libcsv) --------------------------------------------------------------------
+// ---- the exact reader (libcsv)
+// --------------------------------------------------------------------
 
 struct CsvState {
   CsvState(const std::string& source, const TableOptions& options)
@@ -138,8 +139,8 @@ class ExactReader {
     std::size_t next_stop = 0;
     while (pos < cut) {
       while (next_stop < stops.size() && stops[next_stop] < pos) ++next_stop;
-      if (stop_clean && clean() && (stops.empty() || (next_stop < stops.size() &&
-                                                       stops[next_stop] == pos)))
+      if (stop_clean && clean() &&
+          (stops.empty() || (next_stop < stops.size() && stops[next_stop] == pos)))
         return pos;
       const std::size_t end = line_end(text, pos);
       feed_line(text.substr(pos, end - pos));
@@ -220,9 +221,9 @@ namespace {
 using csv_detail::ChunkRows;
 
 /// Note [Streaming CSV]. The input is read a block at a time into one buffer (block: a chunk
-/// of kCsvChunkBytes per worker): the rows up to the block's last line end are parsed, then the unfinished
-/// line moves to the front and the next block follows it. So the text is never held whole:
-/// memory is the float matrix, the buffer, and per worker the rows of its chunk. Lines go to
+/// of kCsvChunkBytes per worker): the rows up to the block's last line end are parsed, then the
+/// unfinished line moves to the front and the next block follows it. So the text is never held
+/// whole: memory is the float matrix, the buffer, and per worker the rows of its chunk. Lines go to
 /// the exact reader until it stands at a row boundary with the columns known (the header, or a
 /// quoted field running over several lines); from there the block is cut at line ends into one
 /// chunk per worker, parsed in parallel by the fast path, and taken in order: a refused line
@@ -232,8 +233,12 @@ class CsvReader {
  public:
   CsvReader(detail::InputStream& in, const std::string& source, const TableOptions& options,
             std::size_t chunk_bytes, bool fast, const CsvProgress* progress = nullptr)
-      : in_(in), source_(source), exact_(source, options), options_(options),
-        chunk_(std::max<std::size_t>(chunk_bytes, 4)), progress_(progress) {
+      : in_(in),
+        source_(source),
+        exact_(source, options),
+        options_(options),
+        chunk_(std::max<std::size_t>(chunk_bytes, 4)),
+        progress_(progress) {
     workers_ = options.pool != nullptr ? options.pool->size() : 1;
     fast_ = fast && csv_detail::fast_delimiter(options.delimiter);
     results_.resize(workers_);
@@ -369,11 +374,11 @@ class CsvReader {
   /// inflation]): an endless or inflating input stops here, not in the kernel's OOM killer.
   void check_memory(std::size_t buffer) {
     const CsvState& s = exact_.state();
-    const double bytes = double(s.builder.bytes()) + double(buffer) +
-                         double(workers_) * double(chunk_) * 2;
-    check_fits_memory(bytes, "'" + source_ + "' (" + std::to_string(s.builder.rows()) +
-                                 " rows read so far)",
-                      ErrorTopic::none);
+    const double bytes =
+        double(s.builder.bytes()) + double(buffer) + double(workers_) * double(chunk_) * 2;
+    check_fits_memory(
+        bytes, "'" + source_ + "' (" + std::to_string(s.builder.rows()) + " rows read so far)",
+        ErrorTopic::none);
   }
 
   detail::InputStream& in_;

@@ -136,8 +136,7 @@ std::size_t read_more(detail::InputStream& in, std::vector<unsigned char>& out, 
 /// Reads an IDX file from `in`: the header first, then exactly the bytes it promises (checked
 /// against memory before they are read), so that a gzip bomb is never inflated whole (Note
 /// [Bounded inflation]); bytes beyond the payload are counted, not kept.
-IdxFile read_idx_file(detail::InputStream& in, const std::string& path,
-                      std::size_t expected_dims) {
+IdxFile read_idx_file(detail::InputStream& in, const std::string& path, std::size_t expected_dims) {
   IdxFile f;
   read_more(in, f.bytes, 4);
   if (f.bytes.size() < 4) throw Error("'" + path + "' is not an IDX file: too short for a header");
@@ -234,7 +233,8 @@ Dataset load_dataset(std::string_view spec, std::uint64_t seed, const TableOptio
     const std::string_view rest = spec.substr(4);
     const auto comma = rest.find(',');
     if (rest.empty() || comma == 0 || comma + 1 == rest.size())
-      throw Error("data spec '" + std::string(spec) + "' must be npy:<features.npy>[,<labels.npy>]");
+      throw Error("data spec '" + std::string(spec) +
+                  "' must be npy:<features.npy>[,<labels.npy>]");
     return load_npy(std::string(rest.substr(0, comma)),
                     comma == rest.npos ? "" : std::string(rest.substr(comma + 1)), table);
   }
@@ -264,9 +264,10 @@ Dataset load_dataset(std::string_view spec, std::uint64_t seed, const TableOptio
     return load_idx(std::string(rest.substr(0, comma)), std::string(rest.substr(comma + 1)));
   }
   if (is_synthetic_name(spec)) return make_synthetic(spec, seed);
-  throw Error("unknown data set '" + std::string(spec) +
-              "' (expected fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, "
-              "csv:<path>, npy:<x.npy>[,<y.npy>], sqlite:<db-path>, xor, square, blobs8 or linear)");
+  throw Error(
+      "unknown data set '" + std::string(spec) +
+      "' (expected fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, "
+      "csv:<path>, npy:<x.npy>[,<y.npy>], sqlite:<db-path>, xor, square, blobs8 or linear)");
 }
 
 }  // namespace dptrain

@@ -19,7 +19,9 @@ GzipInflater::GzipInflater(Pull pull, std::string name)
   if (inflateInit2(&z_, 15 + 16) != Z_OK) throw std::bad_alloc();  // 16: gzip wrapper only
 }
 
-GzipInflater::~GzipInflater() { inflateEnd(&z_); }
+GzipInflater::~GzipInflater() {
+  inflateEnd(&z_);
+}
 
 void GzipInflater::fail(const std::string& why) {
   done_ = true;
@@ -85,8 +87,8 @@ InputStream::InputStream(std::string name, int fd, std::string_view bytes, std::
   }
   peeked_.assign(head, got);
   if (!is_gzip_magic(peeked_)) return;
-  gzip_ = std::make_unique<GzipInflater>([this](char* o, std::size_t n) { return pull(o, n); },
-                                         name_);
+  gzip_ =
+      std::make_unique<GzipInflater>([this](char* o, std::size_t n) { return pull(o, n); }, name_);
   unsigned char trailer[4] = {0, 0, 0, 0};
   if (size_ >= 18 && fd_ >= 0 && ::pread(fd_, trailer, 4, off_t(size_ - 4)) != 4) return;
   if (size_ >= 18 && fd_ < 0) std::memcpy(trailer, memory_.data() + size_ - 4, 4);

@@ -6,8 +6,8 @@
 
 #include <cstddef>
 #include <functional>
-#include <string>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace dptrain::detail {

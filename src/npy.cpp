@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <tuple>
 
 #include "dptrain/error.hpp"
@@ -32,8 +32,7 @@ std::string NpyHeader::describe() const {
   std::string s = kKinds[k];
   if (kind != 'b') s += std::to_string(item_size * 8);
   s += " (";
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + (shape.size() == 1 ? ",)" : ")");
 }
 
@@ -135,7 +134,7 @@ class HeaderParser {
                     d[1] != '\0' && std::strchr("fiub", d[1]) != nullptr && d[2] >= '1' &&
                     d[2] <= '8';
     const std::size_t size = ok ? std::size_t(d[2] - '0') : 0;
-    const bool sized = !ok            ? false
+    const bool sized = !ok           ? false
                        : d[1] == 'f' ? size == 4 || size == 8
                        : d[1] == 'b' ? size == 1
                                      : size == 1 || size == 2 || size == 4 || size == 8;
@@ -173,7 +172,8 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& name) {
                 " bytes, more than the file or 1 MiB holds");
   const std::string_view text = bytes.substr(start, length);
   if (text.empty() || text.back() != '\n')
-    throw Error("'" + name + "' is not a .npy file dptrain reads: its header does not end in a "
+    throw Error("'" + name +
+                "' is not a .npy file dptrain reads: its header does not end in a "
                 "line feed");
   NpyHeader h = HeaderParser(text.substr(0, text.size() - 1), name).parse();
   h.data_offset = start + length;
@@ -207,8 +207,10 @@ double value_at(const NpyHeader& h, const unsigned char* data, std::size_t i) {
     return double(v);
   };
   switch (h.kind) {
-    case 'f': return h.item_size == 4 ? as(float()) : as(double());
-    case 'b': return bits != 0;
+    case 'f':
+      return h.item_size == 4 ? as(float()) : as(double());
+    case 'b':
+      return bits != 0;
     case 'u':
       return h.item_size == 1   ? as(std::uint8_t())
              : h.item_size == 2 ? as(std::uint16_t())
@@ -357,8 +359,7 @@ Dataset load_npy(const std::string& features_path, const std::string& labels_pat
   return d;
 }
 
-void attach_npy_labels(Dataset& data, const std::string& labels_path,
-                       const TableOptions& options) {
+void attach_npy_labels(Dataset& data, const std::string& labels_path, const TableOptions& options) {
   if (data.labelled()) throw Error("data '" + data.source + "' already has labels");
   const std::shared_ptr<Mapping> m = map_file(labels_path);
   set_labels(data, m->bytes(), labels_path, options);

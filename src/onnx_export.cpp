@@ -29,7 +29,8 @@
 // LeakyRelu (alpha kLeakyReluSlope), Tanh, Sigmoid, Softmax (axis 1); identity adds no node.
 // A classifier's label is ArgMax over the probabilities (first maximum, as predicted_class),
 // or p >= 0.5 for one sigmoid unit, then Gather over the class names when the classes have
-// names: an int64 tensor when every name is an integer ("-1", "7"), else a string tensor. Every tensor is fp32 (a bf16 run's checkpoint holds fp32 weights).
+// names: an int64 tensor when every name is an integer ("-1", "7"), else a string tensor. Every
+// tensor is fp32 (a bf16 run's checkpoint holds fp32 weights).
 namespace dptrain {
 
 #if DPTRAIN_HAVE_ONNX
@@ -243,7 +244,9 @@ onnx::ModelProto build_model(const Checkpoint& c) {
 
 }  // namespace
 
-bool onnx_export_available() { return true; }
+bool onnx_export_available() {
+  return true;
+}
 
 std::string encode_onnx(const Checkpoint& c) {
   c.spec.validate();
@@ -270,7 +273,9 @@ std::string encode_onnx(const Checkpoint& c) {
 
 #else  // no ONNX library in this build
 
-bool onnx_export_available() { return false; }
+bool onnx_export_available() {
+  return false;
+}
 
 std::string encode_onnx(const Checkpoint&) {
   throw Error(

@@ -180,12 +180,12 @@ class LabelMapper {
                 std::to_string(names_.size()) + " classes (" + list + ")");
   }
   std::size_t model_classes_ = 0;
-  std::vector<std::string> names_;                     // the model's class names
-  std::unordered_map<std::string, std::int32_t> ids_;  // key -> first-seen id or model class
-  std::vector<std::string> keys_;                      // first-seen id -> key
-  std::vector<std::int32_t> rows_;                     // per row: id (or model class)
-  std::string last_;                                   // add_repeated's cache: the last text,
-  std::int32_t last_id_ = 0;                           // its id
+  std::vector<std::string> names_;                      // the model's class names
+  std::unordered_map<std::string, std::int32_t> ids_;   // key -> first-seen id or model class
+  std::vector<std::string> keys_;                       // first-seen id -> key
+  std::vector<std::int32_t> rows_;                      // per row: id (or model class)
+  std::string last_;                                    // add_repeated's cache: the last text,
+  std::int32_t last_id_ = 0;                            // its id
   std::unordered_map<std::string, std::int32_t> seen_;  // and every text it mapped
 };
 

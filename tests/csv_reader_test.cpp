@@ -59,8 +59,8 @@ std::string numeric_rows(std::size_t rows, std::uint32_t seed, const char* eol =
   std::string s = std::string("a,b,c,label") + eol;
   for (std::size_t r = 0; r < rows; ++r) {
     char line[160];
-    std::snprintf(line, sizeof line, "%.17g,%.6e,%g,%d%s", u(rng), u(rng), u(rng),
-                  int(rng() % 3), eol);
+    std::snprintf(line, sizeof line, "%.17g,%.6e,%g,%d%s", u(rng), u(rng), u(rng), int(rng() % 3),
+                  eol);
     s += line;
   }
   return s;
@@ -160,8 +160,8 @@ TEST(CsvStreaming, GzipFileReadAsItInflates) {
   const std::string text = numeric_rows(3000, 7);
   const std::filesystem::path dir = std::filesystem::temp_directory_path();
   const std::string path = (dir / "dptrain_stream_test.csv.gz").string();
-  std::ofstream(path, std::ios::binary) << test::gzip_member(text.substr(0, 1000))
-                                        << test::gzip_member(text.substr(1000));
+  std::ofstream(path, std::ios::binary)
+      << test::gzip_member(text.substr(0, 1000)) << test::gzip_member(text.substr(1000));
   const Dataset d = load_csv(path, {});
   const Dataset plain = parse_csv(text, "t.csv", {});
   EXPECT_EQ(bits(d.x), bits(plain.x));

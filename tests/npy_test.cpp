@@ -41,10 +41,10 @@ std::string error_of(std::string_view x, std::string_view y = {}, TableOptions o
 }
 
 TEST(Npy, FeaturesAndLabelsOfEveryType) {
-  const std::string x =
-      npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", raw({1., 2., 3., 4., 5., 6.}));
-  const std::string y = npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }",
-                            raw<std::int64_t>({7, -1}));
+  const std::string x = npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }",
+                            raw({1., 2., 3., 4., 5., 6.}));
+  const std::string y =
+      npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", raw<std::int64_t>({7, -1}));
   const Dataset d = parse_npy(x, y, "x.npy", "y.npy", {});
   EXPECT_EQ(d.rows, 2u);
   EXPECT_EQ(d.features, 3u);
@@ -61,8 +61,8 @@ TEST(Npy, FeaturesAndLabelsOfEveryType) {
   EXPECT_EQ(parse_npy(one, {}, "x.npy", "", {}).features, 1u);
   TableOptions regression;
   regression.classification = false;
-  const std::string t = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }",
-                            raw({0.5f, -2.f}));
+  const std::string t =
+      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", raw({0.5f, -2.f}));
   EXPECT_EQ(parse_npy(x, t, "x.npy", "y.npy", regression).targets,
             (std::vector<float>{0.5f, -2.f}));
 }
@@ -76,8 +76,8 @@ TEST(Npy, HostileHeadersAreRefusedWithWhatIsWrong) {
   EXPECT_NE(error_of(npy(ok, two.substr(4))).find("is truncated: its float32 (1, 2) array needs 8"),
             std::string::npos);
   EXPECT_NE(error_of(npy(ok, two + "x")).find("has trailing bytes"), std::string::npos);
-  EXPECT_NE(error_of(npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", "")).find(
-                "has type '|O'"),
+  EXPECT_NE(error_of(npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", ""))
+                .find("has type '|O'"),
             std::string::npos);
   EXPECT_NE(error_of(npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}", ""))
                 .find("not a quoted name"),
@@ -91,8 +91,8 @@ TEST(Npy, HostileHeadersAreRefusedWithWhatIsWrong) {
                 .find("whole numbers"),
             std::string::npos);
   EXPECT_NE(
-      error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}",
-                   ""))
+      error_of(
+          npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", ""))
           .find("absurd shape"),
       std::string::npos);
   EXPECT_NE(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2)} x", two))
@@ -100,17 +100,18 @@ TEST(Npy, HostileHeadersAreRefusedWithWhatIsWrong) {
             std::string::npos);
   EXPECT_NE(error_of(npy(ok, raw({1.f, std::numeric_limits<float>::infinity()}))).find("Inf"),
             std::string::npos);
-  const std::string y3 = npy("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }",
-                             raw({0, 1, 1}));
+  const std::string y3 =
+      npy("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", raw({0, 1, 1}));
   EXPECT_NE(error_of(npy(ok, two), y3).find("'y.npy' holds 3 labels for the 1 rows of 'x.npy'"),
             std::string::npos);
 }
 
 TEST(Npy, Float32FeaturesAreMappedInPlace) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path();
-  const std::string x = (dir / "dptrain_npy_x.npy").string(), y = (dir / "dptrain_npy_y.npy").string();
-  std::ofstream(x, std::ios::binary)
-      << npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", raw({1.f, 2.f, 3.f, 4.f}));
+  const std::string x = (dir / "dptrain_npy_x.npy").string(),
+                    y = (dir / "dptrain_npy_y.npy").string();
+  std::ofstream(x, std::ios::binary) << npy(
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", raw({1.f, 2.f, 3.f, 4.f}));
   std::ofstream(y, std::ios::binary)
       << npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", std::string("\1\0", 2));
   Dataset d = load_npy(x, y, {});

@@ -82,8 +82,7 @@ TEST(OnnxExport, RefusalsWriteNothing) {
     export_onnx(c, path);
     ADD_FAILURE() << "two class names for three classes exported";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("names 2 classes but its model has 3"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("names 2 classes but its model has 3"), std::string::npos)
         << e.what();
   }
   EXPECT_FALSE(std::filesystem::exists(path));

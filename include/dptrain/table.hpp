@@ -32,8 +32,7 @@ Dataset load_csv(const std::string& path, const TableOptions& options);
 /// Told after each block load_csv parses: the rows and the bytes of text (inflated) so far.
 using CsvProgress = std::function<void(std::size_t rows, std::size_t bytes)>;
 /// load_csv, reporting its progress to `progress` (on the calling thread).
-Dataset load_csv(const std::string& path, const TableOptions& options,
-                 const CsvProgress& progress);
+Dataset load_csv(const std::string& path, const TableOptions& options, const CsvProgress& progress);
 
 /// Bytes of text each worker parses at a time.
 inline constexpr std::size_t kCsvChunkBytes = std::size_t(1) << 21;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "arrays.hpp"

@@ -142,8 +142,8 @@ class LoadProgress {
     if (secs < 0.5 || now - last_ < std::chrono::milliseconds(100)) return;
     last_ = now;
     drawn_ = true;
-    std::fprintf(stderr, "\rloading '%s': %zu rows, %.0f MB in %.1fs (%.0f MB/s) ",
-                 path_.c_str(), rows, double(bytes) / 1e6, secs, double(bytes) / 1e6 / secs);
+    std::fprintf(stderr, "\rloading '%s': %zu rows, %.0f MB in %.1fs (%.0f MB/s) ", path_.c_str(),
+                 rows, double(bytes) / 1e6, secs, double(bytes) / 1e6 / secs);
     std::fflush(stderr);
   }
 
@@ -154,8 +154,8 @@ class LoadProgress {
   bool drawn_ = false;
 };
 
-Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
-                       const TableOptions& table, bool progress) {
+Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed, const TableOptions& table,
+                       bool progress) {
   if (!r.count("data") && !r["data"].has_default()) throw Error("--data is required");
   const std::string spec = r["data"].as<std::string>();
   if (spec.starts_with("sqlite:") && table.table.empty() && table.query.empty())

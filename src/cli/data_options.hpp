@@ -36,7 +36,7 @@ Dataset conform_data(Dataset d, const DataSchema& model, const std::string& comm
 
 /// Loads --data (after --limit), validated. With `progress`, a csv: load that takes over half
 /// a second shows its rows and MB/s on stderr when it is a terminal.
-Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed,
-                       const TableOptions& table, bool progress = false);
+Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed, const TableOptions& table,
+                       bool progress = false);
 
 }  // namespace dptrain::cli

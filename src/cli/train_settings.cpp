@@ -403,7 +403,8 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s, bool 
   if (!s.resumed) warn_if_many_classes(d.train);
   if (s.infer_widths) infer_widths(d.train, config.loss, s.widths);
   d.test = load_test_data(r, d.spec, config.seed, table, d.train);
-  d.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  d.load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (s.val_split) {
     auto parts = split_validation(d.train, *s.val_split, config.seed);
     d.train = std::move(parts.first);

@@ -16,7 +16,7 @@ namespace dptrain::cli {
 struct RunSummary {
   std::size_t first_epoch = 0, last_epoch = 0;  ///< 1-based; 0: no epoch trained
   double train_seconds = 0, samples = 0;
-  double load_seconds = 0;  ///< reading the data, before training
+  double load_seconds = 0;     ///< reading the data, before training
   std::size_t best_epoch = 0;  ///< lowest validation loss (early stopping's criterion); 0: none
   std::optional<Evaluation> best;
   bool standardised_targets = false;  ///< --normalize-target: validation in standard units
