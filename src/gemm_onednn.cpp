@@ -44,7 +44,7 @@ class OneOpenMpThread {
 
 // Note [Signals during oneDNN kernels]. oneDNN's generated f32 GEMM kernels ("gemm:jit": every
 // matmul on an AVX2-only CPU, some shapes on AVX-512) point RSP into heap memory while they run
-// (oneDNN issue 4845, fixed in oneDNN 3.11; Debian 12 ships 2.7). A signal handled on that
+// (oneDNN issue 4845, fixed in oneDNN 3.11; Debian 12 ships 2.6.3). A signal handled on that
 // thread meanwhile gets its frame written by the kernel onto the heap: `timeout ... dptrain train
 // --save-every 1` aborted with "corrupted size vs. prev_size" after the SIGTERM handler ran, and
 // a Python fit interrupted by Ctrl-C crashed. tests/onednn_signal_test.cpp shows it in a second
