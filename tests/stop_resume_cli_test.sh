@@ -190,7 +190,10 @@ kill -INT $pid
 kill -CONT $pid
 wait $pid
 rc=$?
-if [[ $rc -eq 130 || $rc -eq 143 ]] && grep -q "stopping at the next step boundary" err1 && ! grep -q "stopped by" err1; then
+# Two threads may take the two signals at once (the one running a oneDNN product holds them,
+# Note [Signals during oneDNN kernels]): the abort can then overtake the first handler's
+# "stopping at the next step boundary" line, so only the outcome is asserted: no clean stop.
+if [[ $rc -eq 130 || $rc -eq 143 ]] && ! grep -q "stopped by" err1; then
   ok "a second signal aborts at once (exit $rc, no clean stop)"
 else
   not_ok "second signal" "rc=$rc: $(cat err1)"
