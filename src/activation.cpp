@@ -9,35 +9,6 @@
 
 namespace dptrain {
 
-Activation parse_activation(std::string_view name) {
-  if (name == "identity" || name == "linear") return Activation::identity;
-  if (name == "sigmoid") return Activation::sigmoid;
-  if (name == "tanh") return Activation::tanh;
-  if (name == "relu") return Activation::relu;
-  if (name == "leaky_relu") return Activation::leaky_relu;
-  if (name == "softmax") return Activation::softmax;
-  throw Error("unknown activation '" + std::string(name) +
-              "' (expected identity, sigmoid, tanh, relu, leaky_relu or softmax)");
-}
-
-const char* activation_name(Activation activation) {
-  switch (activation) {
-    case Activation::identity:
-      return "identity";
-    case Activation::sigmoid:
-      return "sigmoid";
-    case Activation::tanh:
-      return "tanh";
-    case Activation::relu:
-      return "relu";
-    case Activation::leaky_relu:
-      return "leaky_relu";
-    case Activation::softmax:
-      return "softmax";
-  }
-  return "?";
-}
-
 namespace {
 
 template <class T>

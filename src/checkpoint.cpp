@@ -40,8 +40,7 @@ json spec_to_json(const ModelSpec& spec) {
     else
       layers.push_back({{"kind", "dropout"}, {"rate", l.rate}});
   }
-  const char* init = spec.init == Init::he ? "he" : spec.init == Init::glorot ? "glorot" : "auto";
-  return {{"inputs", spec.inputs}, {"init", init}, {"layers", layers}};
+  return {{"inputs", spec.inputs}, {"init", kInitNames.name(spec.init)}, {"layers", layers}};
 }
 
 /// A size or count in the metadata. nlohmann's get<std::size_t>() casts floats (undefined
@@ -59,10 +58,11 @@ std::uint64_t whole(const json& parent, const char* key) {
 ModelSpec spec_from_json(const json& j) {
   ModelSpec spec;
   spec.inputs = whole(j, "inputs");
-  const std::string init = j.at("init").get<std::string>();
-  if (init != "he" && init != "glorot" && init != "auto")
-    throw Error("'init' must be he, glorot or auto, not '" + init + "'");
-  spec.init = init == "he" ? Init::he : init == "glorot" ? Init::glorot : Init::automatic;
+  try {
+    spec.init = kInitNames.parse(j.at("init").get<std::string>());
+  } catch (const Error& e) {
+    throw Error(std::string("'init': ") + e.what());
+  }
   for (const json& l : j.at("layers")) {
     const std::string kind = l.at("kind").get<std::string>();
     if (kind == "dense")

@@ -142,17 +142,15 @@ namespace {
 std::pair<std::vector<std::pair<std::size_t, std::size_t>>, std::size_t> layout(
     const ModelSpec& spec) {
   std::vector<std::pair<std::size_t, std::size_t>> blocks;
-  std::vector<std::size_t> widths;
-  std::size_t in = spec.inputs, offset = 0;
-  for (const LayerSpec& l : spec.layers) {
-    if (l.kind != LayerSpec::Kind::dense) continue;
-    blocks.emplace_back(offset, in * l.units);
-    offset += round_up_to_cache_line<float>(in * l.units);
-    widths.push_back(in = l.units);
+  const std::vector<std::size_t> widths = spec.widths();
+  std::size_t offset = 0;
+  for (std::size_t k = 0; k + 1 < widths.size(); ++k) {
+    blocks.emplace_back(offset, widths[k] * widths[k + 1]);
+    offset += round_up_to_cache_line<float>(widths[k] * widths[k + 1]);
   }
-  for (const std::size_t w : widths) {
-    blocks.emplace_back(offset, w);
-    offset += round_up_to_cache_line<float>(w);
+  for (std::size_t k = 1; k < widths.size(); ++k) {
+    blocks.emplace_back(offset, widths[k]);
+    offset += round_up_to_cache_line<float>(widths[k]);
   }
   return {blocks, offset};
 }

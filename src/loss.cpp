@@ -8,25 +8,6 @@
 
 namespace dptrain {
 
-Loss parse_loss(std::string_view name) {
-  if (name == "mse") return Loss::mse;
-  if (name == "bce") return Loss::bce;
-  if (name == "ce") return Loss::ce;
-  throw Error("unknown loss '" + std::string(name) + "' (expected mse, bce or ce)");
-}
-
-const char* loss_name(Loss loss) {
-  switch (loss) {
-    case Loss::mse:
-      return "mse";
-    case Loss::bce:
-      return "bce";
-    case Loss::ce:
-      return "ce";
-  }
-  return "?";
-}
-
 void check_loss_fits(Loss loss, Activation output, std::size_t outputs) {
   if (loss == Loss::bce && output != Activation::sigmoid)
     throw Error(

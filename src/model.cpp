@@ -53,6 +53,13 @@ void ModelSpec::validate() const {
   }
 }
 
+std::vector<std::size_t> ModelSpec::widths() const {
+  std::vector<std::size_t> w{inputs};
+  for (const LayerSpec& l : layers)
+    if (l.kind == LayerSpec::Kind::dense) w.push_back(l.units);
+  return w;
+}
+
 void ModelSpec::check_sizes() const {
   const auto too_wide = [](std::size_t w) { return w > kMaxLayerWidth; };
   double parameters = 0, in = double(inputs);

@@ -10,26 +10,6 @@
 
 namespace dptrain {
 
-Normalization parse_normalization(std::string_view name) {
-  if (name == "none") return Normalization::none;
-  if (name == "standard") return Normalization::standard;
-  if (name == "minmax") return Normalization::minmax;
-  throw Error("unknown normalization '" + std::string(name) +
-              "' (expected none, standard or minmax)");
-}
-
-const char* normalization_name(Normalization n) {
-  switch (n) {
-    case Normalization::none:
-      return "none";
-    case Normalization::standard:
-      return "standard";
-    case Normalization::minmax:
-      return "minmax";
-  }
-  return "?";
-}
-
 Normalizer Normalizer::fit(Normalization kind, const Dataset& train) {
   Normalizer n;
   n.kind = kind;

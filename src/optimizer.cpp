@@ -9,38 +9,6 @@
 
 namespace dptrain {
 
-OptimizerKind parse_optimizer(std::string_view name) {
-  if (name == "sgd") return OptimizerKind::sgd;
-  if (name == "momentum") return OptimizerKind::momentum;
-  if (name == "nesterov") return OptimizerKind::nesterov;
-  if (name == "adagrad") return OptimizerKind::adagrad;
-  if (name == "rmsprop") return OptimizerKind::rmsprop;
-  if (name == "adam") return OptimizerKind::adam;
-  if (name == "adamw") return OptimizerKind::adamw;
-  throw Error("unknown optimizer '" + std::string(name) +
-              "' (expected sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw)");
-}
-
-const char* optimizer_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::sgd:
-      return "sgd";
-    case OptimizerKind::momentum:
-      return "momentum";
-    case OptimizerKind::nesterov:
-      return "nesterov";
-    case OptimizerKind::adagrad:
-      return "adagrad";
-    case OptimizerKind::rmsprop:
-      return "rmsprop";
-    case OptimizerKind::adam:
-      return "adam";
-    case OptimizerKind::adamw:
-      return "adamw";
-  }
-  return "?";
-}
-
 double OptimizerConfig::effective_epsilon() const {
   if (epsilon >= 0) return epsilon;
   return kind == OptimizerKind::adagrad ? 1e-10 : 1e-8;

@@ -8,26 +8,6 @@
 
 namespace dptrain {
 
-ScheduleKind parse_schedule(std::string_view name) {
-  if (name == "constant") return ScheduleKind::constant;
-  if (name == "step") return ScheduleKind::step;
-  if (name == "cosine") return ScheduleKind::cosine;
-  throw Error("unknown learning-rate schedule '" + std::string(name) +
-              "' (expected constant, step or cosine)");
-}
-
-const char* schedule_name(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::constant:
-      return "constant";
-    case ScheduleKind::step:
-      return "step";
-    case ScheduleKind::cosine:
-      return "cosine";
-  }
-  return "?";
-}
-
 void ScheduleConfig::validate() const {
   if (kind == ScheduleKind::step && step_epochs == 0)
     throw Error("step schedule needs at least 1 epoch between decays", ErrorTopic::schedule);

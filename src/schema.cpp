@@ -25,25 +25,6 @@ bool parse_number(const std::string& s, double& out) {
 
 }  // namespace
 
-const char* task_name(Task t) {
-  switch (t) {
-    case Task::classification:
-      return "classification";
-    case Task::regression:
-      return "regression";
-    case Task::unknown:
-      break;
-  }
-  return "unknown";
-}
-
-Task parse_task(const std::string& name) {
-  if (name == "unknown") return Task::unknown;
-  if (name == "classification") return Task::classification;
-  if (name == "regression") return Task::regression;
-  throw Error("unknown task '" + name + "' (expected classification, regression or unknown)");
-}
-
 std::string DataSchema::class_name(std::size_t i) const {
   return i < class_names.size() ? class_names[i] : std::to_string(i);
 }

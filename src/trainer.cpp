@@ -205,12 +205,7 @@ void Trainer::restore(const Checkpoint& c) {
 
 void Trainer::shuffle_order(std::size_t n) {
   // The epoch's order is a pure function of (seed, epoch): resumable and thread-count free.
-  order_.resize(n);
-  std::iota(order_.begin(), order_.end(), 0u);
-  if (config_.shuffle) {
-    Rng rng(hash_position(config_.seed, kStreamShuffle, epochs_done_));
-    for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[rng.below(i)]);
-  }
+  epoch_order(config_.seed, epochs_done_, config_.shuffle, n, order_);
 }
 
 void Trainer::check_progress_fits(const Dataset& data, const DataFingerprint& now) const {
@@ -268,6 +263,8 @@ EpochResult Trainer::train_epoch(BatchSource& source) {
   const AbandonOnThrow guard(progress_);
   fingerprint_ = {};  // streamed batches: unknown
   source.start_epoch(epochs_done_);
+  if (const std::size_t n = source.rows_per_epoch())
+    steps_per_epoch_ = (n + config_.batch_size - 1) / config_.batch_size;
   Dataset batch;
   std::vector<std::uint32_t> rows;
   for (std::size_t s = 0; s < progress_.steps; ++s)

@@ -126,8 +126,8 @@ TEST(Checkpoint, ForgedFieldsAreRefusedNamingTheField) {
     return std::regex_replace(meta, std::regex(R"("init":"[a-z]+")"), R"("init":"lecun")");
   });
   EXPECT_EQ(decode_error(init),
-            "checkpoint 'm.dpt' has invalid metadata: 'init' must be he, glorot or auto, not "
-            "'lecun'");
+            "checkpoint 'm.dpt' has invalid metadata: 'init': unknown initialisation 'lecun' "
+            "(expected auto, he or glorot)");
 }
 
 TEST(Checkpoint, ResumeEqualsUninterruptedEvenWithOtherThreadCount) {

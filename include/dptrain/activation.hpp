@@ -4,17 +4,33 @@
 #include <cstddef>
 #include <string_view>
 
+#include "dptrain/names.hpp"
+
 namespace dptrain {
 
 enum class Activation { identity, sigmoid, tanh, relu, leaky_relu, softmax };
+/// Note [Name tables]; "linear" is accepted for identity.
+inline constexpr NameTable<Activation, 6, 1> kActivationNames{
+    "activation",
+    {{{Activation::identity, "identity"},
+      {Activation::sigmoid, "sigmoid"},
+      {Activation::tanh, "tanh"},
+      {Activation::relu, "relu"},
+      {Activation::leaky_relu, "leaky_relu"},
+      {Activation::softmax, "softmax"}}},
+    {{{Activation::identity, "linear"}}}};
+static_assert(kActivationNames.complete_through(Activation::softmax));
 
 /// Slope of leaky_relu for negative inputs.
 inline constexpr double kLeakyReluSlope = 0.01;
 
-/// Parses "identity", "sigmoid", "tanh", "relu", "leaky_relu" or "softmax"; throws
-/// dptrain::Error naming the value otherwise.
-Activation parse_activation(std::string_view name);
-const char* activation_name(Activation activation);
+/// Throws dptrain::Error naming the value unless kActivationNames has it.
+inline Activation parse_activation(std::string_view name) {
+  return kActivationNames.parse(name);
+}
+inline const char* activation_name(Activation a) {
+  return kActivationNames.name(a);
+}
 
 /// In place: values (rows x cols, row-major) go from pre-activation z to a = f(z). softmax
 /// normalises each row (max-subtracted, so large logits do not overflow).

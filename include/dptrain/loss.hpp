@@ -12,14 +12,23 @@
 #include <string_view>
 
 #include "dptrain/activation.hpp"
+#include "dptrain/names.hpp"
 
 namespace dptrain {
 
 enum class Loss { mse, bce, ce };
+/// Note [Name tables].
+inline constexpr NameTable<Loss, 3> kLossNames{
+    "loss", {{{Loss::mse, "mse"}, {Loss::bce, "bce"}, {Loss::ce, "ce"}}}};
+static_assert(kLossNames.complete_through(Loss::ce));
 
-/// Parses "mse", "bce" or "ce"; throws dptrain::Error otherwise.
-Loss parse_loss(std::string_view name);
-const char* loss_name(Loss loss);
+/// Throws dptrain::Error naming the value unless kLossNames has it.
+inline Loss parse_loss(std::string_view name) {
+  return kLossNames.parse(name);
+}
+inline const char* loss_name(Loss loss) {
+  return kLossNames.name(loss);
+}
 
 /// Throws dptrain::Error when the loss does not fit the output layer (bce needs sigmoid, ce needs
 /// softmax with at least 2 outputs) or the output layer cannot learn (softmax over one unit is

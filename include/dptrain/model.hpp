@@ -17,6 +17,7 @@
 #include "dptrain/data.hpp"
 #include "dptrain/dense.hpp"
 #include "dptrain/gemm.hpp"
+#include "dptrain/names.hpp"
 
 namespace dptrain {
 
@@ -34,6 +35,10 @@ struct LayerSpec {
 };
 
 enum class Init { automatic, glorot, he };  ///< automatic: He for relu/leaky_relu, else Glorot
+/// Note [Name tables].
+inline constexpr NameTable<Init, 3> kInitNames{
+    "initialisation", {{{Init::automatic, "auto"}, {Init::he, "he"}, {Init::glorot, "glorot"}}}};
+static_assert(kInitNames.complete_through(Init::he));
 
 struct ModelSpec {
   std::size_t inputs = 0;
@@ -52,6 +57,8 @@ struct ModelSpec {
   /// parameter count whose training memory exceeds this machine's (limits.hpp).
   void check_sizes() const;
   std::size_t outputs() const;
+  /// {inputs, then each dense layer's units}: the widths mlp() takes.
+  std::vector<std::size_t> widths() const;
   Activation output_activation() const;
   /// e.g. "784-128(relu)-10(softmax)".
   std::string describe() const;

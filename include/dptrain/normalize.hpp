@@ -8,14 +8,26 @@
 
 #include "dptrain/data.hpp"
 #include "dptrain/model.hpp"
+#include "dptrain/names.hpp"
 
 namespace dptrain {
 
 enum class Normalization { none, standard, minmax };
+/// Note [Name tables].
+inline constexpr NameTable<Normalization, 3> kNormalizationNames{
+    "normalization",
+    {{{Normalization::none, "none"},
+      {Normalization::standard, "standard"},
+      {Normalization::minmax, "minmax"}}}};
+static_assert(kNormalizationNames.complete_through(Normalization::minmax));
 
-/// Parses "none", "standard" or "minmax".
-Normalization parse_normalization(std::string_view name);
-const char* normalization_name(Normalization n);
+/// Throws dptrain::Error naming the value unless kNormalizationNames has it.
+inline Normalization parse_normalization(std::string_view name) {
+  return kNormalizationNames.parse(name);
+}
+inline const char* normalization_name(Normalization n) {
+  return kNormalizationNames.name(n);
+}
 
 /// x' = (x - offset[f]) * scale[f] per feature f.
 struct Normalizer {

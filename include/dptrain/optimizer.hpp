@@ -8,14 +8,30 @@
 #include <string_view>
 
 #include "dptrain/aligned_buffer.hpp"
+#include "dptrain/names.hpp"
 
 namespace dptrain {
 
 enum class OptimizerKind { sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw };
+/// Note [Name tables].
+inline constexpr NameTable<OptimizerKind, 7> kOptimizerNames{
+    "optimizer",
+    {{{OptimizerKind::sgd, "sgd"},
+      {OptimizerKind::momentum, "momentum"},
+      {OptimizerKind::nesterov, "nesterov"},
+      {OptimizerKind::adagrad, "adagrad"},
+      {OptimizerKind::rmsprop, "rmsprop"},
+      {OptimizerKind::adam, "adam"},
+      {OptimizerKind::adamw, "adamw"}}}};
+static_assert(kOptimizerNames.complete_through(OptimizerKind::adamw));
 
-/// Parses "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam" or "adamw".
-OptimizerKind parse_optimizer(std::string_view name);
-const char* optimizer_name(OptimizerKind kind);
+/// Throws dptrain::Error naming the value unless kOptimizerNames has it.
+inline OptimizerKind parse_optimizer(std::string_view name) {
+  return kOptimizerNames.parse(name);
+}
+inline const char* optimizer_name(OptimizerKind kind) {
+  return kOptimizerNames.name(kind);
+}
 
 /// Update rules (g = gradient + l2 w + l1 sign(w) on weights; PyTorch conventions):
 ///   sgd       w -= lr g

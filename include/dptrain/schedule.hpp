@@ -3,13 +3,25 @@
 #include <cstddef>
 #include <string_view>
 
+#include "dptrain/names.hpp"
+
 namespace dptrain {
 
 enum class ScheduleKind { constant, step, cosine };
+/// Note [Name tables].
+inline constexpr NameTable<ScheduleKind, 3> kScheduleNames{"learning-rate schedule",
+                                                           {{{ScheduleKind::constant, "constant"},
+                                                             {ScheduleKind::step, "step"},
+                                                             {ScheduleKind::cosine, "cosine"}}}};
+static_assert(kScheduleNames.complete_through(ScheduleKind::cosine));
 
-/// Parses "constant", "step" or "cosine".
-ScheduleKind parse_schedule(std::string_view name);
-const char* schedule_name(ScheduleKind kind);
+/// Throws dptrain::Error naming the value unless kScheduleNames has it.
+inline ScheduleKind parse_schedule(std::string_view name) {
+  return kScheduleNames.parse(name);
+}
+inline const char* schedule_name(ScheduleKind kind) {
+  return kScheduleNames.name(kind);
+}
 
 struct ScheduleConfig {
   ScheduleKind kind = ScheduleKind::constant;

@@ -17,12 +17,25 @@
 #include <string>
 #include <vector>
 
+#include "dptrain/names.hpp"
+
 namespace dptrain {
 
 enum class Task { unknown, classification, regression };
-const char* task_name(Task t);
-/// Throws dptrain::Error for a name other than unknown|classification|regression.
-Task parse_task(const std::string& name);
+/// Note [Name tables].
+inline constexpr NameTable<Task, 3> kTaskNames{"task",
+                                               {{{Task::classification, "classification"},
+                                                 {Task::regression, "regression"},
+                                                 {Task::unknown, "unknown"}}}};
+static_assert(kTaskNames.complete_through(Task::regression));
+
+inline const char* task_name(Task t) {
+  return kTaskNames.name(t);
+}
+/// Throws dptrain::Error naming the value unless kTaskNames has it.
+inline Task parse_task(std::string_view name) {
+  return kTaskNames.parse(name);
+}
 
 struct DataSchema {
   Task task = Task::unknown;

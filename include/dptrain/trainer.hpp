@@ -71,6 +71,10 @@ class BatchSource {
   /// shaped as for training) and returns true; returns false when the epoch is over. `batch` is
   /// the same object every call, so its buffers can be reused.
   virtual bool next_batch(Dataset& batch, std::size_t max_rows) = 0;
+  /// The rows the coming epoch will give, called after start_epoch(); 0 (the default) when
+  /// unknown. When known, the step and cosine schedules place every step of the epoch exactly
+  /// as for a Dataset of that many rows.
+  virtual std::size_t rows_per_epoch() const { return 0; }
 };
 
 /// What fit() reports after each epoch.

@@ -94,6 +94,19 @@ class Trainer:
         indices (loss ce/bce), real targets (mse) or, for bce, rows x outputs 0/1 indicators
         (multilabel). on_epoch returning False stops. Returns
         {"epochs": [EpochReport...], "stopped_early", "restored_best", "best_validation_loss"}."""
+    def fit_sparse(
+        self,
+        data: npt.NDArray[np.float32],
+        indices: npt.NDArray[np.int64],
+        indptr: npt.NDArray[np.int64],
+        cols: int,
+        y: npt.ArrayLike,
+        epochs: int = 0,
+        on_epoch: Optional[Callable[[EpochReport], Optional[bool]]] = None,
+    ) -> dict[str, Any]:
+        """fit() for a CSR matrix (rows = len(indptr) - 1, `cols` features): each minibatch's
+        rows are gathered dense, the whole matrix never; the same bits as fit() on its dense
+        form. No validation set or early stopping."""
     def evaluate(self, X: npt.ArrayLike, y: npt.ArrayLike) -> dict[str, Any]:
         """rows, loss, metric_name, metric; accuracy and confusion (classes) or mse and mae."""
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.float32]:

@@ -22,6 +22,7 @@ import sys
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
@@ -56,6 +57,44 @@ _SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 _INITS = ("sklearn", "engine")
 _FEATURE_DTYPES = [np.float64, np.float32]  # kept as they are; others become float64
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_SPARSE_FORMATS = ("csr", "csc")  # accepted as scikit-learn's MLP accepts them
+_PREDICT_CHUNK = 4096  # rows of a sparse X made dense at a time in predict and score
+
+
+class _Csr:
+    """A sparse training matrix as the engine takes it (Note [Sparse rows] in sparse.hpp):
+    float32 values and int64 indices and offsets, converted once per fit."""
+
+    def __init__(self, X):
+        X = X.tocsr()
+        self.data = np.ascontiguousarray(X.data, dtype=np.float32)
+        self.indices = np.ascontiguousarray(X.indices, dtype=np.int64)
+        self.indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
+        self.shape = X.shape
+
+
+def _engine_features(X):
+    """X as the engine trains on it: float32 C-contiguous (borrowed when it already is), or
+    the rows of a sparse matrix, gathered per minibatch and never made dense whole."""
+    return _Csr(X) if sp.issparse(X) else np.ascontiguousarray(X, dtype=np.float32)
+
+
+def _sparse_position(X, k):
+    """(row, column) of the k-th stored value of a CSR or CSC matrix."""
+    outer = int(np.searchsorted(X.indptr, k, side="right")) - 1
+    inner = int(X.indices[k])
+    return (outer, inner) if X.format == "csr" else (inner, outer)
+
+
+def _dense_chunks(X):
+    """The rows of X as dense float32 arrays: X itself, or a sparse X _PREDICT_CHUNK rows at a
+    time (memory O(chunk x features))."""
+    if not sp.issparse(X):
+        yield X
+        return
+    X = X.tocsr()
+    for begin in range(0, X.shape[0], _PREDICT_CHUNK):
+        yield np.ascontiguousarray(X[begin:begin + _PREDICT_CHUNK].toarray(), dtype=np.float32)
 
 
 _PARAMETERS = """
@@ -451,32 +490,53 @@ class _BaseMLP(BaseEstimator):
 
     def _validation_score(self, X_val, y_val):
         """score() on the held-out rows: accuracy (classifier) or R^2 (regressor)."""
-        out = self._trainer.predict(X_val)
+        out = self._engine_predict(X_val)
         if self._engine_loss == "mse":
             return float(r2_score(y_val, out.ravel() if out.shape[1] == 1 else out))
         self.validation_loss_curve_.append(
-            self._trainer.evaluate(X_val, y_val)["loss"] * self._loss_scale())
+            self._engine_loss_on(X_val, y_val) * self._loss_scale())
         if getattr(self, "_multilabel", False):  # subset accuracy, as score()
             return float(np.mean(np.all((out > 0.5) == (y_val > 0.5), axis=1)))
         guess = (out[:, 0] > 0.5).astype(np.int32) if out.shape[1] == 1 else np.argmax(out, axis=1)
         return float(np.mean(guess == y_val))
 
+    def _engine_fit(self, X, y, **kwargs):
+        """Trainer.fit, or Trainer.fit_sparse for a _Csr X (the same bits as its dense form)."""
+        if isinstance(X, _Csr):
+            return self._trainer.fit_sparse(X.data, X.indices, X.indptr, X.shape[1], y, **kwargs)
+        return self._trainer.fit(X, y, **kwargs)
+
+    def _engine_predict(self, X):
+        parts = [self._trainer.predict(chunk) for chunk in _dense_chunks(X)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _engine_loss_on(self, X, y):
+        """The mean data loss over X, y (a sparse X by chunks, weighted by their rows)."""
+        if not sp.issparse(X):
+            return self._trainer.evaluate(X, y)["loss"]
+        total, begin = 0.0, 0
+        for chunk in _dense_chunks(X):
+            rows = chunk.shape[0]
+            total += self._trainer.evaluate(chunk, y[begin:begin + rows])["loss"] * rows
+            begin += rows
+        return total / X.shape[0]
+
     def _probe_loss_grad(self, theta, X, y, shapes):
         """Full-batch loss (with the L2 term) and gradient at theta (Note [L-BFGS probe])."""
         layers = _unpack(theta, shapes)
         self._trainer.set_layers(layers)
-        report = self._trainer.fit(X, y, epochs=1)["epochs"][0]
+        report = self._engine_fit(X, y, epochs=1)["epochs"][0]
         after = np.concatenate([a for w, b in self._trainer.layers() for a in (w.ravel(), b)])
         scale = self._loss_scale()  # Note [Multilabel scale]
         grad = (theta.astype(np.float32).astype(np.float64) - after) * (scale / _LBFGS_PROBE_RATE)
         squares = sum(float(np.dot(w.ravel(), w.ravel())) for w, _ in layers)
-        return report["loss"] * scale + 0.5 * float(self.alpha) * squares / len(X), grad
+        return report["loss"] * scale + 0.5 * float(self.alpha) * squares / X.shape[0], grad
 
     def _fit_lbfgs(self, X, y):
         import scipy.optimize  # noqa: PLC0415 (only this solver needs it)
         from sklearn.utils.optimize import _check_optimize_result  # noqa: PLC0415
 
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = _engine_features(X)  # lbfgs: its one batch is every row, gathered dense
         layers = self._trainer.layers()
         shapes = [(w.shape, b.size) for w, b in layers]
         theta = np.concatenate([a.astype(np.float64) for w, b in layers for a in (w.ravel(), b)])
@@ -499,17 +559,16 @@ class _BaseMLP(BaseEstimator):
         # training; otherwise each epoch is one call (float32 C-contiguous X is borrowed, not
         # copied, per call), so the rate can change and the validation score be taken between
         # epochs.
-        X = np.ascontiguousarray(X, dtype=np.float32)
         validation = None
         if self.early_stopping and not incremental:
             stratify = y if y.ndim == 1 and isinstance(self, ClassifierMixin) and self._can_stratify(y) else None
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=self._seed_, stratify=stratify
             )
-            X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
             validation = (X_val, y_val)
             if self.validation_scores_ is None:  # warm start of a fit without early stopping
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        X = _engine_features(X)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = _LearningRate(self.learning_rate_init)
         self._stopped = False
@@ -520,12 +579,12 @@ class _BaseMLP(BaseEstimator):
         if per_epoch:
             for _ in range(epochs):
                 self._set_rate(self._optimizer.learning_rate)
-                report = self._trainer.fit(X, y, epochs=1)["epochs"][0]
+                report = self._engine_fit(X, y, epochs=1)["epochs"][0]
                 if not self._epoch_done(report, rows, validation):
                     break
         else:
-            self._trainer.fit(X, y, epochs=epochs,
-                              on_epoch=lambda r: self._epoch_done(r, rows, None) or incremental)
+            self._engine_fit(X, y, epochs=epochs,
+                             on_epoch=lambda r: self._epoch_done(r, rows, None) or incremental)
         if validation is not None and self._best_layers is not None:
             self._trainer.set_layers(self._best_layers)  # scikit-learn's best_validation_score_
         self._check_finite()
@@ -555,19 +614,22 @@ class _BaseMLP(BaseEstimator):
     def _check_range(self, X):
         """float64 values beyond float32's range (the engine's precision) are refused as such."""
         if X.dtype == np.float64 and X.size:
-            big = np.abs(np.where(np.isfinite(X), X, 0.0))
-            where = np.unravel_index(np.argmax(big), X.shape)
-            if big[where] > _FLOAT32_MAX:
+            values = X.data if sp.issparse(X) else X
+            big = np.abs(np.where(np.isfinite(values), values, 0.0))
+            at = np.unravel_index(np.argmax(big), values.shape)
+            if big[at] > _FLOAT32_MAX:
+                row, column = at if not sp.issparse(X) else _sparse_position(X, at[0])
                 raise ValueError(
                     f"X holds values too large for float32, the engine's precision: "
-                    f"{X[where]!r} at row {where[0]}, column {where[1]} (float32 reaches "
+                    f"{values[at]!r} at row {row}, column {column} (float32 reaches "
                     f"{_FLOAT32_MAX:.4g}); scale the data first"
                 )
 
     def _fit(self, X, y, incremental, classes=None):
         first = not (incremental or self.warm_start) or not hasattr(self, "_trainer")
         X, y = self._validate_data(
-            X, y, reset=first, dtype=_FEATURE_DTYPES, multi_output=self._multi_output,
+            X, y, reset=first, accept_sparse=_SPARSE_FORMATS, dtype=_FEATURE_DTYPES,
+            multi_output=self._multi_output,
             y_numeric=not isinstance(self, ClassifierMixin),
         )
         self._check_range(X)
@@ -603,7 +665,8 @@ class _BaseMLP(BaseEstimator):
 
     def _predict_raw(self, X):
         check_is_fitted(self, "_trainer")
-        X = self._validate_data(X, reset=False, dtype=_FEATURE_DTYPES)
+        X = self._validate_data(X, reset=False, accept_sparse=_SPARSE_FORMATS,
+                                dtype=_FEATURE_DTYPES)
         self._check_range(X)
         layers = self._pending_layers()
         if layers is not None:
@@ -612,7 +675,7 @@ class _BaseMLP(BaseEstimator):
             config = self._trainer.config
             config.threads = int(self.n_threads)
             self._trainer.reconfigure(config)
-        return self._trainer.predict(X)
+        return self._engine_predict(X)
 
     # --- parameters -----------------------------------------------------------------------
 

@@ -81,6 +81,9 @@ void bind_session(py::module_& m) {
       .def("fit", &Session::fit, py::arg("X"), py::arg("y"), py::arg("epochs") = 0,
            py::arg("on_epoch") = py::none(), py::arg("validation") = py::none(),
            py::arg("patience") = 0)
+      .def("fit_sparse", &Session::fit_sparse, py::arg("data"), py::arg("indices"),
+           py::arg("indptr"), py::arg("cols"), py::arg("y"), py::arg("epochs") = 0,
+           py::arg("on_epoch") = py::none())
       .def("evaluate", &Session::evaluate, py::arg("X"), py::arg("y"))
       .def("predict", &Session::predict, py::arg("X"));
   bind_state(c);

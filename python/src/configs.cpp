@@ -18,31 +18,13 @@ namespace py = pybind11;
 
 namespace {
 
-Init parse_init(const std::string& name) {
-  if (name == "auto") return Init::automatic;
-  if (name == "he") return Init::he;
-  if (name == "glorot") return Init::glorot;
-  throw Error("unknown init '" + name + "' (expected auto, he or glorot)");
-}
-
-const char* init_name(Init init) {
-  return init == Init::he ? "he" : init == Init::glorot ? "glorot" : "auto";
-}
-
-std::vector<std::size_t> widths_of(const ModelSpec& s) {
-  std::vector<std::size_t> w{s.inputs};
-  for (const LayerSpec& l : s.layers)
-    if (l.kind == LayerSpec::Kind::dense) w.push_back(l.units);
-  return w;
-}
-
 ModelSpec make_spec(const std::vector<std::size_t>& widths, const std::string& activation,
                     const std::string& output, double dropout, const std::string& init) {
   if (widths.size() < 2)
     throw Error("widths must list the input width and at least the output width");
   ModelSpec s =
       ModelSpec::mlp(widths, parse_activation(activation), parse_activation(output), dropout);
-  s.init = parse_init(init);
+  s.init = kInitNames.parse(init);
   s.validate();
   return s;
 }
@@ -53,11 +35,11 @@ void bind_model_spec(py::module_& m) {
            py::arg("output") = "softmax", py::arg("dropout") = 0.0, py::arg("init") = "auto")
       .def_property_readonly("inputs", [](const ModelSpec& s) { return s.inputs; })
       .def_property_readonly("outputs", &ModelSpec::outputs)
-      .def_property_readonly("widths", &widths_of)
+      .def_property_readonly("widths", &ModelSpec::widths)
       .def_property_readonly(
           "output_activation",
           [](const ModelSpec& s) { return activation_name(s.output_activation()); })
-      .def_property_readonly("init", [](const ModelSpec& s) { return init_name(s.init); })
+      .def_property_readonly("init", [](const ModelSpec& s) { return kInitNames.name(s.init); })
       .def("describe", &ModelSpec::describe)
       .def("__repr__", [](const ModelSpec& s) { return "ModelSpec(" + s.describe() + ")"; });
 }

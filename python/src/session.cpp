@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -12,6 +14,7 @@
 #include "dptrain/error.hpp"
 #include "dptrain/hash.hpp"
 #include "dptrain/loss.hpp"
+#include "dptrain/sparse.hpp"
 
 namespace dptrain::python {
 
@@ -207,6 +210,70 @@ py::dict Session::fit(const py::array& x, const py::array& y, std::size_t epochs
   out["stopped_early"] = result.stopped_early;
   out["restored_best"] = result.restored_best;
   out["best_validation_loss"] = result.best_validation_loss;
+  return out;
+}
+
+namespace {
+
+/// A 1-D C-contiguous array of T, or py::value_error naming `what`.
+template <class T>
+std::span<const T> vector_of(const py::array& a, const char* what, const char* dtype) {
+  if (a.ndim() != 1 || !py::isinstance<py::array_t<T>>(a) || !(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(what) + " must be a 1-D C-contiguous " + dtype + " array");
+  return {static_cast<const T*>(a.data()), static_cast<std::size_t>(a.shape(0))};
+}
+
+}  // namespace
+
+py::dict Session::fit_sparse(const py::array& values, const py::array& indices,
+                             const py::array& indptr, std::size_t cols, const py::array& y,
+                             std::size_t epochs, const py::object& on_epoch) {
+  CsrMatrix x;
+  x.source = "sparse X";
+  x.cols = cols;
+  x.values = vector_of<float>(values, "data", "float32");
+  x.indices = vector_of<std::int64_t>(indices, "indices", "int64");
+  x.indptr = vector_of<std::int64_t>(indptr, "indptr", "int64");
+  if (x.indptr.empty()) throw py::value_error("indptr must hold rows + 1 offsets");
+  x.rows = x.indptr.size() - 1;
+  Dataset labels;
+  labels.source = x.source;
+  labels.rows = x.rows;
+  labels.schema = schema_;
+  if (config_.loss == Loss::mse || (config_.loss == Loss::bce && y.ndim() == 2))
+    fill_targets(labels, y);
+  else
+    fill_labels(labels, y, classes());
+  std::function<void(Dataset&)> finish;
+  if (normalizer_.active()) finish = [this](Dataset& batch) { normalizer_.apply(batch); };
+  const std::size_t until = epochs ? trainer_->epochs_done() + epochs : config_.epochs;
+  retarget(std::max(until, config_.epochs));
+  py::list reports;
+  std::optional<CsrBatchSource> source;
+  {
+    py::gil_scoped_release release;  // validate() scans every value
+    source.emplace(x, std::move(labels), config_.seed, config_.shuffle, finish);
+  }
+  while (trainer_->epochs_done() < until) {
+    EpochReport r;
+    {
+      py::gil_scoped_release release;
+      r.train = trainer_->train_epoch(*source);
+    }
+    flush_warnings();
+    if (r.train.stopped) break;
+    py::dict d = epoch_dict(r);
+    reports.append(d);
+    if (!on_epoch.is_none()) {
+      const py::object answer = on_epoch(d);
+      if (!answer.is_none() && PyObject_IsTrue(answer.ptr()) != 1) break;
+    }
+  }
+  py::dict out;
+  out["epochs"] = reports;
+  out["stopped_early"] = false;
+  out["restored_best"] = false;
+  out["best_validation_loss"] = 0.0;
   return out;
 }
 

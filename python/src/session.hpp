@@ -57,6 +57,13 @@ class Session {
   /// "best_validation_loss"}.
   py::dict fit(const py::array& x, const py::array& y, std::size_t epochs,
                const py::object& on_epoch, const py::object& validation, std::size_t patience);
+  /// fit() for a sparse X in CSR form (Note [Sparse rows] in sparse.hpp): `values` float32,
+  /// `indices` and `indptr` int64 (all 1-D and C-contiguous), `cols` features; each minibatch's
+  /// rows are gathered into a dense batch, the whole matrix never. The same bits as fit() on the
+  /// dense equivalent. No validation set or early stopping here (the estimators keep their own).
+  py::dict fit_sparse(const py::array& values, const py::array& indices, const py::array& indptr,
+                      std::size_t cols, const py::array& y, std::size_t epochs,
+                      const py::object& on_epoch);
   /// Loss and metrics of the current parameters on X, y (no dropout).
   py::dict evaluate(const py::array& x, const py::array& y);
   /// f(logits) per row: probabilities (ce/bce) or values (mse), rows x outputs float32.

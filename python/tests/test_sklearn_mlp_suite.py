@@ -28,7 +28,6 @@ SKIPPED = {
     "test_gradient": "calls scikit-learn's private _loss_grad_lbfgs(theta, X, Y, activations, "
     "deltas, coef_grads, intercept_grads) and compares it with finite differences to 7 "
     "decimals; dptrain's engine computes in float32",
-    "test_sparse_matrices": "sparse X is refused by dptrain",
     "test_nonfinite_params": "float64 values beyond float32's range are refused before training "
     "with a message saying so, not scikit-learn's 'Solver produced non-finite parameter weights'",
 }

@@ -112,10 +112,6 @@ std::vector<FlagValues> training_flags(const cxxopts::ParseResult& r, const Trai
           pair("min-lr", number_text(gs.min_lr), number_text(hs.min_lr))};
 }
 
-const char* init_name(Init init) {
-  return init == Init::he ? "he" : init == Init::glorot ? "glorot" : "auto";
-}
-
 std::string widths_text(const std::vector<std::size_t>& widths) {
   std::string text;
   for (const std::size_t w : widths) {  // appends only: GCC 12's -Wrestrict false positive
@@ -148,7 +144,7 @@ std::vector<FlagValues> model_flags(const cxxopts::ParseResult& r, TrainSettings
        given("hidden",
              [](const std::string& t) { return widths_text(parse_size_list(t, "hidden")); }),
        hidden.empty() ? "without hidden layers" : "with " + widths_text(hidden)},
-      {"init", s.init, std::string("with ") + init_name(c.spec.init)},
+      {"init", s.init, std::string("with ") + kInitNames.name(c.spec.init)},
       {"output",
        given("output", [](const std::string& t) { return activation_name(parse_activation(t)); }),
        std::string("with ") + activation_name(c.spec.output_activation())},
@@ -228,8 +224,11 @@ void read_model_options(const cxxopts::ParseResult& r, TrainSettings& s) {
   s.dropout = parse_real(r["dropout"].as<std::string>(), "dropout");
   if (!(s.dropout >= 0 && s.dropout < 1)) throw Error("--dropout must be in [0, 1)");
   s.init = r["init"].as<std::string>();
-  if (s.init != "auto" && s.init != "he" && s.init != "glorot")
-    throw Error("--init: unknown initialisation '" + s.init + "' (expected auto, he or glorot)");
+  try {
+    kInitNames.parse(s.init);
+  } catch (const Error& e) {
+    throw Error(std::string("--init: ") + e.what());
+  }
 }
 
 /// --test-data, or the default test set of --data; --test-limit.
@@ -425,7 +424,7 @@ ModelSpec fresh_model_spec(const cxxopts::ParseResult& r, const TrainSettings& s
                                               : default_output(s.config.loss);
   ModelSpec spec = ModelSpec::mlp(s.widths, s.hidden, output, s.dropout);
   check_loss_fits(s.config.loss, output, spec.outputs());  // before any work (also in Engine)
-  spec.init = s.init == "he" ? Init::he : s.init == "glorot" ? Init::glorot : Init::automatic;
+  spec.init = kInitNames.parse(s.init);
   return spec;
 }
 
