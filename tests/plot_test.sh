@@ -9,13 +9,8 @@
 # usage: bash tests/plot_test.sh
 # Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 if any
 # case failed. Skipped (ok # SKIP) without gnuplot.
-set -u
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
-DPTRAIN=true  # the harness runs no dptrain here
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+DPTRAIN=true  # the harness runs no dptrain here
 harness_start plot-test 60
 
 if ! command -v gnuplot >/dev/null; then
@@ -44,7 +39,6 @@ write("flat", [1e-3] * 4, "constant", val=False, acc=1.0)
 write("single", [1e-3], "constant", val=False, acc=1.0)
 EOF
 
-is_png() { [[ -s $1 ]] && head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
 # plots NAME LOG [--log-y]: exit 0, both PNGs, empty stderr.
 plots() {
   local name=$1 log=$2

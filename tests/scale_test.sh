@@ -7,18 +7,8 @@
 # usage: bash tests/scale_test.sh <path-to-dptrain-binary>
 # Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 if any
 # case failed. Windows are a few milliseconds: this checks the plumbing, not the machine.
-set -u
-
-if [[ $# -ne 1 || ! -x $1 ]]; then
-  echo "usage: bash tests/scale_test.sh <path-to-dptrain-binary>" >&2
-  exit 2
-fi
-DPTRAIN=$1
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
-
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start scale-test 120
 # Tiny windows: the tests check files and messages, not throughput.
 FAST=(--repeats 2 --seconds 0.02 --warmup 0.005)
@@ -278,7 +268,6 @@ expect_error "--weak batch past the limit" "batch size must be 1 to 16777216" \
   --layers 4,2 --batch-size 16777216 --weak --threads 2
 
 # ---- plots ---------------------------------------------------------------------------------------
-is_png() { [[ -s $1 ]] && head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
 if ! command -v gnuplot >/dev/null; then
   echo "ok - plots # SKIP gnuplot not installed (apt-get install gnuplot-nox)"
 else
