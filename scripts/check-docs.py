@@ -57,7 +57,7 @@ OWN_KINDS = ("hpp", "cpp", "py", "sh", "md")
 # Files of other projects that comments name on purpose (not in this repository).
 EXTERNAL_NAMES = {"setup.cfg", "conftest.py"}
 # Files that exist only at run time, written by the script that names them.
-GENERATED_NAMES = {"vars.sh"}  # scripts/plot-scaling.sh, plot-training.sh: gnuplot's variables
+GENERATED_NAMES = set()
 
 NOTE = re.compile(r"Note \[([^\]]+)\]")
 DEFINITION = re.compile(r"^\s*(?://+|#+)\s*Note \[([^\]]+)\](?:\.\s+\S.*)?\s*$")

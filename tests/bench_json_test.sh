@@ -6,20 +6,9 @@
 # dptrain's final losses from the exported files (same data, initial parameters, row order).
 #
 # usage: bash tests/bench_json_test.sh <path-to-dptrain-binary>
-set -u
-
-if [[ $# -ne 1 || ! -x $1 ]]; then
-  echo "usage: bash tests/bench_json_test.sh <path-to-dptrain-binary>" >&2
-  exit 2
-fi
-DPTRAIN=$1
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
-
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start bench-test 120
-export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"  # A and B are not used here
 FAST=(--repeats 2 --seconds 0.02)
 
 run bench --models C,xor,square --threads 1,2 "${FAST[@]}" --quality-steps 300 \

@@ -7,24 +7,10 @@
 # Each case checks the exit status and a stable phrase of stderr (grep -F); successful runs also
 # check stdout. Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed" at the
 # end; exits 1 if any case failed. Uses only synthetic sets and tiny IDX files made here.
-set -u
-
-if [[ $# -ne 1 ]]; then
-  echo "usage: bash tests/cli_test.sh <path-to-dptrain-binary>" >&2
-  exit 2
-fi
-DPTRAIN=$1
-if [[ ! -x $DPTRAIN ]]; then
-  echo "cli_test: '$DPTRAIN' is not an executable file" >&2
-  exit 2
-fi
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
-
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start cli-test 30
 # Never pick up the real Fashion-MNIST by accident: a case that forgets --data fails fast.
-export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
 
 
 first_error_line() { grep -v '^dptrain: warning: ' "$ERR" | head -n 1; }

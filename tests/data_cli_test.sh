@@ -4,15 +4,12 @@
 #
 # usage: bash tests/data_cli_test.sh <path-to-dptrain-binary>
 # Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 on failure.
-set -u
-DPTRAIN=$(realpath "${1:?usage: data_cli_test.sh <dptrain>}")
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start data-test 60
 cd "$TMP" || exit 2
 OUT="$TMP/out" ERR="$TMP/err"  # the cases below name them out and err
-export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
 
-hash_of() { grep -o 'params_hash=[0-9a-f]*' out; }
 
 # ---- data files ----
 /usr/bin/python3 - <<'PY'

@@ -9,9 +9,8 @@
 #   --build-dir DIR  install from an already-built dptrain tree (fast; ctest uses this)
 #   (none)           configure, build and install a fresh dptrain (tests off) in a temporary
 #                    folder first: the from-scratch check scripts/test.sh runs
-set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+set -eo pipefail  # fail fast: every step must work (harness.sh set -u)
 build_dir=""
 if [ $# -gt 0 ]; then
   if [ "$1" = --build-dir ] && [ $# = 2 ]; then build_dir="$2"; else
@@ -19,13 +18,10 @@ if [ $# -gt 0 ]; then
     exit 2
   fi
 fi
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/dptrain-install-test.XXXXXX")"
-trap 'rm -rf "$TMP"' EXIT
+harness_start install-test
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 jobs="$(nproc)"
-
-fail() { echo "not ok - install_test: $*" >&2; exit 1; }
 
 if [ -z "$build_dir" ]; then
   echo "# configuring and building dptrain (Release, tests and Python module off) in $TMP/build" >&2

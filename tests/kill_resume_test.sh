@@ -6,19 +6,14 @@
 # of killed writes must be gone after the last save. KILL_SEED=N repeats a sequence of moments.
 #
 # usage: bash tests/kill_resume_test.sh <path-to-dptrain-binary>
-set -u
-DPTRAIN=$(realpath "${1:?usage: kill_resume_test.sh <dptrain>}")
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start kill-resume 60
 cd "$TMP" || exit 2
-export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
 seed=${KILL_SEED:-$$}
 RANDOM=$seed
 echo "# kill moments drawn with KILL_SEED=$seed"
 
-hash_of() { grep -o 'params_hash=[0-9a-f]*' "$1"; }
 now() { date +%s.%N; }
 
 # 2000 rows at batch 4: 500 steps per epoch; a checkpoint every 3 steps keeps the disk busy, so

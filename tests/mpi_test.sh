@@ -4,9 +4,8 @@
 # data on one rank, ranks that disagree) ending the whole job quickly with a clear message.
 #
 # usage: bash tests/mpi_test.sh <path-to-dptrain-binary>
-set -u
-DPTRAIN=$(realpath "${1:?usage: mpi_test.sh <dptrain>}")
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start mpi-test 60
 cd "$TMP" || exit 2
 OUT="$TMP/out" ERR="$TMP/err"  # the cases below name them out and err
@@ -26,7 +25,6 @@ mpi() {
   timeout 60 "${MPIRUN[@]}" -np "$np" "$DPTRAIN" "$@" >out 2>err
   RC=$?
 }
-hash_of() { grep -o 'params_hash=[0-9a-f]*' out; }
 last_loss() { grep '^epoch' out | tail -n 1 | awk '{print $4}'; }
 
 BASE=(train --data blobs8 --layers 8,64,2 --batch-size 64 --epochs 4 --quiet)

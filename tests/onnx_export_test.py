@@ -20,7 +20,7 @@ exactly. Also the refusals of `dptrain export` (exit 2, nothing written).
 
   onnx_export_test.py --dptrain build/dptrain --runtime opencv
   onnx_export_test.py ... --only fashion --fashion-layers 784,256,128,10 --fashion-rows 60000 \\
-      --fashion-test-rows 10000 --epochs 10      # the README's Fashion-MNIST figure
+      --fashion-test-rows 10000 --epochs 10      # the Fashion-MNIST figure of docs/PERFORMANCE.md
 """
 
 import argparse

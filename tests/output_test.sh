@@ -9,16 +9,8 @@
 # usage: bash tests/output_test.sh <path-to-dptrain-binary>
 # Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 if any
 # case failed.
-set -u
-
-if [[ $# -ne 1 || ! -x $1 ]]; then
-  echo "usage: bash tests/output_test.sh <path-to-dptrain-binary>" >&2
-  exit 2
-fi
-DPTRAIN=$1
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start output-test 120
 
 # check NAME CONDITION...: ok when the command succeeds, else not_ok with stdout's head.

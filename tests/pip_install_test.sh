@@ -4,12 +4,10 @@
 # folder, and that folder alone (no build tree on PYTHONPATH) must give a package that imports
 # from there, trains MLPClassifier on scikit-learn's digits to >= 0.9 accuracy and carries its
 # type stubs. A from-scratch build: scripts/test.sh runs it after the Release suite.
-set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/dptrain-pip-test.XXXXXX")"
-trap 'rm -rf "$TMP" "$ROOT/build-pip"' EXIT
-fail() { echo "not ok - pip_install_test: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+set -eo pipefail  # fail fast: every step must work (harness.sh set -u)
+harness_start pip-test
+harness_remove_on_exit "$ROOT/build-pip"
 
 cd "$ROOT"
 /usr/bin/python3 -m pip install --no-build-isolation --no-deps --no-index --target "$TMP/site" . \

@@ -1,24 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end tests of `dptrain scale` and the plot scripts: the sweep's CSV and JSON (columns,
 # points, Amdahl fit and its labelled projection, atomic replacement, no temporary files left),
-# option errors (exit 2, one message, nothing measured), and the PNGs of scripts/plot-scaling.sh
-# and scripts/plot-training.sh (the latter on a hand-made training log).
+# option errors (exit 2, one message, nothing measured), and the PNGs of scripts/plot.py
+# (`scaling` and `projection` on the sweep's CSV and JSON, `training` on a hand-made log).
 #
 # usage: bash tests/scale_test.sh <path-to-dptrain-binary>
 # Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 if any
 # case failed. Windows are a few milliseconds: this checks the plumbing, not the machine.
-set -u
-
-if [[ $# -ne 1 || ! -x $1 ]]; then
-  echo "usage: bash tests/scale_test.sh <path-to-dptrain-binary>" >&2
-  exit 2
-fi
-DPTRAIN=$1
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
-
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start scale-test 120
 # Tiny windows: the tests check files and messages, not throughput.
 FAST=(--repeats 2 --seconds 0.02 --warmup 0.005)
@@ -278,54 +268,53 @@ expect_error "--weak batch past the limit" "batch size must be 1 to 16777216" \
   --layers 4,2 --batch-size 16777216 --weak --threads 2
 
 # ---- plots ---------------------------------------------------------------------------------------
-is_png() { [[ -s $1 ]] && head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
 if ! command -v gnuplot >/dev/null; then
   echo "ok - plots # SKIP gnuplot not installed (apt-get install gnuplot-nox)"
 else
-  if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/r.csv" >"$OUT" 2>"$ERR"; then
+  if "$PYTHON" "$ROOT/scripts/plot.py" scaling "$TMP/r.csv" >"$OUT" 2>"$ERR"; then
     bad=""
     for f in speedup efficiency split throughput; do is_png "$TMP/r-$f.png" || bad+=" r-$f.png"; done
-    if [[ -z $bad ]]; then ok "plot-scaling.sh draws 4 PNGs"; else not_ok "plot-scaling.sh draws 4 PNGs" "bad:$bad"; fi
+    if [[ -z $bad ]]; then ok "plot.py scaling draws 4 PNGs"; else not_ok "plot.py scaling draws 4 PNGs" "bad:$bad"; fi
   else
-    not_ok "plot-scaling.sh draws 4 PNGs" "exit $?"
+    not_ok "plot.py scaling draws 4 PNGs" "exit $?"
   fi
-  if bash "$ROOT/scripts/plot-scaling.sh" --log-y "$TMP/r.csv" "$TMP/rlog" >"$OUT" 2>"$ERR" &&
+  if "$PYTHON" "$ROOT/scripts/plot.py" scaling --log-y "$TMP/r.csv" "$TMP/rlog" >"$OUT" 2>"$ERR" &&
     [[ ! -s $ERR ]] && is_png "$TMP/rlog-speedup.png" && is_png "$TMP/rlog-throughput.png"; then
-    ok "plot-scaling.sh --log-y draws without warnings"
+    ok "plot.py scaling --log-y draws without warnings"
   else
-    not_ok "plot-scaling.sh --log-y draws without warnings" "$(head -n 3 "$ERR")"
+    not_ok "plot.py scaling --log-y draws without warnings" "$(head -n 3 "$ERR")"
   fi
-  if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/r.csv" "$TMP/weak.csv" "$TMP/both" >"$OUT" 2>"$ERR" &&
+  if "$PYTHON" "$ROOT/scripts/plot.py" scaling "$TMP/r.csv" "$TMP/weak.csv" "$TMP/both" >"$OUT" 2>"$ERR" &&
     is_png "$TMP/both-strong-weak.png" && is_png "$TMP/both-speedup.png"; then
-    ok "plot-scaling.sh draws strong and weak efficiency from two CSVs"
+    ok "plot.py scaling draws strong and weak efficiency from two CSVs"
   else
-    not_ok "plot-scaling.sh draws strong and weak efficiency from two CSVs" "$(tail -n 2 "$OUT")"
+    not_ok "plot.py scaling draws strong and weak efficiency from two CSVs" "$(tail -n 2 "$OUT")"
   fi
-  if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/r.csv" "$TMP/r.csv" "$TMP/x" >"$OUT" 2>"$ERR"; then
-    not_ok "plot-scaling.sh refuses a strong CSV as the weak one" "exit 0"
+  if "$PYTHON" "$ROOT/scripts/plot.py" scaling "$TMP/r.csv" "$TMP/r.csv" "$TMP/x" >"$OUT" 2>"$ERR"; then
+    not_ok "plot.py scaling refuses a strong CSV as the weak one" "exit 0"
   else
-    ok "plot-scaling.sh refuses a strong CSV as the weak one"
+    ok "plot.py scaling refuses a strong CSV as the weak one"
   fi
-  if bash "$ROOT/scripts/plot-projection.sh" "$TMP/proj.json" "$TMP/proj" >"$OUT" 2>"$ERR" &&
+  if "$PYTHON" "$ROOT/scripts/plot.py" projection "$TMP/proj.json" "$TMP/proj" >"$OUT" 2>"$ERR" &&
     [[ ! -s $ERR ]] && is_png "$TMP/proj-projection.png"; then
-    ok "plot-projection.sh draws predicted and measured samples/s per plan"
+    ok "plot.py projection draws predicted and measured samples/s per plan"
   else
-    not_ok "plot-projection.sh draws predicted and measured samples/s per plan" "$(head -n 3 "$ERR")"
+    not_ok "plot.py projection draws predicted and measured samples/s per plan" "$(head -n 3 "$ERR")"
   fi
   echo '{"tool": "other"}' >"$TMP/notscale.json"
-  bash "$ROOT/scripts/plot-projection.sh" "$TMP/notscale.json" >"$OUT" 2>"$ERR" && rc=0 || rc=$?
+  "$PYTHON" "$ROOT/scripts/plot.py" projection "$TMP/notscale.json" >"$OUT" 2>"$ERR" && rc=0 || rc=$?
   if [[ $rc -eq 0 ]]; then
-    not_ok "plot-projection.sh rejects a JSON without a projection" "exit 0"
+    not_ok "plot.py projection rejects a JSON without a projection" "exit 0"
   elif ! grep -qF "is not a dptrain scale --project JSON" "$ERR"; then
-    not_ok "plot-projection.sh rejects a JSON without a projection" "$(head -n 2 "$ERR")"
+    not_ok "plot.py projection rejects a JSON without a projection" "$(head -n 2 "$ERR")"
   else
-    ok "plot-projection.sh rejects a JSON without a projection"
+    ok "plot.py projection rejects a JSON without a projection"
   fi
   echo "a,b" >"$TMP/notscale.csv"
-  if bash "$ROOT/scripts/plot-scaling.sh" "$TMP/notscale.csv" >"$OUT" 2>"$ERR"; then
-    not_ok "plot-scaling.sh rejects a foreign CSV" "exit 0"
+  if "$PYTHON" "$ROOT/scripts/plot.py" scaling "$TMP/notscale.csv" >"$OUT" 2>"$ERR"; then
+    not_ok "plot.py scaling rejects a foreign CSV" "exit 0"
   else
-    ok "plot-scaling.sh rejects a foreign CSV"
+    ok "plot.py scaling rejects a foreign CSV"
   fi
 
   # A hand-made training log in the `dptrain train --log` format: a header object, epochs with
@@ -346,19 +335,19 @@ with open(sys.argv[1], "w") as f:
             "samples_per_s": 190000.0, "seconds": 0.31,
             "timestamp": f"2024-05-01T12:00:{e:02d}+0000"}) + "\n")
 EOF
-  if bash "$ROOT/scripts/plot-training.sh" "$TMP/run.jsonl" >"$OUT" 2>"$ERR" &&
+  if "$PYTHON" "$ROOT/scripts/plot.py" training "$TMP/run.jsonl" >"$OUT" 2>"$ERR" &&
     is_png "$TMP/run-loss.png" && is_png "$TMP/run-metric.png"; then
-    ok "plot-training.sh draws loss and metric PNGs from a training log"
+    ok "plot.py training draws loss and metric PNGs from a training log"
   else
-    not_ok "plot-training.sh draws loss and metric PNGs from a training log" "$(cat "$OUT")"
+    not_ok "plot.py training draws loss and metric PNGs from a training log" "$(cat "$OUT")"
   fi
   printf '{"epoch": 1, "train_loss": 0.5}\nnot json\n' >"$TMP/bad.jsonl"
-  if bash "$ROOT/scripts/plot-training.sh" "$TMP/bad.jsonl" >"$OUT" 2>"$ERR"; then
-    not_ok "plot-training.sh rejects a broken line" "exit 0"
+  if "$PYTHON" "$ROOT/scripts/plot.py" training "$TMP/bad.jsonl" >"$OUT" 2>"$ERR"; then
+    not_ok "plot.py training rejects a broken line" "exit 0"
   elif grep -q "line 2 is not JSON" "$ERR"; then
-    ok "plot-training.sh rejects a broken line"
+    ok "plot.py training rejects a broken line"
   else
-    not_ok "plot-training.sh rejects a broken line" "$(cat "$ERR")"
+    not_ok "plot.py training rejects a broken line" "$(cat "$ERR")"
   fi
 fi
 

@@ -5,13 +5,11 @@
 # through the training classes, guidance warnings and hints, bench --layers.
 #
 # usage: bash tests/schema_cli_test.sh <path-to-dptrain-binary>
-set -u
-DPTRAIN=$(realpath "${1:?usage: schema_cli_test.sh <dptrain>}")
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start schema-test 60
 cd "$TMP" || exit 2
 OUT="$TMP/out" ERR="$TMP/err"
-export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
 
 
 # ---- data: scikit-learn's iris.csv (or a 30-row excerpt of it when scikit-learn is absent) ----

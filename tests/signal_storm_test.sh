@@ -16,14 +16,10 @@
 #   DPTRAIN_STORM_SEED=N   repeats a sequence of moments, signals and ways
 #
 # usage: bash tests/signal_storm_test.sh <path-to-dptrain-binary>
-set -u
-DPTRAIN=$(realpath "${1:?usage: signal_storm_test.sh <dptrain>}")
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start signal-storm 60
 cd "$TMP" || exit 2
-export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
 runs=${DPTRAIN_STORM_RUNS:-50}
 seed=${DPTRAIN_STORM_SEED:-$$}
 RANDOM=$seed

@@ -7,16 +7,11 @@
 # a stop while the data never finish loading (a FIFO without a writer).
 #
 # usage: bash tests/stop_resume_cli_test.sh <path-to-dptrain-binary>
-set -u
-DPTRAIN=$(realpath "${1:?usage: stop_resume_cli_test.sh <dptrain>}")
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start stop-resume-cli 60
 cd "$TMP" || exit 2
-export DPTRAIN_FASHION_MNIST_DIR="$TMP/no-fashion-mnist"
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
 
-hash_of() { grep -o 'params_hash=[0-9a-f]*' "$1"; }
 # The epoch lines without their timing (samples/s, time), to compare runs.
 epoch_figures() { grep '^epoch' "$1" | sed 's/  samples\/s.*//'; }
 # Steps done inside the unfinished epoch, from a checkpoint's metadata (0 at an epoch boundary).

@@ -11,19 +11,8 @@
 # user 65534 with setpriv (util-linux), which drops root's capabilities. DPTRAIN_SANITIZED=1
 # (sanitizer builds, whose shadow memory does not fit an address-space limit) skips that case,
 # saying so.
-set -u
-
-if [[ $# -ne 1 ]]; then
-  echo "usage: bash tests/thread_limit_test.sh <path-to-dptrain-binary>" >&2
-  exit 2
-fi
-DPTRAIN=$1
-if [[ ! -x $DPTRAIN ]]; then
-  echo "thread_limit_test: '$DPTRAIN' is not an executable file" >&2
-  exit 2
-fi
-
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start thread-limit 60
 # OpenBLAS would start threads of its own when loaded, taking the limit's slots first.
 export OPENBLAS_NUM_THREADS=1

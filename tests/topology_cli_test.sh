@@ -6,17 +6,8 @@
 # usage: bash tests/topology_cli_test.sh <path-to-dptrain-binary>
 # Prints "ok - name" / "not ok - name: ..." per case and "N passed, M failed"; exits 1 if any
 # case failed. Tiny models and windows: this checks the plumbing, not the machine.
-set -u
-
-if [[ $# -ne 1 || ! -x $1 ]]; then
-  echo "usage: bash tests/topology_cli_test.sh <path-to-dptrain-binary>" >&2
-  exit 2
-fi
-DPTRAIN=$1
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
-
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_binary "$@"
 harness_start topology-cli-test 60
 TRAIN=(train --data blobs8 --layers 8,16,1 --epochs 1 --batch-size 64 --test-data none)
 FAST=(--repeats 1 --seconds 0.02)

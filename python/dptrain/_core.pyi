@@ -45,6 +45,7 @@ class TrainConfig:
     threads: int
     deterministic: bool
     micro_batches: int
+    group_threads: int
     shuffle: bool
     min_flops_per_worker: float
     loss: Literal["ce", "bce", "mse"]
