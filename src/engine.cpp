@@ -15,16 +15,6 @@
 
 namespace dptrain {
 
-Parallelism parse_parallelism(std::string_view name) {
-  if (name == "data") return Parallelism::data;
-  if (name == "intra") return Parallelism::intra;
-  throw Error("unknown parallelism '" + std::string(name) + "' (expected data or intra)");
-}
-
-const char* parallelism_name(Parallelism p) {
-  return p == Parallelism::data ? "data" : "intra";
-}
-
 Precision parse_precision(std::string_view name) {
   if (name == "fp32") return Precision::fp32;
   if (name == "bf16") return Precision::bf16;
@@ -33,26 +23,6 @@ Precision parse_precision(std::string_view name) {
 
 const char* precision_name(Precision p) {
   return p == Precision::fp32 ? "fp32" : "bf16";
-}
-
-WeightGradients parse_weight_gradients(std::string_view name) {
-  if (name == "auto") return WeightGradients::automatic;
-  if (name == "buffers") return WeightGradients::buffers;
-  if (name == "owner") return WeightGradients::owner;
-  throw Error("unknown weight-gradient mode '" + std::string(name) +
-              "' (expected auto, buffers or owner)");
-}
-
-const char* weight_gradients_name(WeightGradients w) {
-  switch (w) {
-    case WeightGradients::buffers:
-      return "buffers";
-    case WeightGradients::owner:
-      return "owner";
-    case WeightGradients::automatic:
-      break;
-  }
-  return "auto";
 }
 
 void EngineConfig::validate() const {
@@ -68,19 +38,12 @@ void EngineConfig::validate() const {
     throw Error("micro-batches must be 1 to " + std::to_string(kMaxMicroBatches) + ", got " +
                     std::to_string(micro_batches),
                 ErrorTopic::micro_batches);
-  if (group_threads == 0 || threads % group_threads != 0)
-    throw Error("threads per group (" + std::to_string(group_threads) +
-                    ") must divide the threads (" + std::to_string(threads) + ")",
-                ErrorTopic::threads);
-  if (group_threads > 1 && parallelism != Parallelism::data)
-    throw Error(
-        "replica groups (a GxT plan) are a data-parallel plan; intra already splits "
-        "every product over all threads");
+  check_plan(plan, threads);
   if (!gemm_backend_available(gemm))
     throw Error(std::string("GEMM backend '") + gemm_backend_name(gemm) + "' is not in this build");
   optimizer.validate();
-  if (weight_gradients == WeightGradients::owner &&
-      (precision != Precision::fp32 || parallelism != Parallelism::data || communicator))
+  if (plan.weight_gradients == WeightGradients::owner &&
+      (precision != Precision::fp32 || plan.parallelism != Parallelism::data || communicator))
     throw Error(
         "owner-computed weight gradients need fp32, the data strategy and a single process "
         "(use buffers)");
@@ -90,7 +53,7 @@ void EngineConfig::validate() const {
     if (gemm != GemmBackend::onednn)
       throw Error(std::string("bf16 precision runs on the onednn GEMM kernel, not ") +
                   gemm_backend_name(gemm));
-    if (parallelism != Parallelism::data || group_threads > 1)
+    if (plan.parallelism != Parallelism::data || plan.group_threads > 1)
       throw Error("bf16 precision supports the data plan only, not intra or GxT");
     if (const std::string why = bf16_products_unavailable(); !why.empty()) throw Error(why);
   }
@@ -131,9 +94,10 @@ std::size_t workspace_rows(const EngineConfig& c, std::size_t w) {
 
 /// Note [Owner computes]: where it applies, `automatic` means owner.
 bool owner_computes(const EngineConfig& c) {
-  if (c.weight_gradients != WeightGradients::automatic)
-    return c.weight_gradients == WeightGradients::owner;
-  return c.precision == Precision::fp32 && c.parallelism == Parallelism::data && !c.communicator;
+  if (c.plan.weight_gradients != WeightGradients::automatic)
+    return c.plan.weight_gradients == WeightGradients::owner;
+  return c.precision == Precision::fp32 && c.plan.parallelism == Parallelism::data &&
+         !c.communicator;
 }
 
 std::unique_ptr<parallel::Reducer> make_reducer(const EngineConfig& c, std::size_t params,
@@ -167,8 +131,8 @@ Engine::Engine(Model<float>& model, EngineConfig config)
                        " available cores: oversubscribed, expect lower throughput");
   // Intra (Note [Threads]): one unit on the caller, its products split over the whole pool.
   // G x T (Note [Groups]): G workers, each splitting its products over its group's pool.
-  const bool intra = config_.parallelism == Parallelism::intra;
-  const std::size_t group = intra ? 1 : config_.group_threads;
+  const bool intra = config_.plan.parallelism == Parallelism::intra;
+  const std::size_t group = intra ? 1 : config_.plan.group_threads;
   const std::size_t workers = intra ? 1 : config_.threads / group;
   check_engine_memory(model_, config_, workers);
   pool_ = make_pool(config_.backend, intra ? config_.threads : workers);

@@ -246,16 +246,20 @@ void gemm_serial(const GemmContext& context, Transpose ta, Transpose tb, std::si
   }
 }
 
-/// Workers one product deserves: at least kMinFlopsPerPart each (a fork costs microseconds).
+/// Workers one product deserves (gemm_split_parts).
 std::size_t gemm_parts(const parallel::WorkerPool* pool, std::size_t m, std::size_t n,
                        std::size_t k) {
-  constexpr double kMinFlopsPerPart = 1.0e6;
   if (!pool || pool->size() == 1) return 1;
-  const double parts = std::floor(2.0 * double(m) * double(n) * double(k) / kMinFlopsPerPart);
-  return std::size_t(std::clamp(parts, 1.0, double(pool->size())));
+  return gemm_split_parts(2.0 * double(m) * double(n) * double(k), pool->size());
 }
 
 }  // namespace
+
+std::size_t gemm_split_parts(double flops, std::size_t threads) {
+  constexpr double kMinFlopsPerPart = 1.0e6;
+  const double parts = std::floor(flops / kMinFlopsPerPart);
+  return std::size_t(std::clamp(parts, 1.0, double(std::max<std::size_t>(threads, 1))));
+}
 
 template <class T>
 void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,

@@ -16,14 +16,6 @@
 
 namespace dptrain {
 
-void TrainConfig::validate() const {
-  EngineConfig::validate();
-  schedule.validate();
-  if (schedule.kind == ScheduleKind::cosine && schedule.min_lr > optimizer.learning_rate)
-    throw Error("the cosine schedule's final learning rate " + std::to_string(schedule.min_lr) +
-                " is above the learning rate " + std::to_string(optimizer.learning_rate));
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -74,7 +66,7 @@ void add_step(EpochProgress& p, const StepStats& r, const Dataset& batch, std::s
 }  // namespace
 
 Trainer::Trainer(Model<float>& model, TrainConfig config)
-    : config_(std::move(config)),
+    : config_(resolved(model, std::move(config), plan_choice_)),
       vote_(config_.communicator ? std::make_unique<detail::StopVote>(
                                        *config_.communicator, [this] { return stop_requested(); })
                                  : nullptr),
@@ -315,6 +307,7 @@ void Trainer::epoch_step(const Dataset& data, std::span<const std::uint32_t> row
   add_step(progress_, r, data, rows.size());
   if (vote_ && vote_->votes() == votes) vote_->vote_now();  // the step summed nothing for us
   if (config_.on_step) config_.on_step(progress_.steps, steps);
+  checkpoint_if_due(progress_.steps, steps);
 }
 
 EpochResult Trainer::epoch_result(std::size_t samples0, Clock::time_point t0) const {
@@ -363,7 +356,8 @@ void Trainer::check_not_diverged() const {
 }
 
 EpochResult Trainer::finish_epoch(std::size_t samples0, Clock::time_point t0) {
-  check_not_diverged();  // Note [Exploded parameters]: before anyone saves this epoch
+  check_not_diverged();             // Note [Exploded parameters]: before anyone saves this epoch
+  last_checkpoint_ = Clock::now();  // CheckpointEvery::seconds: the caller saves epochs
   steps_per_epoch_ = progress_.steps;
   const EpochResult e = epoch_result(samples0, t0);
   ++epochs_done_;

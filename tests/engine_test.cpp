@@ -180,7 +180,7 @@ TEST(Engine, LoopbackAgreementCheckNamesTheDifferingRank) {
 }
 
 EngineConfig with_buffers(EngineConfig c) {
-  c.weight_gradients = WeightGradients::buffers;
+  c.plan.weight_gradients = WeightGradients::buffers;
   return c;
 }
 
@@ -293,12 +293,12 @@ TEST(Engine, DeterministicWeightTilesAreTheOneWorkerTilesDealtOut) {
 TEST(Engine, OwnerNeedsFp32DataAndOneProcess) {
   Model<float> m(spec());
   EngineConfig c = config(2, 8);
-  c.weight_gradients = WeightGradients::owner;
-  c.parallelism = Parallelism::intra;
+  c.plan.weight_gradients = WeightGradients::owner;
+  c.plan.parallelism = Parallelism::intra;
   EXPECT_THROW(Engine(m, c), Error);
-  c.weight_gradients = WeightGradients::automatic;
+  c.plan.weight_gradients = WeightGradients::automatic;
   EXPECT_EQ(Engine(m, c).weight_gradients(), WeightGradients::buffers);
-  c.parallelism = Parallelism::data;
+  c.plan.parallelism = Parallelism::data;
   EXPECT_EQ(Engine(m, c).weight_gradients(), WeightGradients::owner);
   EXPECT_EQ(parse_weight_gradients("owner"), WeightGradients::owner);
   EXPECT_THROW(parse_weight_gradients("tiles"), Error);

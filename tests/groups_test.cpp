@@ -42,7 +42,7 @@ TrainConfig group_config(std::size_t threads, std::size_t group_threads) {
   c.loss = Loss::ce;
   c.batch_size = 256;
   c.threads = threads;
-  c.group_threads = group_threads;
+  c.plan.group_threads = group_threads;
   c.min_flops_per_worker = 0;
   c.optimizer.kind = OptimizerKind::adam;
   c.optimizer.learning_rate = 1e-3;
@@ -119,7 +119,7 @@ TEST(Groups, RefusesWhatCannotWork) {
   EXPECT_NE(message(group_config(4, 3)).find("must divide the threads (4)"), std::string::npos);
   EXPECT_NE(message(group_config(4, 0)).find("must divide"), std::string::npos);
   TrainConfig intra = group_config(4, 2);
-  intra.parallelism = Parallelism::intra;
+  intra.plan.parallelism = Parallelism::intra;
   EXPECT_NE(message(intra).find("data-parallel plan"), std::string::npos);
 }
 

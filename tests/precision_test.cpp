@@ -52,7 +52,7 @@ TEST(Precision, SettingsThatCannotRunAreRefused) {
   c.gemm = GemmBackend::eigen;
   EXPECT_THROW(c.validate(), Error);
   c = config(Precision::bf16);
-  c.parallelism = Parallelism::intra;
+  c.plan.parallelism = Parallelism::intra;
   EXPECT_THROW(c.validate(), Error);
   EXPECT_THROW(parse_precision("fp16"), Error);
   EXPECT_EQ(parse_precision("bf16"), Precision::bf16);

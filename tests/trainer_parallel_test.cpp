@@ -150,7 +150,7 @@ TEST(IntraOp, TrainsLikeDataParallel) {
   TrainConfig one = parallel_config(1);
   TrainConfig intra = one;
   intra.threads = 2;
-  intra.parallelism = Parallelism::intra;
+  intra.plan.parallelism = Parallelism::intra;
   const auto a = after_one_step(one, d), b = after_one_step(intra, d);
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f);
 }

@@ -21,6 +21,7 @@
 #include "dptrain/parallel/pool.hpp"
 #include "dptrain/parallel/reducer.hpp"
 #include "dptrain/peak.hpp"
+#include "dptrain/plan.hpp"
 #include "dptrain/rng.hpp"
 #include "dptrain/schedule.hpp"
 #include "dptrain/schema.hpp"

@@ -5,7 +5,7 @@
 // units (parallel::plan_step): one contiguous shard per worker, or, with `deterministic`, a
 // fixed number of micro-batches independent of the thread count. Phase 1: each worker gathers
 // its units' rows and runs forward, loss and backward against the shared read-only parameters
-// (the deltas already scaled by 1/B). Then, by EngineConfig::weight_gradients:
+// (the deltas already scaled by 1/B). Then, by Plan::weight_gradients (plan.hpp):
 //  - owner, what `automatic` (the default) picks for fp32, the data strategy and one process:
 //    phase 1 computes only the deltas and input gradients, into one batch-wide workspace at the
 //    unit's rows (Workspace::bind_rows). After the join, phase 2: each worker computes the
@@ -70,7 +70,7 @@
 // `deterministic` the tiles are instead a function of the model alone (each layer cut as for
 // W = 1) dealt out by cost, so every tile's product and sum order is independent of W and
 // keeps its promise. Buffers remain for bf16, the intra strategy and several ranks (whose
-// exchange needs whole gradients): EngineConfig::weight_gradients.
+// exchange needs whole gradients): Plan::weight_gradients.
 //
 // Note [Threads]. The engine's pools are the only owners of threads: `threads` workers, each
 // calling single-threaded kernels. OpenBLAS is held to one thread while dptrain works and its
@@ -81,7 +81,7 @@
 // strategy runs one unit and splits every matrix product over the same pool instead (gemm.hpp:
 // GemmContext). No library's thread setting stays changed after dptrain's calls return.
 //
-// Note [Groups]. Between those two ends, a G x T plan (EngineConfig::group_threads = T, G =
+// Note [Groups]. Between those two ends, a G x T plan (Plan::group_threads = T, G =
 // threads / T): the step's pool has G workers ("group leaders") that run the data strategy as
 // above, units, owner tiles and all, and each leader splits every product of its units and its
 // tiles over its own group pool of T workers (worker 0 the leader itself, the others its group's
@@ -115,16 +115,10 @@
 #include "dptrain/parallel/plan.hpp"
 #include "dptrain/parallel/pool.hpp"
 #include "dptrain/parallel/reducer.hpp"
+#include "dptrain/plan.hpp"
 #include "dptrain/topology.hpp"
 
 namespace dptrain {
-
-enum class Parallelism {
-  data,   ///< the minibatch is split across workers (Note [The step])
-  intra,  ///< one unit; every matrix product is split over the workers (as PyTorch on CPUs)
-};
-Parallelism parse_parallelism(std::string_view name);
-const char* parallelism_name(Parallelism p);
 
 enum class Precision {
   fp32,  ///< fp32 products
@@ -133,16 +127,6 @@ enum class Precision {
 /// Parses "fp32" or "bf16"; throws dptrain::Error otherwise.
 Precision parse_precision(std::string_view name);
 const char* precision_name(Precision p);
-
-/// How a step forms the weight gradients (Note [Owner computes]).
-enum class WeightGradients {
-  automatic,  ///< owner where it applies (fp32, data strategy, one process), else buffers
-  buffers,    ///< per-unit gradient buffers summed and applied by the Reducer
-  owner,      ///< workers own row tiles of the weights: gradient over the whole batch, update
-};
-/// Parses "auto", "buffers" or "owner"; throws dptrain::Error otherwise.
-WeightGradients parse_weight_gradients(std::string_view name);
-const char* weight_gradients_name(WeightGradients w);
 
 /// Note [Owner computes]: gradient values per weight tile (a tile's rows x the layer's outputs).
 inline constexpr std::size_t kTileValues = 262144;
@@ -174,17 +158,15 @@ struct EngineConfig {
   OptimizerConfig optimizer;
   std::size_t threads = 1;
   parallel::Backend backend = parallel::Backend::tbb;
-  Parallelism parallelism = Parallelism::data;
+  /// data, intra or G x T, and the weight-gradient strategy (plan.hpp). Checked by check_plan;
+  /// intra and G x T need fp32 with bf16 (validate()), owner needs fp32, the data strategy and
+  /// no communicator (Note [Owner computes]), auto must be resolved first (Trainer does).
+  Plan plan;
   bool deterministic = false;      ///< Note [Reproducibility]
   std::size_t micro_batches = 16;  ///< units per step with deterministic
   GemmBackend gemm = default_gemm_backend();
   /// bf16 needs the onednn kernel, a CPU with AVX512_BF16 and the data strategy (validate()).
   Precision precision = Precision::fp32;
-  /// Note [Owner computes]; `owner` needs fp32, the data strategy and no communicator.
-  WeightGradients weight_gradients = WeightGradients::automatic;
-  /// Note [Groups]: threads per replica group (T of a G x T plan); 1 is plain data parallelism.
-  /// Must divide `threads`; more than 1 needs the data strategy and fp32.
-  std::size_t group_threads = 1;
   /// Note [When to fork]: the least arithmetic per worker and step. Tests set 0 to force every
   /// step onto all threads.
   double min_flops_per_worker = kMinFlopsPerWorker;

@@ -64,6 +64,11 @@ struct GemmContext {
   GemmCache* const* part_caches = nullptr;
 };
 
+/// How many parts gemm splits a product of `flops` (2 m n k) into over a pool of `threads`
+/// workers: one per full MFLOP (a fork costs microseconds), at least 1, at most `threads`
+/// (0 counts as 1). The cost model (tuning.hpp) predicts split products by the same rule.
+std::size_t gemm_split_parts(double flops, std::size_t threads);
+
 /// C (m x n) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C, all row-major with leading
 /// dimensions lda, ldb, ldc. With beta == 0, C is overwritten (its old contents, even NaN,
 /// are ignored). Thread-safe for distinct C; single-threaded unless `context` has a pool.

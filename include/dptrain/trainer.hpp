@@ -27,6 +27,25 @@ namespace detail {
 class StopVote;  // src/stop_vote.hpp
 }
 
+class Trainer;
+
+/// Step-level checkpoints (as dlib's set_synchronization_file): after an epoch's step k (not
+/// the epoch's last, whose checkpoint is the caller's, after the epoch's figures) the trainer
+/// writes one when k's optimizer step count is a multiple of `steps`, or when `seconds` have
+/// passed since the last one (or since the trainer was built or the last epoch ended). Off
+/// unless `steps` or `seconds` is set, and `sink` or `path`. A resume from such a checkpoint
+/// (restore) continues with the next step, the same bits as an uninterrupted run.
+struct CheckpointEvery {
+  std::size_t steps = 0;  ///< 0: not by count
+  double seconds = 0;     ///< 0: not by time
+  /// Receives the trainer at such a boundary (checkpoint() holds the state; add what the
+  /// application knows of the data, then write it); called after check_not_diverged().
+  std::function<void(const Trainer&)> sink;
+  /// Without a sink: the file checkpoint() is written to (save_checkpoint: atomically).
+  std::string path;
+  bool active() const { return (steps || seconds > 0) && (sink || !path.empty()); }
+};
+
 /// The engine's settings (engine.hpp) plus the epoch loop's.
 struct TrainConfig : EngineConfig {
   std::size_t epochs = 10;
@@ -35,14 +54,16 @@ struct TrainConfig : EngineConfig {
   /// Called on the caller's thread after every step with (steps done, steps in the epoch; 0
   /// when unknown, as for a BatchSource), e.g. for a progress bar. Keep it cheap. The trainer's
   /// position already includes the step, so checkpoint() from here resumes after it (this is
-  /// how `dptrain train --save-every` writes step-level checkpoints).
+  /// how an application can write its own step-level checkpoints; CheckpointEvery does it).
   std::function<void(std::size_t, std::size_t)> on_step;
+  /// Step-level checkpoints (`dptrain train --save-every`), after on_step.
+  CheckpointEvery checkpoint_every;
   /// A stop flag owned by the caller, checked at every step boundary like request_stop() (e.g.
   /// set by a signal handler that exists before the trainer). Not owned; the trainer only reads
   /// it and never clears it, so while it stays set every training call stops at once.
   const std::atomic<bool>* stop = nullptr;
 
-  /// Throws dptrain::Error for settings that cannot work.
+  /// Throws dptrain::Error for settings that cannot work (plan auto counts as the data plan).
   void validate() const;
 };
 
@@ -126,7 +147,8 @@ void apply_checkpoint_settings(const Checkpoint& checkpoint, TrainConfig& config
 class Trainer {
  public:
   /// `model` must outlive the trainer. Throws dptrain::Error if the config is invalid or the loss
-  /// does not fit the model.
+  /// does not fit the model. Plan auto (plan.hpp) is resolved here by tuning::choose_plan for
+  /// the model's layer widths (about a second; config() and plan_choice() tell the outcome).
   Trainer(Model<float>& model, TrainConfig config);
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -183,6 +205,8 @@ class Trainer {
   void check_ranks_agree(const Dataset& train) const;
 
   const TrainConfig& config() const { return config_; }
+  /// choose_plan's line when the config asked for plan auto; empty otherwise.
+  const std::string& plan_choice() const { return plan_choice_; }
   Model<float>& model() { return engine_.model(); }
   Engine& engine() { return engine_; }
   const Engine& engine() const { return engine_; }
@@ -246,7 +270,14 @@ class Trainer {
   /// Early stopping after an epoch: updates the best loss and weights; true when patience ran out.
   bool track_validation(const Evaluation& validation, std::size_t patience, EpochReport& report);
 
+  /// `config` with plan auto resolved (tuning::choose_plan; its line into `choice`).
+  static TrainConfig resolved(const Model<float>& model, TrainConfig config, std::string& choice);
+  /// After step `done` of `total` in an epoch: a CheckpointEvery checkpoint when one is due.
+  void checkpoint_if_due(std::size_t done, std::size_t total);
+
+  std::string plan_choice_;  // before config_, whose initialisation writes it
   TrainConfig config_;
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::atomic<bool> stop_{false};
   std::unique_ptr<detail::StopVote> vote_;  // with a communicator; the engine sums through it
   Engine engine_;

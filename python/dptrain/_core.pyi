@@ -64,7 +64,18 @@ class TrainConfig:
     gamma: float
     min_lr: float
     backend: Literal["tbb", "openmp", "threads"]
+    plan: str
+    """data, intra, GxT (e.g. "4x2"), each optionally /owner or /buffers, or auto (resolved
+    when a Trainer is built: its config.plan tells the choice). The CLI's --plan."""
     parallelism: Literal["data", "intra"]
+    group_threads: int
+    """T of plan GxT (G = threads / T); 1 for data and intra."""
+    checkpoint_every_steps: int
+    checkpoint_every_seconds: float
+    checkpoint_path: str
+    """With checkpoint_every_steps N and/or checkpoint_every_seconds S: fit writes the checkpoint
+    Trainer.save would write here after every Nth step, or S seconds after the last, but an
+    epoch's last step (save those from on_epoch)."""
     gemm: Literal["onednn", "openblas", "eigen", "reference"]
     precision: Literal["fp32", "bf16"]
     def __init__(self, **settings: Any) -> None: ...

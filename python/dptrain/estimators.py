@@ -1,7 +1,8 @@
 """scikit-learn estimators over dptrain's engine: MLPClassifier and MLPRegressor.
 
 Parameters follow scikit-learn's ``sklearn.neural_network.MLPClassifier`` with their meanings,
-plus dptrain's own (``n_threads``, ``dropout``, ``deterministic``, ``precision``, ``init``).
+plus dptrain's own (``n_threads``, ``plan``, ``dropout``, ``deterministic``, ``precision``,
+``init``).
 Differences from scikit-learn, all deliberate and documented in docs/PYTHON.md:
 
 * ``solver`` is ``sgd``, ``adam``, ``lbfgs`` (scipy's L-BFGS-B over the engine's full-batch
@@ -154,6 +155,11 @@ _PARAMETERS = """
         and ``tol`` its projected gradient).
     n_threads : int, default=1
         The engine's worker threads.
+    plan : str, default='data'
+        How a step uses the threads (the CLI's ``--plan``): 'data', 'intra', 'GxT' (G groups
+        of T threads; G x T must equal ``n_threads``), each optionally '/owner' or '/buffers',
+        or 'auto': chosen at the first fit by timing the plans the cost model shortlists for
+        this model (about a second; its pick, and so the bits, may vary between runs).
     dropout : float, default=0.0
         Inverted dropout after every hidden layer, in [0, 1).
     deterministic : bool, default=False
@@ -243,6 +249,7 @@ class _BaseMLP(BaseEstimator):
         deterministic=False,
         precision="fp32",
         init="sklearn",
+        plan="data",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -272,6 +279,7 @@ class _BaseMLP(BaseEstimator):
         self.deterministic = deterministic
         self.precision = precision
         self.init = init
+        self.plan = plan
 
     # --- settings -------------------------------------------------------------------------
 
@@ -352,6 +360,7 @@ class _BaseMLP(BaseEstimator):
             epsilon=float(self.epsilon),
             l2=float(self.alpha) / batch / self._loss_scale(),
             threads=int(self.n_threads),
+            plan=str(self.plan),
             deterministic=bool(self.deterministic),
             precision=self.precision,
             shuffle=bool(self.shuffle) and not lbfgs,
@@ -417,7 +426,10 @@ class _BaseMLP(BaseEstimator):
     def _continue(self, n_samples):
         """Warm start / partial_fit: today's settings, the trained state."""
         self._check_params()
-        self._trainer.reconfigure(self._config(n_samples, self._seed_))
+        config = self._config(n_samples, self._seed_)
+        if self.plan == "auto":  # keep the plan the first fit chose
+            config.plan = self._trainer.config.plan
+        self._trainer.reconfigure(config)
         layers = self._pending_layers()
         if layers is not None:
             self._trainer.set_layers(layers)

@@ -77,8 +77,12 @@ void bind_enum_settings(py::class_<TrainConfig>& c) {
   name_property<Loss>(c, "loss", &TrainConfig::loss, &parse_loss, &loss_name);
   name_property<parallel::Backend>(c, "backend", &TrainConfig::backend, &parallel::parse_backend,
                                    &parallel::backend_name);
-  name_property<Parallelism>(c, "parallelism", &TrainConfig::parallelism, &parse_parallelism,
-                             &parallelism_name);
+  c.def_property(
+      "plan", [](const TrainConfig& t) { return to_string(t.plan); },
+      [](TrainConfig& t, const std::string& v) { t.plan = parse_plan(v); });
+  c.def_property(
+      "parallelism", [](const TrainConfig& t) { return parallelism_name(t.plan.parallelism); },
+      [](TrainConfig& t, const std::string& v) { t.plan.parallelism = parse_parallelism(v); });
   name_property<GemmBackend>(c, "gemm", &TrainConfig::gemm, &parse_gemm_backend,
                              &gemm_backend_name);
   name_property<Precision>(c, "precision", &TrainConfig::precision, &parse_precision,
@@ -99,7 +103,6 @@ void bind_number_settings(py::class_<TrainConfig>& c) {
       .def_readwrite("threads", &TrainConfig::threads)
       .def_readwrite("deterministic", &TrainConfig::deterministic)
       .def_readwrite("micro_batches", &TrainConfig::micro_batches)
-      .def_readwrite("group_threads", &TrainConfig::group_threads)
       .def_readwrite("shuffle", &TrainConfig::shuffle)
       .def_readwrite("min_flops_per_worker", &TrainConfig::min_flops_per_worker);
   optimizer_field(c, "learning_rate", &OptimizerConfig::learning_rate);
@@ -111,6 +114,21 @@ void bind_number_settings(py::class_<TrainConfig>& c) {
   optimizer_field(c, "weight_decay", &OptimizerConfig::weight_decay);
   optimizer_field(c, "l1", &OptimizerConfig::l1);
   optimizer_field(c, "l2", &OptimizerConfig::l2);
+  c.def_property(
+      "group_threads", [](const TrainConfig& t) { return t.plan.group_threads; },
+      [](TrainConfig& t, std::size_t v) {
+        t.plan.group_threads = v;
+        t.plan.groups = 0;  // G follows from threads
+      });
+  c.def_property(
+      "checkpoint_every_steps", [](const TrainConfig& t) { return t.checkpoint_every.steps; },
+      [](TrainConfig& t, std::size_t v) { t.checkpoint_every.steps = v; });
+  c.def_property(
+      "checkpoint_every_seconds", [](const TrainConfig& t) { return t.checkpoint_every.seconds; },
+      [](TrainConfig& t, double v) { t.checkpoint_every.seconds = v; });
+  c.def_property(
+      "checkpoint_path", [](const TrainConfig& t) { return t.checkpoint_every.path; },
+      [](TrainConfig& t, const std::string& v) { t.checkpoint_every.path = v; });
   c.def_property(
       "step_epochs", [](const TrainConfig& t) { return t.schedule.step_epochs; },
       [](TrainConfig& t, std::size_t v) { t.schedule.step_epochs = v; });

@@ -93,7 +93,8 @@ py::dict evaluation_dict(const Evaluation& e) {
 Session::Session(const ModelSpec& spec, const TrainConfig& config)
     : config_(with_hooks(config, warnings_)), model_(std::make_unique<Model<float>>(spec)) {
   model_->initialize(config_.seed);
-  trainer_ = std::make_unique<Trainer>(*model_, config_);
+  trainer_ = std::make_unique<Trainer>(*model_, trainer_config(config_));
+  config_.plan = trainer_->config().plan;  // plan auto: what it chose
   flush_warnings();
 }
 
@@ -102,7 +103,8 @@ Session::Session(const Checkpoint& c, std::size_t threads)
       normalizer_(c.normalizer),
       schema_(c.schema),
       model_(std::make_unique<Model<float>>(model_from_checkpoint(c))) {
-  trainer_ = std::make_unique<Trainer>(*model_, config_);
+  trainer_ = std::make_unique<Trainer>(*model_, trainer_config(config_));
+  config_.plan = trainer_->config().plan;
   trainer_->restore(c);
   flush_warnings();
 }
@@ -137,7 +139,8 @@ Dataset Session::dataset(const py::array& x, const py::object& y) const {
 void Session::rebuild(const TrainConfig& config) {
   TrainConfig next_config = with_hooks(config, warnings_);
   const Checkpoint state = trainer_->checkpoint();
-  auto next = std::make_unique<Trainer>(*model_, next_config);
+  auto next = std::make_unique<Trainer>(*model_, trainer_config(next_config));
+  next_config.plan = next->config().plan;
   if (config.loss != config_.loss)
     throw Error(std::string("the loss cannot change from ") + loss_name(config_.loss) + " to " +
                 loss_name(config.loss));
@@ -305,6 +308,16 @@ void Session::set_schema(std::vector<std::string> feature_names,
   s.class_names = std::move(class_names);
   s.check(model_->spec().inputs, classes(), "the schema given");
   schema_ = std::move(s);
+}
+
+TrainConfig Session::trainer_config(TrainConfig c) const {
+  // checkpoint_path: this session's checkpoints (with its normaliser and schema), written by
+  // the trainer that runs now; config_ (what Python sees) keeps no pointer to the session.
+  if (!c.checkpoint_every.path.empty())
+    c.checkpoint_every.sink = [this, path = c.checkpoint_every.path](const Trainer&) {
+      save_checkpoint(path, checkpoint());
+    };
+  return c;
 }
 
 Checkpoint Session::checkpoint() const {

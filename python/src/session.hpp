@@ -111,6 +111,8 @@ class Session {
   void retarget(std::size_t total_epochs);
   /// Replaces the trainer by one with `config`, carrying the state over.
   void rebuild(const TrainConfig& config);
+  /// `c` for a Trainer: with checkpoint_path, a CheckpointEvery sink writing checkpoint().
+  TrainConfig trainer_config(TrainConfig c) const;
   /// Issues the library's warnings collected since the last call as Python warnings.
   void flush_warnings() const;
 

@@ -1,5 +1,5 @@
 // dptrain bench: steady-state training throughput of the reference models for a list of thread
-// counts, measured in one run with the windows interleaved (measure.hpp), so every ratio it
+// counts, measured in one run with the windows interleaved (tuning.hpp), so every ratio it
 // prints (speedup, fraction of the machine's SGEMM rate, fraction of the register-only fp32 FMA
 // peak, peak.hpp) compares figures taken side by side.
 //
@@ -19,7 +19,7 @@
 #include "bench_quality.hpp"
 #include "commands.hpp"
 #include "dptrain/dptrain.hpp"
-#include "measure.hpp"
+#include "machine_report.hpp"
 #include "options.hpp"
 #include "workloads.hpp"
 
@@ -149,14 +149,15 @@ void print_banner(const BenchSettings& s, const Machine& m, const Communicator* 
         comm->size());
   std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
               s.base.pin_cores.empty() ? "" : "; workers pinned to cores");
-  std::string plan = s.auto_plan ? "auto (per thread count, below)" : plan_text(s.base);
-  if (s.base.group_threads > 1)
-    plan = "groups of " + std::to_string(s.base.group_threads) +
+  std::string plan =
+      s.auto_plan ? "auto (per thread count, below)" : plan_shape(s.base.plan, s.base.threads);
+  if (s.base.plan.group_threads > 1)
+    plan = "groups of " + std::to_string(s.base.plan.group_threads) +
            " threads (data where that does not divide the threads)";
   std::printf("GEMM: %s; backend %s; plan %s; precision %s; weight gradients %s%s\n",
               gemm_kernel_description(s.base.gemm).c_str(), parallel::backend_name(s.base.backend),
               plan.c_str(), precision_name(s.base.precision),
-              weight_gradients_name(s.base.weight_gradients),
+              weight_gradients_name(s.base.plan.weight_gradients),
               s.base.deterministic ? "; deterministic" : "");
 }
 
@@ -227,7 +228,7 @@ json report_point(const Reference& ref, const Point& p, const Point& first, cons
           {"layers", ref.widths},
           {"batch", ref.batch},
           {"threads", p.threads},
-          {"plan", plan_text(p.config)},
+          {"plan", plan_shape(p.config.plan, p.config.threads)},
           {"oversubscribed", p.threads > m.cores},
           {"samples_per_s", json_number(w.median)},
           {"samples_per_s_min", json_number(w.min)},
@@ -261,10 +262,10 @@ json report_point(const Reference& ref, const Point& p, const Point& first, cons
 void bench_model(const Reference& ref, const BenchSettings& s, const Machine& m, json& results) {
   std::vector<Point> points;
   for (std::size_t n : s.threads) {
-    Point p = make_point(ref, s.base, n, s.base.parallelism);
+    Point p = make_point(ref, s.base, n, s.base.plan.parallelism);
     // --plan GxT: groups of T at the thread counts T divides, the data plan at the others (the
     // 1-thread baseline).
-    if (n % p.config.group_threads != 0) p.config.group_threads = 1;
+    if (n % p.config.plan.group_threads != 0) p.config.plan.group_threads = 1;
     if (s.auto_plan)
       std::printf("%s at %zu thread(s): %s\n", ref.name.c_str(), n,
                   choose_plan(ref.widths, p.config).c_str());
@@ -296,7 +297,7 @@ json bench_document(const BenchSettings& s, const Machine& m, const json& result
           {"pinned", !s.base.pin_cores.empty()},
           {"gemm", gemm_kernel_description(s.base.gemm)},
           {"backend", parallel::backend_name(s.base.backend)},
-          {"parallelism", parallelism_name(s.base.parallelism)},
+          {"parallelism", parallelism_name(s.base.plan.parallelism)},
           {"deterministic", s.base.deterministic},
           {"sgemm_gflops", json_number(m.sgemm_gflops)},
           {"fp32_fma_peak_gflops", json_number(m.fp32_peak_gflops)},

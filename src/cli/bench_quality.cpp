@@ -7,7 +7,7 @@
 #include <set>
 
 #include "dptrain/io.hpp"
-#include "measure.hpp"
+#include "machine_report.hpp"
 
 namespace dptrain::cli {
 
@@ -100,8 +100,8 @@ json quality_check(const Reference& ref, const TrainConfig& base, std::size_t st
   }
   if (ref.quality_rows) data = data.head(ref.quality_rows);
   q["rows"] = data.rows;
-  TrainConfig c = reference_config(ref, base, 1);
-  c.parallelism = Parallelism::data;
+  TrainConfig c = workload_config(ref, base, 1);
+  c.plan.parallelism = Parallelism::data;
   Model<float> model(ModelSpec::mlp(ref.widths, ref.hidden, ref.output));
   model.initialize(42);
   json entry;

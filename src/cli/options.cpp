@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "plan_choice.hpp"
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -122,13 +120,13 @@ void add_engine_options(cxxopts::Options& options) {
 PlanRequest read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {
   if (read_threads) c.threads = parse_threads(r["threads"].as<std::string>(), "threads");
   c.backend = parallel::parse_backend(r["backend"].as<std::string>());
-  c.parallelism = parse_parallelism(r["parallelism"].as<std::string>());
+  c.plan.parallelism = parse_parallelism(r["parallelism"].as<std::string>());
+  c.plan.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
   const PlanRequest plan = read_plan_option(r, c, read_threads);
   c.deterministic = r.count("deterministic") > 0;
   c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
   c.precision = parse_precision(r["precision"].as<std::string>());
-  c.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
   read_pin_option(r, c);
   return plan;
 }

@@ -10,7 +10,7 @@
 #include <cxxopts.hpp>
 
 #include "dptrain/trainer.hpp"
-#include "plan_choice.hpp"
+#include "plan_option.hpp"
 
 namespace dptrain::cli {
 
@@ -41,7 +41,7 @@ void read_pin_option(const cxxopts::ParseResult& result, EngineConfig& config);
 /// --micro-batches, --gemm, ...) to `options`; train and bench add --plan (add_plan_option).
 void add_engine_options(cxxopts::Options& options);
 /// Reads them into `config`; --threads too unless the caller reads it as a list (bench). Returns
-/// what --plan leaves to the caller (plan_choice.hpp).
+/// what --plan leaves to the caller (plan_option.hpp).
 PlanRequest read_engine_options(const cxxopts::ParseResult& result, EngineConfig& config,
                                 bool read_threads = true);
 

@@ -1,19 +1,13 @@
 #pragma once
-// The projection of `dptrain scale`: measures the cost model's parameters on this machine
-// (calibrate), then prints and records, per core count asked for, the plan with the lowest
+// The projection of `dptrain scale`: with the cost model's parameters measured on this machine
+// (tuning::calibrate), prints and records, per core count asked for, the plan with the lowest
 // predicted step and its split, labelled PROJECTION, and for every measured point the predicted
-// step beside the measured one (cost_model.hpp, Note [The cost model]).
+// step beside the measured one (tuning.hpp, Note [The cost model]).
 #include <nlohmann/json.hpp>
 
-#include "cost_model.hpp"
 #include "scale_report.hpp"
 
 namespace dptrain::cli {
-
-/// Measures GEMM rates of `ref`'s layer shapes (single-threaded, rows = B, B/2, ..., 1, and one
-/// weight-gradient tile per layer), memcpy bandwidth with 1 and with `cores` threads, and the
-/// fork/join latency of a pool of 1..cores workers of `base.backend`. A few hundred ms.
-Calibration calibrate(const Reference& ref, const TrainConfig& base, std::size_t cores);
 
 /// The plan a measured point ran, in the model's terms.
 PlanKind point_plan(const Point& p);

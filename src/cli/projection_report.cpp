@@ -83,7 +83,7 @@ void print_comparison(const ScaleSettings& s, const ScaleSweep& sweep) {
   for (const Point& p : sweep.points) {
     if (!modelled(s, p)) continue;
     const StepPrediction pr =
-        predict(sweep.calibration, s.assumptions, point_plan(p), p.threads, p.config.group_threads);
+        predict(sweep.calibration, s.assumptions, point_plan(p), p.threads, p.config.plan.group_threads);
     const double m = measured_us(p);
     std::printf("%-13s %6zu%s %10.1f %10.1f %+6.0f%%", plan_label(pr).c_str(), p.threads,
                 p.threads > s.cores ? "*" : " ", m, pr.total_us(), 100 * (pr.total_us() / m - 1));
@@ -170,14 +170,14 @@ json calibration_json(const Calibration& c) {
 }  // namespace
 
 PlanKind point_plan(const Point& p) {
-  if (p.config.parallelism == Parallelism::intra) return PlanKind::intra;
-  return p.config.weight_gradients == WeightGradients::buffers ? PlanKind::buffers
+  if (p.config.plan.parallelism == Parallelism::intra) return PlanKind::intra;
+  return p.config.plan.weight_gradients == WeightGradients::buffers ? PlanKind::buffers
                                                                : PlanKind::owner;
 }
 
 double predicted_point_us(const ScaleSettings& s, const ScaleSweep& sweep, const Point& p) {
   if (!modelled(s, p) || sweep.calibration.layers.empty()) return NAN;
-  return predict(sweep.calibration, s.assumptions, point_plan(p), p.threads, p.config.group_threads)
+  return predict(sweep.calibration, s.assumptions, point_plan(p), p.threads, p.config.plan.group_threads)
       .total_us();
 }
 
@@ -195,7 +195,7 @@ json projection_json(const ScaleSettings& s, const ScaleSweep& sweep) {
   json compared = json::array();
   for (const Point& p : sweep.points) {
     if (!modelled(s, p)) continue;
-    json j = split_json(predict(c, s.assumptions, point_plan(p), p.threads, p.config.group_threads),
+    json j = split_json(predict(c, s.assumptions, point_plan(p), p.threads, p.config.plan.group_threads),
                         c.batch);
     j["measured_us"] = json_number(measured_us(p));
     j["error"] = json_number(j["step_us"].get<double>() / measured_us(p) - 1);
@@ -220,7 +220,7 @@ json projection_json(const ScaleSettings& s, const ScaleSweep& sweep) {
            "compute (phase 1 rows and phase 2 tiles at measured GEMM rates) + exchange (batch "
            "activations and deltas; buffers: W gradient buffers written and read) + update "
            "(parameters and optimizer state read and written) + sync (fork/joins); see "
-           "src/cli/cost_model.hpp, Note [The cost model]"},
+           "include/dptrain/tuning.hpp, Note [The cost model]"},
           {"assumptions",
            {{"mem_bandwidth_gbs_per_socket", s.assumptions.mem_bandwidth_gbs},
             {"sync_latency_us", json_number(s.assumptions.sync_latency_us)},

@@ -1,6 +1,6 @@
 // dptrain scale: a thread-scaling sweep of one model. For every (strategy, thread count) point
 // it measures steady-state training throughput in timed windows after a warm-up, repeated with
-// the points interleaved within each repeat (measure.hpp), and reports median/min/max, speedup,
+// the points interleaved within each repeat (tuning.hpp), and reports median/min/max, speedup,
 // efficiency, the time split of a step and memory, a cost model's prediction of each point and
 // its projection to larger machines (projection.hpp), and an Amdahl fit, labelled as such
 // (scale_report.hpp). --out writes the points as CSV and the whole
@@ -17,7 +17,7 @@
 #include "commands.hpp"
 #include "dptrain/dptrain.hpp"
 #include "dptrain/limits.hpp"
-#include "measure.hpp"
+#include "machine_report.hpp"
 #include "options.hpp"
 #include "projection.hpp"
 #include "scale_report.hpp"
@@ -154,11 +154,12 @@ void check_strategies(const ScaleSettings& s) {
     if (n == s.threads.end())
       throw Error("--parallelism " + strategy.name() + ": no thread count in --threads is a " +
                   "multiple of " + std::to_string(strategy.group_threads));
-    TrainConfig c = reference_config(s.ref, s.base, *n);
-    c.parallelism = strategy.parallelism;
-    c.group_threads = strategy.group_threads;
-    if (c.parallelism != Parallelism::data && c.weight_gradients == WeightGradients::owner)
-      c.weight_gradients = WeightGradients::automatic;  // as make_point does
+    TrainConfig c = workload_config(s.ref, s.base, *n);
+    c.plan.parallelism = strategy.parallelism;
+    c.plan.group_threads = strategy.group_threads;
+    if (c.plan.parallelism != Parallelism::data &&
+        c.plan.weight_gradients == WeightGradients::owner)
+      c.plan.weight_gradients = WeightGradients::automatic;  // as make_point does
     c.validate();
   }
 }
@@ -229,7 +230,7 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   read_pin_option(r, s.base);
   s.weak = r.count("weak") > 0;
   if (r.count("gemm")) s.base.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
-  s.base.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
+  s.base.plan.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
   s.base.deterministic = r.count("deterministic") > 0;
   s.base.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
   s.windows = read_windows(r);
@@ -247,10 +248,10 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   }
   // Model and config errors (e.g. a loss that does not fit) surface here, before measuring.
   Model<float> probe(ModelSpec::mlp(s.ref.widths, s.ref.hidden, s.ref.output));
-  TrainConfig c = reference_config(s.ref, s.base, 1);
+  TrainConfig c = workload_config(s.ref, s.base, 1);
   c.validate();
   // The largest thread count (the last), and with --weak its batch, must pass the limits too.
-  TrainConfig largest = reference_config(s.ref, s.base, s.threads.back());
+  TrainConfig largest = workload_config(s.ref, s.base, s.threads.back());
   largest.validate();
   if (s.weak) weak_point_config(largest, s.ref, s.threads.back()).validate();
   check_loss_fits(c.loss, probe.spec().output_activation(), probe.spec().outputs());
@@ -282,7 +283,7 @@ ScaleSweep run_sweep(const ScaleSettings& s) {
     for (std::size_t n : s.threads) {
       if (!strategy.runs_at(n)) continue;
       sweep.points.push_back(make_point(s.ref, s.base, n, strategy.parallelism));
-      sweep.points.back().config.group_threads = strategy.group_threads;
+      sweep.points.back().config.plan.group_threads = strategy.group_threads;
       if (s.weak) weak_point_config(sweep.points.back().config, s.ref, n);
     }
   sweep.peak_resettable = reset_peak_rss();

@@ -19,8 +19,9 @@ std::string Strategy::name() const {
 }
 
 Strategy strategy_of(const Point& p) {
-  return {p.config.parallelism,
-          p.config.parallelism == Parallelism::intra ? std::size_t(1) : p.config.group_threads};
+  return {p.config.plan.parallelism, p.config.plan.parallelism == Parallelism::intra
+                                         ? std::size_t(1)
+                                         : p.config.plan.group_threads};
 }
 
 namespace {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "cost_model.hpp"
 #include "dptrain/dptrain.hpp"
-#include "measure.hpp"
+#include "dptrain/tuning.hpp"
+#include "machine_report.hpp"
 #include "workloads.hpp"
 
 namespace dptrain::cli {
@@ -39,7 +39,7 @@ struct ScaleSettings {
   std::string csv_path, json_path;                       ///< both empty (no files) or both set
   std::string command;                                   ///< the command line, recorded in the JSON
   std::vector<std::size_t> project = {16, 32, 64, 128};  ///< core counts of the PROJECTION
-  Assumptions assumptions;  ///< machine assumptions of the projection (cost_model.hpp)
+  Assumptions assumptions;  ///< machine assumptions of the projection (tuning.hpp)
 };
 
 /// What the sweep measured.

@@ -123,20 +123,13 @@ struct Outputs {
   std::optional<std::string> save_path;
   std::string log_path;
   LineLog log;  ///< open when --log was given (on the leader)
-  // Step-level checkpoints (--save-every, --save-every-seconds; 0: off), timed from the last save.
-  std::size_t save_every = 0;
-  double save_every_seconds = 0;
-  std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
+  /// Step-level checkpoints (--save-every, --save-every-seconds; 0: off): TrainConfig's.
+  CheckpointEvery save_every;
   std::span<char* const> args;  ///< the train arguments, for the resume command after a stop
   double load_seconds = 0;      ///< reading the data (the summary line and --log)
 
-  bool step_saves() const { return save_path && leader && (save_every || save_every_seconds > 0); }
-  /// A step-level checkpoint is due after optimizer step `step`.
-  bool step_save_due(std::uint64_t step) const {
-    const double since =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count();
-    return (save_every && step % save_every == 0) ||
-           (save_every_seconds > 0 && since >= save_every_seconds);
+  bool step_saves() const {
+    return save_path && leader && (save_every.steps || save_every.seconds > 0);
   }
 };
 
@@ -146,11 +139,11 @@ void read_step_saves(const cxxopts::ParseResult& r, Outputs& out) {
     if (r.count(flag) && !r.count("save"))
       throw Error("--" + std::string(flag) + " needs --save PATH (where to write the checkpoints)");
   if (r.count("save-every"))
-    out.save_every = parse_count(r["save-every"].as<std::string>(), "save-every", 1);
+    out.save_every.steps = parse_count(r["save-every"].as<std::string>(), "save-every", 1);
   if (r.count("save-every-seconds")) {
     const std::string text = r["save-every-seconds"].as<std::string>();
-    out.save_every_seconds = parse_real(text, "save-every-seconds");
-    if (!(out.save_every_seconds > 0))
+    out.save_every.seconds = parse_real(text, "save-every-seconds");
+    if (!(out.save_every.seconds > 0))
       throw Error("--save-every-seconds must be above 0, got " + text);
   }
 }
@@ -165,7 +158,6 @@ void open_log(const cxxopts::ParseResult& r, bool resumed, Outputs& out) {
 void save_if_asked(Outputs& out, const Trainer& trainer, const TrainData& d) {
   if (!out.save_path || !out.leader) return;
   trainer.check_not_diverged();  // Note [Exploded parameters]: never a checkpoint of those
-  out.last_save = std::chrono::steady_clock::now();
   Checkpoint c = trainer.checkpoint();
   c.normalizer = d.normalizer;
   c.target_normalizer = d.target_normalizer;
@@ -200,7 +192,7 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
       "\nthreads %zu (%zu worker(s) per step; backend %s, plan %s%s, weight gradients "
       "%s), batch %zu, GEMM %s\n",
       config.threads, trainer.workers_for((config.batch_size + ranks - 1) / ranks),
-      parallel::backend_name(config.backend), plan_text(config).c_str(),
+      parallel::backend_name(config.backend), plan_shape(config.plan, config.threads).c_str(),
       config.deterministic ? ", deterministic" : "",
       weight_gradients_name(trainer.engine().weight_gradients()), config.batch_size,
       gemm_kernel_description(trainer.config().gemm).c_str());
@@ -289,17 +281,19 @@ void print_final(bool profile, const Trainer& trainer, const Model<float>& model
   std::printf("params_hash=%s\n", hash_hex(params_hash<float>(model.parameters())).c_str());
 }
 
-/// config.on_step: the progress bar (on a terminal) and the step-level checkpoints. The last
-/// step of an epoch is left to the epoch's own checkpoint, written after its line.
+/// config.on_step: the progress bar (on a terminal); config.checkpoint_every: the step-level
+/// checkpoints (the last step of an epoch is left to the epoch's own checkpoint, written after
+/// its line).
 void watch_steps(TrainSettings& s, Outputs& out, const TrainData& d,
                  std::optional<ProgressBar>& bar, const Trainer*& running) {
-  const bool draw = !out.quiet && ::isatty(STDERR_FILENO), saves = out.step_saves();
-  if (!draw && !saves) return;
-  s.config.on_step = [&, draw, saves](std::size_t done, std::size_t total) {
-    if (draw && !bar) bar.emplace(running->epochs_done() + 1, s.config.epochs, s.config.batch_size);
-    if (draw) bar->update(done, total);
-    if (saves && done != total && out.step_save_due(running->step_count()))
-      save_if_asked(out, *running, d);
+  if (out.step_saves()) {
+    s.config.checkpoint_every = out.save_every;
+    s.config.checkpoint_every.sink = [&](const Trainer& t) { save_if_asked(out, t, d); };
+  }
+  if (out.quiet || !::isatty(STDERR_FILENO)) return;
+  s.config.on_step = [&](std::size_t done, std::size_t total) {
+    if (!bar) bar.emplace(running->epochs_done() + 1, s.config.epochs, s.config.batch_size);
+    bar->update(done, total);
   };
 }
 
@@ -336,13 +330,10 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
   watch_steps(s, out, d, bar, running);
   Model<float> model(s.spec);
   model.initialize(s.config.seed);
-  if (s.auto_plan) {  // plan_choice.hpp: needs the model's widths, known from here on
-    std::vector<std::size_t> widths{s.spec.inputs};
-    for (const DenseLayout& layer : model.dense_layers()) widths.push_back(layer.out);
-    const std::string chosen = choose_plan(widths, s.config);
-    if (!out.quiet) std::printf("%s\n", chosen.c_str());
-  }
-  Trainer trainer(model, s.config);
+  Trainer trainer(model, s.config);  // resolves --plan auto (tuning::choose_plan)
+  s.config.plan = trainer.config().plan;
+  if (!trainer.plan_choice().empty() && !out.quiet)
+    std::printf("%s\n", trainer.plan_choice().c_str());
   running = &trainer;
   trainer.set_timing(r.count("profile") > 0);
   trainer.check_data(d.train);  // shapes before anything is printed, training set first

@@ -353,7 +353,7 @@ void normalize_targets(const TrainSettings& s, TrainData& d) {
 
 TrainSettings read_train_settings(const cxxopts::ParseResult& r, Communicator* comm) {
   TrainSettings s;
-  s.auto_plan = read_engine_options(r, s.config).automatic;
+  read_engine_options(r, s.config);
   s.config.communicator = comm;
   if (r.count("resume"))
     read_resumed_settings(r, s);

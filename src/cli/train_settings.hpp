@@ -35,7 +35,6 @@ struct TrainSettings {
   bool normalize_target = false;  ///< --normalize-target (resumed: the checkpoint's)
   std::optional<std::size_t> patience;
   std::optional<double> val_split;
-  bool auto_plan = false;  ///< --plan auto: choose_plan before the trainer is built
 };
 
 /// Every setting, checked in this order before any data are loaded; --resume loads the

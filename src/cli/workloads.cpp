@@ -7,63 +7,30 @@
 namespace dptrain::cli {
 
 const std::vector<Reference>& references() {
+  using A = Activation;
+  using O = OptimizerKind;
   static const std::vector<Reference> refs = {
-      {"A",
-       {784, 128, 10},
-       Activation::relu,
-       Activation::softmax,
-       Loss::ce,
-       OptimizerKind::adam,
-       1e-3,
-       128,
+      {{"A", {784, 128, 10}, A::relu, A::softmax, Loss::ce, O::adam, 1e-3, 128},
        "784-128-10 relu/softmax CE, Adam, batch 128",
        "fashion-mnist",
        8192,
        500},
-      {"B",
-       {784, 1024, 1024, 10},
-       Activation::relu,
-       Activation::softmax,
-       Loss::ce,
-       OptimizerKind::momentum,
-       1e-2,
-       256,
+      {{"B", {784, 1024, 1024, 10}, A::relu, A::softmax, Loss::ce, O::momentum, 1e-2, 256},
        "784-1024-1024-10 relu/softmax CE, SGD momentum, batch 256",
        "fashion-mnist",
        8192,
        100},
-      {"C",
-       {8, 10, 8, 1},
-       Activation::relu,
-       Activation::sigmoid,
-       Loss::bce,
-       OptimizerKind::adam,
-       1e-3,
-       32,
+      {{"C", {8, 10, 8, 1}, A::relu, A::sigmoid, Loss::bce, O::adam, 1e-3, 32},
        "8-10-8-1 relu/sigmoid BCE, Adam, batch 32",
        "blobs8",
        0,
        1000},
-      {"xor",
-       {2, 3, 1},
-       Activation::sigmoid,
-       Activation::sigmoid,
-       Loss::bce,
-       OptimizerKind::sgd,
-       0.5,
-       4,
+      {{"xor", {2, 3, 1}, A::sigmoid, A::sigmoid, Loss::bce, O::sgd, 0.5, 4},
        "2-3-1 sigmoid BCE, SGD, batch 4",
        "xor",
        0,
        2000},
-      {"square",
-       {1, 10, 1},
-       Activation::relu,
-       Activation::identity,
-       Loss::mse,
-       OptimizerKind::adam,
-       1e-2,
-       32,
+      {{"square", {1, 10, 1}, A::relu, A::identity, Loss::mse, O::adam, 1e-2, 32},
        "1-10-1 relu MSE, Adam, batch 32",
        "square",
        0,
@@ -87,53 +54,12 @@ std::vector<const Reference*> parse_reference_list(const std::string& list,
 
 Reference custom_reference(const std::vector<std::size_t>& widths, std::size_t batch) {
   if (widths.size() < 2) throw Error("--layers needs at least an input and an output width");
+  Reference r;
+  static_cast<Workload&>(r) = custom_workload(widths, batch);
   const bool binary = widths.back() == 1;
-  Reference r{"custom",
-              widths,
-              Activation::relu,
-              binary ? Activation::sigmoid : Activation::softmax,
-              binary ? Loss::bce : Loss::ce,
-              OptimizerKind::adam,
-              1e-3,
-              batch,
-              "",
-              "",
-              0,
-              0};
   r.what = widths_text(widths) + (binary ? " relu/sigmoid BCE" : " relu/softmax CE") +
            ", Adam, batch " + std::to_string(batch);
   return r;
-}
-
-Dataset bench_data(const Reference& ref, std::size_t rows) {
-  Dataset d;
-  d.source = "bench-" + ref.name;
-  d.rows = rows;
-  d.features = ref.widths.front();
-  Rng rng(1234);
-  d.x.resize(rows * d.features);
-  for (float& v : d.x) v = float(rng.uniform());
-  const std::size_t outputs = ref.widths.back();
-  if (ref.loss == Loss::mse) {
-    d.target_width = outputs;
-    d.targets.resize(rows * outputs);
-    for (float& v : d.targets) v = float(rng.uniform());
-  } else {
-    d.classes = outputs == 1 ? 2 : outputs;
-    d.labels.resize(rows);
-    for (auto& l : d.labels) l = std::int32_t(rng.below(d.classes));
-  }
-  return d;
-}
-
-TrainConfig reference_config(const Reference& ref, const TrainConfig& base, std::size_t threads) {
-  TrainConfig c = base;
-  c.threads = threads;
-  c.batch_size = ref.batch;
-  c.loss = ref.loss;
-  c.optimizer.kind = ref.optimizer;
-  c.optimizer.learning_rate = ref.lr;
-  return c;
 }
 
 std::string widths_text(const std::vector<std::size_t>& widths) {

@@ -1,12 +1,13 @@
-#include "cost_model.hpp"
-
+// The cost model (tuning.hpp, Note [The cost model]): pure arithmetic over a Calibration.
 #include <algorithm>
 #include <stdexcept>
 
 #include "dptrain/engine.hpp"
 #include "dptrain/error.hpp"
+#include "dptrain/gemm.hpp"
+#include "dptrain/tuning.hpp"
 
-namespace dptrain::cli {
+namespace dptrain::tuning {
 
 namespace {
 
@@ -97,7 +98,7 @@ StepPrediction predict_intra(const Calibration& c, const Assumptions& a, std::si
 }  // namespace
 
 double split_parts(double flops, std::size_t threads) {
-  return std::clamp(std::floor(flops / 1.0e6), 1.0, double(std::max<std::size_t>(threads, 1)));
+  return double(gemm_split_parts(flops, threads));
 }
 
 double split_rate(const LayerCalibration& l, std::size_t rows, std::size_t threads) {
@@ -161,10 +162,23 @@ double fork_join_us(const Calibration& c, const Assumptions& a, std::size_t work
   return f.back() + slope * double(workers - f.size());
 }
 
+Plan to_plan(const StepPrediction& p) {
+  Plan plan;
+  if (p.plan == PlanKind::intra) {
+    plan.parallelism = Parallelism::intra;
+    return plan;
+  }
+  plan.weight_gradients =
+      p.plan == PlanKind::owner ? WeightGradients::owner : WeightGradients::buffers;
+  if (p.group_threads > 1) {
+    plan.group_threads = p.group_threads;
+    plan.groups = p.cores / p.group_threads;
+  }
+  return plan;
+}
+
 std::string plan_label(const StepPrediction& p) {
-  if (p.plan == PlanKind::intra || p.group_threads <= 1) return plan_name(p.plan);
-  return std::to_string(p.cores / p.group_threads) + "x" + std::to_string(p.group_threads) +
-         (p.plan == PlanKind::owner ? "/owner" : "/buffers");
+  return to_string(to_plan(p));
 }
 
 StepPrediction predict(const Calibration& c, const Assumptions& a, PlanKind plan, std::size_t cores,
@@ -215,4 +229,4 @@ StepPrediction best_plan(const Calibration& c, const Assumptions& a, std::size_t
   return best;
 }
 
-}  // namespace dptrain::cli
+}  // namespace dptrain::tuning

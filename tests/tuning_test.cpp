@@ -1,6 +1,6 @@
-// The cost model of `dptrain scale`'s projection (src/cli/cost_model.hpp): its arithmetic on
+// The cost model (include/dptrain/tuning.hpp, Note [The cost model]): its arithmetic on
 // hand-computed cases.
-#include "cost_model.hpp"
+#include "dptrain/tuning.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,9 @@
 #include <stdexcept>
 
 #include "dptrain/error.hpp"
+#include "dptrain/gemm.hpp"
 
-namespace dptrain::cli {
+namespace dptrain::tuning {
 namespace {
 
 // One layer 64 -> 4096, batch 4: its weight gradient costs as much as 4 rows' forward products.
@@ -39,6 +40,17 @@ TEST(CostModel, TileRowsFollowTheEngine) {
   EXPECT_EQ(tile_rows(1024, 1024), 256u);  // B's middle layer: 4 tiles of 256 rows
   EXPECT_EQ(tile_rows(784, 1024), 192u);   // 784 rows in 4 nearly equal tiles (196 -> 192)
   EXPECT_EQ(tile_rows(64, 100000), 16u);   // at least 16 rows
+}
+
+TEST(CostModel, SplitsProductsByGemmsOwnRule) {
+  // gemm_split_parts (gemm.hpp): one part per full MFLOP, 1 to the threads.
+  EXPECT_EQ(gemm_split_parts(0.5e6, 4), 1u);
+  EXPECT_EQ(gemm_split_parts(2.5e6, 4), 2u);
+  EXPECT_EQ(gemm_split_parts(1e9, 4), 4u);
+  EXPECT_EQ(gemm_split_parts(1e9, 0), 1u);
+  for (double flops : {1e5, 1.99e6, 3e6, 7.5e6, 1e8})
+    for (std::size_t threads : {1u, 2u, 3u, 8u})
+      EXPECT_EQ(split_parts(flops, threads), double(gemm_split_parts(flops, threads)));
 }
 
 TEST(CostModel, RateInterpolatesInLogRowsAndHoldsOutside) {
@@ -196,4 +208,4 @@ TEST(CostModel, BestPlanIsTheLowestPrediction) {
 }
 
 }  // namespace
-}  // namespace dptrain::cli
+}  // namespace dptrain::tuning

@@ -1,4 +1,4 @@
-// Measuring the cost model's parameters (projection.hpp: calibrate). Every figure is the best of
+// Measuring the cost model's parameters (tuning.hpp: calibrate). Every figure is the best of
 // a few short rounds: the model predicts an undisturbed step, and on a shared machine the best
 // round is the one least disturbed.
 #include <algorithm>
@@ -10,9 +10,9 @@
 #include "dptrain/aligned_buffer.hpp"
 #include "dptrain/gemm.hpp"
 #include "dptrain/parallel/pool.hpp"
-#include "projection.hpp"
+#include "dptrain/tuning.hpp"
 
-namespace dptrain::cli {
+namespace dptrain::tuning {
 
 namespace {
 
@@ -193,7 +193,7 @@ double optimizer_states(OptimizerKind k) {
 
 }  // namespace
 
-Calibration calibrate(const Reference& ref, const TrainConfig& base, std::size_t cores) {
+Calibration calibrate(const Workload& ref, const TrainConfig& base, std::size_t cores) {
   const auto t0 = Clock::now();
   Calibration c;
   c.batch = ref.batch;
@@ -220,4 +220,4 @@ Calibration calibrate(const Reference& ref, const TrainConfig& base, std::size_t
   return c;
 }
 
-}  // namespace dptrain::cli
+}  // namespace dptrain::tuning

@@ -1,21 +1,17 @@
-#include "measure.hpp"
-
-#include <unistd.h>
-
+// Interleaved measurement (tuning.hpp, Note [Interleaved windows]): timed windows of training
+// steps of several points, and their statistics.
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <span>
 
-#include "dptrain/io.hpp"
+#include "dptrain/tuning.hpp"
 
-namespace dptrain::cli {
+namespace dptrain::tuning {
 
 namespace {
 
@@ -44,7 +40,7 @@ void run_window(Point& p, StepRunner& runner, const WindowSettings& settings, st
   // intra runs one replica whatever --threads says: no extra worker memory.
   const EngineMemory memory = t.engine().memory();
   p.extra_worker_bytes =
-      p.threads > 1 && p.config.parallelism == Parallelism::data ? memory.per_extra_worker : 0;
+      p.threads > 1 && p.config.plan.parallelism == Parallelism::data ? memory.per_extra_worker : 0;
   p.engine_bytes = memory.total();
   p.gemm = gemm_kernel_description(t.config().gemm);
   p.rss = std::max(p.rss, current_rss_bytes());
@@ -92,26 +88,26 @@ void StepRunner::step_once(Trainer& trainer) {
   cursor_ += batch_;
 }
 
-Point make_point(const Reference& ref, const TrainConfig& base, std::size_t threads,
+Point make_point(const Workload& ref, const TrainConfig& base, std::size_t threads,
                  Parallelism parallelism) {
   Point p;
   p.threads = threads;
-  p.config = reference_config(ref, base, threads);
-  p.config.parallelism = parallelism;
+  p.config = workload_config(ref, base, threads);
+  p.config.plan.parallelism = parallelism;
   // Owner-computed weight gradients exist for the data strategy only (engine.hpp).
-  if (parallelism != Parallelism::data && p.config.weight_gradients == WeightGradients::owner)
-    p.config.weight_gradients = WeightGradients::automatic;
+  if (parallelism != Parallelism::data && p.config.plan.weight_gradients == WeightGradients::owner)
+    p.config.plan.weight_gradients = WeightGradients::automatic;
   p.model = std::make_unique<Model<float>>(ModelSpec::mlp(ref.widths, ref.hidden, ref.output));
   p.model->initialize(42);
   return p;
 }
 
-void measure_interleaved(const Reference& ref, std::vector<Point>& points,
+void measure_interleaved(const Workload& ref, std::vector<Point>& points,
                          const WindowSettings& settings,
                          const std::function<void(std::size_t)>& on_repeat) {
   std::size_t largest = ref.batch;
   for (const Point& p : points) largest = std::max(largest, p.config.batch_size);
-  const Dataset data = bench_data(ref, std::max<std::size_t>({ref.batch * 32, largest * 4, 4096}));
+  const Dataset data = random_data(ref, std::max<std::size_t>({ref.batch * 32, largest * 4, 4096}));
   // One runner per point: each steps with its own batch (weak scaling grows it with threads).
   std::vector<StepRunner> runners;
   runners.reserve(points.size());
@@ -188,87 +184,4 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
-std::string load_average() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  if (!(f >> a >> b >> c)) return "";
-  return a + " " + b + " " + c;
-}
-
-double sgemm_gflops(GemmBackend backend, std::size_t m, std::size_t n, std::size_t k,
-                    double seconds) {
-  AlignedBuffer<float> a(m * k), b(k * n), c(m * n);
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(i % 7) * 0.1f;
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(i % 5) * 0.1f;
-  double best = 0;
-  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  do {
-    const auto t0 = Clock::now();
-    std::size_t reps = 0;
-    do {
-      gemm<float>(backend, Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n,
-                  0.0f, c.data(), n);
-      ++reps;
-    } while (Clock::now() - t0 < std::chrono::milliseconds(50));
-    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    best = std::max(best, 2.0 * double(m) * double(n) * double(k) * double(reps) / s / 1e9);
-  } while (Clock::now() < end);
-  return best;
-}
-
-nlohmann::json topology_json(const Topology& t) {
-  auto groups = [](const std::vector<CoreGroup>& gs) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const CoreGroup& g : gs) out.push_back({{"cores", g.cores}, {"bytes", g.bytes}});
-    return out;
-  };
-  return {{"cores", t.physical_cores()},
-          {"pus", t.pus()},
-          {"l3_groups", t.l3_groups.size()},
-          {"numa_nodes", t.numa_nodes.size()},
-          {"l3_group_cores", groups(t.l3_groups)},
-          {"numa_node_cores", groups(t.numa_nodes)},
-          {"source", t.source},
-          {"description", t.describe()}};
-}
-
-nlohmann::json json_number(double value) {
-  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
-}
-
-void write_json(const std::string& path, const nlohmann::json& doc) {
-  write_file_atomically(path, doc.dump(2) + "\n");
-}
-
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char ch : text) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
-}
-
-std::string csv_number(double value) {
-  if (!std::isfinite(value)) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  return buf;
-}
-
-std::string csv_line(const std::vector<std::string>& fields) {
-  std::string line;
-  for (std::size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + fields[i];
-  return line + "\n";
-}
-
-}  // namespace dptrain::cli
+}  // namespace dptrain::tuning
