@@ -66,10 +66,11 @@ TEST(Model, ForwardMatchesHandComputation) {
   p[d[1].weight_offset + 1] = 4;
   p[d[1].bias_offset] = 1;
   Workspace<double> ws(m.spec(), 1, GemmBackend::reference);
+  Activations<double> activations(m.spec(), 1);
   const double x[] = {1, 2};
-  m.forward(ws, x, 1, false);
+  m.forward(ws, activations.rows(0), x, 1, false);
   // h = relu([1 + 4 + 0.5, -1 + 1 - 3]) = [5.5, 0]; y = 2 * 5.5 + 0 + 1 = 12
-  EXPECT_DOUBLE_EQ(ws.logits()[0], 12.0);
+  EXPECT_DOUBLE_EQ(activations.rows(0).logits()[0], 12.0);
 }
 
 TEST(ModelSpec, RejectsBadStacks) {

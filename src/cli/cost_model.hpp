@@ -6,8 +6,8 @@
 // Pure arithmetic, no measuring here (calibration.cpp measures), so tests can check it by hand.
 //
 // Note [The cost model]
-// A step of the data strategy with owner-computed weight gradients (engine.hpp, Note [Owner
-// computes]) at W workers is predicted as
+// A step of the data strategy with owner-computed weight gradients (src/engine/owner_update.cpp,
+// Note [Owner computes]) at W workers is predicted as
 //   compute  = phase 1: forward + input-gradient products of the slowest worker's ceil(B/W) rows
 //              at the forward rate measured for that row count (the input-gradient product is
 //              costed at the forward shape's rate; the first layer has none)
