@@ -1,8 +1,8 @@
 #pragma once
 // The engine: synchronous data-parallel training steps of one Model<float> over a persistent
 // worker pool. Everything a step needs is allocated in the constructor; step() allocates
-// nothing, forks the pool at most twice, and gives bits that Note [Reproducibility] promises.
-// Drive an engine from one thread.
+// nothing and gives the bits that Note [Reproducibility] promises. Drive an engine from one
+// thread.
 //
 //   Model<float> model(ModelSpec::mlp({784, 128, 10}, Activation::relu, Activation::softmax));
 //   model.initialize(42);
@@ -11,6 +11,7 @@
 //   config.threads = 4;                       // optimizer, loss, plan, ... also here
 //   Engine engine(model, config);             // throws dptrain::Error for a config that cannot run
 //   engine.check_data(train);                 // a misfit data set fails here, not mid-epoch
+//   double loss = 0;
 //   for (std::span<const std::uint32_t> batch : batches)  // e.g. slices of a shuffled order
 //     loss += engine.step(train, batch, 1e-3).loss_sum;  // forward, backward, update
 // Trainer (trainer.hpp) adds epochs, schedules, evaluation and checkpoints on top. How a step
@@ -279,8 +280,8 @@ class Engine {
   std::vector<std::unique_ptr<WorkerPinning>> group_pinning_;       // after group_pools_
   std::unique_ptr<parallel::WorkerPool> flat_pool_;                 // G x T: evaluation_pool()
   std::vector<Workspace<float>> workspaces_;                        // per worker: scratch
-  std::unique_ptr<Activations<float>>
-      activations_;  // the step's rows (Note [One activation layout])
+  // The step's rows of activations (Note [One activation layout] in src/engine/engine.cpp).
+  std::unique_ptr<Activations<float>> activations_;
   struct alignas(64) UnitStats {
     StepStats stats;
   };
