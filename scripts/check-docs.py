@@ -29,9 +29,9 @@ literals) and in all of README.md and docs/*.md. Checks:
       parallel/ python/ scripts/ tests/ docs/ examples/ fuzz/ cmake/) that is not itself part of a
       longer path (/usr/share/..., build/python, https://.../src/... are skipped), must name an
       existing file or folder: from the repository root, or from an include root
-      (include/dptrain/, parallel/include/dptrain/: `parallel/plan.hpp` is the header included as
-      "dptrain/parallel/plan.hpp"); a path starting `dptrain/` is tried under include/,
-      parallel/include/ and python/. A `*` in it is a glob (`src/cli/cost_model.*`).
+      (include/dptrain/, parallel/include/dptrain/: `parallel/row_partition.hpp` is the header
+      included as "dptrain/parallel/row_partition.hpp"); a path starting `dptrain/` is tried
+      under include/, parallel/include/ and python/. A `*` in it is a glob (`src/cli/cost_model.*`).
   (e) a MARKDOWN LINK target `[text](target)` in README.md or docs/*.md, unless it is a URL
       (scheme:), a mail address or an anchor (#...), must exist relative to the Markdown file.
   (f) a BARE FILE NAME of the project's own kinds (a word ending .hpp .cpp .py .sh .md, not part

@@ -17,11 +17,12 @@ std::size_t pool_size(const InferenceOptions& o) {
   return o.pool ? o.pool->size() : 1;
 }
 
-/// Copies rows [begin, begin + n) of `data` into the workspace (features, and labels/targets
-/// when the data has them).
-void load_rows(const Dataset& data, std::size_t begin, std::size_t n, Workspace<float>& ws) {
+/// Copies rows [begin, begin + n) of `data` into the activations' input and the workspace
+/// (labels/targets when the data has them).
+void load_rows(const Dataset& data, std::size_t begin, std::size_t n, Workspace<float>& ws,
+               ActivationRows<float> a) {
   const std::size_t f = data.features;
-  std::memcpy(ws.input(), data.feature_values().data() + begin * f, n * f * sizeof(float));
+  std::memcpy(a.input(), data.feature_values().data() + begin * f, n * f * sizeof(float));
   if (data.classification())
     std::copy_n(data.labels.data() + begin, n, ws.labels());
   else if (data.target_width > 0)
@@ -48,19 +49,22 @@ void add_metrics(const Dataset& data, Workspace<float>& ws, std::size_t n, std::
 }
 
 /// Splits the rows into `workers` contiguous shares on the pool (or the caller), loads and
-/// forwards each share chunk by chunk, and calls on_chunk(worker, workspace, first row, rows).
+/// forwards each share chunk by chunk, and calls on_chunk(worker, workspace, activations,
+/// first row, rows).
 template <class OnChunk>
 void forward_chunks(const Model<float>& model, const Dataset& data,
-                    std::vector<Workspace<float>>& workspaces, parallel::WorkerPool* pool,
+                    std::vector<Workspace<float>>& workspaces,
+                    std::vector<Activations<float>>& activations, parallel::WorkerPool* pool,
                     std::size_t workers, OnChunk&& on_chunk) {
   auto task = [&](std::size_t w) {
     Workspace<float>& ws = workspaces[w];
+    const ActivationRows<float> a = activations[w].rows(0);
     const parallel::Range mine = parallel::partition(data.rows, workers, w);
     for (std::size_t b = mine.begin; b < mine.end; b += ws.max_rows()) {
       const std::size_t n = std::min(ws.max_rows(), mine.end - b);
-      load_rows(data, b, n, ws);
-      model.forward(ws, ws.input(), n, false);
-      on_chunk(w, ws, b, n);
+      load_rows(data, b, n, ws, a);
+      model.forward(ws, a, a.input(), n, false);
+      on_chunk(w, ws, a, b, n);
     }
   };
   if (pool)
@@ -74,8 +78,10 @@ void forward_chunks(const Model<float>& model, const Dataset& data,
 Inference::Inference(const ModelSpec& spec, InferenceOptions options) : options_(options) {
   if (options_.chunk_rows == 0) throw std::invalid_argument("Inference: chunk_rows must be >= 1");
   // Workers run single-threaded kernels: the rows, not the products, are split (Note [Threads]).
-  for (std::size_t w = 0; w < pool_size(options_); ++w)
+  for (std::size_t w = 0; w < pool_size(options_); ++w) {
     workspaces_.emplace_back(spec, options_.chunk_rows, GemmContext{options_.gemm});
+    activations_.emplace_back(spec, options_.chunk_rows);
+  }
 }
 
 std::size_t Inference::workers_for(const Model<float>& model, std::size_t rows) const {
@@ -94,13 +100,14 @@ Evaluation Inference::evaluate(const Model<float>& model, const Dataset& data, L
   check_data_fits(spec, loss, data);
   const std::size_t cols = spec.outputs(), workers = workers_for(model, data.rows);
   std::vector<Partial> partial(workers, Partial{0, ConfusionMatrix(data.classes), {}});
-  forward_chunks(model, data, workspaces_, options_.pool, workers,
-                 [&](std::size_t w, Workspace<float>& ws, std::size_t, std::size_t n) {
+  forward_chunks(model, data, workspaces_, activations_, options_.pool, workers,
+                 [&](std::size_t w, Workspace<float>& ws, ActivationRows<float> a, std::size_t,
+                     std::size_t n) {
                    const TargetsView targets = data.classification()
                                                    ? TargetsView{ws.labels(), nullptr, 1}
                                                    : TargetsView{nullptr, ws.target_values(), cols};
                    partial[w].loss +=
-                       loss_forward_backward<float>(loss, spec.output_activation(), ws.logits(), n,
+                       loss_forward_backward<float>(loss, spec.output_activation(), a.logits(), n,
                                                     cols, targets, 1.0f, ws.outputs(), nullptr);
                    add_metrics(data, ws, n, cols, partial[w]);
                  });
@@ -132,12 +139,13 @@ void Inference::predict_into(const Model<float>& model, const Dataset& data, std
   const std::size_t cols = spec.outputs(), workers = workers_for(model, data.rows);
   if (out.size() != data.rows * cols)
     throw std::invalid_argument("Inference::predict_into: out must hold rows x outputs values");
-  forward_chunks(model, data, workspaces_, options_.pool, workers,
-                 [&](std::size_t, Workspace<float>& ws, std::size_t b, std::size_t n) {
-                   float* dst = out.data() + b * cols;
-                   std::copy(ws.logits(), ws.logits() + n * cols, dst);
-                   activation_forward(spec.output_activation(), dst, n, cols);
-                 });
+  forward_chunks(
+      model, data, workspaces_, activations_, options_.pool, workers,
+      [&](std::size_t, Workspace<float>&, ActivationRows<float> a, std::size_t b, std::size_t n) {
+        float* dst = out.data() + b * cols;
+        std::copy(a.logits(), a.logits() + n * cols, dst);
+        activation_forward(spec.output_activation(), dst, n, cols);
+      });
 }
 
 Evaluation evaluate(const Model<float>& model, const Dataset& data, Loss loss,

@@ -205,15 +205,15 @@ bool Model<T>::backward_bf16(Workspace<T>& ws, const DenseLayout& d, std::size_t
 }
 
 template <class T>
-void Model<T>::forward(Workspace<T>& ws, const T* x, std::size_t rows, bool training,
-                       DropoutKey key) const {
-  if (rows > ws.max_rows_)
-    throw std::logic_error("Model::forward: more rows than the workspace holds");
+void Model<T>::forward(Workspace<T>& ws, ActivationRows<T> a, const T* x, std::size_t rows,
+                       bool training, DropoutKey key) const {
+  if (rows > ws.max_rows_ || rows > a.capacity())
+    throw std::logic_error("Model::forward: more rows than the workspace or activations hold");
   const T* in = x;
   std::size_t dense_index = 0, width = spec_.inputs;
   for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
     const LayerSpec& l = spec_.layers[i];
-    T* out = ws.layer_p_[i];
+    T* out = a.layer(i);
     if (l.kind == LayerSpec::Kind::dense) {
       const DenseLayout& d = dense_[dense_index++];
       if (!forward_bf16(ws, d, dense_index - 1, in, rows, out))
@@ -231,8 +231,8 @@ void Model<T>::forward(Workspace<T>& ws, const T* x, std::size_t rows, bool trai
 }
 
 template <class T>
-void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads,
-                        bool weight_gradients) const {
+void Model<T>::backward(Workspace<T>& ws, ActivationRows<T> a, const T* x, std::size_t rows,
+                        T* grads, bool weight_gradients) const {
   std::size_t k = dense_.size();  // dense layers above the current spec layer
   for (std::size_t i = spec_.layers.size(); i-- > 0;) {
     const LayerSpec& l = spec_.layers[i];
@@ -240,16 +240,16 @@ void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads
       // The dense layer below wrote dL/d(dropout output) into its own delta (same width); turn
       // it into dL/d(dropout input), then through that layer's activation (validate() forbids
       // dropout first).
-      T* cur = ws.delta_p_[k - 1];
+      T* cur = a.delta(k - 1);
       if (l.rate > 0.0) dropout_backward(ws.masks_[i].data(), cur, rows * layer_width(spec_, i));
       const DenseLayout& below = dense_[k - 1];
-      activation_backward(below.activation, ws.layer_p_[i - 1], cur, rows, below.out);
+      activation_backward(below.activation, a.layer(i - 1), cur, rows, below.out);
       continue;
     }
     const DenseLayout& d = dense_[--k];
-    const T* dz = ws.delta_p_[k];
-    const T* input = i == 0 ? x : ws.layer_p_[i - 1];
-    T* dx = i == 0 ? nullptr : ws.delta_p_[k - 1];  // the input layer's dx is never needed
+    const T* dz = a.delta(k);
+    const T* input = i == 0 ? x : a.layer(i - 1);
+    T* dx = i == 0 ? nullptr : a.delta(k - 1);  // the input layer's dx is never needed
     if (!weight_gradients) {
       if (dx)
         dense_input_gradient(ws.gemm_, dz, rows, d.in, d.out, params_.data() + d.weight_offset, dx);
@@ -262,7 +262,7 @@ void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads
     // a dropout layer handles its own and the dense layer below it.
     if (spec_.layers[i - 1].kind == LayerSpec::Kind::dense) {
       const DenseLayout& below = dense_[k - 1];
-      activation_backward(below.activation, ws.layer_p_[i - 1], dx, rows, below.out);
+      activation_backward(below.activation, a.layer(i - 1), dx, rows, below.out);
     }
   }
 }
@@ -270,9 +270,8 @@ void Model<T>::backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads
 // ---- Workspace --------------------------------------------------------------------------------
 
 template <class T>
-Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm,
-                        bool own_activations)
-    : max_rows_(max_rows), gemm_(gemm), inputs_(spec.inputs) {
+Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm)
+    : max_rows_(max_rows), gemm_(gemm) {
   if (gemm_.backend == GemmBackend::onednn && !gemm_.cache) {  // with a pool: unsplit products
     gemm_cache_ = make_gemm_cache();
     gemm_.cache = gemm_cache_.get();
@@ -286,41 +285,12 @@ Workspace<T>::Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext
   }
   spec.validate();
   const std::size_t rows = std::max<std::size_t>(max_rows, 1);
-  const std::size_t owned = own_activations ? rows : 0;
-  input_ = AlignedBuffer<T>(owned * spec.inputs);
-  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
-    const std::size_t width = layer_width(spec, i);
-    widths_.push_back(width);
-    layer_out_.emplace_back(owned * width);
-    masks_.emplace_back(spec.layers[i].kind == LayerSpec::Kind::dropout ? rows * width : 0);
-    if (spec.layers[i].kind != LayerSpec::Kind::dense) continue;
-    dense_layer_.push_back(i);
-    deltas_.emplace_back(owned * width);
-  }
-  input_p_ = own_activations ? input_.data() : nullptr;
-  for (auto& l : layer_out_) layer_p_.push_back(own_activations ? l.data() : nullptr);
-  for (auto& d : deltas_) delta_p_.push_back(own_activations ? d.data() : nullptr);
+  for (std::size_t i = 0; i < spec.layers.size(); ++i)
+    masks_.emplace_back(
+        spec.layers[i].kind == LayerSpec::Kind::dropout ? rows * layer_width(spec, i) : 0);
   outputs_ = AlignedBuffer<T>(rows * spec.outputs());
   labels_ = AlignedBuffer<std::int32_t>(rows);
   target_values_ = AlignedBuffer<float>(rows * spec.outputs());
-}
-
-template <class T>
-const T* Workspace<T>::dense_input(std::size_t k) const {
-  const std::size_t i = dense_layer_[k];
-  return i == 0 ? input_p_ : layer_p_[i - 1];
-}
-
-template <class T>
-void Workspace<T>::bind_rows(Workspace& batch, std::size_t first_row, std::size_t rows) {
-  if (rows > max_rows_ || first_row + rows > batch.max_rows_ || !batch.input_.size() ||
-      batch.widths_ != widths_)
-    throw std::logic_error("Workspace::bind_rows: rows outside the batch workspace");
-  input_p_ = batch.input_.data() + first_row * inputs_;
-  for (std::size_t i = 0; i < layer_p_.size(); ++i)
-    layer_p_[i] = batch.layer_out_[i].data() + first_row * widths_[i];
-  for (std::size_t k = 0; k < delta_p_.size(); ++k)
-    delta_p_[k] = batch.deltas_[k].data() + first_row * widths_[dense_layer_[k]];
 }
 
 template <class T>
@@ -340,18 +310,51 @@ void Workspace<T>::enable_bf16(const ModelSpec& spec, const bf16* weights) {
 
 template <class T>
 std::size_t Workspace<T>::bytes() const {
-  std::size_t b = input_.bytes() + outputs_.bytes() + labels_.bytes() + target_values_.bytes();
-  for (const auto& l : layer_out_) b += l.bytes();
-  for (const auto& d : deltas_) b += d.bytes();
+  std::size_t b = outputs_.bytes() + labels_.bytes() + target_values_.bytes();
   for (const auto& m : masks_) b += m.bytes();
   for (const auto& x : bf16_inputs_) b += x.bytes();
   return b + bf16_grad_.bytes();
+}
+
+// ---- Activations ------------------------------------------------------------------------------
+
+template <class T>
+Activations<T>::Activations(const ModelSpec& spec, std::size_t max_rows)
+    : max_rows_(max_rows), inputs_(spec.inputs) {
+  spec.validate();
+  const std::size_t rows = std::max<std::size_t>(max_rows, 1);
+  input_ = AlignedBuffer<T>(rows * spec.inputs);
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    const std::size_t width = layer_width(spec, i);
+    widths_.push_back(width);
+    layer_out_.emplace_back(rows * width);
+    if (spec.layers[i].kind != LayerSpec::Kind::dense) continue;
+    dense_layer_.push_back(i);
+    deltas_.emplace_back(rows * width);
+  }
+}
+
+template <class T>
+ActivationRows<T> Activations<T>::rows(std::size_t first_row) {
+  if (first_row > max_rows_)
+    throw std::logic_error("Activations::rows: first row beyond the activations");
+  return ActivationRows<T>(this, first_row);
+}
+
+template <class T>
+std::size_t Activations<T>::bytes() const {
+  std::size_t b = input_.bytes();
+  for (const auto& l : layer_out_) b += l.bytes();
+  for (const auto& d : deltas_) b += d.bytes();
+  return b;
 }
 
 template class Model<float>;
 template class Model<double>;
 template class Workspace<float>;
 template class Workspace<double>;
+template class Activations<float>;
+template class Activations<double>;
 
 }  // namespace dptrain
 

@@ -8,36 +8,6 @@
 
 namespace dptrain {
 
-Parallelism parse_parallelism(std::string_view name) {
-  if (name == "data") return Parallelism::data;
-  if (name == "intra") return Parallelism::intra;
-  throw Error("unknown parallelism '" + std::string(name) + "' (expected data or intra)");
-}
-
-const char* parallelism_name(Parallelism p) {
-  return p == Parallelism::data ? "data" : "intra";
-}
-
-WeightGradients parse_weight_gradients(std::string_view name) {
-  if (name == "auto") return WeightGradients::automatic;
-  if (name == "buffers") return WeightGradients::buffers;
-  if (name == "owner") return WeightGradients::owner;
-  throw Error("unknown weight-gradient mode '" + std::string(name) +
-              "' (expected auto, buffers or owner)");
-}
-
-const char* weight_gradients_name(WeightGradients w) {
-  switch (w) {
-    case WeightGradients::buffers:
-      return "buffers";
-    case WeightGradients::owner:
-      return "owner";
-    case WeightGradients::automatic:
-      break;
-  }
-  return "auto";
-}
-
 namespace {
 
 /// "4x2" -> {4, 2}; {0, 0} when `text` is not two whole numbers >= 1 around an 'x'.

@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -66,10 +70,42 @@ TEST(Model, ForwardMatchesHandComputation) {
   p[d[1].weight_offset + 1] = 4;
   p[d[1].bias_offset] = 1;
   Workspace<double> ws(m.spec(), 1, GemmBackend::reference);
+  Activations<double> activations(m.spec(), 1);
   const double x[] = {1, 2};
-  m.forward(ws, x, 1, false);
+  m.forward(ws, activations.rows(0), x, 1, false);
   // h = relu([1 + 4 + 0.5, -1 + 1 - 3]) = [5.5, 0]; y = 2 * 5.5 + 0 + 1 = 12
-  EXPECT_DOUBLE_EQ(ws.logits()[0], 12.0);
+  EXPECT_DOUBLE_EQ(activations.rows(0).logits()[0], 12.0);
+}
+
+// Note [One activation layout]: a pass written at rows [3, 9) of a larger store gives the bits
+// of the same pass in a store of its own (gradient included), so where a unit's rows sit in the
+// batch's activations changes nothing; the store's bounds are checked.
+TEST(Model, PassAtAnyRowsOfTheActivationsGivesTheSameBits) {
+  const ModelSpec spec = ModelSpec::mlp({7, 33, 5}, Activation::tanh, Activation::softmax, 0.25);
+  Model<float> m(spec);
+  m.initialize(4);
+  const std::size_t rows = 6;
+  const std::vector<float> x = test::random_vector<float>(rows * 7, 5);
+  std::vector<std::int32_t> labels(rows);
+  for (std::size_t r = 0; r < rows; ++r) labels[r] = std::int32_t(r % 5);
+  auto pass = [&](Activations<float>& store, std::size_t first) {
+    Workspace<float> ws(spec, rows, default_gemm_backend());
+    const ActivationRows<float> a = store.rows(first);
+    std::copy(x.begin(), x.end(), a.input());
+    m.forward(ws, a, a.input(), rows, true, DropoutKey{1, 2, 3});
+    loss_forward_backward<float>(Loss::ce, Activation::softmax, a.logits(), rows, 5,
+                                 TargetsView{labels.data(), nullptr, 1}, 1.0f / rows, ws.outputs(),
+                                 a.logit_grad());
+    std::vector<float> grads(m.parameter_count());
+    m.backward(ws, a, a.input(), rows, grads.data());
+    std::vector<float> logits(a.logits(), a.logits() + rows * 5);
+    return std::make_pair(logits, grads);
+  };
+  Activations<float> own(spec, rows), batch(spec, rows + 3);
+  EXPECT_EQ(pass(own, 0), pass(batch, 3));
+  Workspace<float> ws(spec, rows, default_gemm_backend());
+  EXPECT_THROW(m.forward(ws, batch.rows(4), x.data(), rows, false), std::logic_error);  // 4 + 6 > 9
+  EXPECT_THROW(batch.rows(10), std::logic_error);
 }
 
 TEST(ModelSpec, RejectsBadStacks) {

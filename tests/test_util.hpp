@@ -60,21 +60,24 @@ struct LossProbe {
   TargetsView targets;
   DropoutKey key;
   bool training = true;
+  mutable Activations<double> activations{model.spec(), rows};
 
   double value() const {
-    model.forward(ws, x.data(), rows, training, key);
-    return loss_forward_backward<double>(loss, model.spec().output_activation(), ws.logits(), rows,
+    const ActivationRows<double> a = activations.rows(0);
+    model.forward(ws, a, x.data(), rows, training, key);
+    return loss_forward_backward<double>(loss, model.spec().output_activation(), a.logits(), rows,
                                          model.spec().outputs(), targets, 1.0, ws.outputs(),
                                          nullptr) /
            double(rows);
   }
   std::vector<double> gradient() const {
-    model.forward(ws, x.data(), rows, training, key);
-    loss_forward_backward<double>(loss, model.spec().output_activation(), ws.logits(), rows,
+    const ActivationRows<double> a = activations.rows(0);
+    model.forward(ws, a, x.data(), rows, training, key);
+    loss_forward_backward<double>(loss, model.spec().output_activation(), a.logits(), rows,
                                   model.spec().outputs(), targets, 1.0 / double(rows), ws.outputs(),
-                                  ws.logit_grad());
+                                  a.logit_grad());
     std::vector<double> g(model.parameter_count());
-    model.backward(ws, x.data(), rows, g.data());
+    model.backward(ws, a, x.data(), rows, g.data());
     return g;
   }
 };
@@ -137,11 +140,13 @@ struct Float64Gradient {
   /// The same gradient through float workspace `ws` on a float copy of the model.
   std::vector<float> float_gradient(Workspace<float>& ws, Model<float>& copy) const {
     const std::vector<float> xf(x.begin(), x.end());
-    copy.forward(ws, xf.data(), kRows, true);
-    loss_forward_backward<float>(Loss::ce, Activation::softmax, ws.logits(), kRows, 10, targets(),
-                                 1.0f / kRows, ws.outputs(), ws.logit_grad());
+    Activations<float> activations(spec, kRows);
+    const ActivationRows<float> a = activations.rows(0);
+    copy.forward(ws, a, xf.data(), kRows, true);
+    loss_forward_backward<float>(Loss::ce, Activation::softmax, a.logits(), kRows, 10, targets(),
+                                 1.0f / kRows, ws.outputs(), a.logit_grad());
     std::vector<float> grads(copy.parameter_count());
-    copy.backward(ws, xf.data(), kRows, grads.data());
+    copy.backward(ws, a, xf.data(), kRows, grads.data());
     return grads;
   }
   Model<float> float_model() const {

@@ -1,6 +1,6 @@
 #pragma once
 // Training across processes: the gradient exchange between ranks, behind a small interface the
-// trainer calls after its in-process reduce (see Note [The step] in engine.hpp). The MPI
+// trainer calls after its in-process reduce (see Note [The step] in src/engine/engine.cpp). The MPI
 // implementation (Debian's OpenMPI) is built with -DDPTRAIN_WITH_MPI; a single process never
 // touches MPI.
 #include <cstddef>

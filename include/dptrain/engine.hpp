@@ -1,34 +1,36 @@
 #pragma once
-// The engine: one synchronous data-parallel training step over a persistent worker pool.
+// The engine: synchronous data-parallel training steps of one Model<float> over a persistent
+// worker pool. Everything a step needs is allocated in the constructor; step() allocates
+// nothing and gives the bits that Note [Reproducibility] promises. Drive an engine from one
+// thread.
 //
-// Note [The step]. A minibatch of B rows (a slice of the epoch's shuffled order) is cut into
-// units (parallel::plan_step): one contiguous shard per worker, or, with `deterministic`, a
-// fixed number of micro-batches independent of the thread count. Phase 1: each worker gathers
-// its units' rows and runs forward, loss and backward against the shared read-only parameters
-// (the deltas already scaled by 1/B). Then, by Plan::weight_gradients (plan.hpp):
-//  - owner, what `automatic` (the default) picks for fp32, the data strategy and one process:
-//    phase 1 computes only the deltas and input gradients, into one batch-wide workspace at the
-//    unit's rows (Workspace::bind_rows). After the join, phase 2: each worker computes the
-//    gradient of the weight rows it owns over the whole batch, one product per tile, and applies
-//    the optimizer to them at once (Note [Owner computes]). No gradient buffers, no reduce pass.
-//  - buffers (bf16, intra, several ranks, or asked for): phase 1 also writes each unit's whole
-//    gradient into the unit's own buffer. After the join, the Reducer (parallel/reducer.hpp)
-//    sums the units' buffers slice by slice in unit order and applies the optimizer to each
-//    slice as soon as it is summed (fused reduce-scatter + update; parameters are shared, so
-//    there is nothing to all-gather); across ranks it exchanges the sums first (Note [Ranks]).
-// The units' loss and metric sums are added in unit order; the next step starts after the
-// second join. docs/DESIGN.md, "The step", walks through both paths.
+//   Model<float> model(ModelSpec::mlp({784, 128, 10}, Activation::relu, Activation::softmax));
+//   model.initialize(42);
+//   EngineConfig config;
+//   config.batch_size = 64;
+//   config.threads = 4;                       // optimizer, loss, plan, ... also here
+//   Engine engine(model, config);             // throws dptrain::Error for a config that cannot run
+//   engine.check_data(train);                 // a misfit data set fails here, not mid-epoch
+//   double loss = 0;
+//   for (std::span<const std::uint32_t> batch : batches)  // e.g. slices of a shuffled order
+//     loss += engine.step(train, batch, 1e-3).loss_sum;  // forward, backward, update
+// Trainer (trainer.hpp) adds epochs, schedules, evaluation and checkpoints on top. How a step
+// runs inside: Note [The step] in src/engine/engine.cpp.
 //
 // Note [Reproducibility]. What is bitwise equal under which changes:
 //  - Same binary, ISA, GEMM backend, seed, data and config: the same bits on every run. Unit
-//    boundaries and the reduction order are fixed by the plan, the dropout masks are a hash of
-//    (seed, step, global row, unit), and each unit's kernels are single-threaded.
-//  - With `deterministic`, additionally the same bits for any `threads` (and any pool backend):
-//    the units are M micro-batches that do not depend on the worker count, each is computed
-//    the same way whichever worker runs it, and their gradients are summed in unit order.
-//    Across ranks (Note [Ranks]) the bits depend on the rank count, not on threads per rank.
+//    boundaries and the reduction order are fixed by the partition, the dropout masks are a
+//    hash of (seed, step, global row, unit), and each unit's kernels are single-threaded (with
+//    T threads per group, split by a rule of (shape, T) alone).
+//  - With `deterministic`, additionally the same bits for any `threads` (and any pool backend)
+//    with the same threads per group: the units are M micro-batches that do not depend on the
+//    worker count, each is computed the same way whichever worker runs it, and their gradients
+//    are summed in unit order (owner tiles: Note [Owner computes] in
+//    src/engine/owner_update.cpp). Across ranks (Note [Ranks]) the bits depend on the rank
+//    count, not on threads per rank.
 //  - Not promised: equality across GEMM backends, ISAs (AVX2 vs AVX-512 kernels), the intra
-//    strategy versus data, or without `deterministic` across thread counts (the shards differ).
+//    strategy versus data, owner versus buffers, or without `deterministic` across thread
+//    counts (the shards differ).
 //  - Evaluation and prediction (inference.hpp) compute each row on its own, but a kernel may
 //    round differently for another chunk shape, so their bits are promised for a fixed thread
 //    count and chunk size only.
@@ -44,34 +46,6 @@
 // flops(B) = B * model.flops_per_sample(). With W = 1 everything runs inline on the caller,
 // and idle workers are never woken (WorkerPool::run(n, f)).
 //
-// Note [Precision]. With Precision::bf16 every product large enough for oneDNN (onednn_runs)
-// takes bf16 inputs and accumulates in fp32 (AVX512_BF16; a CPU without it is refused at
-// start-up rather than run in oneDNN's slower emulation). The parameters and the optimizer
-// state stay fp32 ("master weights"); the engine keeps a bf16 copy of the parameters, which the
-// fused update rewrites chunk by chunk right after updating the fp32 values. Activations and
-// output gradients are converted per product; losses, softmax, metrics, evaluation and
-// checkpoints are fp32. Bits stay a fixed function of the inputs: the conversions are
-// element-wise and the bf16 kernels give each row the same bits for any number of rows.
-//
-// Note [Owner computes]. With W workers, per-unit gradient buffers cost W full copies of the
-// parameters written and read back every step: memory traffic that grows with W while each
-// worker's products shrink. In-process fp32 data-parallel steps therefore form the weight
-// gradients the other way round (after libxsmm's MLP samples): phase 1, each unit runs forward
-// and backward computing only the deltas (dL/dz) and input gradients, writing activations and
-// deltas into one batch-wide workspace at its rows (Workspace::bind_rows); the input gradients
-// use the weights before the update because nothing is updated until the join. Phase 2, the
-// weights of every dense layer are shared out by rows: worker w of W owns the rows whose
-// gradient cost lies in [w/W, (w+1)/W) of the step's total (boundaries on 16 rows), cut into
-// tiles of at most kTileValues values. It computes each tile's gradient over the whole batch in
-// one product (K = B rows) and applies the optimizer to that slice at once from a small
-// per-worker scratch (in L2). No gradient buffers, no reduce pass: the data exchanged is the
-// batch's activations and deltas, B x (fan_in + fan_out) per layer, whatever W is. The shares
-// depend on W, so the bits are the same run to run for a fixed thread count; with
-// `deterministic` the tiles are instead a function of the model alone (each layer cut as for
-// W = 1) dealt out by cost, so every tile's product and sum order is independent of W and
-// keeps its promise. Buffers remain for bf16, the intra strategy and several ranks (whose
-// exchange needs whole gradients): Plan::weight_gradients.
-//
 // Note [Threads]. The engine's pools are the only owners of threads: `threads` workers, each
 // calling single-threaded kernels. OpenBLAS is held to one thread while dptrain works and its
 // setting given back after (OpenBlasSingleThreaded in gemm.hpp: held by each step, prepare(),
@@ -79,23 +53,26 @@
 // process's count and sets 1, the last restores it); every oneDNN call holds its thread to one
 // OpenMP thread and restores the setting; Eigen is built without its own parallelism. The intra
 // strategy runs one unit and splits every matrix product over the same pool instead (gemm.hpp:
-// GemmContext). No library's thread setting stays changed after dptrain's calls return.
+// GemmContext); a G x T plan splits each group leader's products over its group's pool (Note
+// [Groups]). No library's thread setting stays changed after dptrain's calls return.
 //
-// Note [Groups]. Between those two ends, a G x T plan (Plan::group_threads = T, G =
-// threads / T): the step's pool has G workers ("group leaders") that run the data strategy as
-// above, units, owner tiles and all, and each leader splits every product of its units and its
-// tiles over its own group pool of T workers (worker 0 the leader itself, the others its group's
-// threads), as the intra strategy splits them over the whole pool. Elementwise work stays on the
-// leader. Each group pool uses the `threads` backend whatever `backend` is, because a parallel
-// region inside another one would run serialised (OpenMP) or share one thread budget (oneTBB).
-// Why: at many cores the data strategy's shards shrink to a few rows each, where the products
-// run slowly, while intra pays a fork/join per product on all cores; G x T keeps shards of B/G
-// rows and forks T threads. `--pin` binds leader g and its group to cores g*T .. g*T+T-1.
-// Bits: each product is split by a rule of (shape, T) alone, so the same bits run to run; with
-// `deterministic`, the same bits for any `threads` with the same T (T = 1 is the data plan).
-// Work outside the step (the Trainer's evaluation and prediction) runs on evaluation_pool(), a
-// flat pool of all `threads` (threads backend) that such an engine creates and leaves idle
-// during steps, rather than on the G leaders alone.
+// Note [Groups]. A G x T plan (Plan::group_threads = T, G = threads / T): the step's
+// pool has G workers ("group leaders") that run the data strategy, units, update and all, and
+// each leader splits every product of its units and its tiles over its own group pool of T
+// workers (worker 0 the leader itself), as intra splits them over the whole pool; elementwise
+// work stays on the leader. `--pin` binds leader g and its group to cores g*T .. g*T+T-1. Work
+// outside the step (the Trainer's evaluation and prediction) runs on evaluation_pool(), a flat
+// pool of all `threads` that such an engine creates and leaves idle during steps. Bits: Note
+// [Reproducibility]; why such plans exist: Note [Why groups] in src/engine/groups.cpp.
+//
+// Note [Precision]. With Precision::bf16 every product large enough for oneDNN (onednn_runs)
+// takes bf16 inputs and accumulates in fp32 (AVX512_BF16; a CPU without it is refused at
+// start-up rather than run in oneDNN's slower emulation). The parameters and the optimizer
+// state stay fp32 ("master weights"; Note [bf16 weight copy] in src/engine/buffer_update.cpp);
+// activations and output gradients are converted per product; losses, softmax, metrics,
+// evaluation and checkpoints are fp32. Bits stay a fixed function of the inputs: the
+// conversions are element-wise and the bf16 kernels give each row the same bits for any number
+// of rows.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -112,38 +89,28 @@
 #include "dptrain/loss.hpp"
 #include "dptrain/model.hpp"
 #include "dptrain/optimizer.hpp"
-#include "dptrain/parallel/plan.hpp"
 #include "dptrain/parallel/pool.hpp"
 #include "dptrain/parallel/reducer.hpp"
+#include "dptrain/parallel/row_partition.hpp"
 #include "dptrain/plan.hpp"
 #include "dptrain/topology.hpp"
 
 namespace dptrain {
 
+namespace detail {
+class WeightUpdate;
+}
+
 enum class Precision {
   fp32,  ///< fp32 products
   bf16,  ///< bf16 inputs, fp32 accumulation and master weights (Note [Precision])
 };
-/// Parses "fp32" or "bf16"; throws dptrain::Error otherwise.
-Precision parse_precision(std::string_view name);
-const char* precision_name(Precision p);
-
-/// Note [Owner computes]: gradient values per weight tile (a tile's rows x the layer's outputs).
-inline constexpr std::size_t kTileValues = 262144;
-
-/// Rows [begin, end) of dense layer `layer`'s weights (Note [Owner computes]).
-struct WeightTile {
-  std::size_t layer = 0, begin = 0, end = 0;
-};
-
-/// Note [Owner computes]: the weight tiles worker w of `workers` owns in a model of layer
-/// widths `widths` (dense layer k maps widths[k] to widths[k + 1]); `deterministic` gives the
-/// shape-only tiling. Throws std::invalid_argument unless w < workers and widths.size() >= 2.
-std::vector<WeightTile> owned_weight_tiles(std::span<const std::size_t> widths, std::size_t w,
-                                           std::size_t workers, bool deterministic);
-
-/// Rows of the first tile when a whole layer of `in` x `out` weights is cut (one worker).
-std::size_t weight_tile_rows(std::size_t in, std::size_t out);
+/// Note [Name tables].
+inline constexpr NameTable<Precision, 2> kPrecisionNames{
+    "precision", {{{Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}}}};
+static_assert(kPrecisionNames.complete_through(Precision::bf16));
+inline Precision parse_precision(std::string_view name) { return kPrecisionNames.parse(name); }
+inline const char* precision_name(Precision p) { return kPrecisionNames.name(p); }
 
 /// Each worker gets at least this much arithmetic per step, or fewer workers are used.
 inline constexpr double kMinFlopsPerWorker = 2.0e6;
@@ -160,7 +127,8 @@ struct EngineConfig {
   parallel::Backend backend = parallel::Backend::tbb;
   /// data, intra or G x T, and the weight-gradient strategy (plan.hpp). Checked by check_plan;
   /// intra and G x T need fp32 with bf16 (validate()), owner needs fp32, the data strategy and
-  /// no communicator (Note [Owner computes]), auto must be resolved first (Trainer does).
+  /// no communicator (Note [Owner computes] in src/engine/owner_update.cpp), auto must be
+  /// resolved first (Trainer does).
   Plan plan;
   bool deterministic = false;      ///< Note [Reproducibility]
   std::size_t micro_batches = 16;  ///< units per step with deterministic
@@ -204,19 +172,20 @@ struct PhaseTimes {
 struct EngineMemory {
   std::size_t parameters = 0;        ///< the model's flat buffer (not owned by the engine)
   std::size_t optimizer_state = 0;   ///< shared
-  std::size_t workspaces = 0;        ///< all workers' activation memory (and the batch's)
+  std::size_t workspaces = 0;        ///< the batch's activations and every worker's scratch
   std::size_t gradient_buffers = 0;  ///< one per unit, each the parameter layout (buffers);
                                      ///< the per-worker tile scratch (owner)
-  std::size_t reducer = 0;           ///< reduce scratch (and exchange buffer across ranks)
-  std::size_t per_extra_worker = 0;  ///< what one more worker adds (workspace + buffer + scratch)
+  std::size_t reducer = 0;           ///< reduce scratch and rank exchange buffer (buffers)
+  std::size_t per_extra_worker = 0;  ///< what one more worker adds (scratch + buffer + slice)
   std::size_t total() const {
     return parameters + optimizer_state + workspaces + gradient_buffers + reducer;
   }
 };
 
-/// Runs training steps of one Model<float>. Owns the worker pool, the per-worker workspaces,
-/// the per-unit gradient buffers, the optimizer state and the reducer, all allocated in the
-/// constructor: step() allocates nothing. Not thread-safe: drive it from one thread.
+/// Runs training steps of one Model<float>. Owns the worker pools, the batch's activations,
+/// the per-worker scratch, the optimizer state and the weight-update strategy (gradient buffers
+/// and reducer, or tile scratch), all allocated in the constructor: step() allocates nothing.
+/// Not thread-safe: drive it from one thread.
 class Engine {
  public:
   /// `model` must outlive the engine. Throws dptrain::Error if the config is invalid or the loss
@@ -266,9 +235,7 @@ class Engine {
   std::size_t groups() const { return workspaces_.size(); }
   std::size_t group_threads() const { return group_pools_.empty() ? 1 : group_pools_[0]->size(); }
   /// The way this engine forms weight gradients (never `automatic`).
-  WeightGradients weight_gradients() const {
-    return owner_ ? WeightGradients::owner : WeightGradients::buffers;
-  }
+  WeightGradients weight_gradients() const;
 
   EngineMemory memory() const;
   std::size_t workspace_bytes(std::size_t worker) const;
@@ -279,47 +246,36 @@ class Engine {
   void reset_times() { times_ = {}; }
 
  private:
-  parallel::StepPlan plan(std::size_t batch) const;
-  void run_units(const parallel::StepPlan& plan, const Dataset& data,
+  parallel::RowPartition partition(std::size_t batch) const;
+  // Phase 1 (Note [The step] in src/engine/engine.cpp): worker w's units, one unit, one pass.
+  void run_units(const parallel::RowPartition& p, const Dataset& data,
                  std::span<const std::uint32_t> rows, std::size_t w);
-  StepStats run_unit(const Dataset& data, std::span<const std::uint32_t> rows,
-                     std::size_t first_row, std::size_t batch_rows, std::size_t worker,
-                     float* grads);
-  std::span<float* const> active_buffers(const parallel::StepPlan& plan);
+  StepStats run_unit(const parallel::RowPartition& p, std::size_t u, const Dataset& data,
+                     std::span<const std::uint32_t> rows, std::size_t worker);
+  double forward_backward(Workspace<float>& ws, ActivationRows<float> a, std::size_t n,
+                          TargetsView targets, float scale, DropoutKey key, float* grads);
   void check_step(const Dataset& data, std::size_t rows) const;
-  void record_times(const parallel::StepPlan& plan, double exchange);
-  double reduce_update(const parallel::StepPlan& plan, double learning_rate, std::uint64_t t);
-  // Note [Owner computes]: the weight tiles, and phase 2 on worker w (update false: prepare()).
-  void plan_tiles();
+  void record_times(const parallel::RowPartition& p, double exchange);
   void pin_workers();
-  static std::size_t share_index(std::size_t w, std::size_t workers);
-  void owned_gradients(std::size_t w, std::size_t workers, std::size_t rows, double learning_rate,
-                       std::uint64_t t, bool update);
 
   Model<float>& model_;
   EngineConfig config_;
   std::unique_ptr<parallel::WorkerPool> pool_;
   std::unique_ptr<WorkerPinning> pinning_;  // after pool_: unbinds before the pool goes
-  std::vector<std::unique_ptr<parallel::WorkerPool>> group_pools_;  // Note [Groups]; T > 1
+  std::vector<std::unique_ptr<parallel::WorkerPool>> group_pools_;  // G x T groups; T > 1
   std::vector<std::unique_ptr<WorkerPinning>> group_pinning_;       // after group_pools_
   std::unique_ptr<parallel::WorkerPool> flat_pool_;                 // G x T: evaluation_pool()
-  std::unique_ptr<parallel::Reducer> reducer_;
-  std::vector<Workspace<float>> workspaces_;
-  std::vector<AlignedBuffer<float>> gradients_;  // one per unit, the parameter layout
-  std::vector<float*> active_;                   // reserved; the non-empty units of a step
+  std::vector<Workspace<float>> workspaces_;                        // per worker: scratch
+  // The step's rows of activations (Note [One activation layout] in src/engine/engine.cpp).
+  std::unique_ptr<Activations<float>> activations_;
   struct alignas(64) UnitStats {
     StepStats stats;
   };
-  std::vector<UnitStats> unit_stats_;               // one per unit
-  std::vector<double> busy_fb_, busy_ru_;           // per-worker seconds of the current step
-  std::vector<std::size_t> prepared_;               // step sizes whose kernels exist (prepare)
-  AlignedBuffer<bf16> bf16_parameters_;             // Note [Precision]; empty in fp32
-  bool owner_ = false;                              // Note [Owner computes]
-  std::unique_ptr<Workspace<float>> batch_ws_;      // owner: the whole batch's activations
-  std::vector<AlignedBuffer<float>> tile_scratch_;  // owner: one tile's gradient per worker
-  // owner: worker w's tiles when W workers run, at share_index(w, W); planned up front.
-  std::vector<std::vector<WeightTile>> shares_;
+  std::vector<UnitStats> unit_stats_;      // one per unit
+  std::vector<double> busy_fb_, busy_ru_;  // per-worker seconds of the current step
+  std::vector<std::size_t> prepared_;      // step sizes whose kernels exist (prepare)
   OptimizerState<float> optimizer_;
+  std::unique_ptr<detail::WeightUpdate> update_;  // phase 2 (src/engine/weight_update.hpp)
   bool timing_ = false;
   PhaseTimes times_;
 };

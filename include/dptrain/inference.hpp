@@ -62,6 +62,7 @@ class Inference {
  private:
   std::size_t workers_for(const Model<float>& model, std::size_t rows) const;
   std::vector<Workspace<float>> workspaces_;
+  std::vector<Activations<float>> activations_;  // one per worker, chunk_rows each
   InferenceOptions options_;
 };
 

@@ -74,6 +74,10 @@ struct DenseLayout {
 
 template <class T>
 class Workspace;
+template <class T>
+class Activations;
+template <class T>
+class ActivationRows;
 
 /// Parameters of a model. Not copyable by accident (views would alias): use clone().
 /// Forward/backward are const and thread-safe for distinct workspaces and gradient buffers:
@@ -107,19 +111,20 @@ class Model {
   /// exact-FLOP rates of `dptrain bench` use it.
   double flops_per_sample() const;
 
-  /// Forward pass of `rows` samples x (rows x inputs) through the workspace. Leaves the output
-  /// layer's logits (pre-activation) in ws.logits(). training enables dropout with `key`.
-  /// Requires rows <= ws.max_rows().
-  void forward(Workspace<T>& ws, const T* x, std::size_t rows, bool training,
+  /// Forward pass of `rows` samples x (rows x inputs) with scratch `ws`, writing the layers'
+  /// outputs into `a`. Leaves the output layer's logits (pre-activation) in a.logits().
+  /// training enables dropout with `key`. Requires rows <= ws.max_rows() and rows <=
+  /// a.capacity() (std::logic_error).
+  void forward(Workspace<T>& ws, ActivationRows<T> a, const T* x, std::size_t rows, bool training,
                DropoutKey key = {}) const;
 
-  /// Backward pass after forward() on the same rows, with dL/dlogits in ws.logit_grad().
-  /// Leaves every dense layer's dL/dz in ws.dense_delta(k) (the last one's is logit_grad()) and
+  /// Backward pass after forward() on the same rows, with dL/dlogits in a.logit_grad().
+  /// Leaves every dense layer's dL/dz in a.delta(k) (the last one's is logit_grad()) and
   /// writes (overwrites) the parameter gradient into `grads` (parameter_count() values, the same
   /// layout as parameters()). With weight_gradients false, only the deltas (input gradients)
   /// are computed and `grads` may be null: the weight gradients are then the caller's (the
-  /// engine's owner-computes phase, Note [Owner computes] in engine.hpp).
-  void backward(Workspace<T>& ws, const T* x, std::size_t rows, T* grads,
+  /// engine's owner-computes phase, Note [Owner computes] in src/engine/owner_update.cpp).
+  void backward(Workspace<T>& ws, ActivationRows<T> a, const T* x, std::size_t rows, T* grads,
                 bool weight_gradients = true) const;
 
  private:
@@ -136,33 +141,75 @@ class Model {
   AlignedBuffer<T> params_;
 };
 
-/// One worker's private activation memory for up to max_rows samples, allocated once.
+/// Where the activations of up to max_rows samples live, allocated once: the network input,
+/// every layer's output and every dense layer's dL/dz. The engine keeps one for the whole batch,
+/// each unit writing its rows (Note [One activation layout] in src/engine/engine.cpp); Inference
+/// one per worker. Not copyable by accident (rows() views would dangle).
+template <class T>
+class Activations {
+ public:
+  Activations(const ModelSpec& spec, std::size_t max_rows);
+  Activations(Activations&&) noexcept = default;
+  Activations& operator=(Activations&&) noexcept = default;
+  std::size_t max_rows() const { return max_rows_; }
+  /// Rows [first_row, max_rows()): where one forward/backward pass of its rows lives.
+  /// Requires first_row <= max_rows() (std::logic_error).
+  ActivationRows<T> rows(std::size_t first_row);
+  std::size_t bytes() const;
+
+ private:
+  friend class ActivationRows<T>;
+  std::size_t max_rows_ = 0, inputs_ = 0;
+  AlignedBuffer<T> input_;
+  std::vector<AlignedBuffer<T>> layer_out_;  // one per layer spec (dropout: its output)
+  std::vector<AlignedBuffer<T>> deltas_;     // one per dense layer: dL/dz, max_rows x out
+  std::vector<std::size_t> widths_;          // output width of each spec layer
+  std::vector<std::size_t> dense_layer_;     // spec index of dense layer k
+};
+
+/// Rows from first_row() on of an Activations, which must outlive the view. Cheap to copy.
+template <class T>
+class ActivationRows {
+ public:
+  std::size_t first_row() const { return first_; }
+  std::size_t capacity() const { return store_->max_rows_ - first_; }  ///< rows it can hold
+  T* input() const { return store_->input_.data() + first_ * store_->inputs_; }  ///< x inputs
+  /// Spec layer i's output (x its width); the last layer's is the logits.
+  T* layer(std::size_t i) const {
+    return store_->layer_out_[i].data() + first_ * store_->widths_[i];
+  }
+  /// Dense layer k's dL/dz after backward() (x its outputs); the last one's is logit_grad().
+  T* delta(std::size_t k) const {
+    return store_->deltas_[k].data() + first_ * store_->widths_[store_->dense_layer_[k]];
+  }
+  /// Dense layer k's input: the network input or the previous layer's output.
+  const T* dense_input(std::size_t k) const {
+    const std::size_t i = store_->dense_layer_[k];
+    return i == 0 ? input() : layer(i - 1);
+  }
+  T* logits() const { return layer(store_->layer_out_.size() - 1); }
+  T* logit_grad() const { return delta(store_->deltas_.size() - 1); }
+
+ private:
+  friend class Activations<T>;
+  ActivationRows(Activations<T>* store, std::size_t first) : store_(store), first_(first) {}
+  Activations<T>* store_;
+  std::size_t first_;
+};
+
+/// One worker's scratch for passes of up to max_rows samples, allocated once: its kernel state,
+/// dropout masks, the outputs f(logits), gathered labels or targets and, with bf16, the bf16
+/// copies of the products' inputs. The activations themselves live in an Activations.
 template <class T>
 class Workspace {
  public:
   /// `gemm`: the kernel, and with a pool, products split over it (the intra strategy). A
   /// workspace holds its own kernel cache (oneDNN primitives per product shape), so a worker's
   /// products reuse what its earlier steps created.
-  /// `own_activations` false: the inputs, layer outputs and deltas are not allocated here; the
-  /// workspace must be bound to rows of a batch workspace (bind_rows) before each use.
-  Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm,
-            bool own_activations = true);
+  Workspace(const ModelSpec& spec, std::size_t max_rows, GemmContext gemm);
   std::size_t max_rows() const { return max_rows_; }
   const GemmContext& gemm() const { return gemm_; }
-  T* input() { return input_p_; }              ///< max_rows x inputs: gathered rows
-  T* logits() { return layer_p_.back(); }      ///< max_rows x outputs
-  T* logit_grad() { return delta_p_.back(); }  ///< max_rows x outputs
-  T* outputs() { return outputs_.data(); }     ///< max_rows x outputs: f(logits)
-  /// Dense layer k's input (the network input or the previous layer's output) and its dL/dz
-  /// after backward(): max_rows x in_k and max_rows x out_k.
-  const T* dense_input(std::size_t k) const;
-  const T* dense_delta(std::size_t k) const { return delta_p_[k]; }
-  /// Points the inputs, layer outputs and deltas at rows [first_row, first_row + rows) of
-  /// `batch`'s, so a worker's forward/backward lands in one batch-wide set of activations
-  /// (Note [Owner computes]). Dropout masks, outputs and labels stay this workspace's own.
-  /// Requires rows <= max_rows() and first_row + rows <= batch.max_rows() (std::logic_error);
-  /// `batch` must have the same spec and own its activations.
-  void bind_rows(Workspace& batch, std::size_t first_row, std::size_t rows);
+  T* outputs() { return outputs_.data(); }  ///< max_rows x outputs: f(logits)
   std::int32_t* labels() { return labels_.data(); }
   float* target_values() { return target_values_.data(); }
   /// Bytes held by this workspace.
@@ -185,16 +232,7 @@ class Workspace {
   const bf16* bf16_weights_ = nullptr;
   std::vector<AlignedBuffer<bf16>> bf16_inputs_;  // per dense layer: its input, rows x in
   AlignedBuffer<bf16> bf16_grad_;                 // dz of the layer in backward
-  AlignedBuffer<T> input_;
-  std::vector<AlignedBuffer<T>> layer_out_;  // one per layer spec (dropout: its output)
-  std::vector<AlignedBuffer<T>> deltas_;     // one per dense layer: dL/dz, max_rows x out
-  std::vector<AlignedBuffer<T>> masks_;      // dropout layers only (else empty)
-  // What forward/backward use: this workspace's buffers, or rows of a batch's (bind_rows).
-  T* input_p_ = nullptr;
-  std::vector<T*> layer_p_, delta_p_;
-  std::vector<std::size_t> dense_layer_;  // spec index of dense layer k
-  std::vector<std::size_t> widths_;       // output width of each spec layer
-  std::size_t inputs_ = 0;
+  std::vector<AlignedBuffer<T>> masks_;           // dropout layers only (else empty)
   AlignedBuffer<T> outputs_;
   AlignedBuffer<std::int32_t> labels_;
   AlignedBuffer<float> target_values_;
@@ -214,5 +252,7 @@ extern template class Model<float>;
 extern template class Model<double>;
 extern template class Workspace<float>;
 extern template class Workspace<double>;
+extern template class Activations<float>;
+extern template class Activations<double>;
 
 }  // namespace dptrain

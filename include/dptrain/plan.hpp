@@ -15,15 +15,22 @@
 #include <string>
 #include <string_view>
 
+#include "dptrain/names.hpp"
+
 namespace dptrain {
 
 enum class Parallelism {
-  data,   ///< the minibatch is split across workers (Note [The step])
+  data,   ///< the minibatch is split across workers (Note [The step] in src/engine/engine.cpp)
   intra,  ///< one unit; every matrix product is split over the workers (as PyTorch on CPUs)
 };
-/// Parses "data" or "intra"; throws dptrain::Error otherwise.
-Parallelism parse_parallelism(std::string_view name);
-const char* parallelism_name(Parallelism p);
+/// Note [Name tables].
+inline constexpr NameTable<Parallelism, 2> kParallelismNames{
+    "parallelism", {{{Parallelism::data, "data"}, {Parallelism::intra, "intra"}}}};
+static_assert(kParallelismNames.complete_through(Parallelism::intra));
+inline Parallelism parse_parallelism(std::string_view name) {
+  return kParallelismNames.parse(name);
+}
+inline const char* parallelism_name(Parallelism p) { return kParallelismNames.name(p); }
 
 /// How a step forms the weight gradients (Note [Owner computes]).
 enum class WeightGradients {
@@ -31,9 +38,19 @@ enum class WeightGradients {
   buffers,    ///< per-unit gradient buffers summed and applied by the Reducer
   owner,      ///< workers own row tiles of the weights: gradient over the whole batch, update
 };
-/// Parses "auto", "buffers" or "owner"; throws dptrain::Error otherwise.
-WeightGradients parse_weight_gradients(std::string_view name);
-const char* weight_gradients_name(WeightGradients w);
+/// Note [Name tables].
+inline constexpr NameTable<WeightGradients, 3> kWeightGradientsNames{
+    "weight-gradient mode",
+    {{{WeightGradients::automatic, "auto"},
+      {WeightGradients::buffers, "buffers"},
+      {WeightGradients::owner, "owner"}}}};
+static_assert(kWeightGradientsNames.complete_through(WeightGradients::owner));
+inline WeightGradients parse_weight_gradients(std::string_view name) {
+  return kWeightGradientsNames.parse(name);
+}
+inline const char* weight_gradients_name(WeightGradients w) {
+  return kWeightGradientsNames.name(w);
+}
 
 /// A plan (the header comment). The default is the data plan with the engine's choice of
 /// weight gradients.

@@ -11,8 +11,8 @@
 // choose_plan.
 //
 // Note [The cost model]
-// A step of the data strategy with owner-computed weight gradients (engine.hpp, Note [Owner
-// computes]) at W workers is predicted as
+// A step of the data strategy with owner-computed weight gradients (Note [Owner computes] in
+// src/engine/owner_update.cpp) at W workers is predicted as
 //   compute  = phase 1: forward + input-gradient products of the slowest worker's ceil(B/W) rows
 //              at the forward rate measured for that row count (the input-gradient product is
 //              costed at the forward shape's rate; the first layer has none)

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "../engine/weight_tiles.hpp"
 #include "dptrain/engine.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/gemm.hpp"

@@ -3,7 +3,7 @@
 //
 // A Reducer sees float spans and pool tasks only; what "update" means (an optimizer over a
 // model's flat parameters) is the caller's callback. InProcessReducer is the fused
-// reduce-scatter + update of one process (Note [The step] in dptrain/engine.hpp); the library
+// reduce-scatter + update of one process (Note [The step] in src/engine/engine.cpp); the library
 // adds a reducer that exchanges sums between processes (dptrain/rank_reducer.hpp).
 #include <cstddef>
 #include <span>

@@ -1,11 +1,9 @@
-// The engine's owner-computes weight gradients (Note [Owner computes] in engine.hpp): which
-// weight rows each worker owns, and phase 2 of a step.
+// The owner-computes tiling (src/engine/weight_tiles.hpp).
+#include "weight_tiles.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-
-#include "dptrain/engine.hpp"
-#include "dptrain/parallel/timer.hpp"
 
 namespace dptrain {
 
@@ -80,57 +78,6 @@ std::vector<WeightTile> owned_weight_tiles(std::span<const std::size_t> widths, 
   for (std::size_t k = 0; k < layers; ++k)
     add_tiles(mine, k, widths[k + 1], start(k, w), start(k, w + 1));
   return mine;
-}
-
-std::size_t Engine::share_index(std::size_t w, std::size_t workers) {
-  return workers * (workers - 1) / 2 + w;
-}
-
-void Engine::plan_tiles() {
-  const ModelSpec& spec = model_.spec();
-  batch_ws_ = std::make_unique<Workspace<float>>(spec, config_.batch_size,
-                                                 GemmContext{config_.gemm, nullptr});
-  std::vector<std::size_t> widths{spec.inputs};
-  for (const DenseLayout& d : model_.dense_layers()) widths.push_back(d.out);
-  const std::size_t most = workspaces_.size();
-  shares_.assign(share_index(0, most + 1), {});
-  std::size_t scratch = 0;
-  for (std::size_t workers = 1; workers <= most; ++workers)
-    for (std::size_t w = 0; w < workers; ++w) {
-      auto& share = shares_[share_index(w, workers)];
-      share = owned_weight_tiles(widths, w, workers, config_.deterministic);
-      for (const WeightTile& t : share)
-        scratch =
-            std::max(scratch, std::max<std::size_t>(t.end - t.begin, 1) * widths[t.layer + 1]);
-    }
-  for (std::size_t w = 0; w < workspaces_.size(); ++w) tile_scratch_.emplace_back(scratch);
-}
-
-void Engine::owned_gradients(std::size_t w, std::size_t workers, std::size_t rows,
-                             double learning_rate, std::uint64_t t, bool update) {
-  parallel::ScopedTimer busy(timing_ && update ? &busy_ru_[w] : nullptr);
-  const std::span<float> params = model_.parameters();
-  const GemmContext& gemm_context = workspaces_[w].gemm();
-  float* g = tile_scratch_[w].data();
-  for (const WeightTile& tile : shares_[share_index(w, workers)]) {
-    const DenseLayout& d = model_.dense_layers()[tile.layer];
-    const float* x = batch_ws_->dense_input(tile.layer);   // rows x in
-    const float* dz = batch_ws_->dense_delta(tile.layer);  // rows x out, already scaled by 1/B
-    const std::size_t m = tile.end - tile.begin;
-    // dW[begin:end, :] = x[:, begin:end]^T dz: the whole batch in one product.
-    gemm<float>(gemm_context, Transpose::yes, Transpose::no, m, d.out, rows, 1.0f, x + tile.begin,
-                d.in, dz, d.out, 0.0f, g, d.out);
-    if (update)
-      optimizer_.update_range(params, d.weight_offset + tile.begin * d.out,
-                              std::span<const float>(g, m * d.out), learning_rate, t);
-    if (tile.begin != 0) continue;
-    std::fill_n(g, d.out, 0.0f);  // the bias gradient rides with the layer's first tile
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t c = 0; c < d.out; ++c) g[c] += dz[r * d.out + c];
-    if (update)
-      optimizer_.update_range(params, d.bias_offset, std::span<const float>(g, d.out),
-                              learning_rate, t);
-  }
 }
 
 }  // namespace dptrain

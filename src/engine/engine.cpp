@@ -11,19 +11,9 @@
 #include "dptrain/limits.hpp"
 #include "dptrain/metrics.hpp"
 #include "dptrain/parallel/timer.hpp"
-#include "dptrain/rank_reducer.hpp"
+#include "weight_update.hpp"
 
 namespace dptrain {
-
-Precision parse_precision(std::string_view name) {
-  if (name == "fp32") return Precision::fp32;
-  if (name == "bf16") return Precision::bf16;
-  throw Error("unknown precision '" + std::string(name) + "' (expected fp32 or bf16)");
-}
-
-const char* precision_name(Precision p) {
-  return p == Precision::fp32 ? "fp32" : "bf16";
-}
 
 void EngineConfig::validate() const {
   if (batch_size == 0 || batch_size > kMaxBatchSize)
@@ -69,7 +59,7 @@ std::size_t workspace_rows(const EngineConfig& c, std::size_t w);
 void check_engine_memory(const Model<float>& model, const EngineConfig& c, std::size_t workers) {
   double widths = double(model.spec().inputs);
   for (const DenseLayout& d : model.dense_layers()) widths += 4.0 * double(d.out);
-  double rows = 0;
+  double rows = double(c.batch_size);  // the batch's activations, then each worker's scratch
   for (std::size_t w = 0; w < workers; ++w) rows += double(workspace_rows(c, w));
   const double params = double(model.parameter_count()) * sizeof(float);
   const double bytes = params * (3.0 + double(unit_capacity(c, workers))) + rows * widths * 4.0;
@@ -85,26 +75,11 @@ std::size_t unit_capacity(const EngineConfig& c, std::size_t workers) {
   return c.deterministic ? c.micro_batches : workers;
 }
 
-/// Rows one worker's workspace must hold. Worker w only works when at least w + 1 workers do,
+/// Rows one worker's scratch must hold. Worker w only works when at least w + 1 workers do,
 /// so its shard is at most ceil(B / (w + 1)) rows; with micro-batches it holds one at a time.
 std::size_t workspace_rows(const EngineConfig& c, std::size_t w) {
   const std::size_t batch = c.batch_size;
   return c.deterministic ? (batch + c.micro_batches - 1) / c.micro_batches : (batch + w) / (w + 1);
-}
-
-/// Note [Owner computes]: where it applies, `automatic` means owner.
-bool owner_computes(const EngineConfig& c) {
-  if (c.plan.weight_gradients != WeightGradients::automatic)
-    return c.plan.weight_gradients == WeightGradients::owner;
-  return c.precision == Precision::fp32 && c.plan.parallelism == Parallelism::data &&
-         !c.communicator;
-}
-
-std::unique_ptr<parallel::Reducer> make_reducer(const EngineConfig& c, std::size_t params,
-                                                std::size_t workers) {
-  if (c.communicator)
-    return std::make_unique<RankReducer>(*c.communicator, params, workers, c.deterministic);
-  return std::make_unique<parallel::InProcessReducer>(workers);
 }
 
 /// A pool of `workers`; a thread the system refuses becomes an Error (Note [Starting threads]).
@@ -117,6 +92,21 @@ std::unique_ptr<parallel::WorkerPool> make_pool(parallel::Backend backend, std::
 }
 
 }  // namespace
+
+namespace detail {
+
+/// Note [Owner computes]: where it applies, `automatic` means owner.
+std::unique_ptr<WeightUpdate> make_weight_update(const UpdateContext& c, std::size_t units) {
+  const EngineConfig& k = c.config;
+  const bool owner =
+      k.plan.weight_gradients == WeightGradients::automatic
+          ? k.precision == Precision::fp32 && k.plan.parallelism == Parallelism::data &&
+                !k.communicator
+          : k.plan.weight_gradients == WeightGradients::owner;
+  return owner ? make_owner_update(c) : make_buffer_update(c, units);
+}
+
+}  // namespace detail
 
 Engine::Engine(Model<float>& model, EngineConfig config)
     : model_(model),
@@ -141,33 +131,29 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   if (group > 1)  // evaluation_pool(): all the threads, for work outside the step
     flat_pool_ = make_pool(parallel::Backend::threads, config_.threads);
   pin_workers();
-  reducer_ = make_reducer(config_, model_.parameter_count(), pool_->size());
-  owner_ = owner_computes(config_);
   const std::size_t units = unit_capacity(config_, workers);
-  if (!owner_)
-    for (std::size_t u = 0; u < units; ++u) gradients_.emplace_back(model_.parameter_count());
-  active_.reserve(units);
   unit_stats_.resize(units);
   busy_fb_.assign(config_.threads, 0.0);
   busy_ru_.assign(config_.threads, 0.0);
   for (std::size_t w = 0; w < workers; ++w) {
     parallel::WorkerPool* split = intra ? pool_.get() : group > 1 ? group_pools_[w].get() : nullptr;
-    workspaces_.emplace_back(spec, workspace_rows(config_, w), GemmContext{config_.gemm, split},
-                             !owner_);
+    workspaces_.emplace_back(spec, workspace_rows(config_, w), GemmContext{config_.gemm, split});
   }
-  if (owner_) plan_tiles();
-  if (config_.precision == Precision::bf16) {
-    bf16_parameters_ = AlignedBuffer<bf16>(model_.parameter_count());
-    for (auto& ws : workspaces_) ws.enable_bf16(spec, bf16_parameters_.data());
-    parameters_changed();
-  }
+  activations_ = std::make_unique<Activations<float>>(spec, config_.batch_size);
+  update_ = detail::make_weight_update(
+      {model_, optimizer_, *pool_, workspaces_, *activations_, config_}, units);
   prepared_.reserve(4);
   prepare(config_.batch_size);
 }
 
+Engine::~Engine() = default;
+
 void Engine::parameters_changed() {
-  if (bf16_parameters_.size())
-    to_bf16(model_.parameters().data(), bf16_parameters_.data(), bf16_parameters_.size());
+  update_->parameters_changed();
+}
+
+WeightGradients Engine::weight_gradients() const {
+  return update_->kind();
 }
 
 void Engine::prepare(std::size_t rows) {
@@ -176,32 +162,24 @@ void Engine::prepare(std::size_t rows) {
   if (config_.gemm != GemmBackend::onednn ||
       std::find(prepared_.begin(), prepared_.end(), rows) != prepared_.end())
     return;
-  const parallel::StepPlan p = plan(rows);
-  const ModelSpec& spec = model_.spec();
+  const parallel::RowPartition p = partition(rows);
   const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
   pool_->run(p.workers, [&](std::size_t w) {
     Workspace<float>& ws = workspaces_[w];
     const parallel::Range mine = p.worker_units(w);
     for (std::size_t u = mine.begin; u < mine.end; ++u) {
       const parallel::Range r = p.unit_rows(u);
-      const std::size_t n = r.size();
-      if (n == 0) continue;
-      if (owner_) ws.bind_rows(*batch_ws_, r.begin, n);
-      std::fill_n(ws.input(), n * spec.inputs, 0.0f);
-      std::fill_n(ws.labels(), n, 0);
-      model_.forward(ws, ws.input(), n, true, DropoutKey{});
-      loss_forward_backward<float>(config_.loss, spec.output_activation(), ws.logits(), n,
-                                   spec.outputs(), TargetsView{ws.labels(), nullptr, 1}, 1.0f,
-                                   ws.outputs(), ws.logit_grad());
-      model_.backward(ws, ws.input(), n, owner_ ? nullptr : gradients_[u].data(), !owner_);
+      if (r.empty()) continue;
+      const ActivationRows<float> a = activations_->rows(r.begin - p.local.begin);
+      std::fill_n(a.input(), r.size() * model_.spec().inputs, 0.0f);
+      std::fill_n(ws.labels(), r.size(), 0);
+      forward_backward(ws, a, r.size(), TargetsView{ws.labels(), nullptr, 1}, 1.0f, DropoutKey{},
+                       update_->unit_gradients(u));
     }
   });
-  if (owner_)
-    pool_->run(p.workers, [&](std::size_t w) { owned_gradients(w, p.workers, rows, 0, 0, false); });
+  update_->prepare(p);
   prepared_.push_back(rows);
 }
-
-Engine::~Engine() = default;
 
 std::size_t Engine::workers_for(std::size_t rows) const {
   const std::size_t most = workspaces_.size();
@@ -217,24 +195,19 @@ std::size_t Engine::workspace_bytes(std::size_t worker) const {
 }
 
 std::size_t Engine::gradient_buffer_bytes() const {
-  return gradients_.empty() ? 0 : gradients_.front().bytes();
+  return update_->bytes().one_buffer;
 }
 
 EngineMemory Engine::memory() const {
+  const detail::UpdateBytes u = update_->bytes();
   EngineMemory m;
   m.parameters = model_.parameter_count() * sizeof(float);
   m.optimizer_state = optimizer_.bytes();
+  m.workspaces = activations_->bytes();
   for (const auto& ws : workspaces_) m.workspaces += ws.bytes();
-  if (batch_ws_) m.workspaces += batch_ws_->bytes();
-  m.gradient_buffers = gradients_.size() * gradient_buffer_bytes();
-  for (const auto& t : tile_scratch_) m.gradient_buffers += t.bytes();
-  m.reducer = reducer_->bytes();
-  const std::size_t n = workspaces_.size();
-  if (owner_)
-    m.per_extra_worker = workspaces_.back().bytes() + tile_scratch_.back().bytes();
-  else
-    m.per_extra_worker = workspaces_.back().bytes() + kUpdateChunk * sizeof(float) +
-                         (config_.deterministic || n == 1 ? 0 : gradient_buffer_bytes());
+  m.gradient_buffers = u.gradients;
+  m.reducer = u.reducer;
+  m.per_extra_worker = workspaces_.back().bytes() + u.per_extra_worker;
   return m;
 }
 
@@ -253,40 +226,39 @@ void Engine::check_step(const Dataset& data, std::size_t rows) const {
                                 std::to_string(model_.spec().inputs) + " features (check_data)");
 }
 
-parallel::StepPlan Engine::plan(std::size_t batch) const {
+parallel::RowPartition Engine::partition(std::size_t batch) const {
   Communicator* comm = config_.communicator;
   const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
   const std::size_t rank = comm ? std::size_t(comm->rank()) : 0;
-  return parallel::plan_step(batch, ranks, rank, config_.deterministic ? config_.micro_batches : 0,
-                             [this](std::size_t rows) { return workers_for(rows); });
+  return parallel::partition_rows(batch, ranks, rank,
+                                  config_.deterministic ? config_.micro_batches : 0,
+                                  [this](std::size_t rows) { return workers_for(rows); });
 }
 
-std::span<float* const> Engine::active_buffers(const parallel::StepPlan& plan) {
-  active_.clear();
-  for (std::size_t u = 0; u < plan.units; ++u)
-    if (!plan.unit_rows(u).empty()) active_.push_back(gradients_[u].data());
-  return active_;
-}
-
-// Note [The step]: plan -> forward/backward per worker -> reduce + update -> sum the stats.
+// Note [The step]. A minibatch of B rows (a slice of the epoch's shuffled order) is cut into
+// units (parallel::partition_rows): one contiguous shard per worker, or, with `deterministic`,
+// M fixed micro-batches. Phase 1: each worker gathers its units' rows into the batch's
+// activations at their rows (Note [One activation layout]) and runs forward, loss and backward
+// against the shared read-only parameters, the deltas already scaled by 1/B; backward also
+// writes the unit's whole gradient where the update strategy asks for it. After the join,
+// phase 2 is the strategy chosen at construction (src/engine/weight_update.hpp): each worker's
+// weight tiles over the whole batch (Note [Owner computes]), or the units' buffers reduced and
+// applied slice by slice (src/engine/buffer_update.cpp), across ranks too (Note [Ranks]). The
+// units' loss and metric sums are added in unit order; the next step starts after the second
+// join. docs/DESIGN.md, "The step", walks through both strategies.
 StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
                        double learning_rate) {
   check_step(data, rows.size());
   const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
   parallel::ScopedTimer wall(timing_ ? &times_.wall : nullptr);
-  const parallel::StepPlan p = plan(rows.size());
+  const parallel::RowPartition p = partition(rows.size());
   for (std::size_t u = 0; u < p.units; ++u) unit_stats_[u] = {};
 
   pool_->run(p.workers, [&](std::size_t w) { run_units(p, data, rows, w); });
 
   const std::uint64_t t = optimizer_.step() + 1;
-  double exchange = 0;
-  if (owner_)  // Note [Owner computes]: phase 2
-    pool_->run(p.workers, [&](std::size_t w) {
-      owned_gradients(w, p.workers, rows.size(), learning_rate, t, true);
-    });
-  else
-    exchange = reduce_update(p, learning_rate, t);
+  const double exchange =
+      update_->update(p, learning_rate, t, timing_ ? busy_ru_ : std::span<double>());
   optimizer_.set_step(t);
 
   StepStats sum;
@@ -295,39 +267,29 @@ StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
     sum.metric_sum += unit_stats_[u].stats.metric_sum;
   }
   double sums[2] = {sum.loss_sum, sum.metric_sum};
-  reducer_->sum_scalars(sums);  // every rank reports the whole batch's sums (Note [Ranks])
+  update_->sum_scalars(sums);  // every rank reports the whole batch's sums (Note [Ranks])
   if (timing_) record_times(p, exchange);
   return {sums[0], sums[1]};
 }
 
-double Engine::reduce_update(const parallel::StepPlan& p, double learning_rate, std::uint64_t t) {
-  const std::span<float> params = model_.parameters();
-  return reducer_->reduce_update(
-      *pool_, p.workers, active_buffers(p), params.size(),
-      [&](std::size_t begin, std::span<const float> grad) {
-        optimizer_.update_range(params, begin, grad, learning_rate, t);
-        // Note [Precision]: the bf16 copy of the chunk while it is still in cache.
-        if (bf16_parameters_.size())
-          to_bf16(params.data() + begin, bf16_parameters_.data() + begin, grad.size());
-      },
-      timing_ ? std::span<double>(busy_ru_) : std::span<double>());
-}
-
-void Engine::run_units(const parallel::StepPlan& p, const Dataset& data,
+// Note [One activation layout]. Every plan keeps one Activations for the step's rows (this
+// rank's, from row 0): unit u's pass reads and writes its rows of it, whichever worker runs it,
+// and a worker's Workspace holds only what one pass needs on the side (kernel state, dropout
+// masks, outputs, labels, bf16 scratch). The owner strategy's phase 2 reads the whole batch's
+// inputs and deltas from it; the buffer strategy ignores it after phase 1. The cost is B rows
+// of activations instead of one shard's per worker, small beside the parameters.
+void Engine::run_units(const parallel::RowPartition& p, const Dataset& data,
                        std::span<const std::uint32_t> rows, std::size_t w) {
   parallel::ScopedTimer busy(timing_ ? &busy_fb_[w] : nullptr);
   const parallel::Range mine = p.worker_units(w);
   for (std::size_t u = mine.begin; u < mine.end; ++u) {
     const parallel::Range r = p.unit_rows(u);
     if (r.empty()) continue;
-    if (owner_) workspaces_[w].bind_rows(*batch_ws_, r.begin, r.size());
-    float* grads = owner_ ? nullptr : gradients_[u].data();
-    unit_stats_[u].stats =
-        run_unit(data, rows.subspan(r.begin, r.size()), r.begin, p.batch, w, grads);
+    unit_stats_[u].stats = run_unit(p, u, data, rows.subspan(r.begin, r.size()), w);
   }
 }
 
-void Engine::record_times(const parallel::StepPlan& p, double exchange) {
+void Engine::record_times(const parallel::RowPartition& p, double exchange) {
   double fb = 0, ru = 0;
   for (std::size_t w = 0; w < p.workers; ++w) {
     fb += busy_fb_[w], ru += busy_ru_[w];
@@ -341,9 +303,9 @@ void Engine::record_times(const parallel::StepPlan& p, double exchange) {
 
 namespace {
 
-void gather(const Dataset& data, std::span<const std::uint32_t> rows, Workspace<float>& ws) {
+void gather(const Dataset& data, std::span<const std::uint32_t> rows, Workspace<float>& ws,
+            float* x) {
   const std::size_t f = data.features;
-  float* x = ws.input();
   const float* values = data.feature_values().data();
   for (std::size_t i = 0; i < rows.size(); ++i)
     std::memcpy(x + i * f, values + std::size_t(rows[i]) * f, f * sizeof(float));
@@ -378,22 +340,29 @@ double metric_sum(const Dataset& data, Workspace<float>& ws, std::size_t rows, s
 
 }  // namespace
 
-StepStats Engine::run_unit(const Dataset& data, std::span<const std::uint32_t> rows,
-                           std::size_t first_row, std::size_t batch_rows, std::size_t worker,
-                           float* grads) {
-  Workspace<float>& ws = workspaces_[worker];
+double Engine::forward_backward(Workspace<float>& ws, ActivationRows<float> a, std::size_t n,
+                                TargetsView targets, float scale, DropoutKey key, float* grads) {
   const ModelSpec& spec = model_.spec();
-  const std::size_t n = rows.size();
-  gather(data, rows, ws);
-  const DropoutKey key{config_.seed, optimizer_.step() + 1, first_row};
-  model_.forward(ws, ws.input(), n, true, key);
+  model_.forward(ws, a, a.input(), n, true, key);
+  const double loss =
+      loss_forward_backward<float>(config_.loss, spec.output_activation(), a.logits(), n,
+                                   spec.outputs(), targets, scale, ws.outputs(), a.logit_grad());
+  model_.backward(ws, a, a.input(), n, grads, grads != nullptr);
+  return loss;
+}
+
+StepStats Engine::run_unit(const parallel::RowPartition& p, std::size_t u, const Dataset& data,
+                           std::span<const std::uint32_t> rows, std::size_t worker) {
+  Workspace<float>& ws = workspaces_[worker];
+  const std::size_t first_row = p.unit_rows(u).begin;
+  const ActivationRows<float> a = activations_->rows(first_row - p.local.begin);
+  gather(data, rows, ws, a.input());
   StepStats r;
   // Scaled by the whole batch's 1/B: the units' gradients sum to the batch mean.
-  r.loss_sum = loss_forward_backward<float>(
-      config_.loss, spec.output_activation(), ws.logits(), n, spec.outputs(), targets_of(data, ws),
-      1.0f / float(batch_rows), ws.outputs(), ws.logit_grad());
-  model_.backward(ws, ws.input(), n, grads, !owner_);
-  r.metric_sum = metric_sum(data, ws, n, spec.outputs());
+  r.loss_sum = forward_backward(ws, a, rows.size(), targets_of(data, ws), 1.0f / float(p.batch),
+                                DropoutKey{config_.seed, optimizer_.step() + 1, first_row},
+                                update_->unit_gradients(u));
+  r.metric_sum = metric_sum(data, ws, rows.size(), model_.spec().outputs());
   return r;
 }
 

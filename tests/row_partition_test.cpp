@@ -1,9 +1,9 @@
-// parallel::plan_step: which rows of a global batch each unit computes (Note [Ranks]).
+// parallel::partition_rows: which rows of a global batch each unit computes (Note [Ranks]).
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "dptrain/parallel/plan.hpp"
+#include "dptrain/parallel/row_partition.hpp"
 
 namespace dptrain::parallel {
 namespace {
@@ -13,7 +13,8 @@ void expect_covers_once(std::size_t batch, std::size_t ranks, std::size_t micro,
                         std::size_t workers) {
   std::vector<int> seen(batch, 0);
   for (std::size_t r = 0; r < ranks; ++r) {
-    const StepPlan p = plan_step(batch, ranks, r, micro, [&](std::size_t) { return workers; });
+    const RowPartition p =
+        partition_rows(batch, ranks, r, micro, [&](std::size_t) { return workers; });
     ASSERT_GE(p.workers, 1u);
     std::size_t units_run = 0;
     for (std::size_t w = 0; w < p.workers; ++w) units_run += p.worker_units(w).size();
@@ -30,16 +31,16 @@ void expect_covers_once(std::size_t batch, std::size_t ranks, std::size_t micro,
   for (std::size_t i = 0; i < batch; ++i) ASSERT_EQ(seen[i], 1) << "row " << i;
 }
 
-TEST(StepPlan, EveryRowOnceForAnyRanksWorkersAndMicroBatches) {
+TEST(RowPartition, EveryRowOnceForAnyRanksWorkersAndMicroBatches) {
   for (std::size_t batch : {1u, 2u, 7u, 64u, 100u})
     for (std::size_t ranks : {1u, 2u, 3u, 8u})
       for (std::size_t micro : {0u, 1u, 4u, 16u})
         for (std::size_t workers : {1u, 2u, 5u}) expect_covers_once(batch, ranks, micro, workers);
 }
 
-TEST(StepPlan, MicroBatchesDoNotDependOnWorkers) {
+TEST(RowPartition, MicroBatchesDoNotDependOnWorkers) {
   for (std::size_t workers : {1u, 2u, 3u, 7u, 16u}) {
-    const StepPlan p = plan_step(100, 1, 0, 16, [&](std::size_t) { return workers; });
+    const RowPartition p = partition_rows(100, 1, 0, 16, [&](std::size_t) { return workers; });
     EXPECT_EQ(p.units, 16u);
     EXPECT_LE(p.workers, 16u);
     for (std::size_t u = 0; u < 16; ++u) {
@@ -50,13 +51,14 @@ TEST(StepPlan, MicroBatchesDoNotDependOnWorkers) {
   }
 }
 
-TEST(StepPlan, RanksWithoutRowsGetEmptyUnits) {
+TEST(RowPartition, RanksWithoutRowsGetEmptyUnits) {
   // 2 rows over 3 ranks: rank 2 has none, and still plans one (empty) unit on one worker.
-  const StepPlan p = plan_step(2, 3, 2, 0, [](std::size_t) { return 4; });
+  const RowPartition p = partition_rows(2, 3, 2, 0, [](std::size_t) { return 4; });
   EXPECT_TRUE(p.local.empty());
   EXPECT_EQ(p.workers, 1u);
   for (std::size_t u = 0; u < p.units; ++u) EXPECT_TRUE(p.unit_rows(u).empty());
-  const StepPlan m = plan_step(2, 3, 2, 2, [](std::size_t) { return 4; });  // 2 micro-batches
+  const RowPartition m =
+      partition_rows(2, 3, 2, 2, [](std::size_t) { return 4; });  // 2 micro-batches
   EXPECT_EQ(m.units, 0u);
   EXPECT_EQ(m.workers, 1u);
 }

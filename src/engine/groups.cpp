@@ -1,5 +1,11 @@
-// The engine's pools and their pinning (Note [Pinning] in topology.hpp, Note [Groups] in
-// engine.hpp).
+// The engine's pools and their pinning (Note [Pinning] in topology.hpp).
+//
+// Note [Why groups]. G x T plans (Note [Groups] in engine.hpp) sit between data and intra
+// because each end fails at many cores: the data strategy's shards shrink to a few rows each,
+// where products run at a fraction of their rate, while intra pays a fork/join per product on
+// all cores. G x T keeps shards of B/G rows and forks only T threads per product. The group
+// pools use the `threads` backend whatever `backend` is, because a parallel region inside
+// another one would run serialised (OpenMP) or share one thread budget (oneTBB).
 #include <algorithm>
 
 #include "dptrain/engine.hpp"

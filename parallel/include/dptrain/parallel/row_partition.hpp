@@ -15,7 +15,7 @@ namespace dptrain::parallel {
 ///  - With `micro_batches` = M > 0: the batch is cut into M micro-batches independent of the
 ///    worker count; this rank owns micro-batches partition(M, ranks, rank), one unit each, and
 ///    its workers share the units contiguously.
-struct StepPlan {
+struct RowPartition {
   std::size_t batch = 0;          ///< global rows of the step
   std::size_t micro_batches = 0;  ///< M, or 0 for one unit per worker
   std::size_t first_micro = 0;    ///< this rank's first micro-batch
@@ -33,14 +33,13 @@ struct StepPlan {
   Range worker_units(std::size_t w) const { return partition(units, workers, w); }
 };
 
-/// Plans a step. `workers_for(rows)` says how many workers this rank's rows deserve (at least
-/// 1); with micro-batches the plan uses no more workers than units, and a rank without rows
-/// one worker. Requires batch >= 1,
-/// ranks >= 1, rank < ranks.
-inline StepPlan plan_step(std::size_t batch, std::size_t ranks, std::size_t rank,
-                          std::size_t micro_batches,
-                          FunctionRef<std::size_t(std::size_t)> workers_for) {
-  StepPlan p;
+/// Cuts a step's rows into units. `workers_for(rows)` says how many workers this rank's rows
+/// deserve (at least 1); with micro-batches the partition uses no more workers than units, and
+/// a rank without rows one worker. Requires batch >= 1, ranks >= 1, rank < ranks.
+inline RowPartition partition_rows(std::size_t batch, std::size_t ranks, std::size_t rank,
+                                   std::size_t micro_batches,
+                                   FunctionRef<std::size_t(std::size_t)> workers_for) {
+  RowPartition p;
   p.batch = batch;
   p.micro_batches = micro_batches;
   if (micro_batches) {
