@@ -87,7 +87,7 @@ void EngineConfig::validate() const {
   if (precision == Precision::bf16) {
     if (!gemm_backend_available(GemmBackend::onednn))
       throw Error("bf16 precision needs oneDNN, which this build lacks");
-    if (gemm != GemmBackend::onednn)
+    if (gemm != GemmBackend::onednn && gemm != GemmBackend::automatic)  // auto: onednn for bf16
       throw Error(std::string("bf16 precision runs on the onednn GEMM kernel, not ") +
                   gemm_backend_name(gemm));
     if (parallelism != Parallelism::data || group_threads > 1)
@@ -188,7 +188,7 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   busy_ru_.assign(config_.threads, 0.0);
   for (std::size_t w = 0; w < workers; ++w) {
     parallel::WorkerPool* split = intra ? pool_.get() : group > 1 ? group_pools_[w].get() : nullptr;
-    workspaces_.emplace_back(spec, workspace_rows(config_, w), GemmContext{config_.gemm, split},
+    workspaces_.emplace_back(spec, workspace_rows(config_, w), GemmContext{config_.gemm, split, nullptr, config_.kernels.get()},
                              !owner_);
   }
   if (owner_) plan_tiles();
@@ -209,7 +209,7 @@ void Engine::parameters_changed() {
 void Engine::prepare(std::size_t rows) {
   if (rows == 0 || rows > config_.batch_size)
     throw std::invalid_argument("Engine::prepare: precondition 1 <= rows <= batch_size failed");
-  if (config_.gemm != GemmBackend::onednn ||
+  if ((config_.gemm != GemmBackend::onednn && config_.gemm != GemmBackend::automatic) ||
       std::find(prepared_.begin(), prepared_.end(), rows) != prepared_.end())
     return;
   const parallel::StepPlan p = plan(rows);

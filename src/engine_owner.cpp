@@ -89,7 +89,7 @@ std::size_t Engine::share_index(std::size_t w, std::size_t workers) {
 void Engine::plan_tiles() {
   const ModelSpec& spec = model_.spec();
   batch_ws_ = std::make_unique<Workspace<float>>(spec, config_.batch_size,
-                                                 GemmContext{config_.gemm, nullptr});
+                                                 GemmContext{config_.gemm, nullptr, nullptr, config_.kernels.get()});
   std::vector<std::size_t> widths{spec.inputs};
   for (const DenseLayout& d : model_.dense_layers()) widths.push_back(d.out);
   const std::size_t most = workspaces_.size();

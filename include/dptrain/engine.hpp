@@ -178,6 +178,9 @@ struct EngineConfig {
   bool deterministic = false;      ///< Note [Reproducibility]
   std::size_t micro_batches = 16;  ///< units per step with deterministic
   GemmBackend gemm = default_gemm_backend();
+  /// With gemm `automatic`: the kernel of each product shape (kernel_choice.hpp); null: the
+  /// built-in kernel for every product.
+  std::shared_ptr<const KernelChoice> kernels;
   /// bf16 needs the onednn kernel, a CPU with AVX512_BF16 and the data strategy (validate()).
   Precision precision = Precision::fp32;
   /// Note [Owner computes]; `owner` needs fp32, the data strategy and no communicator.

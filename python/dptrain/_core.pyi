@@ -64,7 +64,7 @@ class TrainConfig:
     min_lr: float
     backend: Literal["tbb", "openmp", "threads"]
     parallelism: Literal["data", "intra"]
-    gemm: Literal["onednn", "openblas", "eigen", "reference"]
+    gemm: Literal["auto", "onednn", "openblas", "eigen", "reference"]
     precision: Literal["fp32", "bf16"]
     def __init__(self, **settings: Any) -> None: ...
     def validate(self) -> None:

@@ -1,5 +1,4 @@
 #include "measure.hpp"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <span>
 
 #include "dptrain/io.hpp"
+#include "tune_command.hpp"
 
 namespace dptrain::cli {
 
@@ -109,6 +109,7 @@ Point make_point(const Reference& ref, const TrainConfig& base, std::size_t thre
 void measure_interleaved(const Reference& ref, std::vector<Point>& points,
                          const WindowSettings& settings,
                          const std::function<void(std::size_t)>& on_repeat) {
+  for (Point& p : points) resolve_kernels(p.model->spec(), p.config);  // once, not per window
   std::size_t largest = ref.batch;
   for (const Point& p : points) largest = std::max(largest, p.config.batch_size);
   const Dataset data = bench_data(ref, std::max<std::size_t>({ref.batch * 32, largest * 4, 4096}));

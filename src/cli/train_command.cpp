@@ -24,6 +24,7 @@
 #include "stop_signals.hpp"
 #include "train_settings.hpp"
 #include "train_summary.hpp"
+#include "tune_command.hpp"
 
 namespace dptrain::cli {
 
@@ -203,7 +204,7 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
       parallel::backend_name(config.backend), plan_text(config).c_str(),
       config.deterministic ? ", deterministic" : "",
       weight_gradients_name(trainer.engine().weight_gradients()), config.batch_size,
-      gemm_kernel_description(trainer.config().gemm).c_str());
+      kernel_text(trainer.config()).c_str());
   std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
               config.pin_cores.empty() ? "" : "; workers pinned to cores");
   if (s.resumed && s.resumed->epoch_progress.steps)
@@ -257,6 +258,8 @@ void log_epoch(Outputs& out, const EpochReport& e, const TrainConfig& config, co
                       {"schedule", schedule_name(config.schedule.kind)},
                       {"threads", config.threads},
                       {"backend", parallel::backend_name(config.backend)},
+                      {"gemm", kernel_text(config)},
+                      {"weight_gradients", weight_gradients_name(config.weight_gradients)},
                       {"samples_per_s", er.samples_per_second},
                       {"seconds", er.seconds},
                       {"load_seconds", out.load_seconds},
@@ -342,6 +345,7 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
     const std::string chosen = choose_plan(widths, s.config);
     if (!out.quiet) std::printf("%s\n", chosen.c_str());
   }
+  resolve_kernels(s.spec, s.config);  // Note [Kernel wisdom]: before the header, log, checkpoint
   Trainer trainer(model, s.config);
   running = &trainer;
   trainer.set_timing(r.count("profile") > 0);
