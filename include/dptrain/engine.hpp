@@ -20,13 +20,18 @@
 // second join. docs/DESIGN.md, "The step", walks through both paths.
 //
 // Note [Reproducibility]. What is bitwise equal under which changes:
-//  - Same binary, ISA, GEMM backend, seed, data and config: the same bits on every run. Unit
+//  - Same binary, ISA, GEMM backend, seed, data and config: the same bits on every run (with
+//    gemm `automatic`: the same KernelChoice, i.e. the same wisdom file or checkpoint, Note
+//    [Kernel wisdom] in kernel_choice.hpp; measuring again may choose other kernels). Unit
 //    boundaries and the reduction order are fixed by the plan, the dropout masks are a hash of
 //    (seed, step, global row, unit), and each unit's kernels are single-threaded.
 //  - With `deterministic`, additionally the same bits for any `threads` (and any pool backend):
 //    the units are M micro-batches that do not depend on the worker count, each is computed
 //    the same way whichever worker runs it, and their gradients are summed in unit order.
 //    Across ranks (Note [Ranks]) the bits depend on the rank count, not on threads per rank.
+//    With gemm `automatic` this holds when the runs read the same wisdom (a shape's kernel does
+//    not depend on the thread count) and form weight gradients the same way (the measured
+//    strategy may differ per thread count: pin it with weight_gradients).
 //  - Not promised: equality across GEMM backends, ISAs (AVX2 vs AVX-512 kernels), the intra
 //    strategy versus data, or without `deterministic` across thread counts (the shards differ).
 //  - Evaluation and prediction (inference.hpp) compute each row on its own, but a kernel may
