@@ -9,6 +9,7 @@
 
 #include "checkpoint_meaning.hpp"
 #include "dptrain/error.hpp"
+#include "dptrain/kernel_choice.hpp"
 #include "dptrain/io.hpp"
 #include "dptrain/limits.hpp"
 #include "dptrain/utf8.hpp"
@@ -170,6 +171,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
     meta["data_fingerprint"] = {{"rows", c.data_fingerprint.rows},
                                 {"features", c.data_fingerprint.features},
                                 {"hash", c.data_fingerprint.hash}};
+  if (!c.kernels.empty()) meta["kernels"] = c.kernels;  // Note [Kernel wisdom]; optional
   if (c.target_normalizer.active())  // optional: older readers and files never see it
     meta["target_normalizer"] = {{"offset", c.target_normalizer.offset},
                                  {"scale", c.target_normalizer.scale}};
@@ -263,6 +265,10 @@ void settings_from_json(const json& meta, Checkpoint& c) {
     const json& f = meta.at("data_fingerprint");
     c.data_fingerprint = {whole(f, "rows"), whole(f, "features"), whole(f, "hash")};
     if (!c.data_fingerprint.known()) throw Error("'data_fingerprint.rows' must be at least 1");
+  }
+  if (meta.contains("kernels")) {  // a --gemm auto run's choice (Note [Kernel wisdom])
+    c.kernels = meta.at("kernels").get<std::string>();
+    KernelChoice::decode(c.kernels);  // throws naming what is wrong
   }
   if (meta.contains("schema")) {  // absent in checkpoints written before schemas
     const json& sc = meta.at("schema");

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dptrain/error.hpp"
+#include "dptrain/kernel_choice.hpp"
 #include "dptrain/parallel/partition.hpp"
 #include "dptrain/parallel/pool.hpp"
 #include "gemm_onednn.hpp"
@@ -29,7 +30,8 @@ int openblas_threads_before = 1;
 #endif
 
 OpenBlasSingleThreaded::OpenBlasSingleThreaded(GemmBackend backend)
-    : held_(backend == GemmBackend::openblas || backend == GemmBackend::onednn) {
+    : held_(backend == GemmBackend::openblas || backend == GemmBackend::onednn ||
+            backend == GemmBackend::automatic) {
 #if DPTRAIN_HAVE_OPENBLAS
   if (!held_) return;
   std::lock_guard<std::mutex> lock(openblas_holders_mutex);
@@ -59,9 +61,11 @@ GemmBackend parse_gemm_backend(std::string_view name) {
     b = GemmBackend::reference;
   else if (name == "onednn")
     b = GemmBackend::onednn;
+  else if (name == "auto")
+    b = GemmBackend::automatic;
   else
     throw Error("unknown GEMM backend '" + std::string(name) +
-                "' (expected onednn, openblas, eigen or reference)");
+                "' (expected auto, onednn, openblas, eigen or reference)");
   if (!gemm_backend_available(b))
     throw Error("GEMM backend '" + std::string(name) + "' is not in this build");
   return b;
@@ -77,6 +81,8 @@ const char* gemm_backend_name(GemmBackend backend) {
       return "reference";
     case GemmBackend::onednn:
       return "onednn";
+    case GemmBackend::automatic:
+      return "auto";
   }
   return "?";
 }
@@ -94,6 +100,7 @@ std::string bf16_products_unavailable() {
 
 bool gemm_backend_available(GemmBackend backend) {
   if (backend == GemmBackend::onednn) return onednn::available();
+  if (backend == GemmBackend::automatic) return true;
 #if DPTRAIN_HAVE_OPENBLAS
   return true;
 #else
@@ -108,6 +115,23 @@ GemmBackend default_gemm_backend() {
 #else
   return GemmBackend::eigen;
 #endif
+}
+
+std::vector<GemmBackend> tunable_gemm_backends() {
+  std::vector<GemmBackend> all;
+  for (const GemmBackend b : {GemmBackend::onednn, GemmBackend::openblas, GemmBackend::eigen})
+    if (gemm_backend_available(b)) all.push_back(b);
+  return all;
+}
+
+std::string gemm_library_versions() {
+  std::string v =
+      onednn::available() ? onednn::description() + " isa " + onednn::effective_isa() : "no oneDNN";
+#if DPTRAIN_HAVE_OPENBLAS
+  v += std::string("; OpenBLAS ") + openblas_get_config() + " core " + openblas_get_corename();
+#endif
+  return v + "; Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
+         std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION);
 }
 
 std::string gemm_kernel_description(GemmBackend backend) {
@@ -130,6 +154,13 @@ std::string gemm_kernel_description(GemmBackend backend) {
       return "naive reference loops";
     case GemmBackend::onednn:
       return onednn::description();
+    case GemmBackend::automatic:
+      return "auto: per product shape among " + [] {
+        std::string names;
+        for (const GemmBackend b : tunable_gemm_backends())
+          names += (names.empty() ? "" : ", ") + std::string(gemm_backend_name(b));
+        return names;
+      }() + " (Note [Kernel wisdom])";
   }
   return "?";
 }
@@ -212,6 +243,7 @@ void gemm_serial(const GemmContext& context, Transpose ta, Transpose tb, std::si
                  std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda, const T* b,
                  std::size_t ldb, T beta, T* c, std::size_t ldc) {
   GemmBackend backend = context.backend;
+  if (backend == GemmBackend::automatic) backend = default_gemm_backend();  // not resolved()
   if (backend == GemmBackend::onednn) backend = onednn_or_fallback<T>(m, n, k);
   if (k == 0) {
     // C = beta C; BLAS leaves C alone here, but beta == 0 must overwrite (contract).
@@ -243,7 +275,27 @@ void gemm_serial(const GemmContext& context, Transpose ta, Transpose tb, std::si
       if constexpr (std::is_same_v<T, float>)
         onednn::sgemm(context.cache, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr);
       return;
+    case GemmBackend::automatic:
+      return;  // mapped above
   }
+}
+
+/// `context` with an `automatic` backend replaced by the kernel its KernelChoice gives this
+/// product (the built-in one without a choice, and for double), the product noted for a
+/// ShapeRecorder (Note [Kernel wisdom]). Other contexts are returned as they are.
+template <class T>
+GemmContext resolved(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
+                     std::size_t n, std::size_t k, bool bias, std::size_t lda, std::size_t ldb) {
+  if (context.backend != GemmBackend::automatic) return context;
+  GemmContext r = context;
+  r.kernels = nullptr;
+  r.backend = default_gemm_backend();
+  if constexpr (std::is_same_v<T, float>) {
+    const GemmShape shape{ta == Transpose::yes, tb == Transpose::yes, bias, m, n, k};
+    detail::note_gemm_shape(shape, lda, ldb);
+    if (context.kernels) r.backend = context.kernels->backend_for(shape);
+  }
+  return r;
 }
 
 /// Workers one product deserves (gemm_split_parts).
@@ -266,6 +318,9 @@ void gemm(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m,
           std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
           T* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
+  if (context.backend == GemmBackend::automatic)
+    return gemm<T>(resolved<T>(context, ta, tb, m, n, k, false, lda, ldb), ta, tb, m, n, k, alpha,
+                   a, lda, b, ldb, beta, c, ldc);
   const std::size_t parts = gemm_parts(context.pool, m, n, k);
   if (parts == 1) return gemm_serial(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   // Split C by columns (cache-line aligned), or by rows when it has more rows than columns:
@@ -313,6 +368,9 @@ template <class T>
 void gemm_bias(const GemmContext& context, Transpose ta, Transpose tb, std::size_t m, std::size_t n,
                std::size_t k, const T* a, std::size_t lda, const T* b, std::size_t ldb,
                const T* bias, T* c, std::size_t ldc) {
+  if (context.backend == GemmBackend::automatic && m > 0 && n > 0)
+    return gemm_bias<T>(resolved<T>(context, ta, tb, m, n, k, true, lda, ldb), ta, tb, m, n, k, a,
+                        lda, b, ldb, bias, c, ldc);
   if constexpr (std::is_same_v<T, float>) {
     if (context.backend == GemmBackend::onednn && !context.pool && m > 0 && n > 0 && k > 0 &&
         onednn_or_fallback<T>(m, n, k) == GemmBackend::onednn)

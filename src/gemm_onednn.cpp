@@ -168,6 +168,10 @@ bool native_bf16() {
   return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }
 
+std::string effective_isa() {
+  return std::to_string(unsigned(dnnl_get_effective_cpu_isa()));
+}
+
 std::string description() {
   const dnnl_version_t* v = dnnl_version();
   return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
@@ -240,6 +244,9 @@ bool available() {
 }
 bool native_bf16() {
   return false;
+}
+std::string effective_isa() {
+  return "0";
 }
 std::string description() {
   return "onednn (not in this build)";

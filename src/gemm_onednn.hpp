@@ -24,6 +24,8 @@ bool available();
 /// Whether oneDNN runs bf16 products on AVX512_BF16 instructions here: its effective ISA (the
 /// CPU's, capped by ONEDNN_MAX_CPU_ISA) includes avx512_core_bf16. False without oneDNN.
 bool native_bf16();
+/// oneDNN's effective ISA (dnnl_get_effective_cpu_isa) as a number; "0" without oneDNN.
+std::string effective_isa();
 /// e.g. "oneDNN 2.6.3 (avx512_core_bf16), 1 thread per worker".
 std::string description();
 

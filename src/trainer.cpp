@@ -10,6 +10,7 @@
 
 #include "dptrain/error.hpp"
 #include "dptrain/hash.hpp"
+#include "dptrain/kernel_choice.hpp"
 #include "dptrain/limits.hpp"
 #include "dptrain/rng.hpp"
 #include "stop_vote.hpp"
@@ -63,10 +64,14 @@ void add_step(EpochProgress& p, const StepStats& r, const Dataset& batch, std::s
   p.metric_sum += r.metric_sum;
 }
 
+TrainConfig with_kernels(const ModelSpec& spec, TrainConfig config) {  // Note [Kernel wisdom]
+  resolve_automatic_gemm(spec, config, {tuning_mode(), false, false, config.on_warning});
+  return config;
+}
 }  // namespace
 
 Trainer::Trainer(Model<float>& model, TrainConfig config)
-    : config_(resolved(model, std::move(config), plan_choice_)),
+    : config_(with_kernels(model.spec(), resolved(model, std::move(config), plan_choice_))),
       vote_(config_.communicator ? std::make_unique<detail::StopVote>(
                                        *config_.communicator, [this] { return stop_requested(); })
                                  : nullptr),
@@ -130,6 +135,7 @@ void apply_checkpoint_settings(const Checkpoint& c, TrainConfig& config) {
   config.epochs = c.epochs_total;
   config.deterministic = c.deterministic;
   if (c.micro_batches) config.micro_batches = c.micro_batches;
+  apply_recorded_kernels(c.kernels, config);
 }
 
 Checkpoint Trainer::checkpoint() const {
@@ -148,6 +154,7 @@ Checkpoint Trainer::checkpoint() const {
   c.epoch_progress = progress_;
   c.deterministic = config_.deterministic;
   c.micro_batches = config_.micro_batches;
+  c.kernels = recorded_kernels(config_, engine_.weight_gradients());
   const auto s0 = engine_.optimizer().state(0), s1 = engine_.optimizer().state(1);
   c.state0.assign(s0.begin(), s0.end());
   c.state1.assign(s1.begin(), s1.end());

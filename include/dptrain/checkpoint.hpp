@@ -73,6 +73,9 @@ struct Checkpoint {
   /// The rows the last epoch trained on (Note [Data fingerprint]); unknown in older files.
   DataFingerprint data_fingerprint;
   DataSchema schema;  ///< of the training data (schema.hpp); empty in older checkpoints
+  /// The `--gemm auto` kernel choice of the run (KernelChoice::encode, Note [Kernel wisdom] in
+  /// kernel_choice.hpp); empty for a named kernel and in older checkpoints.
+  std::string kernels;
 };
 
 /// Serialises / parses the format above. decode_checkpoint throws dptrain::Error naming

@@ -11,6 +11,7 @@
 #include "dptrain/hash.hpp"
 #include "dptrain/inference.hpp"
 #include "dptrain/io.hpp"
+#include "dptrain/kernel_choice.hpp"
 #include "dptrain/loss.hpp"
 #include "dptrain/metrics.hpp"
 #include "dptrain/model.hpp"

@@ -18,7 +18,9 @@
 // runs inside: Note [The step] in src/engine/engine.cpp.
 //
 // Note [Reproducibility]. What is bitwise equal under which changes:
-//  - Same binary, ISA, GEMM backend, seed, data and config: the same bits on every run. Unit
+//  - Same binary, ISA, GEMM backend, seed, data and config: the same bits on every run (with
+//    gemm `automatic`: the same KernelChoice, i.e. the same wisdom file or checkpoint, Note
+//    [Kernel wisdom] in kernel_choice.hpp; measuring again may choose other kernels). Unit
 //    boundaries and the reduction order are fixed by the partition, the dropout masks are a
 //    hash of (seed, step, global row, unit), and each unit's kernels are single-threaded (with
 //    T threads per group, split by a rule of (shape, T) alone).
@@ -27,7 +29,10 @@
 //    worker count, each is computed the same way whichever worker runs it, and their gradients
 //    are summed in unit order (owner tiles: Note [Owner computes] in
 //    src/engine/owner_update.cpp). Across ranks (Note [Ranks]) the bits depend on the rank
-//    count, not on threads per rank.
+//    count, not on threads per rank. With gemm `automatic` this holds when the runs read the
+//    same wisdom (a shape's kernel does not depend on the thread count) and form weight
+//    gradients the same way (the measured strategy may differ per thread count: pin it with
+//    the plan's weight gradients).
 //  - Not promised: equality across GEMM backends, ISAs (AVX2 vs AVX-512 kernels), the intra
 //    strategy versus data, owner versus buffers, or without `deterministic` across thread
 //    counts (the shards differ).
@@ -109,8 +114,12 @@ enum class Precision {
 inline constexpr NameTable<Precision, 2> kPrecisionNames{
     "precision", {{{Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}}}};
 static_assert(kPrecisionNames.complete_through(Precision::bf16));
-inline Precision parse_precision(std::string_view name) { return kPrecisionNames.parse(name); }
-inline const char* precision_name(Precision p) { return kPrecisionNames.name(p); }
+inline Precision parse_precision(std::string_view name) {
+  return kPrecisionNames.parse(name);
+}
+inline const char* precision_name(Precision p) {
+  return kPrecisionNames.name(p);
+}
 
 /// Each worker gets at least this much arithmetic per step, or fewer workers are used.
 inline constexpr double kMinFlopsPerWorker = 2.0e6;
@@ -133,6 +142,9 @@ struct EngineConfig {
   bool deterministic = false;      ///< Note [Reproducibility]
   std::size_t micro_batches = 16;  ///< units per step with deterministic
   GemmBackend gemm = default_gemm_backend();
+  /// With gemm `automatic`: the kernel of each product shape (kernel_choice.hpp); null: the
+  /// built-in kernel for every product.
+  std::shared_ptr<const KernelChoice> kernels;
   /// bf16 needs the onednn kernel, a CPU with AVX512_BF16 and the data strategy (validate()).
   Precision precision = Precision::fp32;
   /// Note [When to fork]: the least arithmetic per worker and step. Tests set 0 to force every

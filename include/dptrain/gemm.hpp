@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dptrain/bf16.hpp"
 
@@ -19,18 +20,29 @@ namespace parallel {
 class WorkerPool;
 }
 
-enum class GemmBackend { openblas, eigen, reference, onednn };
+/// `automatic`: each float product's kernel is looked up in the GemmContext's KernelChoice
+/// (Note [Kernel wisdom] in kernel_choice.hpp); without one, and for double products, it is the
+/// built-in kernel, default_gemm_backend().
+enum class GemmBackend { openblas, eigen, reference, onednn, automatic };
 
-/// Parses "openblas", "eigen", "reference" or "onednn"; throws dptrain::Error for other names
-/// or for a backend this build lacks.
+struct KernelChoice;  // kernel_choice.hpp
+
+/// Parses "openblas", "eigen", "reference", "onednn" or "auto"; throws dptrain::Error for other
+/// names or for a backend this build lacks.
 GemmBackend parse_gemm_backend(std::string_view name);
 const char* gemm_backend_name(GemmBackend backend);
 bool gemm_backend_available(GemmBackend backend);
 /// Why bf16 products cannot run natively here (the CPU lacks AVX512_BF16, oneDNN is capped
 /// below it by ONEDNN_MAX_CPU_ISA, or the build has no oneDNN), or empty when they can.
 std::string bf16_products_unavailable();
-/// oneDNN when the build has it, else OpenBLAS when it has that, else Eigen.
+/// The built-in kernel: oneDNN when the build has it, else OpenBLAS when it has that, else Eigen.
 GemmBackend default_gemm_backend();
+/// The kernels `automatic` chooses among: those of this build other than the reference loops.
+std::vector<GemmBackend> tunable_gemm_backends();
+/// The versions and settings of the kernels' libraries (oneDNN's version and effective ISA,
+/// OpenBLAS's configuration string and core, Eigen's version): part of the key of the kernel
+/// wisdom (Note [Kernel wisdom] in kernel_choice.hpp).
+std::string gemm_library_versions();
 /// Human description of what will run, e.g. "openblas 0.3.21 (SkylakeX kernel)".
 std::string gemm_kernel_description(GemmBackend backend);
 
@@ -48,8 +60,9 @@ std::unique_ptr<GemmCache, GemmCacheDeleter> make_gemm_cache();
 /// (by output columns, or rows when there are more rows). Implicit from a GemmBackend.
 struct GemmContext {
   GemmContext(GemmBackend b = default_gemm_backend(),  // NOLINT(google-explicit-constructor)
-              parallel::WorkerPool* p = nullptr, GemmCache* c = nullptr)
-      : backend(b), pool(p), cache(c) {}
+              parallel::WorkerPool* p = nullptr, GemmCache* c = nullptr,
+              const KernelChoice* k = nullptr)
+      : backend(b), pool(p), cache(c), kernels(k) {}
   GemmBackend backend;
   /// null: one thread (the caller's). Otherwise products large enough to pay for a fork run on
   /// up to pool->size() workers; the caller must not be running inside one of this pool's tasks.
@@ -62,6 +75,8 @@ struct GemmContext {
   /// the tbb backend a part may run on another thread each time); null: each part on its
   /// thread's own cache.
   GemmCache* const* part_caches = nullptr;
+  /// With backend `automatic`: the kernel of each product shape (not owned; null: built-in).
+  const KernelChoice* kernels = nullptr;
 };
 
 /// How many parts gemm splits a product of `flops` (2 m n k) into over a pool of `threads`

@@ -30,7 +30,9 @@ static_assert(kParallelismNames.complete_through(Parallelism::intra));
 inline Parallelism parse_parallelism(std::string_view name) {
   return kParallelismNames.parse(name);
 }
-inline const char* parallelism_name(Parallelism p) { return kParallelismNames.name(p); }
+inline const char* parallelism_name(Parallelism p) {
+  return kParallelismNames.name(p);
+}
 
 /// How a step forms the weight gradients (Note [Owner computes]).
 enum class WeightGradients {

@@ -76,7 +76,7 @@ class TrainConfig:
     """With checkpoint_every_steps N and/or checkpoint_every_seconds S: fit writes the checkpoint
     Trainer.save would write here after every Nth step, or S seconds after the last, but an
     epoch's last step (save those from on_epoch)."""
-    gemm: Literal["onednn", "openblas", "eigen", "reference"]
+    gemm: Literal["auto", "onednn", "openblas", "eigen", "reference"]
     precision: Literal["fp32", "bf16"]
     def __init__(self, **settings: Any) -> None: ...
     def validate(self) -> None:

@@ -63,7 +63,9 @@ void optimizer_field(py::class_<TrainConfig>& c, const char* name, T OptimizerCo
 TrainConfig config_from_kwargs(const py::kwargs& kwargs) {
   // Each keyword goes through the property of the same name, so spelling and types are
   // checked in one place; an unknown keyword is a TypeError as for a Python function.
-  py::object obj = py::cast(TrainConfig{});
+  TrainConfig defaults;
+  defaults.gemm = GemmBackend::automatic;  // Note [Kernel wisdom] (kernel_choice.hpp)
+  py::object obj = py::cast(defaults);
   for (const auto& [key, value] : kwargs) {
     const std::string k = py::str(key);
     if (!py::hasattr(py::type::of(obj), k.c_str()))

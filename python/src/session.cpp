@@ -43,6 +43,7 @@ TrainConfig with_hooks(TrainConfig c, const std::shared_ptr<std::vector<std::str
 
 TrainConfig config_of(const Checkpoint& c, std::size_t threads) {
   TrainConfig t;
+  t.gemm = GemmBackend::automatic;  // with the checkpoint's kernel choice, when it has one
   apply_checkpoint_settings(c, t);
   t.threads = threads;
   return t;

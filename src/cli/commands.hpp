@@ -15,5 +15,6 @@ int predict_command(int argc, char** argv);
 int export_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int scale_command(int argc, char** argv);
+int tune_command(int argc, char** argv);
 
 }  // namespace dptrain::cli

@@ -31,6 +31,7 @@ const char* kUsage =
     "  export  write a checkpoint as an ONNX model for other runtimes (dptrain export --help)\n"
     "  bench   measure training throughput and thread scaling (dptrain bench --help)\n"
     "  scale   thread-scaling sweep of one model, CSV/JSON + Amdahl fit (dptrain scale --help)\n"
+    "  tune    time the GEMM kernels per product shape for --gemm auto (dptrain tune --help)\n"
     "\n"
     "  dptrain --version | --help\n";
 
@@ -99,8 +100,9 @@ int dispatch(const std::string& command, int argc, char** argv) {
   if (command == "export") return dptrain::cli::export_command(argc - 1, argv + 1);
   if (command == "bench") return dptrain::cli::bench_command(argc - 1, argv + 1);
   if (command == "scale") return dptrain::cli::scale_command(argc - 1, argv + 1);
+  if (command == "tune") return dptrain::cli::tune_command(argc - 1, argv + 1);
   throw dptrain::Error("unknown command '" + command +
-                       "' (commands: train, eval, predict, export, bench, scale)");
+                       "' (commands: train, eval, predict, export, bench, scale, tune)");
 }
 
 }  // namespace

@@ -106,14 +106,16 @@ void add_engine_options(cxxopts::Options& options) {
       "micro-batches", "Micro-batches per step with --deterministic",
       cxxopts::value<std::string>()->default_value("16"))(
       "gemm",
-      "GEMM kernel: onednn, openblas, eigen or reference (default: the fastest in this build)",
-      cxxopts::value<std::string>())(
+      "GEMM kernel: auto (per product shape, the fastest measured on this machine, cached; "
+      "DPTRAIN_TUNING=builtin: oneDNN), onednn, openblas, eigen or reference",
+      cxxopts::value<std::string>()->default_value("auto"))(
       "precision", "fp32, or bf16 (bf16 products, fp32 accumulation and weights; onednn kernel)",
       cxxopts::value<std::string>()->default_value("fp32"))(
       "weight-grads",
       "auto, owner (workers own weight tiles: gradient over the whole batch, no buffers) or "
-      "buffers (one gradient buffer per worker, reduced); auto: owner for fp32 data-parallel "
-      "runs in one process",
+      "buffers (one gradient buffer per worker, reduced); auto: with --gemm auto the faster "
+      "of the two measured on whole steps (cached), else owner for fp32 data-parallel runs in "
+      "one process",
       cxxopts::value<std::string>()->default_value("auto"));
 }
 
@@ -125,7 +127,7 @@ PlanRequest read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, 
   const PlanRequest plan = read_plan_option(r, c, read_threads);
   c.deterministic = r.count("deterministic") > 0;
   c.micro_batches = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
-  if (r.count("gemm")) c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
+  c.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
   c.precision = parse_precision(r["precision"].as<std::string>());
   read_pin_option(r, c);
   return plan;

@@ -24,6 +24,7 @@
 #include "stop_signals.hpp"
 #include "train_settings.hpp"
 #include "train_summary.hpp"
+#include "tune_command.hpp"
 
 namespace dptrain::cli {
 
@@ -195,7 +196,7 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
       parallel::backend_name(config.backend), plan_shape(config.plan, config.threads).c_str(),
       config.deterministic ? ", deterministic" : "",
       weight_gradients_name(trainer.engine().weight_gradients()), config.batch_size,
-      gemm_kernel_description(trainer.config().gemm).c_str());
+      kernel_text(trainer.config()).c_str());
   std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
               config.pin_cores.empty() ? "" : "; workers pinned to cores");
   if (s.resumed && s.resumed->epoch_progress.steps)
@@ -249,6 +250,8 @@ void log_epoch(Outputs& out, const EpochReport& e, const TrainConfig& config, co
                       {"schedule", schedule_name(config.schedule.kind)},
                       {"threads", config.threads},
                       {"backend", parallel::backend_name(config.backend)},
+                      {"gemm", kernel_text(config)},
+                      {"weight_gradients", weight_gradients_name(config.plan.weight_gradients)},
                       {"samples_per_s", er.samples_per_second},
                       {"seconds", er.seconds},
                       {"load_seconds", out.load_seconds},
@@ -334,6 +337,7 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
   s.config.plan = trainer.config().plan;
   if (!trainer.plan_choice().empty() && !out.quiet)
     std::printf("%s\n", trainer.plan_choice().c_str());
+  s.config.kernels = trainer.config().kernels;  // Note [Kernel wisdom]: the header, log, checkpoint
   running = &trainer;
   trainer.set_timing(r.count("profile") > 0);
   trainer.check_data(d.train);  // shapes before anything is printed, training set first

@@ -40,7 +40,7 @@ void EngineConfig::validate() const {
   if (precision == Precision::bf16) {
     if (!gemm_backend_available(GemmBackend::onednn))
       throw Error("bf16 precision needs oneDNN, which this build lacks");
-    if (gemm != GemmBackend::onednn)
+    if (gemm != GemmBackend::onednn && gemm != GemmBackend::automatic)  // auto: onednn for bf16
       throw Error(std::string("bf16 precision runs on the onednn GEMM kernel, not ") +
                   gemm_backend_name(gemm));
     if (plan.parallelism != Parallelism::data || plan.group_threads > 1)
@@ -98,11 +98,10 @@ namespace detail {
 /// Note [Owner computes]: where it applies, `automatic` means owner.
 std::unique_ptr<WeightUpdate> make_weight_update(const UpdateContext& c, std::size_t units) {
   const EngineConfig& k = c.config;
-  const bool owner =
-      k.plan.weight_gradients == WeightGradients::automatic
-          ? k.precision == Precision::fp32 && k.plan.parallelism == Parallelism::data &&
-                !k.communicator
-          : k.plan.weight_gradients == WeightGradients::owner;
+  const bool owner = k.plan.weight_gradients == WeightGradients::automatic
+                         ? k.precision == Precision::fp32 &&
+                               k.plan.parallelism == Parallelism::data && !k.communicator
+                         : k.plan.weight_gradients == WeightGradients::owner;
   return owner ? make_owner_update(c) : make_buffer_update(c, units);
 }
 
@@ -137,7 +136,8 @@ Engine::Engine(Model<float>& model, EngineConfig config)
   busy_ru_.assign(config_.threads, 0.0);
   for (std::size_t w = 0; w < workers; ++w) {
     parallel::WorkerPool* split = intra ? pool_.get() : group > 1 ? group_pools_[w].get() : nullptr;
-    workspaces_.emplace_back(spec, workspace_rows(config_, w), GemmContext{config_.gemm, split});
+    workspaces_.emplace_back(spec, workspace_rows(config_, w),
+                             GemmContext{config_.gemm, split, nullptr, config_.kernels.get()});
   }
   activations_ = std::make_unique<Activations<float>>(spec, config_.batch_size);
   update_ = detail::make_weight_update(
@@ -159,7 +159,7 @@ WeightGradients Engine::weight_gradients() const {
 void Engine::prepare(std::size_t rows) {
   if (rows == 0 || rows > config_.batch_size)
     throw std::invalid_argument("Engine::prepare: precondition 1 <= rows <= batch_size failed");
-  if (config_.gemm != GemmBackend::onednn ||
+  if ((config_.gemm != GemmBackend::onednn && config_.gemm != GemmBackend::automatic) ||
       std::find(prepared_.begin(), prepared_.end(), rows) != prepared_.end())
     return;
   const parallel::RowPartition p = partition(rows);

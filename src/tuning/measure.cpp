@@ -8,7 +8,9 @@
 #include <cstring>
 #include <fstream>
 #include <span>
+#include "dptrain/kernel_choice.hpp"
 
+#include "dptrain/kernel_choice.hpp"
 #include "dptrain/tuning.hpp"
 
 namespace dptrain::tuning {
@@ -105,6 +107,8 @@ Point make_point(const Workload& ref, const TrainConfig& base, std::size_t threa
 void measure_interleaved(const Workload& ref, std::vector<Point>& points,
                          const WindowSettings& settings,
                          const std::function<void(std::size_t)>& on_repeat) {
+  for (Point& p : points)
+    resolve_automatic_gemm(p.model->spec(), p.config);  // once, not per window
   std::size_t largest = ref.batch;
   for (const Point& p : points) largest = std::max(largest, p.config.batch_size);
   const Dataset data = random_data(ref, std::max<std::size_t>({ref.batch * 32, largest * 4, 4096}));
