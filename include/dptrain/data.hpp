@@ -8,6 +8,7 @@
 //   idx:<images>,<labels>  any MNIST-format pair of IDX files, plain or gzipped
 //   csv:<path>             a CSV file, one sample per row (table.hpp; options in TableOptions)
 //   npy:<x.npy>[,<y.npy>]  NumPy arrays: features, and labels or targets (npy.hpp)
+//   npz:<file.npz>[:<x>[,<y>]]  the same from a NumPy archive (default arrays x/X, y/Y; npy.hpp)
 //   sqlite:<db-path>       a SQLite table (TableOptions::table) or query (TableOptions::query)
 //   xor | square | blobs8 | linear   synthetic sets generated from the seed (synthetic.cpp)
 #include <cstddef>

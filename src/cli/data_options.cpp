@@ -16,7 +16,7 @@ namespace dptrain::cli {
 
 const char* const kDataSpecHelp =
     "fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, csv:<path>, npy:<x.npy>[,<y.npy>], "
-    "sqlite:<db-path>, "
+    "npz:<file.npz>[:<x>[,<y>]] (default arrays x or X, y or Y), sqlite:<db-path>, "
     "xor, square, blobs8, linear";
 
 void add_data_options(cxxopts::Options& options, bool training) {
@@ -38,7 +38,8 @@ void add_data_options(cxxopts::Options& options, bool training) {
         "csv:PATH: the labels of --data from a separate file, one per line (quote a label "
         "holding the delimiter); its first line is a header when the file has one line more "
         "than --data has rows and that line is not a number (or with --header yes); every "
-        "column of --data is then a feature. npy:PATH: a NumPy array of one label per row",
+        "column of --data is then a feature. npy:PATH: a NumPy array of one label per row; "
+        "npz:PATH[:NAME]: array NAME (default y or Y) of a NumPy archive",
         cxxopts::value<std::string>());
   group("header", "csv: first row is a header: yes, no or detect",
         cxxopts::value<std::string>()->default_value("detect"));
@@ -84,6 +85,7 @@ TableOptions read_table_options(const cxxopts::ParseResult& r, bool classificati
 std::vector<std::string> data_spec_files(const std::string& spec) {
   for (const char* prefix : {"csv:", "sqlite:"})
     if (spec.starts_with(prefix)) return {spec.substr(std::string(prefix).size())};
+  if (spec.starts_with("npz:")) return {parse_npz_spec(spec.substr(4)).path};
   if (!spec.starts_with("idx:") && !spec.starts_with("npy:")) return {};
   const std::string pair = spec.substr(4);
   const std::size_t comma = pair.find(',');
@@ -114,16 +116,25 @@ Dataset conform_data(Dataset d, const DataSchema& model, const std::string& comm
 /// --data read as features only, with --labels csv:PATH attached.
 Dataset load_with_labels(const cxxopts::ParseResult& r, std::uint64_t seed, TableOptions table) {
   const std::string labels = r["labels"].as<std::string>();
-  if ((!labels.starts_with("csv:") && !labels.starts_with("npy:")) || labels.size() == 4)
-    throw Error("--labels must be csv:<path> or npy:<path>, got '" + labels + "'");
+  if ((!labels.starts_with("csv:") && !labels.starts_with("npy:") && !labels.starts_with("npz:")) ||
+      labels.size() == 4)
+    throw Error("--labels must be csv:<path>, npy:<path> or npz:<path>[:<name>], got '" + labels +
+                "'");
   if (r.count("label")) throw Error("give --label (a column of --data) or --labels, not both");
   table.label = "none";
   Dataset d = load_dataset(r["data"].as<std::string>(), seed, table);
   const std::string path = labels.substr(4);
-  if (labels.starts_with("npy:"))
+  if (labels.starts_with("npz:")) {
+    NpzSpec npz = parse_npz_spec(path);
+    if (!npz.labels.empty())
+      throw Error("--labels npz:<file.npz>[:<name>] names one array, got '" + labels + "'");
+    npz.labels = npz.features;  // npz:<file>:<name> names the labels (empty: y or Y)
+    attach_npz_labels(d, npz, table);
+  } else if (labels.starts_with("npy:")) {
     attach_npy_labels(d, path, table);
-  else
+  } else {
     attach_labels(d, read_file(path), path, table);
+  }
   if (r.count("limit")) d = d.head(parse_count(r["limit"].as<std::string>(), "limit", 1));
   return d;
 }
