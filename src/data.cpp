@@ -72,6 +72,7 @@ void Dataset::own_features() {
   x.assign(borrowed_x.begin(), borrowed_x.end());
   borrowed_x = {};
   borrowed_owner.reset();
+  borrowed_from_file = false;
 }
 
 Dataset Dataset::head(std::size_t n) const {

@@ -1,6 +1,6 @@
 #pragma once
 // Internal: a read-only memory map of a whole file, shared by the readers that read files in
-// place (.npy, .npz).
+// place (.npy, .npz); the window shuffle drops and prefetches its pages (src/shuffle_prefetch.cpp).
 #include <cstddef>
 #include <memory>
 #include <string>

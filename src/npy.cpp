@@ -325,6 +325,7 @@ Dataset load_npy(const std::string& features_path, const std::string& labels_pat
                  const TableOptions& options) {
   const auto m = detail::MappedFile::open(features_path, "a .npy file");
   Dataset d = npy_features(m->bytes(), features_path, m);
+  d.borrowed_from_file = !d.borrowed_x.empty();
   if (!labels_path.empty()) attach_npy_labels(d, labels_path, options);
   d.validate();
   return d;

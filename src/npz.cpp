@@ -283,6 +283,7 @@ Dataset read_npz(std::string_view bytes, std::shared_ptr<const void> map, const 
                            !map       ? nullptr
                            : inflated ? inflated
                                       : map);
+  d.borrowed_from_file = map && !inflated && !d.borrowed_x.empty();
   if (y) {
     std::shared_ptr<const void> labels_owner;
     const std::string_view yb = member_bytes(bytes, *y, spec.path, &labels_owner);

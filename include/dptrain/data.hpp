@@ -43,6 +43,9 @@ struct Dataset {
   /// What keeps borrowed_x alive when the Dataset owns its borrow (a memory-mapped .npy file,
   /// npy.hpp): copies share it; null when the caller keeps the values alive.
   std::shared_ptr<const void> borrowed_owner;
+  /// borrowed_x lies in a read-only map of a file (load_npy, load_npz), so its pages may be
+  /// dropped and read again from the file (TrainConfig::shuffle_mode window does).
+  bool borrowed_from_file = false;
 
   /// Classification: classes > 0 and one label in [0, classes) per row.
   std::size_t classes = 0;

@@ -23,6 +23,7 @@
 #include "dptrain/rng.hpp"
 #include "dptrain/schedule.hpp"
 #include "dptrain/schema.hpp"
+#include "dptrain/shuffle.hpp"
 #include "dptrain/topology.hpp"
 #include "dptrain/trainer.hpp"
 #include "dptrain/version.hpp"

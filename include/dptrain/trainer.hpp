@@ -20,6 +20,7 @@
 #include "dptrain/inference.hpp"
 #include "dptrain/model.hpp"
 #include "dptrain/schedule.hpp"
+#include "dptrain/shuffle.hpp"
 
 namespace dptrain {
 
@@ -32,6 +33,13 @@ struct TrainConfig : EngineConfig {
   std::size_t epochs = 10;
   ScheduleConfig schedule;
   bool shuffle = true;
+  /// How `shuffle` orders an epoch (shuffle.hpp): full, a uniform permutation of all rows; or
+  /// window, shuffled blocks in shuffled windows (Note [Windowed shuffle] in src/shuffle.cpp),
+  /// for features memory-mapped from a file larger than memory: the next window is paged in
+  /// while the engine steps and the windows behind are dropped (Dataset::borrowed_from_file).
+  ShuffleMode shuffle_mode = ShuffleMode::full;
+  /// Rows per block of the window shuffle; 0: as many as fill 4 MiB (ShuffleWindows).
+  std::size_t shuffle_block_rows = 0;
   /// Called on the caller's thread after every step with (steps done, steps in the epoch; 0
   /// when unknown, as for a BatchSource), e.g. for a progress bar. Keep it cheap. The trainer's
   /// position already includes the step, so checkpoint() from here resumes after it (this is
@@ -229,8 +237,9 @@ class Trainer {
   /// At a step boundary: whether to stop (agreed by every rank with a communicator). `first`:
   /// the call's first boundary, where ranks vote on their own.
   bool stop_here(bool first);
-  /// The shuffled order of epoch epochs_done() + 1 over `n` rows into order_.
-  void shuffle_order(std::size_t n);
+  /// The shuffled order of epoch epochs_done() + 1 over the rows of `data` into order_ (and,
+  /// with ShuffleMode::window, its blocks and windows into windows_).
+  void shuffle_order(const Dataset& data);
   /// Throws Error when a restored mid-epoch position does not fit `data`: its step count, or
   /// a recorded fingerprint other than `now` (Note [Data fingerprint]).
   void check_progress_fits(const Dataset& data, const DataFingerprint& now) const;
@@ -248,6 +257,7 @@ class Trainer {
   Engine engine_;
   Inference inference_;
   std::vector<std::uint32_t> order_;  // the epoch's row order
+  WindowedOrder windows_;             // its blocks and windows (ShuffleMode::window; rows moved)
   std::size_t epochs_done_ = 0;
   std::size_t steps_per_epoch_ = 0;
   EpochProgress progress_;  // of epoch epochs_done_ + 1

@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
+#include "dptrain/limits.hpp"
 #include "dptrain/npy.hpp"
 #include "dptrain/table.hpp"
 #include "options.hpp"
@@ -51,8 +54,56 @@ void add_data_options(cxxopts::Options& options, bool training) {
   group("table", "sqlite: read every column of this table", cxxopts::value<std::string>());
   group("query", "sqlite: run this SELECT instead of --table", cxxopts::value<std::string>());
   group("limit", "Use only the first N rows", cxxopts::value<std::string>());
-  if (training)
-    group("test-limit", "Use only the first N test rows", cxxopts::value<std::string>());
+  if (!training) return;
+  group("test-limit", "Use only the first N test rows", cxxopts::value<std::string>());
+  group("shuffle",
+        "Epoch order: full (a uniform permutation of all rows) or window (blocks of 4 MiB of "
+        "rows in shuffled order, rows shuffled within windows of 16 blocks: for npy:/npz: "
+        "features mapped from a file larger than memory, paged in a window ahead)",
+        cxxopts::value<std::string>()->default_value("full"));
+}
+
+ShuffleMode read_shuffle_option(const cxxopts::ParseResult& r) {
+  const std::string mode = r["shuffle"].as<std::string>();
+  if (mode != "full" && mode != "window")
+    throw Error("--shuffle must be full or window, got '" + mode + "'");
+  return mode == "window" ? ShuffleMode::window : ShuffleMode::full;
+}
+
+namespace {
+
+/// The memory limit of this process's cgroup (v1 memory controller or v2), or 0 when none.
+std::size_t cgroup_memory_limit() {
+  std::ifstream groups("/proc/self/cgroup");
+  for (std::string line; std::getline(groups, line);) {
+    const std::size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == line.npos || b == line.npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    const std::string file = controllers == "memory"
+                                 ? "/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes"
+                             : controllers.empty() ? "/sys/fs/cgroup" + path + "/memory.max"
+                                                   : "";
+    std::ifstream in(file);
+    unsigned long long limit = 0;
+    if (!file.empty() && (in >> limit) && limit < (1ULL << 60)) return std::size_t(limit);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void note_if_larger_than_memory(const Dataset& train, ShuffleMode mode) {
+  if (mode != ShuffleMode::full || !train.borrowed_from_file) return;
+  std::size_t memory = physical_memory_bytes();
+  if (const std::size_t limit = cgroup_memory_limit(); limit && (!memory || limit < memory))
+    memory = limit;
+  const double bytes = double(train.feature_values().size_bytes());
+  if (memory && bytes > double(memory) / 2)
+    print_note("train", "the features of '" + train.source + "' (" +
+                            std::to_string(std::llround(bytes / 1e6)) +
+                            " MB, mapped) exceed half the memory available (" +
+                            std::to_string(memory / 1000000) +
+                            " MB): --shuffle window reads them a window at a time");
 }
 
 TableOptions read_table_options(const cxxopts::ParseResult& r, bool classification) {
