@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 
+#include "dptrain/csv_cache.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
 #include "dptrain/limits.hpp"
@@ -61,6 +62,10 @@ void add_data_options(cxxopts::Options& options, bool training) {
         "rows in shuffled order, rows shuffled within windows of 16 blocks: for npy:/npz: "
         "features mapped from a file larger than memory, paged in a window ahead)",
         cxxopts::value<std::string>()->default_value("full"));
+  group("cache",
+        "csv: read --data through a binary cache at PATH: mapped when it was written from this "
+        "file with these options, else written once (atomically) from the parsed CSV",
+        cxxopts::value<std::string>());
 }
 
 ShuffleMode read_shuffle_option(const cxxopts::ParseResult& r) {
@@ -224,7 +229,16 @@ Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed, const 
     throw Error("sqlite data needs --table <name> or --query \"SELECT ...\"");
   if (r.count("labels")) return load_with_labels(r, seed, table);
   Dataset d;
-  if (progress && spec.starts_with("csv:") && spec.size() > 4 && ::isatty(STDERR_FILENO)) {
+  if (r.count("cache")) {
+    if (!spec.starts_with("csv:") || spec.size() == 4)
+      throw Error("--cache caches a CSV file: give --data csv:<path>, not '" + spec + "'");
+    const std::string cache = r["cache"].as<std::string>();
+    CacheUse use = CacheUse::read;
+    d = load_csv_cached(spec.substr(4), cache, table, {}, &use);
+    print_note("train", use == CacheUse::read
+                            ? "read '" + spec.substr(4) + "' from its cache '" + cache + "'"
+                            : "wrote the cache '" + cache + "' of '" + spec.substr(4) + "'");
+  } else if (progress && spec.starts_with("csv:") && spec.size() > 4 && ::isatty(STDERR_FILENO)) {
     LoadProgress shown(spec.substr(4));
     d = load_csv(spec.substr(4), table, std::ref(shown));
   } else {
