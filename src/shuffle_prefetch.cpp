@@ -39,7 +39,9 @@ void WindowPrefetcher::advise(std::size_t window, int advice) const {
     // Only whole pages of the block: the pages it shares with its neighbours in the file stay.
     begin = (begin + page - 1) / page * page;
     end = end / page * page;
-    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, advice);
+    if (end > begin && ::madvise(reinterpret_cast<void*>(begin), end - begin, advice) != 0 &&
+        advice == MADV_PAGEOUT)  // before Linux 5.4: drop the mapping; the LRU frees the pages
+      ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
   }
 }
 
@@ -82,7 +84,9 @@ void WindowPrefetcher::at(std::size_t pos) {
     wanted_ = w + 1;
   }
   wake_.notify_one();
-  for (; dropped_ < w; ++dropped_) advise(dropped_, MADV_DONTNEED);
+  // Pages behind are reclaimed now (MADV_PAGEOUT: clean file pages are freed), not left for
+  // the kernel's LRU, which under a memory limit would evict the window read ahead first.
+  for (; dropped_ < w; ++dropped_) advise(dropped_, MADV_PAGEOUT);
 }
 
 std::unique_ptr<WindowPrefetcher> window_prefetcher(const Dataset& data, bool windowed,

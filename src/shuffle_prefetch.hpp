@@ -15,8 +15,9 @@ namespace dptrain::detail {
 
 class WindowPrefetcher {
  public:
-  /// `values`: the rows x features floats of a read-only file map (pages behind are dropped
-  /// with MADV_DONTNEED, which would zero anonymous memory: never pass other memory).
+  /// `values`: the rows x features floats of a read-only file map (pages behind are freed
+  /// with MADV_PAGEOUT, or MADV_DONTNEED before Linux 5.4, which would zero anonymous memory:
+  /// never pass other memory).
   /// `order` must outlive the prefetcher.
   WindowPrefetcher(const float* values, std::size_t features, const WindowedOrder& order,
                    std::size_t block_rows);
