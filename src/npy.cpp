@@ -9,6 +9,7 @@
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
 #include "dptrain/limits.hpp"
+#include "dptrain/utf8.hpp"
 #include "mapped_file.hpp"
 #include "table_builder.hpp"
 
@@ -60,7 +61,7 @@ class HeaderParser {
         shape = true;
         h.shape = tuple();
       } else {
-        fail("has an unexpected or repeated key '" + key + "'");
+        fail("has an unexpected or repeated key '" + escape_invalid_utf8(key) + "'");
       }
       if (peek() != ',') break;
       ++pos_;
@@ -85,7 +86,8 @@ class HeaderParser {
     return s_[pos_];
   }
   void expect(char c) {
-    if (peek() != c) fail(std::string("has '") + s_[pos_] + "' where '" + c + "' belongs");
+    if (peek() != c)
+      fail("has '" + escape_invalid_utf8(s_.substr(pos_, 1)) + "' where '" + c + "' belongs");
     ++pos_;
   }
   std::string string() {
@@ -133,7 +135,7 @@ class HeaderParser {
                        : d[1] == 'b' ? size == 1
                                      : size == 1 || size == 2 || size == 4 || size == 8;
     if (!ok || !sized)
-      fail("has type '" + d +
+      fail("has type '" + escape_invalid_utf8(d) +
            "'; dptrain reads float32, float64, (unsigned) integers and bool arrays");
     h.byte_order = d[0] == '=' ? '<' : d[0];  // native: little-endian on every target
     h.kind = d[1];

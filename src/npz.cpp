@@ -13,6 +13,7 @@
 #include "dptrain/error.hpp"
 #include "dptrain/limits.hpp"
 #include "dptrain/npy.hpp"
+#include "dptrain/utf8.hpp"
 #include "mapped_file.hpp"
 
 namespace dptrain {
@@ -46,7 +47,7 @@ std::uint64_t le(const unsigned char* p, int n) {
 
 [[noreturn]] void bad_member(const std::string& path, const std::string& member,
                              const std::string& what) {
-  throw Error("'" + path + ":" + member + "' " + what);
+  throw Error("'" + path + ":" + escape_invalid_utf8(member) + "' " + what);
 }
 
 constexpr std::uint32_t kEnd = 0x06054b50, kEnd64 = 0x06064b50, kLocator64 = 0x07064b50,
@@ -177,8 +178,9 @@ const NpzMember* find_array(const std::vector<NpzMember>& members, const std::st
 std::string array_list(const std::vector<NpzMember>& members) {
   std::string s;
   for (const NpzMember& m : members)
-    s += (s.empty() ? "" : ", ") +
-         (m.name.ends_with(".npy") ? m.name.substr(0, m.name.size() - 4) : m.name);
+    s += (s.empty() ? "" : ", ") + escape_invalid_utf8(m.name.ends_with(".npy")
+                                                           ? m.name.substr(0, m.name.size() - 4)
+                                                           : m.name);
   return s.empty() ? "none" : s;
 }
 
@@ -279,7 +281,7 @@ Dataset read_npz(std::string_view bytes, std::shared_ptr<const void> map, const 
   std::shared_ptr<const void> inflated;
   const std::string_view xb = member_bytes(bytes, *x, spec.path, &inflated);
   // In place from the map or the inflated memory; parse_npz (no map) copies.
-  Dataset d = npy_features(xb, spec.path + ":" + x->name,
+  Dataset d = npy_features(xb, spec.path + ":" + escape_invalid_utf8(x->name),
                            !map       ? nullptr
                            : inflated ? inflated
                                       : map);
@@ -287,7 +289,7 @@ Dataset read_npz(std::string_view bytes, std::shared_ptr<const void> map, const 
   if (y) {
     std::shared_ptr<const void> labels_owner;
     const std::string_view yb = member_bytes(bytes, *y, spec.path, &labels_owner);
-    set_npy_labels(d, yb, spec.path + ":" + y->name, options);
+    set_npy_labels(d, yb, spec.path + ":" + escape_invalid_utf8(y->name), options);
   }
   d.validate();
   return d;
@@ -310,7 +312,7 @@ void attach_npz_labels(Dataset& data, const NpzSpec& spec, const TableOptions& o
   const NpzMember* y = pick(members, spec.labels, {"y", "Y"}, false, spec.path);
   std::shared_ptr<const void> owner;
   const std::string_view yb = member_bytes(map->bytes(), *y, spec.path, &owner);
-  set_npy_labels(data, yb, spec.path + ":" + y->name, options);
+  set_npy_labels(data, yb, spec.path + ":" + escape_invalid_utf8(y->name), options);
 }
 
 }  // namespace dptrain

@@ -217,6 +217,10 @@ TEST(Npz, DamagedArchivesAreRefusedNamingArchiveAndMember) {
       has(error_of(short_y), "'a.npz:y.npy' holds 1 labels for the 2 rows of 'a.npz:x.npy'"));
   EXPECT_TRUE(
       has(error_of(zip({{"x.npy", kX.substr(0, kX.size() - 1)}})), "'a.npz:x.npy' is truncated"));
+  // Names that are not UTF-8 are escaped in messages.
+  EXPECT_TRUE(has(error_of(zip({{"a\xff.npy", kX}})), "(its arrays: a\\xFF)"));
+  EXPECT_TRUE(has(error_of(zip({{"x.npy", kX}, {"y\xfe.npy", kX}}), {"a.npz", "x", "y\xfe", false}),
+                  "'a.npz:y\\xFE.npy' holds"));
 }
 
 }  // namespace
