@@ -174,6 +174,26 @@ inline bool run_npy(std::string_view in) {
   return true;
 }
 
+// ---- npz: [flags][the bytes of a .npz archive] ---------------------------------------------
+//   flags bit 0: labels y/Y read when present (else features only); bit 1: regression.
+
+inline bool run_npz(std::string_view in) {
+  const auto flags = in.empty() ? 0u : static_cast<unsigned char>(in[0]);
+  const std::string_view archive = in.empty() ? in : in.substr(1);
+  TableOptions options;
+  options.classification = (flags & 2) == 0;
+  Dataset d;
+  try {
+    (void)npz_members(archive, "fuzz.npz");  // the directory alone, every member of it
+    d = parse_npz(archive, {"fuzz.npz", "", "", (flags & 1) != 0}, options);
+  } catch (const Error&) {
+    return false;
+  }
+  check_dataset(d);
+  if ((flags & 1) == 0) require(!d.labelled(), "labels read when none were asked for");
+  return true;
+}
+
 // ---- checkpoint: the bytes of a checkpoint file ----------------------------------------------
 
 inline bool run_checkpoint(std::string_view in) {

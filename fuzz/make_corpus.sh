@@ -8,7 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cli="${1:-$root/build/dptrain}"
 corpus="$root/fuzz/corpus"
 rm -rf "$corpus"
-mkdir -p "$corpus/idx" "$corpus/csv" "$corpus/checkpoint" "$corpus/npy"
+mkdir -p "$corpus/idx" "$corpus/csv" "$corpus/checkpoint" "$corpus/npy" "$corpus/npz"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -83,3 +83,23 @@ seed("valid-be-i2-bool", npy(np.arange(4, dtype=">i2").reshape(2, 2)), npy(np.ar
 seed("object-array", npy(np.array([1, "a"], dtype=object)))
 PY
 du -ab "$corpus" | sort -k2
+/usr/bin/python3 - "$corpus/npz" <<'PY'
+# npz: [flags][archive], by numpy (flags bit 0: read y/Y when present; bit 1: regression).
+import io, sys, zipfile
+import numpy as np
+def npz(compressed=False, **arrays):
+    b = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(b, **arrays)
+    return b.getvalue()
+def seed(name, flags, archive):
+    open(sys.argv[1] + "/" + name, "wb").write(bytes([flags]) + archive)
+x = np.arange(6, dtype="<f4").reshape(3, 2)
+seed("valid-stored-labels", 1, npz(x=x, y=np.array([0, 2, 1])))
+seed("valid-deflated-targets", 3, npz(True, X=x.astype(np.float64), Y=np.array([1.5, 2.0, -1.0])))
+seed("valid-features-only", 0, npz(x=np.array([1, 2, 3], dtype=np.uint8), y=np.array([0, 1, 0])))
+seed("valid-regression", 3, npz(True, x=x, y=np.array([0.5, 1.5, 2.5], dtype=np.float32)))
+b = io.BytesIO()
+with zipfile.ZipFile(b, "w", zipfile.ZIP_BZIP2) as z:
+    z.writestr("x.npy", b"\x93NUMPY")
+seed("bzip2-member", 1, b.getvalue())
+PY

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/: IDX, CSV, .npy and checkpoint readers; clang, ASan+UBSan) in
+# Builds the libFuzzer targets (fuzz/: IDX, CSV, .npy, .npz and checkpoint readers; clang, ASan+UBSan) in
 # build-fuzz and runs each for DPTRAIN_FUZZ_SECONDS seconds (default 20), starting from a copy of
 # the seed corpus fuzz/corpus/<reader>/ in a temporary folder plus the past crashes in
 # tests/fuzz_regressions/<reader>/ (read-only), with fuzz/<reader>.dict where there is one. Exits non-zero on any crash,
 # sanitizer report, leak, timeout or out-of-memory, and prints the path of the crashing input
 # (kept under build-fuzz/crashes/). To turn one into a regression test, copy it to
 # tests/fuzz_regressions/<reader>/ (the fuzz input layouts are described in fuzz/fuzz_input.hpp).
-#   bash scripts/fuzz.sh [reader...]      readers: idx csv checkpoint npy (default: all four)
+#   bash scripts/fuzz.sh [reader...]      readers: idx csv checkpoint npy npz (default: all five)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 dptrain_install_packages clang
 seconds="${DPTRAIN_FUZZ_SECONDS:-20}"
 build="$DPTRAIN_ROOT/build-fuzz"
 readers=("$@")
-[ ${#readers[@]} -gt 0 ] || readers=(idx csv checkpoint npy)
+[ ${#readers[@]} -gt 0 ] || readers=(idx csv checkpoint npy npz)
 
 echo "== libFuzzer build (clang, ASan+UBSan) in $build" >&2
 generator=()
@@ -34,8 +34,9 @@ for reader in "${readers[@]}"; do
     idx) max_len=1024 ;;  # seeds are under 100 bytes; gzip makes up to ~1 MB of that
     csv) max_len=1024 ;;
     npy) max_len=1024 ;;
+    npz) max_len=2048 ;;  # numpy's seed archives are 150-550 bytes
     checkpoint) max_len=4096 ;;  # the seed checkpoints are 0.9 and 1.5 KB
-    *) echo "fuzz.sh: unknown reader '$reader' (idx, csv, checkpoint or npy)" >&2; exit 2 ;;
+    *) echo "fuzz.sh: unknown reader '$reader' (idx, csv, checkpoint, npy or npz)" >&2; exit 2 ;;
   esac
   corpus="$work/corpus-$reader"
   cp -r "$DPTRAIN_ROOT/fuzz/corpus/$reader" "$corpus"

@@ -72,6 +72,7 @@ void Dataset::own_features() {
   x.assign(borrowed_x.begin(), borrowed_x.end());
   borrowed_x = {};
   borrowed_owner.reset();
+  borrowed_from_file = false;
 }
 
 Dataset Dataset::head(std::size_t n) const {
@@ -238,6 +239,11 @@ Dataset load_dataset(std::string_view spec, std::uint64_t seed, const TableOptio
     return load_npy(std::string(rest.substr(0, comma)),
                     comma == rest.npos ? "" : std::string(rest.substr(comma + 1)), table);
   }
+  if (spec.starts_with("npz:")) {
+    NpzSpec npz = parse_npz_spec(spec.substr(4));
+    if (table.label == "none") npz.labels_if_present = false;  // features only
+    return load_npz(npz, table);
+  }
   if (spec.starts_with("sqlite:")) {
     if (spec.size() == 7) throw Error("data spec 'sqlite:' needs a path: sqlite:<db-path>");
     return load_sqlite(std::string(spec.substr(7)), table);
@@ -267,7 +273,8 @@ Dataset load_dataset(std::string_view spec, std::uint64_t seed, const TableOptio
   throw Error(
       "unknown data set '" + std::string(spec) +
       "' (expected fashion-mnist, fashion-mnist:test, idx:<images>,<labels>, "
-      "csv:<path>, npy:<x.npy>[,<y.npy>], sqlite:<db-path>, xor, square, blobs8 or linear)");
+      "csv:<path>, npy:<x.npy>[,<y.npy>], npz:<file.npz>[:<x>[,<y>]], sqlite:<db-path>, xor, "
+      "square, blobs8 or linear)");
 }
 
 }  // namespace dptrain

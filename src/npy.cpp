@@ -1,13 +1,6 @@
 #include "dptrain/npy.hpp"
 
-#include <sys/mman.h>
-#include <sys/stat.h>
-
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +9,8 @@
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
 #include "dptrain/limits.hpp"
+#include "dptrain/utf8.hpp"
+#include "mapped_file.hpp"
 #include "table_builder.hpp"
 
 namespace dptrain {
@@ -66,7 +61,7 @@ class HeaderParser {
         shape = true;
         h.shape = tuple();
       } else {
-        fail("has an unexpected or repeated key '" + key + "'");
+        fail("has an unexpected or repeated key '" + escape_invalid_utf8(key) + "'");
       }
       if (peek() != ',') break;
       ++pos_;
@@ -91,7 +86,8 @@ class HeaderParser {
     return s_[pos_];
   }
   void expect(char c) {
-    if (peek() != c) fail(std::string("has '") + s_[pos_] + "' where '" + c + "' belongs");
+    if (peek() != c)
+      fail("has '" + escape_invalid_utf8(s_.substr(pos_, 1)) + "' where '" + c + "' belongs");
     ++pos_;
   }
   std::string string() {
@@ -139,7 +135,7 @@ class HeaderParser {
                        : d[1] == 'b' ? size == 1
                                      : size == 1 || size == 2 || size == 4 || size == 8;
     if (!ok || !sized)
-      fail("has type '" + d +
+      fail("has type '" + escape_invalid_utf8(d) +
            "'; dptrain reads float32, float64, (unsigned) integers and bool arrays");
     h.byte_order = d[0] == '=' ? '<' : d[0];  // native: little-endian on every target
     h.kind = d[1];
@@ -292,42 +288,6 @@ void set_labels(Dataset& d, std::string_view bytes, const std::string& name,
   d.schema.class_names = labels.schema.class_names;
 }
 
-/// A read-only memory map of a whole file.
-struct Mapping {
-  const unsigned char* data = nullptr;
-  std::size_t size = 0;
-  Mapping() = default;
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() {
-    if (data != nullptr) ::munmap(const_cast<unsigned char*>(data), size);
-  }
-  std::string_view bytes() const { return {reinterpret_cast<const char*>(data), size}; }
-};
-
-std::shared_ptr<Mapping> map_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error("cannot open '" + path + "': " + std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error("cannot read '" + path + "': not a regular file (a .npy file is mapped)");
-  }
-  auto m = std::make_shared<Mapping>();
-  m->size = std::size_t(st.st_size);
-  if (m->size > 0) {
-    void* p = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      throw Error("cannot map '" + path + "': " + std::strerror(err));
-    }
-    m->data = static_cast<const unsigned char*>(p);
-  }
-  ::close(fd);
-  return m;
-}
-
 }  // namespace
 
 Dataset parse_npy(std::string_view feature_bytes, std::string_view label_bytes,
@@ -342,28 +302,40 @@ Dataset parse_npy(std::string_view feature_bytes, std::string_view label_bytes,
   return d;
 }
 
+Dataset npy_features(std::string_view bytes, const std::string& name,
+                     std::shared_ptr<const void> owner) {
+  const NpyHeader h = parse_npy_header(bytes, name);
+  Dataset d = features_dataset(h, name);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data()) + h.data_offset;
+  if (owner && in_place(h, data)) {  // read where it lies: nothing copied (Note [Borrowed
+    d.borrowed_x = std::span(reinterpret_cast<const float*>(data), d.rows * d.features);
+    d.borrowed_owner = std::move(owner);  // features])
+  } else {
+    convert_features(h, data, name, d);
+  }
+  return d;
+}
+
+void set_npy_labels(Dataset& data, std::string_view bytes, const std::string& name,
+                    const TableOptions& options) {
+  if (data.labelled()) throw Error("data '" + data.source + "' already has labels");
+  set_labels(data, bytes, name, options);
+  data.validate();
+}
+
 Dataset load_npy(const std::string& features_path, const std::string& labels_path,
                  const TableOptions& options) {
-  const std::shared_ptr<Mapping> m = map_file(features_path);
-  const NpyHeader h = parse_npy_header(m->bytes(), features_path);
-  Dataset d = features_dataset(h, features_path);
-  const unsigned char* data = m->data + h.data_offset;
-  if (in_place(h, data)) {  // read where it lies: nothing copied (Note [Borrowed features])
-    d.borrowed_x = std::span(reinterpret_cast<const float*>(data), d.rows * d.features);
-    d.borrowed_owner = m;
-  } else {
-    convert_features(h, data, features_path, d);
-  }
+  const auto m = detail::MappedFile::open(features_path, "a .npy file");
+  Dataset d = npy_features(m->bytes(), features_path, m);
+  d.borrowed_from_file = !d.borrowed_x.empty();
   if (!labels_path.empty()) attach_npy_labels(d, labels_path, options);
   d.validate();
   return d;
 }
 
 void attach_npy_labels(Dataset& data, const std::string& labels_path, const TableOptions& options) {
-  if (data.labelled()) throw Error("data '" + data.source + "' already has labels");
-  const std::shared_ptr<Mapping> m = map_file(labels_path);
-  set_labels(data, m->bytes(), labels_path, options);
-  data.validate();
+  const auto m = detail::MappedFile::open(labels_path, "a .npy file");
+  set_npy_labels(data, m->bytes(), labels_path, options);
 }
 
 }  // namespace dptrain

@@ -2,8 +2,6 @@
 
 #include <cmath>
 #include <limits>
-#include <numeric>
-#include <utility>
 
 namespace dptrain {
 
@@ -22,15 +20,6 @@ std::uint64_t Rng::below(std::uint64_t n) {
     const std::uint64_t x = next();
     if (x < limit) return x % n;
   }
-}
-
-void epoch_order(std::uint64_t seed, std::uint64_t epoch, bool shuffle, std::size_t n,
-                 std::vector<std::uint32_t>& order) {
-  order.resize(n);
-  std::iota(order.begin(), order.end(), 0u);
-  if (!shuffle) return;
-  Rng rng(hash_position(seed, kStreamShuffle, epoch));
-  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
 }
 
 }  // namespace dptrain

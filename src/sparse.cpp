@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "dptrain/error.hpp"
-#include "dptrain/rng.hpp"
+#include "dptrain/shuffle.hpp"
 
 namespace dptrain {
 
@@ -65,7 +65,7 @@ CsrBatchSource::CsrBatchSource(CsrMatrix x, Dataset labels, std::uint64_t seed, 
 }
 
 void CsrBatchSource::start_epoch(std::size_t epoch) {
-  epoch_order(seed_, epoch, shuffle_, x_.rows, order_);
+  full_order(order_, x_.rows, shuffle_, seed_, epoch);
   next_ = 0;
 }
 

@@ -13,6 +13,7 @@
 #include "dptrain/kernel_choice.hpp"
 #include "dptrain/limits.hpp"
 #include "dptrain/rng.hpp"
+#include "shuffle_prefetch.hpp"
 #include "stop_vote.hpp"
 
 namespace dptrain {
@@ -63,15 +64,10 @@ void add_step(EpochProgress& p, const StepStats& r, const Dataset& batch, std::s
   p.loss_sum += r.loss_sum;
   p.metric_sum += r.metric_sum;
 }
-
-TrainConfig with_kernels(const ModelSpec& spec, TrainConfig config) {  // Note [Kernel wisdom]
-  resolve_automatic_gemm(spec, config, {tuning_mode(), false, false, config.on_warning});
-  return config;
-}
 }  // namespace
 
 Trainer::Trainer(Model<float>& model, TrainConfig config)
-    : config_(with_kernels(model.spec(), resolved(model, std::move(config), plan_choice_))),
+    : config_(resolved(model, std::move(config), plan_choice_)),
       vote_(config_.communicator ? std::make_unique<detail::StopVote>(
                                        *config_.communicator, [this] { return stop_requested(); })
                                  : nullptr),
@@ -202,9 +198,15 @@ void Trainer::restore(const Checkpoint& c) {
     best_parameters_ = c.parameters;
 }
 
-void Trainer::shuffle_order(std::size_t n) {
+void Trainer::shuffle_order(const Dataset& data) {
   // The epoch's order is a pure function of (seed, epoch): resumable and thread-count free.
-  epoch_order(config_.seed, epochs_done_, config_.shuffle, n, order_);
+  if (config_.shuffle && config_.shuffle_mode == ShuffleMode::window) {
+    const ShuffleWindows layout(data.rows, data.features, config_.shuffle_block_rows);
+    windows_ = windowed_order(layout, config_.seed, epochs_done_);
+    order_ = std::move(windows_.rows);
+  } else {
+    full_order(order_, data.rows, config_.shuffle, config_.seed, epochs_done_);
+  }
 }
 
 void Trainer::check_progress_fits(const Dataset& data, const DataFingerprint& now) const {
@@ -237,7 +239,7 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   const DataFingerprint now = fingerprints_.of(data);  // once per data set, before the clock
   const auto t0 = Clock::now();
   const std::size_t n = data.rows, batch = config_.batch_size, samples0 = progress_.samples;
-  shuffle_order(n);
+  shuffle_order(data);
   steps_per_epoch_ = (n + batch - 1) / batch;
   check_progress_fits(data, now);
   fingerprint_ = now;
@@ -245,9 +247,13 @@ EpochResult Trainer::train_epoch(const Dataset& data) {
   if (n % batch) engine_.prepare(n % batch);  // the last step's kernels, before the first step
   // A part-done epoch (a stop, a mid-epoch checkpoint) skips the batches it already trained.
   const std::size_t first = progress_.steps;
+  const auto prefetch = detail::window_prefetcher(
+      data, config_.shuffle && config_.shuffle_mode == ShuffleMode::window, windows_,
+      ShuffleWindows(n, data.features, config_.shuffle_block_rows).block_rows);
   for (std::size_t s = first; s < steps_per_epoch_; ++s) {
     if (stop_here(s == first)) return stopped_epoch(samples0, t0);
     const std::size_t begin = s * batch, end = std::min(n, begin + batch);
+    if (prefetch) prefetch->at(begin);
     epoch_step(data, std::span<const std::uint32_t>(order_).subspan(begin, end - begin),
                steps_per_epoch_);
   }

@@ -6,6 +6,7 @@
 
 #include "dptrain/checkpoint.hpp"
 #include "dptrain/error.hpp"
+#include "dptrain/kernel_choice.hpp"
 #include "dptrain/trainer.hpp"
 #include "dptrain/tuning.hpp"
 
@@ -28,11 +29,12 @@ void TrainConfig::validate() const {
 }
 
 TrainConfig Trainer::resolved(const Model<float>& model, TrainConfig config, std::string& choice) {
-  if (!config.plan.automatic) return config;
-  config.validate();  // before a second of measuring
-  std::vector<std::size_t> widths{model.spec().inputs};
-  for (const DenseLayout& layer : model.dense_layers()) widths.push_back(layer.out);
-  choice = tuning::choose_plan(widths, config);
+  if (config.plan.automatic) {
+    config.validate();  // before a second of measuring
+    choice = tuning::choose_plan(model.spec().widths(), config);
+  }
+  // Then the kernels for the plan chosen (Note [Kernel wisdom]); a no-op unless gemm is auto.
+  resolve_automatic_gemm(model.spec(), config, {tuning_mode(), false, false, config.on_warning});
   return config;
 }
 

@@ -25,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct FuzzCase {
-  std::string reader;  // idx, csv, checkpoint or npy
+  std::string reader;  // idx, csv, checkpoint, npy or npz
   std::string kind;    // regression or seed
   fs::path path;
   bool must_accept = false;
@@ -46,7 +46,7 @@ std::string test_name(const FuzzCase& c) {
 
 std::vector<FuzzCase> all_cases() {
   std::vector<FuzzCase> cases;
-  for (const std::string reader : {"idx", "csv", "checkpoint", "npy"}) {
+  for (const std::string reader : {"idx", "csv", "checkpoint", "npy", "npz"}) {
     for (const auto& [dir, kind] : {std::pair{fs::path(DPTRAIN_FUZZ_REGRESSIONS_DIR), "regression"},
                                     std::pair{fs::path(DPTRAIN_FUZZ_CORPUS_DIR), "seed"}}) {
       std::vector<fs::path> files;
@@ -86,6 +86,7 @@ TEST_P(FuzzInput, AcceptedOrRejectedWithError) {
     if (c.reader == "csv") accepted = dptrain::fuzz::run_csv(bytes);
     if (c.reader == "checkpoint") accepted = dptrain::fuzz::run_checkpoint(bytes);
     if (c.reader == "npy") accepted = dptrain::fuzz::run_npy(bytes);
+    if (c.reader == "npz") accepted = dptrain::fuzz::run_npz(bytes);
   } catch (const std::exception& e) {
     FAIL() << "the " << c.reader
            << " reader let a non-dptrain::Error exception escape: " << e.what();
@@ -102,7 +103,7 @@ INSTANTIATE_TEST_SUITE_P(Files, FuzzInput, ::testing::ValuesIn(all_cases()),
 
 // The folders exist and hold inputs: an empty list would pass vacuously.
 TEST(FuzzInputs, EveryReaderHasSeedsAndRegressions) {
-  for (const std::string reader : {"idx", "csv", "checkpoint", "npy"}) {
+  for (const std::string reader : {"idx", "csv", "checkpoint", "npy", "npz"}) {
     std::size_t seeds = 0, regressions = 0;
     for (const FuzzCase& c : all_cases()) {
       if (c.reader != reader) continue;

@@ -73,6 +73,11 @@ TEST(Npy, HostileHeadersAreRefusedWithWhatIsWrong) {
   EXPECT_EQ(error_of(npy(ok, two)), "no error");
   EXPECT_NE(error_of("PK\3\4").find("no \\x93NUMPY magic"), std::string::npos);
   EXPECT_NE(error_of(npy(ok, two).substr(0, 9)).find("preamble"), std::string::npos);
+  // Bytes that are not UTF-8 are escaped in messages.
+  EXPECT_NE(error_of(npy("\xff", two)).find("its header has '\\xFF' where '{' belongs"),
+            std::string::npos);
+  EXPECT_NE(error_of(npy("{'d\xe9': 1}", two)).find("unexpected or repeated key 'd\\xE9'"),
+            std::string::npos);
   EXPECT_NE(error_of(npy(ok, two.substr(4))).find("is truncated: its float32 (1, 2) array needs 8"),
             std::string::npos);
   EXPECT_NE(error_of(npy(ok, two + "x")).find("has trailing bytes"), std::string::npos);

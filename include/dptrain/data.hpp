@@ -8,6 +8,7 @@
 //   idx:<images>,<labels>  any MNIST-format pair of IDX files, plain or gzipped
 //   csv:<path>             a CSV file, one sample per row (table.hpp; options in TableOptions)
 //   npy:<x.npy>[,<y.npy>]  NumPy arrays: features, and labels or targets (npy.hpp)
+//   npz:<file.npz>[:<x>[,<y>]]  the same from a NumPy archive (default arrays x/X, y/Y; npy.hpp)
 //   sqlite:<db-path>       a SQLite table (TableOptions::table) or query (TableOptions::query)
 //   xor | square | blobs8 | linear   synthetic sets generated from the seed (synthetic.cpp)
 #include <cstddef>
@@ -42,6 +43,9 @@ struct Dataset {
   /// What keeps borrowed_x alive when the Dataset owns its borrow (a memory-mapped .npy file,
   /// npy.hpp): copies share it; null when the caller keeps the values alive.
   std::shared_ptr<const void> borrowed_owner;
+  /// borrowed_x lies in a read-only map of a file (load_npy, load_npz), so its pages may be
+  /// dropped and read again from the file (TrainConfig::shuffle_mode window does).
+  bool borrowed_from_file = false;
 
   /// Classification: classes > 0 and one label in [0, classes) per row.
   std::size_t classes = 0;

@@ -26,6 +26,7 @@
 #include "dptrain/rng.hpp"
 #include "dptrain/schedule.hpp"
 #include "dptrain/schema.hpp"
+#include "dptrain/shuffle.hpp"
 #include "dptrain/sparse.hpp"
 #include "dptrain/topology.hpp"
 #include "dptrain/trainer.hpp"

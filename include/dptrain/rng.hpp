@@ -2,9 +2,7 @@
 // Counter-based random numbers. Every random choice in dptrain is a pure function of the seed
 // and a position (step, row, unit), so results do not depend on which thread draws them or in
 // what order: the same seed gives the same bits for any sharding of a batch.
-#include <cstddef>
 #include <cstdint>
-#include <vector>
 
 namespace dptrain {
 
@@ -53,11 +51,5 @@ enum RngStream : std::uint64_t {
   kStreamDropout = 3,
   kStreamData = 4,
 };
-
-/// The order in which epoch `epoch` (0-based) visits n rows: 0 .. n-1, shuffled (Fisher-Yates
-/// driven by hash_position(seed, kStreamShuffle, epoch)) when `shuffle`. A pure function of its
-/// arguments: the Trainer's epochs and the sparse batch source (sparse.hpp) both use it.
-void epoch_order(std::uint64_t seed, std::uint64_t epoch, bool shuffle, std::size_t n,
-                 std::vector<std::uint32_t>& order);
 
 }  // namespace dptrain

@@ -3,7 +3,7 @@
 // ever densifying the whole matrix.
 //
 // Note [Sparse rows]. CsrBatchSource is a BatchSource over a borrowed CSR matrix: each epoch it
-// visits the rows in epoch_order(seed, epoch, shuffle) (rng.hpp), the order Trainer gives a
+// visits the rows in full_order (shuffle.hpp), the order Trainer gives a
 // Dataset, and gathers each minibatch's rows into a dense batch of max_rows x cols values, the
 // only dense memory it holds. The engine then runs on that batch exactly as on the same rows of
 // a dense Dataset, so a sparse matrix and its dense equivalent train to the same bits (same

@@ -20,6 +20,7 @@
 #include "dptrain/inference.hpp"
 #include "dptrain/model.hpp"
 #include "dptrain/schedule.hpp"
+#include "dptrain/shuffle.hpp"
 
 namespace dptrain {
 
@@ -51,6 +52,13 @@ struct TrainConfig : EngineConfig {
   std::size_t epochs = 10;
   ScheduleConfig schedule;
   bool shuffle = true;
+  /// How `shuffle` orders an epoch (shuffle.hpp): full, a uniform permutation of all rows; or
+  /// window, shuffled blocks in shuffled windows (Note [Windowed shuffle] in src/shuffle.cpp),
+  /// for features memory-mapped from a file larger than memory: the next window is paged in
+  /// while the engine steps and the windows behind are dropped (Dataset::borrowed_from_file).
+  ShuffleMode shuffle_mode = ShuffleMode::full;
+  /// Rows per block of the window shuffle; 0: as many as fill 4 MiB (ShuffleWindows).
+  std::size_t shuffle_block_rows = 0;
   /// Called on the caller's thread after every step with (steps done, steps in the epoch; 0
   /// when unknown, as for a BatchSource), e.g. for a progress bar. Keep it cheap. The trainer's
   /// position already includes the step, so checkpoint() from here resumes after it (this is
@@ -148,7 +156,9 @@ class Trainer {
  public:
   /// `model` must outlive the trainer. Throws dptrain::Error if the config is invalid or the loss
   /// does not fit the model. Plan auto (plan.hpp) is resolved here by tuning::choose_plan for
-  /// the model's layer widths (about a second; config() and plan_choice() tell the outcome).
+  /// the model's layer widths (about a second; config() and plan_choice() tell the outcome),
+  /// then gemm auto by the kernel wisdom (Note [Kernel wisdom] in kernel_choice.hpp: read from
+  /// the cache, or measured once; config().kernels tells the outcome).
   Trainer(Model<float>& model, TrainConfig config);
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -257,8 +267,9 @@ class Trainer {
   /// At a step boundary: whether to stop (agreed by every rank with a communicator). `first`:
   /// the call's first boundary, where ranks vote on their own.
   bool stop_here(bool first);
-  /// The shuffled order of epoch epochs_done() + 1 over `n` rows into order_.
-  void shuffle_order(std::size_t n);
+  /// The shuffled order of epoch epochs_done() + 1 over the rows of `data` into order_ (and,
+  /// with ShuffleMode::window, its blocks and windows into windows_).
+  void shuffle_order(const Dataset& data);
   /// Throws Error when a restored mid-epoch position does not fit `data`: its step count, or
   /// a recorded fingerprint other than `now` (Note [Data fingerprint]).
   void check_progress_fits(const Dataset& data, const DataFingerprint& now) const;
@@ -270,7 +281,8 @@ class Trainer {
   /// Early stopping after an epoch: updates the best loss and weights; true when patience ran out.
   bool track_validation(const Evaluation& validation, std::size_t patience, EpochReport& report);
 
-  /// `config` with plan auto resolved (tuning::choose_plan; its line into `choice`).
+  /// `config` with plan auto resolved (tuning::choose_plan; its line into `choice`), then gemm
+  /// auto (resolve_automatic_gemm, kernel_choice.hpp).
   static TrainConfig resolved(const Model<float>& model, TrainConfig config, std::string& choice);
   /// After step `done` of `total` in an epoch: a CheckpointEvery checkpoint when one is due.
   void checkpoint_if_due(std::size_t done, std::size_t total);
@@ -283,6 +295,7 @@ class Trainer {
   Engine engine_;
   Inference inference_;
   std::vector<std::uint32_t> order_;  // the epoch's row order
+  WindowedOrder windows_;             // its blocks and windows (ShuffleMode::window; rows moved)
   std::size_t epochs_done_ = 0;
   std::size_t steps_per_epoch_ = 0;
   EpochProgress progress_;  // of epoch epochs_done_ + 1

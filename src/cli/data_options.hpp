@@ -8,6 +8,7 @@
 #include <cxxopts.hpp>
 
 #include "dptrain/data.hpp"
+#include "dptrain/shuffle.hpp"
 
 namespace dptrain::cli {
 
@@ -38,5 +39,13 @@ Dataset conform_data(Dataset d, const DataSchema& model, const std::string& comm
 /// a second shows its rows and MB/s on stderr when it is a terminal.
 Dataset load_main_data(const cxxopts::ParseResult& r, std::uint64_t seed, const TableOptions& table,
                        bool progress = false);
+
+/// train's --shuffle (full or window).
+ShuffleMode read_shuffle_option(const cxxopts::ParseResult& r);
+
+/// A note on stderr when training features memory-mapped from a file exceed half the memory
+/// this process may use (physical, or its cgroup's limit) and `mode` is full: --shuffle window
+/// reads such a file a window at a time.
+void note_if_larger_than_memory(const Dataset& train, ShuffleMode mode);
 
 }  // namespace dptrain::cli

@@ -183,6 +183,10 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
   if (d.val) std::printf("; validation %zu rows", d.val->rows);
   if (d.test) std::printf("; test %s: %zu rows", d.test->source.c_str(), d.test->rows);
   if (d.normalizer.active()) std::printf("; normalize %s", normalization_name(d.normalizer.kind));
+  if (config.shuffle_mode == ShuffleMode::window)
+    std::printf("; shuffle window: blocks of %zu rows, %zu per window",
+                ShuffleWindows(d.train.rows, d.train.features).block_rows,
+                ShuffleWindows::kWindowBlocks);
   if (d.target_normalizer.active())
     std::printf(
         "; targets standardised (epoch lines in standard units, the summary and final "

@@ -355,6 +355,7 @@ TrainSettings read_train_settings(const cxxopts::ParseResult& r, Communicator* c
   TrainSettings s;
   read_engine_options(r, s.config);
   s.config.communicator = comm;
+  s.config.shuffle_mode = read_shuffle_option(r);
   if (r.count("resume"))
     read_resumed_settings(r, s);
   else
@@ -402,6 +403,7 @@ TrainData load_train_data(const cxxopts::ParseResult& r, TrainSettings& s, bool 
   if (!s.resumed) warn_if_many_classes(d.train);
   if (s.infer_widths) infer_widths(d.train, config.loss, s.widths);
   d.test = load_test_data(r, d.spec, config.seed, table, d.train);
+  note_if_larger_than_memory(d.train, config.shuffle_mode);
   d.load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (s.val_split) {
