@@ -52,39 +52,10 @@ OpenBlasSingleThreaded::~OpenBlasSingleThreaded() {
 }
 
 GemmBackend parse_gemm_backend(std::string_view name) {
-  GemmBackend b;
-  if (name == "openblas")
-    b = GemmBackend::openblas;
-  else if (name == "eigen")
-    b = GemmBackend::eigen;
-  else if (name == "reference")
-    b = GemmBackend::reference;
-  else if (name == "onednn")
-    b = GemmBackend::onednn;
-  else if (name == "auto")
-    b = GemmBackend::automatic;
-  else
-    throw Error("unknown GEMM backend '" + std::string(name) +
-                "' (expected auto, onednn, openblas, eigen or reference)");
+  const GemmBackend b = kGemmBackendNames.parse(name);
   if (!gemm_backend_available(b))
     throw Error("GEMM backend '" + std::string(name) + "' is not in this build");
   return b;
-}
-
-const char* gemm_backend_name(GemmBackend backend) {
-  switch (backend) {
-    case GemmBackend::openblas:
-      return "openblas";
-    case GemmBackend::eigen:
-      return "eigen";
-    case GemmBackend::reference:
-      return "reference";
-    case GemmBackend::onednn:
-      return "onednn";
-    case GemmBackend::automatic:
-      return "auto";
-  }
-  return "?";
 }
 
 std::string bf16_products_unavailable() {

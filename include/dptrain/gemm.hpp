@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dptrain/bf16.hpp"
+#include "dptrain/names.hpp"
 
 namespace dptrain {
 
@@ -24,13 +25,23 @@ class WorkerPool;
 /// (Note [Kernel wisdom] in kernel_choice.hpp); without one, and for double products, it is the
 /// built-in kernel, default_gemm_backend().
 enum class GemmBackend { openblas, eigen, reference, onednn, automatic };
+/// Note [Name tables].
+inline constexpr NameTable<GemmBackend, 5> kGemmBackendNames{
+    "GEMM backend",
+    {{{GemmBackend::automatic, "auto"},
+      {GemmBackend::onednn, "onednn"},
+      {GemmBackend::openblas, "openblas"},
+      {GemmBackend::eigen, "eigen"},
+      {GemmBackend::reference, "reference"}}}};
+static_assert(kGemmBackendNames.complete_through(GemmBackend::automatic));
 
 struct KernelChoice;  // kernel_choice.hpp
 
-/// Parses "openblas", "eigen", "reference", "onednn" or "auto"; throws dptrain::Error for other
-/// names or for a backend this build lacks.
+/// kGemmBackendNames.parse, and dptrain::Error for a backend this build lacks.
 GemmBackend parse_gemm_backend(std::string_view name);
-const char* gemm_backend_name(GemmBackend backend);
+inline const char* gemm_backend_name(GemmBackend backend) {
+  return kGemmBackendNames.name(backend);
+}
 bool gemm_backend_available(GemmBackend backend);
 /// Why bf16 products cannot run natively here (the CPU lacks AVX512_BF16, oneDNN is capped
 /// below it by ONEDNN_MAX_CPU_ISA, or the build has no oneDNN), or empty when they can.
