@@ -128,6 +128,7 @@ TEST(DataParallel, TinyStepsDoNotFork) {
   TrainConfig c;
   c.loss = Loss::bce;
   c.threads = 2;
+  c.backend = default_test_backend();  // not tbb under ThreadSanitizer (scripts/test.sh)
   Trainer t(m, c);
   EXPECT_EQ(t.workers_for(32), 1u);  // ~30 kFLOP: forking would cost more than it saves
   Model<float> big(ModelSpec::mlp({784, 128, 10}, Activation::relu, Activation::softmax));
