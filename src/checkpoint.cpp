@@ -9,8 +9,8 @@
 
 #include "checkpoint_meaning.hpp"
 #include "dptrain/error.hpp"
-#include "dptrain/kernel_choice.hpp"
 #include "dptrain/io.hpp"
+#include "dptrain/kernel_choice.hpp"
 #include "dptrain/limits.hpp"
 #include "dptrain/utf8.hpp"
 

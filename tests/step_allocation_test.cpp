@@ -187,7 +187,8 @@ TEST(StepAllocation, OnednnOnlyItsSmallArgumentMaps) {
     if (backend == parallel::Backend::threads)  // each part on the same thread every step
       EXPECT_EQ(again, first);
     else  // see above: oneTBB's choice of thread, oneDNN's once-per-thread blocks
-      EXPECT_LE(std::abs(again - first), long(k.threads)) << "first " << first << " again " << again;
+      EXPECT_LE(std::abs(again - first), long(k.threads))
+          << "first " << first << " again " << again;
     EXPECT_LE(first, 20 * 12 * 10) << parallel::backend_name(backend);  // 2 parts a product
   }
 }

@@ -82,8 +82,8 @@ void print_comparison(const ScaleSettings& s, const ScaleSweep& sweep) {
       "plan", "threads", "measured", "predicted", "error", "compute", "exchange", "update", "sync");
   for (const Point& p : sweep.points) {
     if (!modelled(s, p)) continue;
-    const StepPrediction pr =
-        predict(sweep.calibration, s.assumptions, point_plan(p), p.threads, p.config.plan.group_threads);
+    const StepPrediction pr = predict(sweep.calibration, s.assumptions, point_plan(p), p.threads,
+                                      p.config.plan.group_threads);
     const double m = measured_us(p);
     std::printf("%-13s %6zu%s %10.1f %10.1f %+6.0f%%", plan_label(pr).c_str(), p.threads,
                 p.threads > s.cores ? "*" : " ", m, pr.total_us(), 100 * (pr.total_us() / m - 1));
@@ -172,12 +172,13 @@ json calibration_json(const Calibration& c) {
 PlanKind point_plan(const Point& p) {
   if (p.config.plan.parallelism == Parallelism::intra) return PlanKind::intra;
   return p.config.plan.weight_gradients == WeightGradients::buffers ? PlanKind::buffers
-                                                               : PlanKind::owner;
+                                                                    : PlanKind::owner;
 }
 
 double predicted_point_us(const ScaleSettings& s, const ScaleSweep& sweep, const Point& p) {
   if (!modelled(s, p) || sweep.calibration.layers.empty()) return NAN;
-  return predict(sweep.calibration, s.assumptions, point_plan(p), p.threads, p.config.plan.group_threads)
+  return predict(sweep.calibration, s.assumptions, point_plan(p), p.threads,
+                 p.config.plan.group_threads)
       .total_us();
 }
 
@@ -195,8 +196,8 @@ json projection_json(const ScaleSettings& s, const ScaleSweep& sweep) {
   json compared = json::array();
   for (const Point& p : sweep.points) {
     if (!modelled(s, p)) continue;
-    json j = split_json(predict(c, s.assumptions, point_plan(p), p.threads, p.config.plan.group_threads),
-                        c.batch);
+    json j = split_json(
+        predict(c, s.assumptions, point_plan(p), p.threads, p.config.plan.group_threads), c.batch);
     j["measured_us"] = json_number(measured_us(p));
     j["error"] = json_number(j["step_us"].get<double>() / measured_us(p) - 1);
     j["oversubscribed"] = p.threads > s.cores;

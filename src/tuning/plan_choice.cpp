@@ -61,7 +61,8 @@ std::string choose_plan(std::span<const std::size_t> widths, TrainConfig& config
   w.lr = config.optimizer.learning_rate;
   const Calibration c = calibrate(w, config, config.threads);
   // The cost model shortlists; a few steps of each shortlisted plan decide (the model's
-  // split-product terms can be off by 30% on a loaded or small machine: docs/PERFORMANCE.md, "Scaling curves").
+  // split-product terms can be off by 30% on a loaded or small machine: docs/PERFORMANCE.md,
+  // "Scaling curves").
   const std::vector<StepPrediction> shortlist = candidates(c, config.threads);
   std::vector<Point> points;
   for (const StepPrediction& p : shortlist) {
