@@ -73,7 +73,8 @@ Trainer::Trainer(Model<float>& model, TrainConfig config)
                                  : nullptr),
       engine_(model, engine_config(config_, vote_.get())),
       inference_(model.spec(), InferenceOptions{&engine_.evaluation_pool(), kInferenceChunkRows,
-                                                config_.gemm, config_.min_flops_per_worker}) {}
+                                                config_.gemm, config_.kernels,
+                                                config_.min_flops_per_worker}) {}
 
 Trainer::~Trainer() = default;
 

@@ -105,6 +105,34 @@ else
   not_ok "bench --plan 1x2: data at 1 thread, 1x2 at 2, named in the JSON" "exit $RC: $(tail -n 2 "$TMP/check")"
 fi
 
+# --sweep (Note [Sweep] in src/cli/bench_command.cpp): every kernel x weight gradients x plan of
+# this build measured beside the default, best first, with default / best in the text and JSON.
+run bench --models xor --threads 1,2 --repeats 1 --seconds 0.01 --sweep --json "$TMP/sweep.json"
+if [[ $RC -eq 0 ]] && grep -Eq "^xor at 2 thread\(s\): the default (runs at|is off: it runs at) [0-9.]+x" "$OUT" &&
+  "$PYTHON" - "$TMP/sweep.json" <<'EOF' 2>"$TMP/check"; then
+import json, sys
+doc = json.load(open(sys.argv[1]))
+sweeps = {s["threads"]: s for s in doc["sweep"]}
+assert sorted(sweeps) == [1, 2] and all(s["model"] == "xor" for s in sweeps.values()), sweeps.keys()
+kernels = {c["config"].split()[0] for c in sweeps[1]["configurations"]}
+assert kernels and kernels <= {"onednn", "openblas", "eigen"}, kernels
+# per kernel: data/owner and data/buffers at 1 thread; also 1x2 of each and intra at 2
+assert len(sweeps[1]["configurations"]) == 2 * len(kernels), sweeps[1]["configurations"]
+assert len(sweeps[2]["configurations"]) == 5 * len(kernels), sweeps[2]["configurations"]
+assert {c["config"] for c in sweeps[2]["configurations"]} >= {k + " intra" for k in kernels}
+for s in sweeps.values():
+    ratios = [c["default_over_this"] for c in s["configurations"]]
+    assert ratios == sorted(ratios) and s["default_over_best"] == ratios[0], s
+    assert s["best"] == s["configurations"][0]["config"], s
+    assert s["best_flags"].startswith("--gemm " + s["best"].split()[0] + " --plan "), s
+    assert s["default_is_off"] == (s["default_over_best"] < 0.95), s
+    assert s["default"].startswith("default: "), s
+EOF
+  ok "bench --sweep: every configuration beside the default, best first, in the text and JSON"
+else
+  not_ok "bench --sweep: every configuration beside the default, best first, in the text and JSON" "exit $RC: $(tail -n 2 "$TMP/check")"
+fi
+
 expect_error() {
   local name=$1 want=$2
   shift 2
@@ -122,6 +150,7 @@ expect_error() {
 expect_error "--json into a missing folder" "folder '$TMP/none' does not exist" --models C --json "$TMP/none/b.json"
 expect_error "--quality-steps 0" "--quality-steps must be at least 1" --models C --quality-steps 0
 expect_error "unknown model" "--models: unknown model 'D'" --models C,D
+expect_error "--sweep with bf16" "--sweep compares fp32 configurations" --models C --sweep --precision bf16
 echo x >"$TMP/file"
 expect_error "--export onto a file" "--export: cannot create folder '$TMP/file'" --models C --export "$TMP/file"
 

@@ -33,7 +33,25 @@ TEST(KernelChoiceTest, TextRoundTrips) {
     EXPECT_EQ(back.entries[i].backend, c.entries[i].backend);
   }
   EXPECT_EQ(back.backend_for({false, true, false, 3, 5, 7}), GemmBackend::eigen);
-  EXPECT_EQ(back.backend_for({false, true, false, 3, 5, 8}), default_gemm_backend());
+  // Note [Nearest shape]: two dimensions equal, the third nearest; else the built-in kernel.
+  EXPECT_EQ(back.backend_for({false, true, false, 3, 5, 8}), GemmBackend::eigen);
+  EXPECT_EQ(back.backend_for({false, true, false, 3, 6, 8}), default_gemm_backend());
+  EXPECT_EQ(back.backend_for({false, true, true, 3, 5, 7}), default_gemm_backend());
+}
+
+TEST(KernelChoiceTest, ShapesOutsideTheTableTakeTheNearestRowCount) {
+  KernelChoice c;
+  c.entries.push_back({{false, false, true, 256, 1024, 784}, GemmBackend::openblas});
+  c.entries.push_back({{false, false, true, 16, 1024, 784}, GemmBackend::eigen});
+  c.entries.push_back({{false, false, true, 256, 10, 1024}, GemmBackend::eigen});
+  // The last partial batch (m = 200) and an evaluation chunk (m = 4096) of the first layer.
+  EXPECT_EQ(c.backend_for({false, false, true, 200, 1024, 784}), GemmBackend::openblas);
+  EXPECT_EQ(c.backend_for({false, false, true, 4096, 1024, 784}), GemmBackend::openblas);
+  EXPECT_EQ(c.backend_for({false, false, true, 20, 1024, 784}), GemmBackend::eigen);
+  // The second layer's products at another row count: its own entry, not the first layer's.
+  EXPECT_EQ(c.backend_for({false, false, true, 100, 10, 1024}), GemmBackend::eigen);
+  // Weight gradients (TN, rows are k): equal transposes are required, so the built-in kernel.
+  EXPECT_EQ(c.backend_for({true, false, false, 784, 1024, 200}), default_gemm_backend());
 }
 
 TEST(KernelChoiceTest, MalformedTextIsRefused) {

@@ -4,6 +4,7 @@
 // rows, chunk by chunk, through a workspace of `chunk_rows` rows (Note [Reproducibility] in
 // engine.hpp says what is bitwise repeatable).
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -35,6 +36,10 @@ struct InferenceOptions {
   /// Rows per forward pass: bounds each worker's workspace (memory = chunk_rows x widest layer).
   std::size_t chunk_rows = 256;
   GemmBackend gemm = default_gemm_backend();
+  /// With gemm `automatic`: the kernel per product shape (kernel_choice.hpp; evaluation chunks
+  /// take the nearest trained shape's, Note [Nearest shape] in src/tuning/kernel_choice.cpp);
+  /// null: the built-in kernel.
+  std::shared_ptr<const KernelChoice> kernels{};
   /// Forks only when each worker gets at least this much arithmetic (Note [When to fork]).
   double min_flops_per_worker = 2.0e6;
 };

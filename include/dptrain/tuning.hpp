@@ -185,7 +185,9 @@ TrainConfig workload_config(const Workload& w, const TrainConfig& base, std::siz
 /// Measures GEMM rates of the workload's layer shapes (single-threaded, rows = B, B/2, ..., 1,
 /// and one weight-gradient tile per layer; with several cores also LayerCalibration::contended
 /// and ::split), memcpy bandwidth with 1 and with `cores` threads, and the fork/join latency of
-/// a pool of 1..cores workers of `base.backend`, with `base.gemm`. A few hundred ms.
+/// a pool of 1..cores workers of `base.backend`, on the kernels `base` runs: base.gemm, or with
+/// gemm `automatic` the KernelChoice (base.kernels, else the choice for one thread on the data
+/// plan, read from the wisdom file or measured: kernel_choice.hpp). A few hundred ms.
 Calibration calibrate(const Workload& w, const TrainConfig& base, std::size_t cores);
 
 // ---- interleaved measurement -------------------------------------------------------------------
@@ -279,6 +281,21 @@ bool reset_peak_rss();
 
 /// The median; NaN for no values.
 double median(std::vector<double> v);
+
+// ---- the sweep -------------------------------------------------------------------------------
+
+/// One configuration of `dptrain bench --sweep`: a fixed kernel and plan.
+struct SweepCandidate {
+  std::string label;  ///< "openblas data/buffers", "onednn 1x2/owner", "eigen intra"
+  TrainConfig config;
+};
+
+/// The configurations the default is measured against at `threads` threads: every kernel of the
+/// build (tunable_gemm_backends) with owner and with buffers weight gradients on the data plan
+/// and on every G x T plan (T > 1 dividing `threads`), and intra (threads > 1). Each runs one
+/// kernel for every product (no KernelChoice); the other settings are base's. Throws
+/// dptrain::Error for bf16 (owner, intra and G x T need fp32) or a communicator.
+std::vector<SweepCandidate> sweep_candidates(const TrainConfig& base, std::size_t threads);
 
 // ---- Plan auto ---------------------------------------------------------------------------------
 

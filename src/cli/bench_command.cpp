@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_quality.hpp"
+#include "bench_sweep.hpp"
 #include "commands.hpp"
 #include "dptrain/dptrain.hpp"
 #include "machine_report.hpp"
@@ -39,6 +40,7 @@ struct BenchSettings {
   QualitySettings quality;
   TrainConfig base;        ///< engine settings: backend, GEMM, parallelism, determinism
   bool auto_plan = false;  ///< --plan auto: choose_plan at every point
+  bool sweep = false;      ///< --sweep: the default against every kernel x plan (Note [Sweep])
 };
 
 /// What the results are relative to.
@@ -88,7 +90,12 @@ cxxopts::Options bench_options() {
       "export",
       "Write the quality check's data, initial parameters and settings to folder DIR "
       "(implies --quality; for scripts/bench_pytorch.py --replay DIR)",
-      cxxopts::value<std::string>())("h,help", "Show this help");
+      cxxopts::value<std::string>())(
+      "sweep",
+      "Also measure, interleaved with the configuration asked for (the default: --gemm auto, "
+      "--plan data), every kernel of this build x owner/buffers weight gradients x plan (data, "
+      "GxT, intra) at each thread count, and say how far the default is from the best found "
+      "(fp32, one process)")("h,help", "Show this help");
   add_engine_options(options);
   add_plan_option(options);
   add_pin_option(options);
@@ -128,6 +135,7 @@ BenchSettings read_bench_settings(const cxxopts::ParseResult& r) {
     s.quality.export_dir = r["export"].as<std::string>();
     make_export_folder(s.quality.export_dir);
   }
+  s.sweep = r.count("sweep") > 0;
   s.quality.enabled = r.count("quality") || r.count("quality-steps") || r.count("export");
   if (s.quality.enabled && s.custom)
     throw Error("--quality and --export need the reference models (--models), not --layers");
@@ -137,6 +145,7 @@ BenchSettings read_bench_settings(const cxxopts::ParseResult& r) {
   const PlanRequest plan = read_engine_options(r, s.base, false);  // backend, gemm, plan
   s.auto_plan = plan.automatic;
   if (plan.threads && !r.count("threads")) s.threads = {1, plan.threads};  // --plan GxT alone
+  if (s.sweep) (void)sweep_candidates(s.base, 1);  // refuses bf16 and MPI before measuring
   return s;
 }
 
@@ -257,9 +266,11 @@ json report_point(const Reference& ref, const Point& p, const Point& first, cons
           {"engine_bytes", p.engine_bytes}};
 }
 
-/// Measures `ref` at every thread count, prints its rows and summary line, and appends its
-/// JSON results to `results`.
-void bench_model(const Reference& ref, const BenchSettings& s, const Machine& m, json& results) {
+/// Measures `ref` at every thread count (with --sweep, and every sweep candidate, all
+/// interleaved), prints its rows and summary line, and appends its JSON results to `results`
+/// (and to `sweeps`).
+void bench_model(const Reference& ref, const BenchSettings& s, const Machine& m, json& results,
+                 json& sweeps) {
   std::vector<Point> points;
   for (std::size_t n : s.threads) {
     Point p = make_point(ref, s.base, n, s.base.plan.parallelism);
@@ -271,20 +282,25 @@ void bench_model(const Reference& ref, const BenchSettings& s, const Machine& m,
                   choose_plan(ref.widths, p.config).c_str());
     points.push_back(std::move(p));
   }
+  const std::size_t defaults = points.size();
+  std::vector<SweepGroup> groups;
+  if (s.sweep) groups = add_sweep_points(ref, s.base, s.threads, points);
   measure_interleaved(ref, points, s.windows);
-  for (const Point& p : points) results.push_back(report_point(ref, p, points.front(), m));
+  for (std::size_t i = 0; i < defaults; ++i)
+    results.push_back(report_point(ref, points[i], points.front(), m));
   const Point& first = points.front();
   const double gf = first.model->flops_per_sample() * median(first.samples_per_s) / 1e9;
   std::printf(
       "%-6s %s; %zu worker(s) per step at %zu threads; %.1f GFLOP/s at %zu thread(s) = "
       "%s of the SGEMM rate, %s of the fp32 FMA peak%s%s\n\n",
-      ref.name.c_str(), ref.what.c_str(), points.back().workers, points.back().threads, gf,
-      first.threads, percent(gf, m.sgemm_gflops, 0).c_str(),
+      ref.name.c_str(), ref.what.c_str(), points[defaults - 1].workers,
+      points[defaults - 1].threads, gf, first.threads, percent(gf, m.sgemm_gflops, 0).c_str(),
       percent(gf, m.fp32_peak_for(first.threads), 0).c_str(),
       s.base.precision == Precision::bf16 ? ", " : "",
       s.base.precision == Precision::bf16
           ? (percent(gf, m.bf16_peak_gflops, 0) + " of the bf16 dot peak").c_str()
           : "");
+  for (const SweepGroup& g : groups) sweeps.push_back(report_sweep(ref, points, g));
 }
 
 json bench_document(const BenchSettings& s, const Machine& m, const json& results) {
@@ -326,11 +342,11 @@ int run_bench(BenchSettings s) {
   measure_peaks(s, m);
   std::printf("\n");
 
-  json results = json::array();
+  json results = json::array(), sweeps = json::array();
   std::printf("%-6s %7s %12s %20s %10s %8s %6s %7s %6s %9s %9s %9s %9s %12s\n", "model", "threads",
               "samples/s", "[min - max]", "us/step", "speedup", "eff", "GFLOP/s", "%peak",
               "fwd+bwd", "red+upd", "mpi", "wait", "mem/worker");
-  for (const Reference* ref : s.models) bench_model(*ref, s, m, results);
+  for (const Reference* ref : s.models) bench_model(*ref, s, m, results, sweeps);
   std::printf(
       "GFLOP/s counts the exact FLOPs of a step: 2 x in x out per dense layer for the forward "
       "pass, the weight gradient,\nand the input gradient of every layer but the first (never "
@@ -345,6 +361,7 @@ int run_bench(BenchSettings s) {
   if (!s.json_path.empty()) {
     json doc = bench_document(s, m, results);
     if (s.quality.enabled) doc["quality"] = quality;
+    if (s.sweep) doc["sweep"] = sweeps;
     if (leader) write_json(s.json_path, doc);
     std::printf("wrote %s\n", s.json_path.c_str());
   }

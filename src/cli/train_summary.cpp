@@ -65,6 +65,7 @@ Evaluation test_in_data_units(const Model<float>& model, const TrainData& d,
   raw.targets = d.test_targets;
   InferenceOptions options;
   options.gemm = config.gemm;
+  options.kernels = config.kernels;
   return evaluate(folded, raw, config.loss, options);
 }
 

@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "dptrain/aligned_buffer.hpp"
 #include "dptrain/gemm.hpp"
+#include "dptrain/kernel_choice.hpp"
 #include "dptrain/parallel/pool.hpp"
 #include "dptrain/tuning.hpp"
 
@@ -20,6 +22,40 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// The kernel each calibrated product runs: base.gemm, or with `--gemm auto` the choice's kernel
+/// for that shape (Note [Nearest shape] in kernel_choice.cpp for the row counts a step does not
+/// run), so that the cost model predicts the kernels the plans will run.
+struct Kernels {
+  GemmBackend fixed = default_gemm_backend();
+  std::shared_ptr<const KernelChoice> choice;
+  GemmBackend forward(std::size_t rows, std::size_t in, std::size_t out) const {
+    return choice ? choice->backend_for({false, false, true, rows, out, in}) : fixed;
+  }
+  GemmBackend tile(std::size_t tile, std::size_t out, std::size_t batch) const {
+    return choice ? choice->backend_for({true, false, false, tile, out, batch}) : fixed;
+  }
+};
+
+/// The kernels of `base` for the workload: with gemm `automatic` and no choice yet, the choice
+/// for one thread on the data plan with owner weight gradients (whose step runs the forward
+/// products at B rows and the weight-gradient tiles calibrate_layer times), from the wisdom
+/// file or measured (kernel_choice.hpp).
+Kernels kernels_of(const Workload& ref, const TrainConfig& base) {
+  Kernels k;
+  k.fixed = base.gemm;
+  k.choice = base.kernels;
+  if (base.gemm != GemmBackend::automatic || k.choice) return k;
+  TrainConfig one = workload_config(ref, base, 1);
+  one.plan = Plan{};
+  one.plan.weight_gradients = WeightGradients::owner;
+  one.precision = Precision::fp32;
+  one.communicator = nullptr;
+  one.deterministic = false;
+  resolve_automatic_gemm(ModelSpec::mlp(ref.widths, ref.hidden, ref.output), one);
+  k.choice = one.kernels;
+  return k;
 }
 
 /// Best calls per second of `f` over 3 rounds of about `round` seconds each (one warm call).
@@ -40,7 +76,7 @@ double best_rate(F&& f, double round) {
 }
 
 /// Forward rates for rows = B, B/2, ..., 1 and the tile rate of one layer.
-LayerCalibration calibrate_layer(GemmBackend backend, std::size_t in, std::size_t out,
+LayerCalibration calibrate_layer(const Kernels& kernels, std::size_t in, std::size_t out,
                                  std::size_t batch) {
   LayerCalibration l;
   l.in = in;
@@ -49,6 +85,7 @@ LayerCalibration calibrate_layer(GemmBackend backend, std::size_t in, std::size_
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(i % 7) * 0.1f;
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = float(i % 5) * 0.1f;
   for (std::size_t rows = batch;; rows = rows / 2) {
+    const GemmBackend backend = kernels.forward(rows, in, out);
     const double calls = best_rate(
         [&] {
           gemm<float>(backend, Transpose::no, Transpose::no, rows, out, in, 1.0f, x.data(), in,
@@ -62,6 +99,7 @@ LayerCalibration calibrate_layer(GemmBackend backend, std::size_t in, std::size_
   const std::size_t tile = tile_rows(in, out);
   AlignedBuffer<float> delta(batch * out), grad(tile * out);
   for (std::size_t i = 0; i < delta.size(); ++i) delta[i] = float(i % 3) * 0.1f;
+  const GemmBackend backend = kernels.tile(tile, out, batch);
   const double calls = best_rate(
       [&] {
         gemm<float>(backend, Transpose::yes, Transpose::no, tile, out, batch, 1.0f, x.data(), in,
@@ -199,15 +237,18 @@ Calibration calibrate(const Workload& ref, const TrainConfig& base, std::size_t 
   c.batch = ref.batch;
   c.optimizer_states = optimizer_states(ref.optimizer);
   cores = std::max<std::size_t>(cores, 1);
+  const Kernels kernels = kernels_of(ref, base);
   for (std::size_t k = 0; k + 1 < ref.widths.size(); ++k) {
-    c.layers.push_back(calibrate_layer(base.gemm, ref.widths[k], ref.widths[k + 1], ref.batch));
+    c.layers.push_back(calibrate_layer(kernels, ref.widths[k], ref.widths[k + 1], ref.batch));
     if (cores == 1) continue;
     LayerCalibration& l = c.layers.back();
+    const std::size_t share = (ref.batch + cores - 1) / cores;
     l.contended =
-        contended_fraction(base.gemm, l.in, l.out, (ref.batch + cores - 1) / cores, cores);
+        contended_fraction(kernels.forward(share, l.in, l.out), l.in, l.out, share, cores);
     // Only a product the engine splits has a split rate to measure.
     if (split_parts(2.0 * double(ref.batch) * double(l.in) * double(l.out), cores) > 1)
-      l.split = split_fraction(l, base.gemm, base.backend, ref.batch, cores);
+      l.split = split_fraction(l, kernels.forward(ref.batch, l.in, l.out), base.backend, ref.batch,
+                               cores);
   }
   c.copy_threads = cores;
   {

@@ -2,6 +2,7 @@
 // [Kernel wisdom] in kernel_choice.hpp). The measuring is kernel_measure.cpp.
 #include "dptrain/kernel_choice.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -155,10 +156,28 @@ std::string GemmShape::text() const {
          std::to_string(k);
 }
 
+// Note [Nearest shape]. Products outside the table (an epoch's last partial batch, evaluation
+// and prediction chunks, the cost model's calibration at B/2, B/4, ... rows) take the kernel of
+// the table's nearest shape: the same transposes and bias, two of m, n, k equal, the third the
+// closest in ratio (the first such entry on a tie). A row count changes which kernel wins far
+// less than the layer's width does, and the answer is a function of the table alone, so runs
+// with the same table still give the same bits. No such entry: the built-in kernel.
 GemmBackend KernelChoice::backend_for(const GemmShape& shape) const {
-  for (const Entry& e : entries)
+  const Entry* nearest = nullptr;
+  double distance = 0;
+  for (const Entry& e : entries) {
     if (e.shape == shape) return e.backend;
-  return default_gemm_backend();
+    const GemmShape& t = e.shape;
+    if (t.ta != shape.ta || t.tb != shape.tb || t.bias != shape.bias) continue;
+    if (int(t.m == shape.m) + int(t.n == shape.n) + int(t.k == shape.k) != 2) continue;
+    const double d = std::abs(std::log(double(t.m) * double(t.n) * double(t.k) /
+                                       (double(shape.m) * double(shape.n) * double(shape.k))));
+    if (!nearest || d < distance) {
+      nearest = &e;
+      distance = d;
+    }
+  }
+  return nearest ? nearest->backend : default_gemm_backend();
 }
 
 std::string KernelChoice::encode() const {
