@@ -5,12 +5,13 @@ The classes: `native` (the CPU as it is) and `avx2` (ONEDNN_MAX_CPU_ISA=AVX2,
 OPENBLAS_CORETYPE=Haswell, and for PyTorch ATEN_CPU_CAPABILITY=avx2 and DNNL_MAX_CPU_ISA=AVX2):
 an AVX-512 machine then runs the kernels an AVX2-only CPU would. Per class, `dptrain tune` first
 measures the `--gemm auto` choice into a private cache folder (Note [Kernel wisdom] in
-include/dptrain/kernel_choice.hpp); then every round runs, per class and interleaved, `dptrain
-bench` once per configuration (the default `auto`, the old default onednn + owner, and the sweep
-onednn/openblas/eigen x owner/buffers) and scripts/bench_pytorch.py (ATen N threads and ATen 1 +
-OpenBLAS N). The table: medians over rounds of samples/s; `best` is the fastest configuration
-of the sweep (auto included) by median, `auto/best` and `auto/old` are medians of per-round
-ratios, `torch` the best PyTorch configuration.
+include/dptrain/kernel_choice.hpp); then every round runs, per class, `dptrain bench --sweep`
+(the default beside every kernel x weight gradients x plan, interleaved in one run: Note [Sweep]
+in src/cli/bench_sweep.cpp) and scripts/bench_pytorch.py (ATen N threads and ATen 1 + OpenBLAS
+N). The table: medians over rounds of samples/s; `best` is the configuration the default is
+furthest behind (or ahead of) in most rounds, `auto/best` the median over rounds of the sweep's
+default / best, `auto/old` the same against the old default (onednn, data/owner), and `torch`
+the best PyTorch configuration with `auto/PyTorch` the median of per-round ratios.
 
 usage: /usr/bin/python3 scripts/compare-classes.py [--models A,B,C] [--threads 1,2]
            [--rounds 3] [--seconds 0.5] [--dptrain build/dptrain] [--classes native,avx2]
@@ -30,7 +31,6 @@ CLASSES = {
     "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell",
              "DNNL_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
 }
-SWEEP = [(g, w) for g in ("onednn", "openblas", "eigen") for w in ("owner", "buffers")]
 
 
 def run_json(cmd, env, path):
@@ -39,12 +39,13 @@ def run_json(cmd, env, path):
         return json.load(f)
 
 
-def dptrain_point(args, env, tmp, gemm, grads):
+def dptrain_sweep(args, env, tmp):
+    """One `bench --sweep` run: {(model, threads): sweep entry of the JSON}."""
     path = os.path.join(tmp, "bench.json")
     doc = run_json([args.dptrain, "bench", "--models", args.models, "--threads", args.threads,
-                    "--repeats", "1", "--seconds", str(args.seconds), "--gemm", gemm,
-                    "--weight-grads", grads, "--json", path], env, path)
-    return {(r["model"], r["threads"]): r["samples_per_s"] for r in doc["results"]}
+                    "--repeats", "1", "--seconds", str(args.seconds), "--sweep", "--json", path],
+                   env, path)
+    return {(s["model"], s["threads"]): s for s in doc["sweep"]}
 
 
 def torch_points(args, env, tmp):
@@ -79,36 +80,43 @@ def main():
     for c in classes:  # the auto choice, measured once per class
         subprocess.run([args.dptrain, "tune", "--models", args.models, "--threads", args.threads],
                        env=envs[c], check=True, stdout=subprocess.DEVNULL)
-    configs = [("auto", "auto")] + SWEEP
-    runs = {}  # (class, config) -> list per round of {(model, threads): samples/s}
+    runs = {}  # (class, "dptrain" | "torch") -> list per round
     for rnd in range(args.rounds):
         for c in classes:
-            for g, w in configs:
-                runs.setdefault((c, g + "+" + w), []).append(dptrain_point(args, envs[c], tmp, g, w))
+            runs.setdefault((c, "dptrain"), []).append(dptrain_sweep(args, envs[c], tmp))
             if not args.no_torch:
                 runs.setdefault((c, "torch"), []).append(torch_points(args, envs[c], tmp))
         print(f"round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-    report(args, classes, configs, runs)
+    report(classes, runs)
 
 
-def report(args, classes, configs, runs):
-    names = [g + "+" + w for g, w in configs]
+def report(classes, runs):
     print("| class | model | threads | auto (default) | best of sweep | auto/best | "
-          "old default onednn+owner | auto/old | PyTorch best | auto/PyTorch |")
+          "old default onednn data/owner | auto/old | PyTorch best | auto/PyTorch |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    nan = float("nan")
     for c in classes:
-        for key in sorted(runs[(c, "auto+auto")][0]):
-            med = {n: statistics.median(r[key] for r in runs[(c, n)]) for n in names}
-            best = max(names, key=lambda n: med[n])
-            ratio = lambda a, b: statistics.median(x[key] / y[key] for x, y in
-                                                   zip(runs[(c, a)], runs[(c, b)]))
-            torch = (statistics.median(r[key] for r in runs[(c, "torch")])
-                     if (c, "torch") in runs else float("nan"))
-            torch_ratio = ratio("auto+auto", "torch") if (c, "torch") in runs else float("nan")
-            print(f"| {c} | {key[0]} | {key[1]} | {med['auto+auto']:,.0f} | {best} "
-                  f"{med[best]:,.0f} | {ratio('auto+auto', best):.2f} | "
-                  f"{med['onednn+owner']:,.0f} | {ratio('auto+auto', 'onednn+owner'):.2f} | "
-                  f"{torch:,.0f} | {torch_ratio:.2f} |")
+        sweeps = runs[(c, "dptrain")]
+        for key in sorted(sweeps[0]):
+            rounds = [r[key] for r in sweeps]
+            auto = statistics.median(r["default_samples_per_s"] for r in rounds)
+            bests = [r["best"] for r in rounds]
+            best = max(set(bests), key=bests.count)
+            configs = lambda r: {x["config"]: x for x in r["configurations"]}
+            best_rate = statistics.median(configs(r)[best]["samples_per_s"] for r in rounds)
+            old = "onednn data/owner"
+            old_rate = statistics.median(configs(r)[old]["samples_per_s"] for r in rounds)
+            auto_old = statistics.median(configs(r)[old]["default_over_this"] for r in rounds)
+            auto_best = statistics.median(r["default_over_best"] for r in rounds)
+            torch, torch_ratio = nan, nan
+            if (c, "torch") in runs:
+                t = [r[key] for r in runs[(c, "torch")]]
+                torch = statistics.median(t)
+                torch_ratio = statistics.median(
+                    r["default_samples_per_s"] / x for r, x in zip(rounds, t))
+            print(f"| {c} | {key[0]} | {key[1]} | {auto:,.0f} | {best} {best_rate:,.0f} | "
+                  f"{auto_best:.2f} | {old_rate:,.0f} | {auto_old:.2f} | {torch:,.0f} | "
+                  f"{torch_ratio:.2f} |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 2: install what is missing, build, and run every test with ctest; then the
+# README command 2: install what is missing, build, and run every test with ctest, natively and
+# again as an AVX2-only CPU (ONEDNN_MAX_CPU_ISA=AVX2, OPENBLAS_CORETYPE=Haswell); then the
 # sanitizer builds: ASan+UBSan over the whole suite, ThreadSanitizer over the engine's parallel
 # tests (clang + LLVM's libomp; see DESIGN notes in README "Thread safety"); then the libFuzzer
 # targets of the input readers, DPTRAIN_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
@@ -44,6 +45,13 @@ rm -rf "$trace_dir"
 # files are an installer's, not something the suite uses.
 bash "$DPTRAIN_ROOT/tests/onnx_runtime_setup.sh" "$DPTRAIN_ROOT/build/onnxruntime-node"
 traced ctest ctest --test-dir "$DPTRAIN_ROOT/build" -j "$jobs" --output-on-failure
+
+echo "== The Release suite again as an AVX2-only CPU runs it (docs/PORTABILITY.md, machine classes)" >&2
+# The build is portable (x86-64-v3); capping oneDNN at AVX2 and OpenBLAS at its Haswell kernel
+# makes this machine take the code paths an AVX2-only CPU (Zen 3, Haswell) takes: other kernels,
+# other rounding, bf16 refused, the kernel choice made among other rates.
+ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell \
+  ctest --test-dir "$DPTRAIN_ROOT/build" -j "$jobs" --output-on-failure
 
 if [ "${DPTRAIN_SKIP_SANITIZERS:-0}" = 1 ]; then
   check_packages

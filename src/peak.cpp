@@ -1,9 +1,12 @@
 #include "dptrain/peak.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "dptrain/parallel/pool.hpp"
@@ -99,9 +102,21 @@ __attribute__((target("avx512bf16,avx512f"), noinline)) float dot_bf16_zmm(std::
 }
 #endif
 
+/// ONEDNN_MAX_CPU_ISA caps oneDNN below AVX-512 (e.g. AVX2, the AVX2 machine class of
+/// docs/PORTABILITY.md): the peak is then that of the ISA the kernels may use.
+bool zmm_capped() {
+  const char* v = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (!v || !*v) return false;
+  std::string isa(v);
+  for (char& c : isa) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return isa != "ALL" && isa != "DEFAULT" && isa.find("AVX512") == std::string::npos &&
+         isa.find("AVX10") == std::string::npos && isa.find("AMX") == std::string::npos;
+}
+
 Probe fp32_probe() {
 #if DPTRAIN_PEAK_X86
-  if (__builtin_cpu_supports("avx512f")) return {fma_zmm, 2.0 * 16 * kZmmChains, "avx512f"};
+  if (__builtin_cpu_supports("avx512f") && !zmm_capped())
+    return {fma_zmm, 2.0 * 16 * kZmmChains, "avx512f"};
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     return {fma_ymm, 2.0 * 8 * kYmmChains, "avx2+fma"};
 #endif

@@ -105,7 +105,7 @@ else
   not_ok "bench --plan 1x2: data at 1 thread, 1x2 at 2, named in the JSON" "exit $RC: $(tail -n 2 "$TMP/check")"
 fi
 
-# --sweep (Note [Sweep] in src/cli/bench_command.cpp): every kernel x weight gradients x plan of
+# --sweep (Note [Sweep] in src/cli/bench_sweep.cpp): every kernel x weight gradients x plan of
 # this build measured beside the default, best first, with default / best in the text and JSON.
 run bench --models xor --threads 1,2 --repeats 1 --seconds 0.01 --sweep --json "$TMP/sweep.json"
 if [[ $RC -eq 0 ]] && grep -Eq "^xor at 2 thread\(s\): the default (runs at|is off: it runs at) [0-9.]+x" "$OUT" &&

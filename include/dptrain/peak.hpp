@@ -26,6 +26,8 @@ class WorkerPool;
 }
 
 /// "avx512f" (zmm), "avx2+fma" (ymm), or "none": what fp32_fma_peak_gflops() runs on this CPU.
+/// ONEDNN_MAX_CPU_ISA set below AVX-512 (AVX2, AVX, ...) selects the ymm probe on an AVX-512
+/// CPU: the peak of the machine class the kernels are held to (docs/PORTABILITY.md).
 const char* fp32_fma_probe_isa();
 /// True when this CPU (and OS) can run the bf16 dot-product probe (AVX512_BF16 with AVX-512F).
 bool bf16_dot_probe_available();
