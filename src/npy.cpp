@@ -279,13 +279,7 @@ void set_labels(Dataset& d, std::string_view bytes, const std::string& name,
     const std::string text = table_detail::canonical_number(values[1]);
     builder.add_row(values, text, where);
   }
-  Dataset labels = builder.finish(false);
-  d.classes = labels.classes;
-  d.labels = std::move(labels.labels);
-  d.target_width = labels.target_width;
-  d.targets = std::move(labels.targets);
-  d.schema.task = labels.schema.task;
-  d.schema.class_names = labels.schema.class_names;
+  table_detail::take_labels(d, builder.finish(false));
 }
 
 }  // namespace

@@ -52,7 +52,6 @@ void attach_labels(Dataset& data, std::string_view text, const std::string& sour
                      ? " (its first line, " + quoted(lines[0].second) +
                            ", is a number, so it is a label, not a header)"
                      : ""));
-  DataSchema schema = data.schema;
   TableOptions o = options;  // the file's one column is the label
   o.label = "1";
   o.model_inputs = 0;
@@ -70,15 +69,8 @@ void attach_labels(Dataset& data, std::string_view text, const std::string& sour
       throw Error(where(0) + ": " + not_a_number(label));
     builder.add_row(values, label, where);
   }
-  Dataset labels = builder.finish(header);
-  data.classes = labels.classes;
-  data.labels = std::move(labels.labels);
-  data.target_width = labels.target_width;
-  data.targets = std::move(labels.targets);
-  schema.task = labels.schema.task;
-  schema.label_column = header ? lines[0].second : "";
-  schema.class_names = labels.schema.class_names;
-  data.schema = std::move(schema);
+  take_labels(data, builder.finish(header));
+  data.schema.label_column = header ? lines[0].second : "";
   data.validate();
 }
 

@@ -386,4 +386,15 @@ class TableBuilder {
   LabelMapper labels_;
 };
 
+/// Moves what a label column gave (TableBuilder::finish of label-only rows: classes and labels,
+/// or real targets, the task and class names) into `data`.
+inline void take_labels(Dataset& data, Dataset&& labels) {
+  data.classes = labels.classes;
+  data.labels = std::move(labels.labels);
+  data.target_width = labels.target_width;
+  data.targets = std::move(labels.targets);
+  data.schema.task = labels.schema.task;
+  data.schema.class_names = std::move(labels.schema.class_names);
+}
+
 }  // namespace dptrain::table_detail

@@ -8,20 +8,14 @@
 
 #include "dptrain/error.hpp"
 #include "dptrain/npy.hpp"
+#include "test_util.hpp"
 
 namespace dptrain {
 namespace {
 
 /// A .npy file (version 1.0) with `dict` as its header and `data` after it.
 std::string npy(const std::string& dict, std::string_view data) {
-  std::string header = dict;
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string s = "\x93NUMPY\x01";
-  s += '\0';
-  s += char(header.size() & 255);
-  s += char(header.size() >> 8);
-  return s + header + std::string(data);
+  return test::npy_file(dict, data);
 }
 
 template <class T>

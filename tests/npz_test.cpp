@@ -13,20 +13,14 @@
 
 #include "dptrain/error.hpp"
 #include "dptrain/npy.hpp"
+#include "test_util.hpp"
 
 namespace dptrain {
 namespace {
 
 std::string npy(const std::string& descr, const std::string& shape, std::string_view data) {
-  std::string header =
-      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string s = "\x93NUMPY\x01";
-  s += '\0';
-  s += char(header.size() & 255);
-  s += char(header.size() >> 8);
-  return s + header + std::string(data);
+  return test::npy_file(
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }", data);
 }
 
 std::string floats(std::initializer_list<float> v) {

@@ -83,6 +83,19 @@ struct LossProbe {
 };
 
 /// `bytes` as one gzip member (RFC 1952), as gzip(1) writes it.
+/// A .npy file (format version 1.0) with the header dict `dict` (padded as NumPy pads it) and
+/// `data` after it.
+inline std::string npy_file(const std::string& dict, std::string_view data) {
+  std::string header = dict;
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string s = "\x93NUMPY\x01";
+  s += '\0';
+  s += char(header.size() & 255);
+  s += char(header.size() >> 8);
+  return s + header + std::string(data);
+}
+
 inline std::string gzip_member(std::string_view bytes) {
   z_stream z{};
   EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
