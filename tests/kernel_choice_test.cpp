@@ -4,8 +4,15 @@
 // checkpoint carries the choice. The measuring and the cache file: kernel_choice_cli_test.sh.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dptrain/checkpoint.hpp"
@@ -138,6 +145,65 @@ TEST(KernelChoiceTest, CheckpointCarriesTheChoice) {
   EXPECT_FALSE(named.kernels);
   c.kernels = "owner;NN+b,4,4,3,nothing";
   EXPECT_THROW(decode_checkpoint(encode_checkpoint(c), "memory"), Error);
+}
+
+/// Sets an environment variable for one scope and puts the old value back.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    const char* old = std::getenv(name);
+    if (old) old_ = old;
+    had_ = old != nullptr;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      setenv(name_, old_.c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+// Note [Wisdom in memory]: a second resolution in the process reuses the first while the wisdom
+// file is unchanged, and follows the file once it changes.
+TEST(KernelChoiceTest, AProcessRemembersItsChoiceUntilTheFileChanges) {
+  const std::string dir = ::testing::TempDir() + "dptrain-wisdom-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  const ScopedEnv cache("XDG_CACHE_HOME", dir);
+  const ScopedEnv mode("DPTRAIN_TUNING", "cache");
+  const ModelSpec spec = ModelSpec::mlp({6, 12, 3}, Activation::relu, Activation::softmax);
+  EngineConfig config;
+  config.batch_size = 16;
+  config.gemm = GemmBackend::automatic;
+  config.plan.weight_gradients = WeightGradients::buffers;
+  const KernelChoice first = choose_kernels(spec, config);
+  EXPECT_EQ(first.origin, "measured");
+  ASSERT_FALSE(first.entries.empty());
+  const KernelChoice second = choose_kernels(spec, config);
+  EXPECT_EQ(second.origin, "cache");
+  EXPECT_EQ(second.encode(), first.encode());
+  // Another process (or `dptrain tune`) rewrites the file: every shape now says eigen.
+  const std::string path = wisdom_path();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  std::string rewritten, line;
+  std::istringstream lines(text.str());
+  while (std::getline(lines, line)) {
+    if (line.rfind("shape ", 0) == 0) line = "shape eigen" + line.substr(line.find(' ', 6));
+    rewritten += line + "\n";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a later modification time
+  std::ofstream(path) << rewritten;
+  const KernelChoice third = choose_kernels(spec, config);
+  for (const KernelChoice::Entry& e : third.entries) EXPECT_EQ(e.backend, GemmBackend::eigen);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -279,10 +279,13 @@ std::string env_or_unset(const char* name) {
 
 std::string wisdom_key() {
   // The flags are long: their hash stands for them (a different flag set, a different key).
-  const std::string flags = cpuinfo("flags");
-  return "cpu '" + cpuinfo("model name") + "' flags " +
-         hash_hex(hash_bytes(flags.data(), flags.size())) +
-         " ONEDNN_MAX_CPU_ISA=" + env_or_unset("ONEDNN_MAX_CPU_ISA") +
+  // The CPU does not change while a process runs: /proc/cpuinfo is read once.
+  static const std::string cpu = [] {
+    const std::string flags = cpuinfo("flags");
+    return "cpu '" + cpuinfo("model name") + "' flags " +
+           hash_hex(hash_bytes(flags.data(), flags.size()));
+  }();
+  return cpu + " ONEDNN_MAX_CPU_ISA=" + env_or_unset("ONEDNN_MAX_CPU_ISA") +
          " OPENBLAS_CORETYPE=" + env_or_unset("OPENBLAS_CORETYPE") + " | " +
          gemm_library_versions();
 }

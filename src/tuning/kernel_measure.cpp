@@ -4,9 +4,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "dptrain/aligned_buffer.hpp"
 #include "dptrain/data.hpp"
@@ -249,6 +254,50 @@ WeightGradients time_strategies(const ModelSpec& spec, const EngineConfig& confi
   return use_buffers ? WeightGradients::buffers : WeightGradients::owner;
 }
 
+// Note [Wisdom in memory]. Resolving `--gemm auto` records one step of the model (an engine
+// built and stepped) and reads the wisdom file: about a millisecond, paid by every Trainer a
+// process builds (scikit-learn's searches build hundreds). A process therefore keeps the choices
+// it resolved in cache mode, keyed by the file, the machine key and the workload (what decides
+// the shapes: workload_text and the strategy asked for), and reuses one while the file's size
+// and modification time are unchanged: the same choice the file would give, so the same bits.
+// `dptrain tune` (refresh) and fresh mode never read it.
+class WisdomMemo {
+ public:
+  /// The remembered choice of `name` if `path` is still as it was when it was remembered.
+  std::optional<KernelChoice> find(const std::string& name, const std::string& path) {
+    const std::string state = file_state(path);
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = choices_.find(name);
+    if (it == choices_.end() || state.empty() || it->second.first != state) return std::nullopt;
+    return it->second.second;
+  }
+  void remember(const std::string& name, const std::string& path, const KernelChoice& choice) {
+    const std::string state = file_state(path);
+    if (state.empty()) return;  // the file could not be written: nothing to check against
+    KernelChoice kept = choice;
+    kept.origin = "cache";
+    const std::lock_guard<std::mutex> lock(mutex_);
+    choices_[name] = {state, std::move(kept)};
+  }
+
+ private:
+  static std::string file_state(const std::string& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) return {};
+    const auto time = std::filesystem::last_write_time(path, ec);
+    if (ec) return {};
+    return std::to_string(size) + " " + std::to_string(time.time_since_epoch().count());
+  }
+  std::mutex mutex_;
+  std::map<std::string, std::pair<std::string, KernelChoice>> choices_;
+};
+
+WisdomMemo& wisdom_memo() {
+  static WisdomMemo memo;
+  return memo;
+}
+
 }  // namespace
 
 KernelChoice choose_kernels(const ModelSpec& spec, const EngineConfig& config,
@@ -263,6 +312,14 @@ KernelChoice choose_kernels(const ModelSpec& spec, const EngineConfig& config,
   if (measure_steps) strategies = {WeightGradients::owner, WeightGradients::buffers};
   const std::string path = tuning.mode == TuningMode::cache ? wisdom_path() : "";
   const std::string key = path.empty() ? "" : wisdom_key();
+  // Note [Wisdom in memory].
+  const std::string memo_name =
+      path + "\n" + key + "\n" + workload_text(spec, config) + " weight-gradients " +
+      weight_gradients_name(config.plan.weight_gradients) + " ranks " +
+      std::to_string(config.communicator ? config.communicator->size() : 1) + " min-flops " +
+      std::to_string(config.min_flops_per_worker);
+  if (!path.empty() && !tuning.refresh)
+    if (std::optional<KernelChoice> known = wisdom_memo().find(memo_name, path)) return *known;
   detail::Wisdom wisdom =
       path.empty() ? detail::Wisdom{} : detail::load_wisdom(path, key, tuning.on_note);
   bool measured = false;
@@ -290,6 +347,7 @@ KernelChoice choose_kernels(const ModelSpec& spec, const EngineConfig& config,
   }
   choice.origin = measured ? "measured" : "cache";
   if (measured && !path.empty()) detail::save_wisdom(path, key, wisdom, tuning.on_note);
+  if (!path.empty()) wisdom_memo().remember(memo_name, path, choice);
   return choice;
 }
 
