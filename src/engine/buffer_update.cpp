@@ -94,13 +94,12 @@ void BufferUpdate::add_gradient(const parallel::RowPartition& p, std::span<float
   active_.clear();
   for (std::size_t u = 0; u < p.units; ++u)
     if (!p.unit_rows(u).empty()) active_.push_back(gradients_[u].data());
-  reducer_->reduce_update(
-      c_.pool, p.workers, active_, sum.size(),
-      [&](std::size_t begin, std::span<const float> grad) {
-        float* out = sum.data() + begin;
-        for (std::size_t i = 0; i < grad.size(); ++i) out[i] += grad[i];
-      },
-      {});
+  reducer_->reduce_update(c_.pool, p.workers, active_, sum.size(),
+                          [&](std::size_t begin, std::span<const float> grad) {
+                            float* out = sum.data() + begin;
+                            for (std::size_t i = 0; i < grad.size(); ++i) out[i] += grad[i];
+                          },
+                          {});
 }
 
 }  // namespace

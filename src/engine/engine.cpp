@@ -216,6 +216,10 @@ void Engine::check_data(const Dataset& data) const {
 }
 
 void Engine::check_step(const Dataset& data, std::size_t rows) const {
+  if (config_.optimizer.kind == OptimizerKind::lbfgs)
+    throw Error(
+        "optimizer lbfgs takes no minibatch steps: it runs full-batch iterations "
+        "(Trainer::fit, over Engine::loss_gradient)");
   if (rows == 0 || rows > config_.batch_size)
     throw std::invalid_argument("Engine::step: precondition 1 <= rows (" + std::to_string(rows) +
                                 ") <= batch_size (" + std::to_string(config_.batch_size) +
@@ -358,8 +362,7 @@ double Engine::forward_backward(Workspace<float>& ws, ActivationRows<float> a, s
 }
 
 StepStats Engine::run_unit(const parallel::RowPartition& p, std::size_t u, const Dataset& data,
-                           std::span<const std::uint32_t> rows, std::size_t worker,
-                           float scale) {
+                           std::span<const std::uint32_t> rows, std::size_t worker, float scale) {
   Workspace<float>& ws = workspaces_[worker];
   const std::size_t first_row = p.unit_rows(u).begin;
   const ActivationRows<float> a = activations_->rows(first_row - p.local.begin);

@@ -32,8 +32,8 @@ LossGradient Engine::loss_gradient(const Dataset& data, std::span<const std::uin
         "Engine::loss_gradient: precondition failed: rows not empty, gradient of " +
         std::to_string(model_.parameter_count()) + " values");
   if (data.features != model_.spec().inputs || !data.labelled())
-    throw std::invalid_argument("Engine::loss_gradient: precondition failed: data '" +
-                                data.source + "' must be labelled and have the model's " +
+    throw std::invalid_argument("Engine::loss_gradient: precondition failed: data '" + data.source +
+                                "' must be labelled and have the model's " +
                                 std::to_string(model_.spec().inputs) + " features (check_data)");
   const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
   std::fill(gradient.begin(), gradient.end(), 0.0f);

@@ -44,8 +44,9 @@ class OwnerUpdate final : public WeightUpdate {
     });
   }
   void prepare(const parallel::RowPartition& p) override {
-    c_.pool.run(p.workers,
-                [&](std::size_t w) { owned_gradients(w, p.workers, p.local.size(), 0, 0, false, nullptr); });
+    c_.pool.run(p.workers, [&](std::size_t w) {
+      owned_gradients(w, p.workers, p.local.size(), 0, 0, false, nullptr);
+    });
   }
   void sum_scalars(std::span<double>) override {}
   void parameters_changed() override {}
