@@ -71,25 +71,8 @@ lbfgsfloatval_t evaluate(void* instance, const lbfgsfloatval_t* x, lbfgsfloatval
   return r.evaluations ? std::numeric_limits<double>::infinity() : 0.0;
 }
 
-int progress(void* instance, const lbfgsfloatval_t*, const lbfgsfloatval_t* g, lbfgsfloatval_t fx,
-             lbfgsfloatval_t, lbfgsfloatval_t, lbfgsfloatval_t step, int n, int k, int) {
-  Run& r = *static_cast<Run*>(instance);
-  if (r.error) return 1;
-  LbfgsIteration it;
-  it.iteration = std::size_t(k);
-  it.evaluations = r.evaluations - r.counted;
-  it.loss = fx;
-  it.step = step;
-  for (int i = 0; i < n; ++i) it.max_gradient = std::max(it.max_gradient, std::abs(g[i]));
-  r.counted = r.evaluations;
-  r.result.iterations = it.iteration;
-  r.result.loss = fx;
-  try {
-    if (r.callback && !r.callback(it)) return r.stop(LbfgsStop::callback, "stopped by the caller");
-  } catch (...) {
-    r.error = std::current_exception();
-    return 1;
-  }
+/// scikit-learn's stopping rules after iteration `it` at loss fx: 0, or r.stop(...)'s 1.
+int stop_rule(Run& r, const LbfgsIteration& it, double fx) {
   const double tol = r.settings.tol;
   if (it.max_gradient <= tol)
     return r.stop(LbfgsStop::tol, "converged: every gradient component is within tol " +
@@ -107,6 +90,30 @@ int progress(void* instance, const lbfgsfloatval_t*, const lbfgsfloatval_t* g, l
                                           std::to_string(r.settings.max_fun) + ", " +
                                           std::to_string(r.evaluations) + " evaluations)");
   return 0;
+}
+
+int progress(void* instance, const lbfgsfloatval_t*, const lbfgsfloatval_t* g, lbfgsfloatval_t fx,
+             lbfgsfloatval_t, lbfgsfloatval_t, lbfgsfloatval_t step, int n, int k, int) {
+  Run& r = *static_cast<Run*>(instance);
+  if (r.error) return 1;
+  LbfgsIteration it;
+  it.iteration = std::size_t(k);
+  it.evaluations = r.evaluations - r.counted;
+  it.loss = fx;
+  it.step = step;
+  for (int i = 0; i < n; ++i) it.max_gradient = std::max(it.max_gradient, std::abs(g[i]));
+  r.counted = r.evaluations;
+  r.result.iterations = it.iteration;
+  r.result.loss = fx;
+  const int rule = stop_rule(r, it, fx);  // before the callback: a limit it meets is the reason
+  try {
+    if (r.callback && !r.callback(it) && !rule)
+      return r.stop(LbfgsStop::callback, "stopped by the caller");
+  } catch (...) {
+    r.error = std::current_exception();
+    return 1;
+  }
+  return rule;
 }
 
 bool line_search_status(int status) {

@@ -53,7 +53,8 @@ struct LbfgsResult {
 
 /// The objective: writes the gradient at `x` into `gradient` and returns the loss.
 using LbfgsObjective = std::function<double(std::span<const double> x, std::span<double> gradient)>;
-/// After each iteration; false stops the run (LbfgsStop::callback).
+/// After each iteration; false stops the run (LbfgsStop::callback, unless convergence or a limit
+/// ends it at the same iteration: that is then the reason).
 using LbfgsCallback = std::function<bool(const LbfgsIteration&)>;
 
 /// Minimises `f` from `x` (overwritten with the last accepted point, where `f` was last called
