@@ -31,11 +31,14 @@ FitResult Trainer::fit_lbfgs(const Dataset& train, const FitOptions& options) {
   const double metric_values =
       double(train.rows) * double(train.classification() ? 1 : train.target_width);
   LossGradient last;
+  std::size_t evaluations = 0;  // of the current iteration
   auto f = [&](std::span<const double> at, std::span<double> g) {
     std::transform(at.begin(), at.end(), params.begin(), [](double v) { return float(v); });
     engine_.parameters_changed();
     last = engine_.loss_gradient(train, rows, gradient);
     std::copy(gradient.begin(), gradient.end(), g.begin());
+    // As after a step (the Python binding's Ctrl-C check throws from here).
+    if (config_.on_step) config_.on_step(++evaluations, 0);
     return last.loss;
   };
   auto t0 = std::chrono::steady_clock::now();
@@ -64,6 +67,7 @@ FitResult Trainer::fit_lbfgs(const Dataset& train, const FitOptions& options) {
       return false;
     }
     t0 = std::chrono::steady_clock::now();
+    evaluations = 0;
     return go_on;
   };
   const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);

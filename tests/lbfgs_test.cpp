@@ -89,7 +89,14 @@ TEST(Lbfgs, TrainerFitRunsIterationsAsEpochsWithFallingLoss) {
   const Dataset d = make_synthetic("blobs8", 1);
   Model<float> model(ModelSpec::mlp({8, 16, 2}, Activation::relu, Activation::softmax));
   model.initialize(3);
-  Trainer trainer(model, lbfgs_config(15));
+  TrainConfig config = lbfgs_config(15);
+  std::size_t step_calls = 0;
+  config.on_step = [&](std::size_t done, std::size_t total) {
+    EXPECT_GE(done, 1u);
+    EXPECT_EQ(total, 0u);
+    ++step_calls;
+  };
+  Trainer trainer(model, config);
   std::vector<float> gradient(model.parameter_count());
   std::vector<std::uint32_t> rows(d.rows);
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = std::uint32_t(i);
@@ -108,10 +115,26 @@ TEST(Lbfgs, TrainerFitRunsIterationsAsEpochsWithFallingLoss) {
     previous = e.train_loss;
   }
   EXPECT_LE(evaluations, r.lbfgs->evaluations);
+  EXPECT_EQ(step_calls, r.lbfgs->evaluations);  // on_step after every evaluation
   // The model holds the point returned: its objective is the one L-BFGS reported.
   EXPECT_NEAR(trainer.engine().loss_gradient(d, rows, gradient).loss, r.lbfgs->loss, 1e-6);
   EXPECT_LT(r.lbfgs->loss, 0.5 * start);
   EXPECT_GT(r.epochs.back().train_metric, 0.8);
+}
+
+TEST(Lbfgs, AnOnStepExceptionEndsTheFitAndPassesThrough) {
+  // As the Python binding's Ctrl-C check: thrown from inside libLBFGS's evaluation callback.
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> model(ModelSpec::mlp({8, 16, 2}, Activation::relu, Activation::softmax));
+  model.initialize(3);
+  TrainConfig config = lbfgs_config(50);
+  int calls = 0;
+  config.on_step = [&](std::size_t, std::size_t) {
+    if (++calls == 4) throw std::runtime_error("interrupted");
+  };
+  Trainer trainer(model, config);
+  EXPECT_THROW(trainer.fit(d, FitOptions{}), std::runtime_error);
+  EXPECT_EQ(calls, 4);
 }
 
 TEST(Lbfgs, RefusesWhatMakesNoSenseForAFullBatchMethod) {

@@ -64,6 +64,8 @@ struct TrainConfig : EngineConfig {
   /// when unknown, as for a BatchSource), e.g. for a progress bar. Keep it cheap. The trainer's
   /// position already includes the step, so checkpoint() from here resumes after it (this is
   /// how an application can write its own step-level checkpoints; CheckpointEvery does it).
+  /// With optimizer lbfgs: after every loss evaluation instead, with (evaluations of the
+  /// iteration so far, 0) (Trainer::fit).
   std::function<void(std::size_t, std::size_t)> on_step;
   /// Step-level checkpoints (`dptrain train --save-every`), after on_step.
   CheckpointEvery checkpoint_every;
@@ -204,7 +206,9 @@ class Trainer {
   /// With optimizer lbfgs: L-BFGS iterations (minimize_lbfgs over Engine::loss_gradient on all
   /// rows, batch_size rows per pass) until config().epochs iterations in all, lbfgs.max_fun
   /// evaluations or convergence (lbfgs.tol), each reported as an epoch (EpochResult::
-  /// evaluations), with validation and the callback but no early stopping (patience: Error).
+  /// evaluations), with validation and the callback but no early stopping (patience: Error);
+  /// TrainConfig::on_step is called after every loss evaluation with (evaluations of the
+  /// iteration so far, 0), and a stop request is honoured at the end of an iteration.
   /// After a restore() the iterations continue from the checkpoint's parameters with a fresh
   /// L-BFGS memory (the correction pairs are not checkpointed). train_epoch() and step() refuse
   /// lbfgs (Error).
