@@ -9,6 +9,12 @@ dptrain.MLPClassifier / dptrain.Trainer against the CLI's training time on the s
 
 Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as above so OpenBLAS picks its kernel for this CPU;
 the BLAS that ran (threadpoolctl) is printed. Prints a Markdown table.
+
+--part lbfgs: solver='lbfgs' on digits and breast cancer (standardised, float32, 100 hidden
+units, alpha 1e-4, max_iter 200), scikit-learn's lbfgs against dptrain's, 5 seeds, every
+(seed, library, thread count) fit interleaved with the others; mean fit time, mean test
+accuracy and iterations per setting, and the ratio of scikit-learn's best thread setting to
+dptrain's (the first fit of each setting is a warm-up, untimed).
 """
 
 import argparse
@@ -23,10 +29,11 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLP
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,7 +166,8 @@ def main():
     p.add_argument("--threads", default="1,2")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--part", choices=["all", "compare", "overhead"], default="all")
+    p.add_argument("--part", choices=["all", "compare", "overhead", "lbfgs"], default="all")
+    p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--child", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
     args = p.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
@@ -173,6 +181,8 @@ def main():
             for i in threadpool_info() if i["user_api"] == "blas"]
     print(f"scikit-learn's BLAS: {', '.join(blas)}; dptrain's GEMM: {dptrain.gemm_kernel()}\n")
 
+    if args.part == "lbfgs":
+        return lbfgs_table(args, threads)
     if args.part != "overhead":
         compare_table(args, threads)
     if args.part != "compare":
@@ -201,6 +211,53 @@ def overhead_table(args, threads):
     for kind in ("fashion", "model-c"):
         for t in threads:
             rows.append(overhead_row(TITLES[kind], t, *interleaved(kind, t, repeats)))
+    print("\n".join(rows))
+
+
+def lbfgs_data(load):
+    X, y = load(return_X_y=True)
+    a, b, c, d = train_test_split(X, y, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(a)
+    return (scaler.transform(a).astype(np.float32), c, scaler.transform(b).astype(np.float32), d)
+
+
+def lbfgs_table(args, threads):
+    rows = ["| data | library | threads | mean fit | mean test acc | mean iterations |",
+            "|---|---|---|---|---|---|"]
+    for name, load in (("digits", load_digits), ("breast cancer", load_breast_cancer)):
+        X, y, X_test, y_test = lbfgs_data(load)
+        runs = {}  # (library, threads) -> [(seconds, accuracy, iterations)]
+        # Untimed first: dptrain's first fit of a shape measures its kernels (gemm auto, Note
+        # [Kernel wisdom]; cached on disk after), and both libraries' first calls load code.
+        for seed in [-1] + list(range(args.seeds)):
+            for t in threads:  # interleaved: each seed runs every setting once
+                common = dict(hidden_layer_sizes=(100,), solver="lbfgs", alpha=1e-4,
+                              max_iter=200, random_state=max(seed, 0))
+                for lib in ("scikit-learn", "dptrain"):
+                    if lib == "scikit-learn":
+                        with threadpool_limits(limits=t):
+                            model = SkMLP(**common)
+                            start = time.perf_counter()
+                            model.fit(X, y)
+                            seconds = time.perf_counter() - start
+                    else:
+                        model = dptrain.MLPClassifier(n_threads=t, **common)
+                        start = time.perf_counter()
+                        model.fit(X, y)
+                        seconds = time.perf_counter() - start
+                    if seed >= 0:
+                        runs.setdefault((lib, t), []).append(
+                            (seconds, model.score(X_test, y_test), model.n_iter_))
+        best = {}
+        for (lib, t), r in sorted(runs.items()):
+            mean = np.mean(r, axis=0)
+            rows.append(f"| {name} | {lib} | {t} | {mean[0] * 1e3:.1f} ms | {mean[1]:.4f} "
+                        f"| {mean[2]:.0f} |")
+            if lib not in best or mean[0] < best[lib][0]:
+                best[lib] = (mean[0], t)
+        ratio = best["scikit-learn"][0] / best["dptrain"][0]
+        rows.append(f"| {name} | **ratio** | sk {best['scikit-learn'][1]} / dp "
+                    f"{best['dptrain'][1]} | **{ratio:.2f}x** | | |")
     print("\n".join(rows))
 
 

@@ -13,6 +13,7 @@ DPTRAIN_PACKAGES=(
   libopenblas-pthread-dev libdnnl-dev ocl-icd-opencl-dev libomp-dev libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
   nlohmann-json3-dev libsqlite3-dev libcsv-dev libfast-float-dev gnuplot-nox
+  liblbfgs-dev # optimizer lbfgs: libLBFGS's direction and line search (src/lbfgs.cpp)
   libonnx-dev libprotobuf-dev # dptrain export: ONNX's own classes and checker (ONNXConfig.cmake)
   dataset-fashion-mnist
   python3 # the plot scripts and test scripts parse CSV/JSON with its standard library

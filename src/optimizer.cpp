@@ -47,6 +47,11 @@ void OptimizerConfig::validate() const {
   check_range("weight decay (--weight-decay)", weight_decay, 0, false, kMaxPenalty, false);
   check_range("l1 penalty (--l1)", l1, 0, false, kMaxPenalty, false);
   check_range("l2 penalty (--l2)", l2, 0, false, kMaxPenalty, false);
+  if (kind == OptimizerKind::lbfgs && (l1 > 0 || weight_decay > 0))
+    throw Error(
+        "optimizer lbfgs minimises the loss plus the l2 term (--l2) only: l1 (--l1) and weight "
+        "decay (--weight-decay) have no smooth objective for it, got l1 " +
+        number(l1) + " and weight decay " + number(weight_decay));
   // Decoupled decay scales the weights by 1 - lr wd every step: at or below 0 it flips them.
   if (learning_rate * weight_decay >= 1)
     throw Error(
@@ -58,6 +63,7 @@ void OptimizerConfig::validate() const {
 std::size_t state_slots(OptimizerKind kind) {
   switch (kind) {
     case OptimizerKind::sgd:
+    case OptimizerKind::lbfgs:
       return 0;
     case OptimizerKind::momentum:
     case OptimizerKind::nesterov:
@@ -93,6 +99,8 @@ DPTRAIN_CLONES void apply_update(const OptimizerConfig& cfg, double lr_d, std::u
     return g_in[i] + l2 * wi + l1 * T((wi > T(0)) - (wi < T(0)));
   };
   switch (cfg.kind) {
+    case OptimizerKind::lbfgs:  // no update rule (Engine::step refuses it)
+      return;
     case OptimizerKind::sgd:
       for (std::size_t i = 0; i < n; ++i) {
         const T g = grad(i);

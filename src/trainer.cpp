@@ -407,6 +407,7 @@ FitResult Trainer::fit(const Dataset& train, const FitOptions& options) {
   if (options.patience && !options.validation)
     throw Error("early stopping (patience " + std::to_string(options.patience) +
                 ") needs a validation set");
+  if (config_.optimizer.kind == OptimizerKind::lbfgs) return fit_lbfgs(train, options);
   check_data(train);
   if (options.validation) check_data(*options.validation);
   check_ranks_agree(train);

@@ -23,18 +23,38 @@ void TrainConfig::validate() const {
   if (schedule.kind == ScheduleKind::cosine && schedule.min_lr > optimizer.learning_rate)
     throw Error("the cosine schedule's final learning rate " + std::to_string(schedule.min_lr) +
                 " is above the learning rate " + std::to_string(optimizer.learning_rate));
+  if (optimizer.kind == OptimizerKind::lbfgs) {
+    lbfgs.validate();
+    if (checkpoint_every.active())
+      throw Error(
+          "optimizer lbfgs checkpoints between iterations only: no step-level "
+          "checkpoints (--save-every)");
+    if (communicator)
+      throw Error("optimizer lbfgs runs in one process: it is not offered across ranks (MPI)");
+  }
   if (checkpoint_every.seconds < 0 || !(checkpoint_every.seconds < 1e300))
     throw Error("checkpoint_every.seconds must be 0 (off) or a positive number of seconds, got " +
                 std::to_string(checkpoint_every.seconds));
 }
 
 TrainConfig Trainer::resolved(const Model<float>& model, TrainConfig config, std::string& choice) {
+  // lbfgs's passes are an sgd step's phases without the update (Note [Full-batch gradient]):
+  // plan and kernels are measured on sgd steps.
+  const OptimizerKind kind = config.optimizer.kind;
+  if (kind == OptimizerKind::lbfgs) {
+    for (const LayerSpec& l : model.spec().layers)
+      if (l.kind == LayerSpec::Kind::dropout && l.rate > 0)
+        throw Error("optimizer lbfgs needs a model without dropout (" + model.spec().describe() +
+                    "): dropout makes every evaluation another objective");
+    config.optimizer.kind = OptimizerKind::sgd;
+  }
   if (config.plan.automatic) {
     config.validate();  // before a second of measuring
     choice = tuning::choose_plan(model.spec().widths(), config);
   }
   // Then the kernels for the plan chosen (Note [Kernel wisdom]); a no-op unless gemm is auto.
   resolve_automatic_gemm(model.spec(), config, {tuning_mode(), false, false, config.on_warning});
+  config.optimizer.kind = kind;
   return config;
 }
 

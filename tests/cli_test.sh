@@ -348,6 +348,34 @@ expect_train_ok "--plan auto --deterministic keeps data" --data blobs8 --layers 
   --plan auto --deterministic
 if grep -qF "plan auto: data (--deterministic" "$OUT"; then ok "--plan auto --deterministic says why"; else not_ok "--plan auto --deterministic says why" "$(head -n 1 "$OUT")"; fi
 
+# ---- lbfgs: full-batch iterations as epochs, its limits and refusals -------------------------------
+expect_train_ok "lbfgs trains" --data blobs8 --hidden 16 --optimizer lbfgs --epochs 4 --batch-size 256 \
+  --threads 2 --save "$TMP/lbfgs.dpt"
+if [[ $(grep -cE '^epoch [1-4]/4  loss [0-9.]+  acc [0-9.]+ .* evals [0-9]+ ' "$OUT") -eq 4 ]] &&
+  grep -qF "lbfgs: reached the iteration limit (max_iter 4)" "$OUT"; then
+  ok "lbfgs prints one line per iteration with its evaluations, and why it stopped"
+else
+  not_ok "lbfgs prints one line per iteration with its evaluations, and why it stopped" "$(head -n 8 "$OUT")"
+fi
+expect_train_ok "lbfgs resumes from its checkpoint" --data blobs8 --resume "$TMP/lbfgs.dpt" --epochs 6 \
+  --threads 2
+if grep -qE '^epoch 5/6 ' "$OUT" && ! grep -qE '^epoch [1-4]/' "$OUT"; then
+  ok "a resumed lbfgs run continues the iterations"
+else
+  not_ok "a resumed lbfgs run continues the iterations" "$(head -n 4 "$OUT")"
+fi
+expect_train_ok "lbfgs stops at --max-fun" --data blobs8 --hidden 16 --optimizer lbfgs --epochs 100 --max-fun 5
+if grep -qF "lbfgs: reached the evaluation limit (max_fun 5" "$OUT"; then ok "--max-fun says so"; else not_ok "--max-fun says so" "$(tail -n 4 "$OUT")"; fi
+expect_error "--max-fun with a stochastic optimizer" "--max-fun and --tol apply to --optimizer lbfgs, not adam" \
+  train --data blobs8 --hidden 16 --max-fun 10
+expect_error "lbfgs with --l1" "l1 (--l1) and weight decay (--weight-decay) have no smooth objective" \
+  train --data blobs8 --hidden 16 --optimizer lbfgs --l1 0.01
+expect_error "lbfgs with --save-every" "no step-level checkpoints (--save-every)" \
+  train --data blobs8 --hidden 16 --optimizer lbfgs --save "$TMP/l.dpt" --save-every 3
+expect_error "lbfgs with dropout" "needs a model without dropout" \
+  train --data blobs8 --hidden 16 --optimizer lbfgs --dropout 0.2
+expect_error "--max-fun 0" "max-fun" train --data blobs8 --hidden 16 --optimizer lbfgs --max-fun 0
+
 # ---- 8. command line shape ------------------------------------------------------------------------
 expect_error "unexpected positional argument" "unexpected argument 'extra'" train extra
 run frobnicate

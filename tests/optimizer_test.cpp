@@ -84,7 +84,12 @@ TEST(Optimizer, RejectsNonsense) {
   c.learning_rate = 0.1;
   c.momentum = 1.5;
   EXPECT_THROW(c.validate(), Error);
-  EXPECT_THROW(parse_optimizer("lbfgs"), Error);
+  EXPECT_THROW(parse_optimizer("bfgs"), Error);
+  EXPECT_EQ(parse_optimizer("lbfgs"), OptimizerKind::lbfgs);
+  c.momentum = 0.9;
+  c.kind = OptimizerKind::lbfgs;
+  c.weight_decay = 0.01;  // a step rule: no objective for L-BFGS
+  EXPECT_THROW(c.validate(), Error);
   EXPECT_EQ(state_slots(OptimizerKind::adamw), 2u);
 }
 

@@ -170,6 +170,13 @@ struct StepStats {
   double metric_sum = 0;  ///< correct predictions, or sum of squared errors
 };
 
+/// Engine::loss_gradient's result: the objective at the current parameters, over all rows given.
+struct LossGradient {
+  double loss = 0;        ///< data_loss + (l2 / 2) |W|^2 (weights only, the optimizer's l2)
+  double data_loss = 0;   ///< mean data loss over the rows
+  double metric_sum = 0;  ///< correct predictions, or sum of squared errors (as StepStats)
+};
+
 /// Seconds spent per phase, summed over steps (enable with Engine::set_timing(true)).
 struct PhaseTimes {
   std::uint64_t steps = 0;
@@ -214,6 +221,22 @@ class Engine {
   /// Row indices must be < data.rows (the caller's contract; not checked per row).
   /// Throws what the kernels or the communicator throw; the parameters are then unusable.
   StepStats step(const Dataset& data, std::span<const std::uint32_t> rows, double learning_rate);
+
+  /// Note [Full-batch gradient]. The loss and gradient of the current parameters over all of
+  /// `rows` (indices into `data`, any count >= 1; batch_size rows per pass), without an update:
+  /// the parameters, optimizer state and step count stay as they are. Each pass is a step's
+  /// phase 1 (units over all threads, the rows scaled by 1 / rows.size()) and its weight-update
+  /// strategy's gradient without the optimizer (reduced buffers, or owner tiles), summed pass by
+  /// pass into `gradient` (parameter_count() values, the parameters' layout, overwritten). The
+  /// loss is the mean data loss plus (l2 / 2) |W|^2 of the optimizer config's l2 (weights only,
+  /// as its update rule), whose gradient l2 W is added too; l1 and weight decay are not part of
+  /// it (they have no smooth objective). Bits: those of Note [Reproducibility] for a step of the
+  /// same rows. Throws dptrain::Error for a model with dropout (no fixed objective) or a
+  /// communicator (one process only), std::invalid_argument for an empty `rows`, a `gradient`
+  /// of another size or data that is not labelled with the model's features. What L-BFGS
+  /// minimises.
+  LossGradient loss_gradient(const Dataset& data, std::span<const std::uint32_t> rows,
+                             std::span<float> gradient);
 
   /// Throws dptrain::Error naming the data set when its shape does not fit the model and loss
   /// (feature count, classes vs outputs, labels vs real targets). Cheap (no pass over the rows).
@@ -260,10 +283,14 @@ class Engine {
  private:
   parallel::RowPartition partition(std::size_t batch) const;
   // Phase 1 (Note [The step] in src/engine/engine.cpp): worker w's units, one unit, one pass.
+  // `scale`: the deltas' factor (1 / rows of the step, or of the whole loss_gradient).
   void run_units(const parallel::RowPartition& p, const Dataset& data,
-                 std::span<const std::uint32_t> rows, std::size_t w);
+                 std::span<const std::uint32_t> rows, std::size_t w, float scale);
   StepStats run_unit(const parallel::RowPartition& p, std::size_t u, const Dataset& data,
-                     std::span<const std::uint32_t> rows, std::size_t worker);
+                     std::span<const std::uint32_t> rows, std::size_t worker, float scale);
+  // Phase 1 of one pass (units of `rows` over the pool), its units' sums in unit order.
+  StepStats phase_one(const parallel::RowPartition& p, const Dataset& data,
+                      std::span<const std::uint32_t> rows, float scale);
   double forward_backward(Workspace<float>& ws, ActivationRows<float> a, std::size_t n,
                           TargetsView targets, float scale, DropoutKey key, float* grads);
   void check_step(const Dataset& data, std::size_t rows) const;

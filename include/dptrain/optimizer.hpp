@@ -12,9 +12,11 @@
 
 namespace dptrain {
 
-enum class OptimizerKind { sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw };
+/// lbfgs is not an update rule: Trainer::fit runs full-batch L-BFGS iterations (lbfgs.hpp) for
+/// it, and Engine::step refuses it.
+enum class OptimizerKind { sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs };
 /// Note [Name tables].
-inline constexpr NameTable<OptimizerKind, 7> kOptimizerNames{
+inline constexpr NameTable<OptimizerKind, 8> kOptimizerNames{
     "optimizer",
     {{{OptimizerKind::sgd, "sgd"},
       {OptimizerKind::momentum, "momentum"},
@@ -22,8 +24,9 @@ inline constexpr NameTable<OptimizerKind, 7> kOptimizerNames{
       {OptimizerKind::adagrad, "adagrad"},
       {OptimizerKind::rmsprop, "rmsprop"},
       {OptimizerKind::adam, "adam"},
-      {OptimizerKind::adamw, "adamw"}}}};
-static_assert(kOptimizerNames.complete_through(OptimizerKind::adamw));
+      {OptimizerKind::adamw, "adamw"},
+      {OptimizerKind::lbfgs, "lbfgs"}}}};
+static_assert(kOptimizerNames.complete_through(OptimizerKind::lbfgs));
 
 /// Throws dptrain::Error naming the value unless kOptimizerNames has it.
 inline OptimizerKind parse_optimizer(std::string_view name) {
@@ -61,7 +64,9 @@ struct OptimizerConfig {
   double effective_epsilon() const;
   /// Throws dptrain::Error naming the setting and its range for values that cannot train:
   /// learning rate in (0, 1e4], momentum, betas and rho in [0, 1), epsilon in (0, 1] (or
-  /// negative: the default), weight decay, l1 and l2 in [0, 1000], and lr x weight decay < 1.
+  /// negative: the default), weight decay, l1 and l2 in [0, 1000], and lr x weight decay < 1;
+  /// lbfgs takes l2 only (its objective must be smooth: no l1, and no weight decay, which is a
+  /// step rule; the learning rate is unused).
   void validate() const;
 };
 

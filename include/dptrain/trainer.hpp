@@ -18,6 +18,7 @@
 #include "dptrain/data.hpp"
 #include "dptrain/engine.hpp"
 #include "dptrain/inference.hpp"
+#include "dptrain/lbfgs.hpp"
 #include "dptrain/model.hpp"
 #include "dptrain/schedule.hpp"
 #include "dptrain/shuffle.hpp"
@@ -63,6 +64,8 @@ struct TrainConfig : EngineConfig {
   /// when unknown, as for a BatchSource), e.g. for a progress bar. Keep it cheap. The trainer's
   /// position already includes the step, so checkpoint() from here resumes after it (this is
   /// how an application can write its own step-level checkpoints; CheckpointEvery does it).
+  /// With optimizer lbfgs: after every loss evaluation instead, with (evaluations of the
+  /// iteration so far, 0) (Trainer::fit).
   std::function<void(std::size_t, std::size_t)> on_step;
   /// Step-level checkpoints (`dptrain train --save-every`), after on_step.
   CheckpointEvery checkpoint_every;
@@ -70,6 +73,9 @@ struct TrainConfig : EngineConfig {
   /// set by a signal handler that exists before the trainer). Not owned; the trainer only reads
   /// it and never clears it, so while it stays set every training call stops at once.
   const std::atomic<bool>* stop = nullptr;
+  /// With optimizer lbfgs: max_fun, tol and memory (`epochs` is max_iter). lbfgs refuses
+  /// step-level checkpoints and a communicator (validate()).
+  LbfgsSettings lbfgs;
 
   /// Throws dptrain::Error for settings that cannot work (plan auto counts as the data plan).
   void validate() const;
@@ -87,6 +93,10 @@ struct EpochResult {
   /// done (epochs_done() unchanged, epoch_progress() says where it stands) and the figures cover
   /// its steps so far. The next train_epoch() continues it.
   bool stopped = false;
+  /// L-BFGS (fit() with optimizer lbfgs): each "epoch" is one iteration; train_loss and
+  /// train_metric are those of all rows at the point it reached, learning_rate its line-search
+  /// step, steps 1 and this its loss evaluations. 0 for the stochastic optimizers.
+  std::size_t evaluations = 0;
 };
 
 /// Minibatches from the application's own data source (a generator, a database cursor, a
@@ -135,6 +145,8 @@ struct FitResult {
   /// A stop request ended training at a step boundary, possibly inside an epoch (not in
   /// `epochs`); epoch_progress() and checkpoint() tell where. fit() again continues from there.
   bool stopped = false;
+  /// With optimizer lbfgs: how the run ended (converged or a limit; lbfgs.hpp).
+  std::optional<LbfgsResult> lbfgs;
 };
 
 /// Sets the settings of the run a checkpoint records — loss, optimizer, schedule, seed, batch
@@ -191,6 +203,15 @@ class Trainer {
   /// restore()), with validation, early stopping and a callback per epoch (FitOptions). Checks
   /// the data first (check_data), and with a communicator that every rank agrees on the model,
   /// settings and data (check_ranks_agree).
+  /// With optimizer lbfgs: L-BFGS iterations (minimize_lbfgs over Engine::loss_gradient on all
+  /// rows, batch_size rows per pass) until config().epochs iterations in all, lbfgs.max_fun
+  /// evaluations or convergence (lbfgs.tol), each reported as an epoch (EpochResult::
+  /// evaluations), with validation and the callback but no early stopping (patience: Error);
+  /// TrainConfig::on_step is called after every loss evaluation with (evaluations of the
+  /// iteration so far, 0), and a stop request is honoured at the end of an iteration.
+  /// After a restore() the iterations continue from the checkpoint's parameters with a fresh
+  /// L-BFGS memory (the correction pairs are not checkpointed). train_epoch() and step() refuse
+  /// lbfgs (Error).
   FitResult fit(const Dataset& train, const FitOptions& options);
   /// The same with only a callback; returning false stops. Returns the epochs trained.
   std::vector<EpochResult> fit(const Dataset& train,
@@ -278,6 +299,8 @@ class Trainer {
   EpochResult finish_epoch(std::size_t samples0, std::chrono::steady_clock::time_point t0);
   EpochResult stopped_epoch(std::size_t samples0, std::chrono::steady_clock::time_point t0);
   double current_lr() const;
+  /// fit() for optimizer lbfgs (src/trainer_lbfgs.cpp).
+  FitResult fit_lbfgs(const Dataset& train, const FitOptions& options);
   /// Early stopping after an epoch: updates the best loss and weights; true when patience ran out.
   bool track_validation(const Evaluation& validation, std::size_t patience, EpochReport& report);
 

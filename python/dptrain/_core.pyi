@@ -49,7 +49,13 @@ class TrainConfig:
     shuffle: bool
     min_flops_per_worker: float
     loss: Literal["ce", "bce", "mse"]
-    optimizer: Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+    optimizer: Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs"]
+    """lbfgs: full-batch L-BFGS in fit (epochs are its iterations; l2 only; batch_size rows per
+    pass); the others minibatch steps."""
+    max_fun: int
+    """lbfgs: at most this many loss evaluations (scikit-learn's max_fun)."""
+    tol: float
+    """lbfgs: converged when every gradient component is within tol (scikit-learn's tol)."""
     learning_rate: float
     momentum: float
     beta1: float
@@ -84,8 +90,9 @@ class TrainConfig:
     def copy(self) -> TrainConfig: ...
 
 EpochReport = dict[str, Any]
-"""epoch, steps, loss, metric, learning_rate, seconds, samples_per_second, improved, stopping,
-and validation_loss / validation_metric when a validation set is given."""
+"""epoch, steps, loss, metric, learning_rate, seconds, samples_per_second, evaluations (lbfgs:
+the iteration's loss evaluations; else 0), improved, stopping, and validation_loss /
+validation_metric when a validation set is given."""
 
 class Trainer:
     """A model and its trainer. fit/evaluate/predict release the GIL; Ctrl-C stops training at
@@ -105,7 +112,9 @@ class Trainer:
         """Trains `epochs` more epochs (0: until config.epochs are done in all). y holds class
         indices (loss ce/bce), real targets (mse) or, for bce, rows x outputs 0/1 indicators
         (multilabel). on_epoch returning False stops. Returns
-        {"epochs": [EpochReport...], "stopped_early", "restored_best", "best_validation_loss"}."""
+        {"epochs": [EpochReport...], "stopped_early", "restored_best", "best_validation_loss",
+        "lbfgs"}: with optimizer lbfgs a dict of how it ended ("converged", "reason",
+        "iterations", "evaluations", "loss"), else None."""
     def fit_sparse(
         self,
         data: npt.NDArray[np.float32],
@@ -119,6 +128,11 @@ class Trainer:
         """fit() for a CSR matrix (rows = len(indptr) - 1, `cols` features): each minibatch's
         rows are gathered dense, the whole matrix never; the same bits as fit() on its dense
         form. No validation set or early stopping."""
+    def loss_gradient(
+        self, X: npt.ArrayLike, y: npt.ArrayLike
+    ) -> Tuple[float, float, npt.NDArray[np.float32]]:
+        """(loss with the l2 term, mean data loss, gradient in the parameters() layout) over all
+        rows of X, y at the current parameters, without an update; no dropout."""
     def evaluate(self, X: npt.ArrayLike, y: npt.ArrayLike) -> dict[str, Any]:
         """rows, loss, metric_name, metric; accuracy and confusion (classes) or mse and mae."""
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.float32]:

@@ -5,8 +5,8 @@ plus dptrain's own (``n_threads``, ``plan``, ``dropout``, ``deterministic``, ``p
 ``init``).
 Differences from scikit-learn, all deliberate and documented in docs/PYTHON.md:
 
-* ``solver`` is ``sgd``, ``adam``, ``lbfgs`` (scipy's L-BFGS-B over the engine's full-batch
-  loss and gradient, Note [L-BFGS probe]) or one of dptrain's other optimizers (adamw, adagrad,
+* ``solver`` is ``sgd``, ``adam``, ``lbfgs`` (the library's L-BFGS over the engine's full-batch
+  loss and gradient, lbfgs.hpp) or one of dptrain's other optimizers (adamw, adagrad,
   rmsprop, momentum, nesterov). ``solver="sgd"`` with ``momentum > 0`` trains with (Nesterov)
   momentum as scikit-learn does.
 * ``alpha`` is scikit-learn's L2 term ``alpha / (2 n) * |W|^2`` per batch of n rows, passed to
@@ -49,11 +49,6 @@ _ACTIVATIONS = {
     "leaky_relu": "leaky_relu",
 }
 _SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "momentum", "nesterov", "lbfgs")
-# Note [L-BFGS probe]. For solver='lbfgs' the engine computes the full-batch loss and gradient:
-# one sgd step (no momentum) over all rows at rate R moves the parameters p to p - R g, so
-# g = (p - p') / R. A large R keeps g's float32 rounding relative to g itself (the error of
-# p' is ~6e-8 |p - R g|, divided by R); scipy's L-BFGS-B chooses the steps.
-_LBFGS_PROBE_RATE = 1000.0
 _SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 _INITS = ("sklearn", "engine")
 _FEATURE_DTYPES = [np.float64, np.float32]  # kept as they are; others become float64
@@ -108,7 +103,7 @@ _PARAMETERS = """
     solver : {'adam', 'sgd', 'lbfgs', 'adamw', 'adagrad', 'rmsprop', 'momentum', 'nesterov'}, \
             default='adam'
         The optimizer; 'sgd' with ``momentum > 0`` runs (Nesterov) momentum as
-        scikit-learn's; 'lbfgs' is scipy's L-BFGS-B on the full-batch loss (no ``partial_fit``).
+        scikit-learn's; 'lbfgs' is the library's L-BFGS on the full-batch loss (no ``partial_fit``).
     alpha : float, default=0.0001
         L2 penalty: ``alpha / (2 n) * |W|^2`` per batch of n rows (weights, not biases).
     batch_size : int or 'auto', default='auto'
@@ -332,14 +327,12 @@ class _BaseMLP(BaseEstimator):
 
     def _batch_rows(self, n_samples):
         if self.solver == "lbfgs":
-            return max(1, n_samples)  # full batch (Note [L-BFGS probe])
+            return max(1, n_samples)  # the full batch in one pass (Trainer.fit with lbfgs)
         if self.batch_size == "auto":
             return max(1, min(200, n_samples))
         return max(1, min(int(self.batch_size), n_samples))
 
     def _engine_optimizer(self):
-        if self.solver == "lbfgs":
-            return "sgd"
         if self.solver == "sgd" and self.momentum > 0:
             return "nesterov" if self.nesterovs_momentum else "momentum"
         return self.solver
@@ -353,7 +346,7 @@ class _BaseMLP(BaseEstimator):
             seed=seed,
             loss=self._engine_loss,
             optimizer=self._engine_optimizer(),
-            learning_rate=_LBFGS_PROBE_RATE if lbfgs else self._engine_rate(self.learning_rate_init),
+            learning_rate=self._engine_rate(self.learning_rate_init),
             momentum=float(self.momentum),
             beta1=float(self.beta_1),
             beta2=float(self.beta_2),
@@ -365,6 +358,8 @@ class _BaseMLP(BaseEstimator):
             precision=self.precision,
             shuffle=bool(self.shuffle) and not lbfgs,
             schedule="cosine" if self.learning_rate == "cosine" and not lbfgs else "constant",
+            max_fun=int(self.max_fun),
+            tol=float(self.tol) / self._loss_scale(),  # Note [Multilabel scale]
         )
 
     # --- training -------------------------------------------------------------------------
@@ -533,34 +528,35 @@ class _BaseMLP(BaseEstimator):
             begin += rows
         return total / X.shape[0]
 
-    def _probe_loss_grad(self, theta, X, y, shapes):
-        """Full-batch loss (with the L2 term) and gradient at theta (Note [L-BFGS probe])."""
-        layers = _unpack(theta, shapes)
-        self._trainer.set_layers(layers)
-        report = self._engine_fit(X, y, epochs=1)["epochs"][0]
-        after = np.concatenate([a for w, b in self._trainer.layers() for a in (w.ravel(), b)])
-        scale = self._loss_scale()  # Note [Multilabel scale]
-        grad = (theta.astype(np.float32).astype(np.float64) - after) * (scale / _LBFGS_PROBE_RATE)
-        squares = sum(float(np.dot(w.ravel(), w.ravel())) for w, _ in layers)
-        return report["loss"] * scale + 0.5 * float(self.alpha) * squares / X.shape[0], grad
-
     def _fit_lbfgs(self, X, y):
-        import scipy.optimize  # noqa: PLC0415 (only this solver needs it)
-        from sklearn.utils.optimize import _check_optimize_result  # noqa: PLC0415
+        """The library's L-BFGS (Trainer.fit with optimizer lbfgs: libLBFGS's direction and line
+        search over the engine's full-batch loss and gradient on every thread), max_iter
+        iterations, max_fun evaluations, tol on the largest gradient component."""
+        # Every row is the one batch: a sparse X is made dense here (the engine's activations
+        # for all rows take as much memory again).
+        X = np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32)
+        rows = X.shape[0]
 
-        X = _engine_features(X)  # lbfgs: its one batch is every row, gathered dense
-        layers = self._trainer.layers()
-        shapes = [(w.shape, b.size) for w, b in layers]
-        theta = np.concatenate([a.astype(np.float64) for w, b in layers for a in (w.ravel(), b)])
-        result = scipy.optimize.minimize(
-            self._probe_loss_grad, theta, method="L-BFGS-B", jac=True, args=(X, y, shapes),
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "iprint": -1,
-                     "gtol": self.tol},
-        )
-        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
-        self.loss_ = float(result.fun)
-        self._trainer.set_layers(_unpack(result.x, shapes))
+        def iteration_done(report):
+            loss = report["loss"] * self._loss_scale() + self._l2_term(rows)
+            self.loss_curve_.append(loss)
+            self.n_iter_ += 1
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}"
+                      f"  ({report['evaluations']} evaluations, {report['seconds']:.3f} s)",
+                      file=sys.stdout, flush=True)
+
+        result = self._trainer.fit(X, y, epochs=int(self.max_iter), on_epoch=iteration_done)
+        lbfgs = result["lbfgs"]
+        self.loss_ = lbfgs["loss"] * self._loss_scale()  # with the L2 term
         self._check_finite()
+        if not lbfgs["converged"]:
+            warnings.warn(
+                f"lbfgs failed to converge: {lbfgs['reason']}.\n\nIncrease the number of "
+                "iterations (max_iter) or scale the data as shown in:\n"
+                "    https://scikit-learn.org/stable/modules/preprocessing.html",
+                ConvergenceWarning,
+            )
         return self
 
     def _train(self, X, y, incremental):
@@ -800,17 +796,6 @@ class _BaseMLP(BaseEstimator):
 
     def _more_tags(self):
         return {"preserves_dtype": [np.float64]}
-
-
-def _unpack(theta, shapes):
-    """(W, b) per layer from the flat vector scipy optimizes (views into it)."""
-    layers, at = [], 0
-    for w_shape, b_size in shapes:
-        w = theta[at:at + w_shape[0] * w_shape[1]].reshape(w_shape)
-        at += w.size
-        layers.append((w, theta[at:at + b_size]))
-        at += b_size
-    return layers
 
 
 def _stochastic(estimator):

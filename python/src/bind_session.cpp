@@ -85,6 +85,7 @@ void bind_session(py::module_& m) {
            py::arg("indptr"), py::arg("cols"), py::arg("y"), py::arg("epochs") = 0,
            py::arg("on_epoch") = py::none())
       .def("evaluate", &Session::evaluate, py::arg("X"), py::arg("y"))
+      .def("loss_gradient", &Session::loss_gradient, py::arg("X"), py::arg("y"))
       .def("predict", &Session::predict, py::arg("X"));
   bind_state(c);
   m.def("onnx_export_available", &onnx_export_available,

@@ -107,6 +107,12 @@ void bind_number_settings(py::class_<TrainConfig>& c) {
       .def_readwrite("micro_batches", &TrainConfig::micro_batches)
       .def_readwrite("shuffle", &TrainConfig::shuffle)
       .def_readwrite("min_flops_per_worker", &TrainConfig::min_flops_per_worker);
+  c.def_property(  // optimizer lbfgs's limits (lbfgs.hpp)
+       "max_fun", [](const TrainConfig& t) { return t.lbfgs.max_fun; },
+       [](TrainConfig& t, std::size_t v) { t.lbfgs.max_fun = v; })
+      .def_property(
+          "tol", [](const TrainConfig& t) { return t.lbfgs.tol; },
+          [](TrainConfig& t, double v) { t.lbfgs.tol = v; });
   optimizer_field(c, "learning_rate", &OptimizerConfig::learning_rate);
   optimizer_field(c, "momentum", &OptimizerConfig::momentum);
   optimizer_field(c, "beta1", &OptimizerConfig::beta1);

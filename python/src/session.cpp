@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,6 +59,7 @@ py::dict epoch_dict(const EpochReport& r) {
   d["learning_rate"] = r.train.learning_rate;
   d["seconds"] = r.train.seconds;
   d["samples_per_second"] = r.train.samples_per_second;
+  d["evaluations"] = r.train.evaluations;
   if (r.validation) {
     d["validation_loss"] = r.validation->loss;
     d["validation_metric"] = r.validation->metric();
@@ -214,7 +216,32 @@ py::dict Session::fit(const py::array& x, const py::array& y, std::size_t epochs
   out["stopped_early"] = result.stopped_early;
   out["restored_best"] = result.restored_best;
   out["best_validation_loss"] = result.best_validation_loss;
+  out["lbfgs"] = py::none();
+  if (const auto& l = result.lbfgs) {
+    py::dict d;
+    d["converged"] = l->converged();
+    d["reason"] = l->reason;
+    d["iterations"] = l->iterations;
+    d["evaluations"] = l->evaluations;
+    d["loss"] = l->loss;
+    out["lbfgs"] = d;
+  }
   return out;
+}
+
+py::tuple Session::loss_gradient(const py::array& x, const py::array& y) {
+  const Dataset data = dataset(x, y);
+  trainer_->check_data(data);
+  std::vector<std::uint32_t> rows(data.rows);
+  std::iota(rows.begin(), rows.end(), 0u);
+  py::array_t<float> gradient(py::ssize_t(trainer_->model().parameter_count()));
+  LossGradient r;
+  {
+    py::gil_scoped_release release;
+    r = trainer_->engine().loss_gradient(data, rows,
+                                         {gradient.mutable_data(), std::size_t(gradient.size())});
+  }
+  return py::make_tuple(r.loss, r.data_loss, gradient);
 }
 
 namespace {
@@ -359,8 +386,8 @@ void Session::set_layers(const py::list& layers) {
   if (layers.size() != dense.size())
     throw py::value_error("set_layers: expected " + std::to_string(dense.size()) +
                           " (W, b) pairs, got " + std::to_string(layers.size()));
-  Checkpoint state = trainer_->checkpoint();
-  std::vector<float>& p = state.parameters;
+  // Checked whole before any value is written: a bad layer leaves the model as it was.
+  std::vector<float> p(model_->parameters().begin(), model_->parameters().end());
   for (std::size_t i = 0; i < dense.size(); ++i) {
     const auto pair = layers[i].cast<std::pair<py::object, py::object>>();
     using F = py::array_t<float, py::array::c_style | py::array::forcecast>;
@@ -380,10 +407,10 @@ void Session::set_layers(const py::list& layers) {
     std::copy_n(w.data(), w.size(), p.begin() + std::ptrdiff_t(d.weight_offset));
     std::copy_n(b.data(), b.size(), p.begin() + std::ptrdiff_t(d.bias_offset));
   }
-  auto next = std::make_unique<Trainer>(*model_, config_);
-  next->restore(state);
-  trainer_ = std::move(next);
-  flush_warnings();
+  // In place, the optimizer state and position kept (a new Trainer would cost its kernels'
+  // set-up again: Python's lbfgs and warm starts call this once per fit).
+  std::copy(p.begin(), p.end(), model_->parameters().begin());
+  trainer_->engine().parameters_changed();
 }
 
 }  // namespace dptrain::python

@@ -54,9 +54,14 @@ class Session {
   /// validation: None or (X, y), evaluated after each epoch; patience > 0: early stopping on
   /// its loss. on_epoch(dict) is called after each epoch; a false return (not None) stops.
   /// Returns {"epochs": [dict per epoch], "stopped_early", "restored_best",
-  /// "best_validation_loss"}.
+  /// "best_validation_loss", "lbfgs"}: with optimizer lbfgs a dict of how it ended
+  /// ("converged", "reason", "iterations", "evaluations", "loss"), else None.
   py::dict fit(const py::array& x, const py::array& y, std::size_t epochs,
                const py::object& on_epoch, const py::object& validation, std::size_t patience);
+  /// Note [Full-batch gradient] (engine.hpp) over all rows of X, y at the current parameters,
+  /// with the GIL released: (loss with the l2 term, mean data loss, gradient as float32 in the
+  /// parameters() layout). Changes nothing.
+  py::tuple loss_gradient(const py::array& x, const py::array& y);
   /// fit() for a sparse X in CSR form (Note [Sparse rows] in sparse.hpp): `values` float32,
   /// `indices` and `indptr` int64 (all 1-D and C-contiguous), `cols` features; each minibatch's
   /// rows are gathered into a dense batch, the whole matrix never. The same bits as fit() on the

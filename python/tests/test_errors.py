@@ -79,7 +79,7 @@ def test_low_level_api_errors():
     with pytest.raises(ValueError, match="NaN"):
         trainer.predict(bad)
     with pytest.raises(ValueError):
-        dptrain.TrainConfig(optimizer="lbfgs")
+        dptrain.TrainConfig(optimizer="bfgs")
     with pytest.raises(TypeError):
         dptrain.TrainConfig(no_such_setting=1)
     with pytest.raises(ValueError):

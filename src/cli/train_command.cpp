@@ -32,9 +32,14 @@ namespace {
 
 void add_optimizer_options(cxxopts::Options& options) {
   options.add_options("Optimizer")("optimizer",
-                                   "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw",
+                                   "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs "
+                                   "(full-batch L-BFGS: --epochs is its iteration limit, one line "
+                                   "each; --batch-size rows per pass; --l2 only, no schedule)",
                                    cxxopts::value<std::string>()->default_value("adam"))(
-      "lr", "Learning rate", cxxopts::value<std::string>()->default_value("0.001"))(
+      "max-fun", "lbfgs: most loss evaluations (default 15000)", cxxopts::value<std::string>())(
+      "tol", "lbfgs: converged when every gradient component is within tol (default 1e-4)",
+      cxxopts::value<std::string>())("lr", "Learning rate",
+                                     cxxopts::value<std::string>()->default_value("0.001"))(
       "momentum", "Momentum for momentum/nesterov",
       cxxopts::value<std::string>()->default_value("0.9"))(
       "weight-decay", "Decoupled weight decay (default 0; 0.01 for adamw)",
@@ -236,6 +241,7 @@ void print_epoch_line(const EpochReport& e, std::size_t epochs, const char* metr
     std::snprintf(buf, sizeof buf, "  lr %.4g", e.train.learning_rate);
     line += buf;
   }
+  if (e.train.evaluations) line += "  evals " + std::to_string(e.train.evaluations);  // lbfgs
   std::snprintf(buf, sizeof buf, "  samples/s %.0f  time %.2fs", e.train.samples_per_second,
                 e.train.seconds);
   std::printf("%s%s\n", line.c_str(), buf);
@@ -384,6 +390,7 @@ int train(const cxxopts::ParseResult& r, TrainSettings& s, const TrainData& d, O
   };
   const FitResult result = trainer.fit(d.train, fit);
   if (result.stopped) return finish_stopped(trainer, d, out);
+  if (result.lbfgs && !out.quiet) std::printf("lbfgs: %s\n", result.lbfgs->reason.c_str());
   if (result.stopped_early) {
     if (!out.quiet)
       std::printf(

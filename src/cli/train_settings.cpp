@@ -349,6 +349,16 @@ void normalize_targets(const TrainSettings& s, TrainData& d) {
   }
 }
 
+/// --max-fun and --tol: lbfgs's stopping limits (on resume too, like --epochs).
+void read_lbfgs_options(const cxxopts::ParseResult& r, TrainConfig& config) {
+  if (config.optimizer.kind != OptimizerKind::lbfgs && (r.count("max-fun") || r.count("tol")))
+    throw Error(std::string("--max-fun and --tol apply to --optimizer lbfgs, not ") +
+                optimizer_name(config.optimizer.kind));
+  if (r.count("max-fun"))  // default: LbfgsSettings's 15000
+    config.lbfgs.max_fun = parse_count(r["max-fun"].as<std::string>(), "max-fun", 1);
+  if (r.count("tol")) config.lbfgs.tol = parse_real(r["tol"].as<std::string>(), "tol");
+}
+
 }  // namespace
 
 TrainSettings read_train_settings(const cxxopts::ParseResult& r, Communicator* comm) {
@@ -360,6 +370,7 @@ TrainSettings read_train_settings(const cxxopts::ParseResult& r, Communicator* c
     read_resumed_settings(r, s);
   else
     read_fresh_training(r, s.config);
+  read_lbfgs_options(r, s.config);
   s.config.on_warning = [](const std::string& w) {
     std::fprintf(stderr, "dptrain: warning: %s\n", w.c_str());
   };

@@ -36,6 +36,7 @@ class BufferUpdate final : public WeightUpdate {
   float* unit_gradients(std::size_t u) override { return gradients_[u].data(); }
   double update(const parallel::RowPartition& p, double learning_rate, std::uint64_t t,
                 std::span<double> busy) override;
+  void add_gradient(const parallel::RowPartition& p, std::span<float> sum) override;
   void prepare(const parallel::RowPartition&) override {}
   void sum_scalars(std::span<double> sums) override { reducer_->sum_scalars(sums); }
   void parameters_changed() override {
@@ -87,6 +88,18 @@ double BufferUpdate::update(const parallel::RowPartition& p, double learning_rat
           to_bf16(params.data() + begin, bf16_parameters_.data() + begin, grad.size());
       },
       busy);
+}
+
+void BufferUpdate::add_gradient(const parallel::RowPartition& p, std::span<float> sum) {
+  active_.clear();
+  for (std::size_t u = 0; u < p.units; ++u)
+    if (!p.unit_rows(u).empty()) active_.push_back(gradients_[u].data());
+  reducer_->reduce_update(c_.pool, p.workers, active_, sum.size(),
+                          [&](std::size_t begin, std::span<const float> grad) {
+                            float* out = sum.data() + begin;
+                            for (std::size_t i = 0; i < grad.size(); ++i) out[i] += grad[i];
+                          },
+                          {});
 }
 
 }  // namespace

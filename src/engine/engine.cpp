@@ -216,6 +216,10 @@ void Engine::check_data(const Dataset& data) const {
 }
 
 void Engine::check_step(const Dataset& data, std::size_t rows) const {
+  if (config_.optimizer.kind == OptimizerKind::lbfgs)
+    throw Error(
+        "optimizer lbfgs takes no minibatch steps: it runs full-batch iterations "
+        "(Trainer::fit, over Engine::loss_gradient)");
   if (rows == 0 || rows > config_.batch_size)
     throw std::invalid_argument("Engine::step: precondition 1 <= rows (" + std::to_string(rows) +
                                 ") <= batch_size (" + std::to_string(config_.batch_size) +
@@ -252,20 +256,14 @@ StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
   const OpenBlasSingleThreaded openblas_one_thread(config_.gemm);
   parallel::ScopedTimer wall(timing_ ? &times_.wall : nullptr);
   const parallel::RowPartition p = partition(rows.size());
-  for (std::size_t u = 0; u < p.units; ++u) unit_stats_[u] = {};
-
-  pool_->run(p.workers, [&](std::size_t w) { run_units(p, data, rows, w); });
+  // Scaled by the whole batch's 1/B: the units' gradients sum to the batch mean.
+  const StepStats sum = phase_one(p, data, rows, 1.0f / float(p.batch));
 
   const std::uint64_t t = optimizer_.step() + 1;
   const double exchange =
       update_->update(p, learning_rate, t, timing_ ? busy_ru_ : std::span<double>());
   optimizer_.set_step(t);
 
-  StepStats sum;
-  for (std::size_t u = 0; u < p.units; ++u) {  // fixed order: reproducible sums
-    sum.loss_sum += unit_stats_[u].stats.loss_sum;
-    sum.metric_sum += unit_stats_[u].stats.metric_sum;
-  }
   double sums[2] = {sum.loss_sum, sum.metric_sum};
   update_->sum_scalars(sums);  // every rank reports the whole batch's sums (Note [Ranks])
   if (timing_) record_times(p, exchange);
@@ -278,14 +276,26 @@ StepStats Engine::step(const Dataset& data, std::span<const std::uint32_t> rows,
 // masks, outputs, labels, bf16 scratch). The owner strategy's phase 2 reads the whole batch's
 // inputs and deltas from it; the buffer strategy ignores it after phase 1. The cost is B rows
 // of activations instead of one shard's per worker, small beside the parameters.
+StepStats Engine::phase_one(const parallel::RowPartition& p, const Dataset& data,
+                            std::span<const std::uint32_t> rows, float scale) {
+  for (std::size_t u = 0; u < p.units; ++u) unit_stats_[u] = {};
+  pool_->run(p.workers, [&](std::size_t w) { run_units(p, data, rows, w, scale); });
+  StepStats sum;
+  for (std::size_t u = 0; u < p.units; ++u) {  // fixed order: reproducible sums
+    sum.loss_sum += unit_stats_[u].stats.loss_sum;
+    sum.metric_sum += unit_stats_[u].stats.metric_sum;
+  }
+  return sum;
+}
+
 void Engine::run_units(const parallel::RowPartition& p, const Dataset& data,
-                       std::span<const std::uint32_t> rows, std::size_t w) {
+                       std::span<const std::uint32_t> rows, std::size_t w, float scale) {
   parallel::ScopedTimer busy(timing_ ? &busy_fb_[w] : nullptr);
   const parallel::Range mine = p.worker_units(w);
   for (std::size_t u = mine.begin; u < mine.end; ++u) {
     const parallel::Range r = p.unit_rows(u);
     if (r.empty()) continue;
-    unit_stats_[u].stats = run_unit(p, u, data, rows.subspan(r.begin, r.size()), w);
+    unit_stats_[u].stats = run_unit(p, u, data, rows.subspan(r.begin, r.size()), w, scale);
   }
 }
 
@@ -352,14 +362,13 @@ double Engine::forward_backward(Workspace<float>& ws, ActivationRows<float> a, s
 }
 
 StepStats Engine::run_unit(const parallel::RowPartition& p, std::size_t u, const Dataset& data,
-                           std::span<const std::uint32_t> rows, std::size_t worker) {
+                           std::span<const std::uint32_t> rows, std::size_t worker, float scale) {
   Workspace<float>& ws = workspaces_[worker];
   const std::size_t first_row = p.unit_rows(u).begin;
   const ActivationRows<float> a = activations_->rows(first_row - p.local.begin);
   gather(data, rows, ws, a.input());
   StepStats r;
-  // Scaled by the whole batch's 1/B: the units' gradients sum to the batch mean.
-  r.loss_sum = forward_backward(ws, a, rows.size(), targets_of(data, ws), 1.0f / float(p.batch),
+  r.loss_sum = forward_backward(ws, a, rows.size(), targets_of(data, ws), scale,
                                 DropoutKey{config_.seed, optimizer_.step() + 1, first_row},
                                 update_->unit_gradients(u));
   r.metric_sum = metric_sum(data, ws, rows.size(), model_.spec().outputs());

@@ -34,13 +34,19 @@ class OwnerUpdate final : public WeightUpdate {
                 std::span<double> busy) override {
     c_.pool.run(p.workers, [&](std::size_t w) {
       parallel::ScopedTimer timer(busy.empty() ? nullptr : &busy[w]);
-      owned_gradients(w, p.workers, p.local.size(), learning_rate, t, true);
+      owned_gradients(w, p.workers, p.local.size(), learning_rate, t, true, nullptr);
     });
     return 0;
   }
+  void add_gradient(const parallel::RowPartition& p, std::span<float> sum) override {
+    c_.pool.run(p.workers, [&](std::size_t w) {
+      owned_gradients(w, p.workers, p.local.size(), 0, 0, false, sum.data());
+    });
+  }
   void prepare(const parallel::RowPartition& p) override {
-    c_.pool.run(p.workers,
-                [&](std::size_t w) { owned_gradients(w, p.workers, p.local.size(), 0, 0, false); });
+    c_.pool.run(p.workers, [&](std::size_t w) {
+      owned_gradients(w, p.workers, p.local.size(), 0, 0, false, nullptr);
+    });
   }
   void sum_scalars(std::span<double>) override {}
   void parameters_changed() override {}
@@ -57,7 +63,7 @@ class OwnerUpdate final : public WeightUpdate {
     return workers * (workers - 1) / 2 + w;
   }
   void owned_gradients(std::size_t w, std::size_t workers, std::size_t rows, double learning_rate,
-                       std::uint64_t t, bool update);
+                       std::uint64_t t, bool update, float* sum);
 
   UpdateContext c_;
   std::vector<std::vector<WeightTile>> shares_;
@@ -81,9 +87,13 @@ OwnerUpdate::OwnerUpdate(const UpdateContext& c) : c_(c) {
   for (std::size_t w = 0; w < most; ++w) tile_scratch_.emplace_back(scratch);
 }
 
-// Phase 2 on worker w (update false: only the products, for prepare()).
+// Phase 2 on worker w (update false: only the products, for prepare(), or added into `sum`, the
+// parameter layout, for add_gradient(): each worker adds its own tiles, so no two write alike).
 void OwnerUpdate::owned_gradients(std::size_t w, std::size_t workers, std::size_t rows,
-                                  double learning_rate, std::uint64_t t, bool update) {
+                                  double learning_rate, std::uint64_t t, bool update, float* sum) {
+  auto add = [sum](std::size_t begin, const float* g, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) sum[begin + i] += g[i];
+  };
   const std::span<float> params = c_.model.parameters();
   const GemmContext& gemm_context = c_.workspaces[w].gemm();
   const ActivationRows<float> batch = c_.activations.rows(0);
@@ -99,6 +109,7 @@ void OwnerUpdate::owned_gradients(std::size_t w, std::size_t workers, std::size_
     if (update)
       c_.optimizer.update_range(params, d.weight_offset + tile.begin * d.out,
                                 std::span<const float>(g, m * d.out), learning_rate, t);
+    if (sum) add(d.weight_offset + tile.begin * d.out, g, m * d.out);
     if (tile.begin != 0) continue;
     std::fill_n(g, d.out, 0.0f);  // the bias gradient rides with the layer's first tile
     for (std::size_t r = 0; r < rows; ++r)
@@ -106,6 +117,7 @@ void OwnerUpdate::owned_gradients(std::size_t w, std::size_t workers, std::size_
     if (update)
       c_.optimizer.update_range(params, d.bias_offset, std::span<const float>(g, d.out),
                                 learning_rate, t);
+    if (sum) add(d.bias_offset, g, d.out);
   }
 }
 

@@ -45,6 +45,9 @@ class WeightUpdate {
   /// `busy` (empty: not timed). Returns the seconds spent exchanging with other ranks.
   virtual double update(const parallel::RowPartition& p, double learning_rate, std::uint64_t t,
                         std::span<double> busy) = 0;
+  /// Engine::loss_gradient: phase 2 without the update: adds the whole gradient of the rows cut
+  /// as `p` (phase 1 scaled it) into `sum` (the parameter layout), over ranks too.
+  virtual void add_gradient(const parallel::RowPartition& p, std::span<float> sum) = 0;
   /// Engine::prepare: creates phase 2's kernel state for steps cut as `p`, updating nothing.
   virtual void prepare(const parallel::RowPartition& p) = 0;
   /// Sums the step's loss and metric sums over ranks, in place (one process: unchanged).

@@ -220,6 +220,7 @@ double fork_join(parallel::Backend backend, std::size_t workers) {
 double optimizer_states(OptimizerKind k) {
   switch (k) {
     case OptimizerKind::sgd:
+    case OptimizerKind::lbfgs:
       return 0;
     case OptimizerKind::adam:
     case OptimizerKind::adamw:
