@@ -228,12 +228,14 @@ using csv_detail::ChunkRows;
 /// quoted field running over several lines); from there the block is cut at line ends into one
 /// chunk per worker, parsed in parallel by the fast path, and taken in order: a refused line
 /// goes to the exact reader, which reads on until it stands between rows at the start of a
-/// chunk, whose rows are then taken as parsed (Note [Fast CSV path]).
+/// chunk, whose rows are then taken as parsed (Note [Fast CSV path]). A gzip'ed file is
+/// inflated ahead while a block is parsed (Note [Inflation ahead] in inflate.hpp).
 class CsvReader {
  public:
   CsvReader(detail::InputStream& in, const std::string& source, const TableOptions& options,
             std::size_t chunk_bytes, bool fast, const CsvProgress* progress = nullptr)
       : in_(in),
+        ahead_(in),
         source_(source),
         exact_(source, options),
         options_(options),
@@ -252,7 +254,7 @@ class CsvReader {
       const std::size_t want = std::max(chunk_ * workers_, carry);
       check_memory(carry + want);
       buf.resize(carry + want);
-      const std::size_t got = in_.read(buf.data() + carry, want);
+      const std::size_t got = ahead_.read(buf.data() + carry, want);
       const bool eof = got < want;
       buf.resize(carry + got);
       if (first && check_start(buf, eof)) buf.erase(0, 3);  // a UTF-8 byte-order mark
@@ -374,14 +376,16 @@ class CsvReader {
   /// inflation]): an endless or inflating input stops here, not in the kernel's OOM killer.
   void check_memory(std::size_t buffer) {
     const CsvState& s = exact_.state();
-    const double bytes =
-        double(s.builder.bytes()) + double(buffer) + double(workers_) * double(chunk_) * 2;
+    const double bytes = double(s.builder.bytes()) + double(buffer) +
+                         double(workers_) * double(chunk_) * 2 +
+                         double(detail::kAheadPiece * detail::kAheadPieces);
     check_fits_memory(
         bytes, "'" + source_ + "' (" + std::to_string(s.builder.rows()) + " rows read so far)",
         ErrorTopic::none);
   }
 
   detail::InputStream& in_;
+  detail::ReadAhead ahead_;  // gzip inflated while the block before is parsed
   std::string source_;
   ExactReader exact_;
   TableOptions options_;

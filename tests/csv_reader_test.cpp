@@ -2,6 +2,7 @@
 // same data set or message as the exact reader alone, whatever the chunks and workers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -167,6 +168,42 @@ TEST(CsvStreaming, GzipFileReadAsItInflates) {
   EXPECT_EQ(bits(d.x), bits(plain.x));
   EXPECT_EQ(d.labels, plain.labels);
   std::filesystem::remove(path);
+}
+
+/// The message of parse_csv(text) on a pool of `workers`, or "" when it reads.
+std::string message_of(const std::string& text, const std::string& name, std::size_t workers) {
+  parallel::WorkerPool pool(parallel::Backend::threads, workers);
+  TableOptions o;
+  o.pool = &pool;
+  try {
+    parse_csv(text, name, o);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CsvStreaming, GzipErrorsComeAfterTheProblemsBeforeThem) {
+  // About 6 MiB of text, inflated ahead in pieces while the blocks before are parsed (Note
+  // [Inflation ahead]): a bad cell in the second MiB-range is met before the gzip data's own
+  // problem near its end, and without it the gzip problem is the message.
+  const std::string rows = numeric_rows(140000, 9);
+  const std::size_t at = rows.find('\n', 2600000) + 1;
+  const std::string bad = rows.substr(0, at) + "1,x,2,0\n" + rows.substr(at);
+  const std::string line = std::to_string(std::count(bad.begin(), bad.begin() + at, '\n') + 1);
+  const std::string bad_cell = "t.csv.gz: line " + line + ", column 2: 'x' is not a number";
+  const std::string cut = test::gzip_member(bad), whole = test::gzip_member(rows);
+  for (const std::size_t workers : {1, 2}) {
+    SCOPED_TRACE(std::to_string(workers) + " workers");
+    EXPECT_EQ(message_of(cut.substr(0, cut.size() * 9 / 10), "t.csv.gz", workers), bad_cell);
+    EXPECT_EQ(message_of(cut + "junk", "t.csv.gz", workers), bad_cell);
+    EXPECT_EQ(message_of(whole.substr(0, whole.size() * 9 / 10), "t.csv.gz", workers),
+              "cannot read 't.csv.gz': truncated gzip data");
+    EXPECT_EQ(message_of(whole + "junk", "t.csv.gz", workers),
+              "cannot read 't.csv.gz': 4 bytes of trailing data after gzip member 1 that are "
+              "not another gzip member");
+    EXPECT_EQ(message_of(whole, "t.csv.gz", workers), "");
+  }
 }
 
 TEST(CsvStreaming, BinaryInflatedDataIsRefusedInTheFirstBlock) {
