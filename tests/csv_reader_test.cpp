@@ -126,6 +126,30 @@ TEST(CsvFastPath, QuotesCommentsAndBlankLines) {
   expect_same("a\tb\ty\n1\t2\t0\n\t\t\n3\t4\t1\n", tabs);  // a line of tabs: empty fields
 }
 
+TEST(CsvFastPath, LabelColumnAnywhereAndLongDigitRuns) {
+  // The one-pass row (plain_row) with the label first or in the middle, as a class and as a
+  // target, numbers of 8 and more digits on either side of the point, fields at the line end.
+  std::string text = "y,a,b\n";
+  std::mt19937_64 rng(11);
+  for (int r = 0; r < 400; ++r) {
+    const std::string big = std::to_string(rng() % 1000000000000ull);
+    text += std::to_string(r % 4) + "," + big + "." + std::to_string(rng() % 100000000) + ",-" +
+            std::to_string(rng() % 1000) + "\n";
+  }
+  TableOptions first;
+  first.label = "y";
+  expect_same(text, first);
+  first.classification = false;
+  expect_same(text, first);
+  TableOptions middle;
+  middle.label = "a";
+  expect_same(text, middle);
+  expect_same(text + "1,2,3,4\n", middle);  // too many fields after a label in the middle
+  expect_same(text + "1,2\n", middle);      // too few
+  middle.classification = false;
+  expect_same(text, middle);
+}
+
 TEST(CsvFastPath, ErrorsKeepTheExactReadersMessageAndLine) {
   const std::string good = numeric_rows(150, 5);
   for (const char* bad : {"1,2,3\n", "1,,2,0\n", "1,x,2,0\n", "1,2,3,0,5\n", "nan,1,2,0\n",
