@@ -184,8 +184,10 @@ class LineParser {
         const char* end = find(p, e, l_.delimiter);
         if ((end == nullptr) != last) return false;  // too few or too many fields
         if (last) end = e;
+        for (const char* q = p; q < end; ++q)
+          if (*q == '"' || *q == '\r') return false;
         const std::string_view text = trimmed(p, end);
-        if (text.empty() || text.find('"') != std::string_view::npos) return false;
+        if (text.empty()) return false;
         out_.label_text.append(text);
         out_.label_end.push_back(std::uint32_t(out_.label_text.size()));
         p = end + 1;
@@ -326,19 +328,21 @@ void parse_chunk(std::string_view text, const RowLayout& layout, ChunkRows& out)
     std::size_t length = std::size_t(e - p);
     if (length > 0 && p[length - 1] == '\r') --length;  // CRLF
     const char* content_end = p + length;
-    // A lone CR ends a line for the exact reader: such lines are its to read.
-    const bool lone_cr = find(p, content_end, '\r') != nullptr;
-    if (lone_cr || !skipped(p, e, layout.delimiter)) {
-      bool read = !lone_cr && parser.plain_row(p, content_end);
-      if (!read && !lone_cr) {
-        drop_partial_row();
-        read = parser.row(p, content_end);
-      }
-      if (!read) {
-        drop_partial_row();
-        out.refused = true;
-        break;
-      }
+    // A lone CR ends a line for the exact reader: such lines are its to read. plain_row never
+    // takes a CR, so only the lines it does not take are searched for one.
+    const bool skip = skipped(p, e, layout.delimiter);
+    const auto lone_cr = [&] { return find(p, content_end, '\r') != nullptr; };
+    bool refuse = skip && lone_cr();
+    if (!skip && !parser.plain_row(p, content_end)) {
+      drop_partial_row();
+      refuse = lone_cr() || !parser.row(p, content_end);
+    }
+    if (refuse) {
+      drop_partial_row();
+      out.refused = true;
+      break;
+    }
+    if (!skip) {
       if (layout.text_label) out.row_line.push_back(std::uint32_t(out.lines));
       ++out.rows;
     }

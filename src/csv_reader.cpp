@@ -220,22 +220,23 @@ namespace {
 
 using csv_detail::ChunkRows;
 
-/// Note [Streaming CSV]. The input is read a block at a time into one buffer (block: a chunk
-/// of kCsvChunkBytes per worker): the rows up to the block's last line end are parsed, then the
-/// unfinished line moves to the front and the next block follows it. So the text is never held
-/// whole: memory is the float matrix, the buffer, and per worker the rows of its chunk. Lines go to
-/// the exact reader until it stands at a row boundary with the columns known (the header, or a
-/// quoted field running over several lines); from there the block is cut at line ends into one
-/// chunk per worker, parsed in parallel by the fast path, and taken in order: a refused line
-/// goes to the exact reader, which reads on until it stands between rows at the start of a
-/// chunk, whose rows are then taken as parsed (Note [Fast CSV path]). A gzip'ed file is
-/// inflated ahead while a block is parsed (Note [Inflation ahead] in inflate.hpp).
+/// Note [Streaming CSV]. The input is taken a block at a time (block: a chunk of kCsvChunkBytes
+/// per worker; TextBlocks in inflate.hpp): the rows up to the block's last line end are parsed,
+/// and the unfinished line is kept for the next block to follow. Plain text is read in place (a
+/// regular file memory-mapped, its pages dropped behind the reader), anything else into one
+/// buffer. So the text is never held whole: memory is the float matrix, the buffer, and per worker
+/// the rows of its chunk. Lines go to the exact reader until it stands at a row boundary with the
+/// columns known (the header, or a quoted field running over several lines); from there the block
+/// is cut at line ends into one chunk per worker, parsed in parallel by the fast path, and taken in
+/// order: a refused line goes to the exact reader, which reads on until it stands between rows at
+/// the start of a chunk, whose rows are then taken as parsed (Note [Fast CSV path]). A gzip'ed file
+/// is inflated ahead while a block is parsed (Note [Inflation ahead] in inflate.hpp).
 class CsvReader {
  public:
   CsvReader(detail::InputStream& in, const std::string& source, const TableOptions& options,
             std::size_t chunk_bytes, bool fast, const CsvProgress* progress = nullptr)
       : in_(in),
-        ahead_(in),
+        blocks_(in),
         source_(source),
         exact_(source, options),
         options_(options),
@@ -247,19 +248,18 @@ class CsvReader {
   }
 
   Dataset read() {
-    std::string buf;
-    std::size_t carry = 0;
     bool first = true, all_blank = true;
     for (;;) {
-      const std::size_t want = std::max(chunk_ * workers_, carry);
+      const std::size_t carry = blocks_.kept(), want = std::max(chunk_ * workers_, carry);
       check_memory(carry + want);
-      buf.resize(carry + want);
-      const std::size_t got = ahead_.read(buf.data() + carry, want);
-      const bool eof = got < want;
-      buf.resize(carry + got);
-      if (first && check_start(buf, eof)) buf.erase(0, 3);  // a UTF-8 byte-order mark
+      bool eof = false;
+      std::string_view text = blocks_.next(want, eof);
+      const std::size_t got = text.size() - carry;
+      if (first && check_start(text, eof)) {  // a UTF-8 byte-order mark
+        blocks_.consume(3);
+        text.remove_prefix(3);
+      }
       first = false;
-      const std::string_view text = buf;
       if (const void* nul = std::memchr(text.data() + carry, '\0', text.size() - carry))
         refuse_nul(text, static_cast<const char*>(nul));
       all_blank = all_blank && text.find_first_not_of(" \t\r") == text.npos;
@@ -271,8 +271,7 @@ class CsvReader {
       if (cut > 0) parse(text, 0, cut);
       bytes_ += got;
       if (progress_ != nullptr && *progress_) (*progress_)(exact_.state().builder.rows(), bytes_);
-      carry = text.size() - cut;
-      std::memmove(buf.data(), buf.data() + cut, carry);
+      blocks_.consume(cut);
       if (eof) break;
     }
     if (all_blank) throw Error(source_ + ": is empty");
@@ -385,7 +384,7 @@ class CsvReader {
   }
 
   detail::InputStream& in_;
-  detail::ReadAhead ahead_;  // gzip inflated while the block before is parsed
+  detail::TextBlocks blocks_;  // in place when plain, else buffered (gzip inflated ahead)
   std::string source_;
   ExactReader exact_;
   TableOptions options_;

@@ -1,5 +1,6 @@
 #include "inflate.hpp"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -237,6 +238,58 @@ std::size_t ReadAhead::read(char* out, std::size_t size) {
     emptied_.notify_one();
   }
   return got;
+}
+
+}  // namespace dptrain::detail
+
+namespace dptrain::detail {
+
+TextBlocks::TextBlocks(InputStream& in) : ahead_(in) {
+  if (in.gzipped() || !in.regular()) return;
+  size_ = in.plain_size();
+  if (in.descriptor() < 0) {
+    whole_ = in.memory().data();
+    return;
+  }
+  void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, in.descriptor(), 0);
+  if (map == MAP_FAILED) return;  // read into the buffer instead
+  ::madvise(map, size_, MADV_SEQUENTIAL);
+  whole_ = static_cast<const char*>(map);
+  mapped_ = size_;
+}
+
+TextBlocks::~TextBlocks() {
+  if (mapped_ > 0) ::munmap(const_cast<char*>(whole_), mapped_);
+}
+
+std::string_view TextBlocks::next(std::size_t more, bool& eof) {
+  if (whole_ != nullptr) {
+    const std::size_t got = std::min(more, size_ - end_);
+    eof = got < more;
+    end_ += got;
+    return {whole_ + start_, end_ - start_};
+  }
+  const std::size_t kept = end_ - start_;
+  std::memmove(buf_.data(), buf_.data() + start_, kept);
+  buf_.resize(kept + more);
+  const std::size_t got = ahead_.read(buf_.data() + kept, more);
+  eof = got < more;
+  buf_.resize(kept + got);
+  start_ = 0;
+  end_ = kept + got;
+  return buf_;
+}
+
+void TextBlocks::consume(std::size_t n) {
+  start_ += n;
+  if (mapped_ == 0) return;
+  // The pages wholly behind the reader leave resident memory (they stay in the page cache).
+  constexpr std::size_t kDrop = std::size_t(8) << 20;
+  const std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
+  const std::size_t behind = start_ / page * page;
+  if (behind < dropped_ + kDrop) return;
+  ::madvise(const_cast<char*>(whole_) + dropped_, behind - dropped_, MADV_DONTNEED);
+  dropped_ = behind;
 }
 
 }  // namespace dptrain::detail

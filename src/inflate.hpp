@@ -88,6 +88,9 @@ class InputStream {
   /// Compressed bytes read so far (the raw input, gzip'ed or not).
   std::size_t raw_read() const { return raw_read_; }
   bool gzipped() const { return gzip_ != nullptr; }
+  /// The file's descriptor (-1 for memory) and the memory's bytes (empty for a file).
+  int descriptor() const { return fd_; }
+  std::string_view memory() const { return memory_; }
 
  private:
   InputStream(std::string name, int fd, std::string_view bytes, std::size_t size);
@@ -139,6 +142,34 @@ class ReadAhead {
   std::mutex mutex_;
   std::condition_variable filled_, emptied_;
   std::thread thread_;
+};
+
+/// Text a block at a time for a reader that parses whole lines and keeps the unfinished one
+/// (Note [Streaming CSV] in csv_reader.cpp). Plain text in memory is read in place, and a plain
+/// regular file is memory-mapped and read in place, its pages dropped behind the reader (no
+/// copy into a buffer, and resident memory stays a few blocks); anything else (gzip, a pipe, a
+/// file that cannot be mapped) is read into a buffer, gzip inflated ahead (ReadAhead).
+class TextBlocks {
+ public:
+  explicit TextBlocks(InputStream& in);
+  ~TextBlocks();
+  TextBlocks(const TextBlocks&) = delete;
+  TextBlocks& operator=(const TextBlocks&) = delete;
+
+  /// The bytes kept (not consumed) followed by up to `more` new ones; `eof` when fewer came.
+  /// The view holds until the next call.
+  std::string_view next(std::size_t more, bool& eof);
+  /// Consumes the first `n` bytes of what is kept (n <= kept()).
+  void consume(std::size_t n);
+  /// Bytes of the last view not consumed yet.
+  std::size_t kept() const { return end_ - start_; }
+
+ private:
+  ReadAhead ahead_;
+  const char* whole_ = nullptr;  // the text in place (memory or a map), else null
+  std::size_t size_ = 0, mapped_ = 0, dropped_ = 0;  // text size; bytes mapped; pages dropped
+  std::string buf_;                                  // without whole_: [start_, end_) kept
+  std::size_t start_ = 0, end_ = 0;
 };
 
 }  // namespace dptrain::detail
