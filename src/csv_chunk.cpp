@@ -185,7 +185,7 @@ class LineParser {
         if ((end == nullptr) != last) return false;  // too few or too many fields
         if (last) end = e;
         for (const char* q = p; q < end; ++q)
-          if (*q == '"' || *q == '\r') return false;
+          if (*q == '"' || *q == '\r' || *q == '\0') return false;
         const std::string_view text = trimmed(p, end);
         if (text.empty()) return false;
         out_.label_text.append(text);
@@ -328,14 +328,17 @@ void parse_chunk(std::string_view text, const RowLayout& layout, ChunkRows& out)
     std::size_t length = std::size_t(e - p);
     if (length > 0 && p[length - 1] == '\r') --length;  // CRLF
     const char* content_end = p + length;
-    // A lone CR ends a line for the exact reader: such lines are its to read. plain_row never
-    // takes a CR, so only the lines it does not take are searched for one.
+    // A lone CR ends a line for the exact reader, and a NUL byte is binary data that it
+    // refuses: such lines are its to read. plain_row takes neither, so only the lines it does
+    // not take are searched for them.
     const bool skip = skipped(p, e, layout.delimiter);
-    const auto lone_cr = [&] { return find(p, content_end, '\r') != nullptr; };
-    bool refuse = skip && lone_cr();
+    const auto odd = [&] {
+      return find(p, content_end, '\r') != nullptr || find(p, content_end, '\0') != nullptr;
+    };
+    bool refuse = skip && odd();
     if (!skip && !parser.plain_row(p, content_end)) {
       drop_partial_row();
-      refuse = lone_cr() || !parser.row(p, content_end);
+      refuse = odd() || !parser.row(p, content_end);
     }
     if (refuse) {
       drop_partial_row();

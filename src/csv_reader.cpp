@@ -142,11 +142,24 @@ class ExactReader {
       if (stop_clean && clean() &&
           (stops.empty() || (next_stop < stops.size() && stops[next_stop] == pos)))
         return pos;
+      if (pos == 0 || text[pos - 1] == '\n') {  // a line's start (not after a lone CR)
+        const std::size_t lf = text.find('\n', pos);
+        refuse_nul(text.substr(pos, lf == text.npos ? lf : lf - pos));
+      }
       const std::size_t end = line_end(text, pos);
       feed_line(text.substr(pos, end - pos));
       pos = end;
     }
     return pos;
+  }
+
+  /// Throws when the line (up to its LF) holds a NUL byte: binary data, not text. Checked
+  /// where a line begins, before any of it is parsed, so that the first problem in the text is
+  /// the one reported; the fast path leaves such lines to this reader.
+  void refuse_nul(std::string_view line) const {
+    if (line.find('\0') != line.npos)
+      throw Error("'" + state_.source + "' is binary (a NUL byte on line " +
+                  std::to_string(state_.line + 1) + "), not CSV text");
   }
 
   /// The end of the input: a quoted field still open is refused (Note [Unclosed quote]).
@@ -260,8 +273,6 @@ class CsvReader {
         text.remove_prefix(3);
       }
       first = false;
-      if (const void* nul = std::memchr(text.data() + carry, '\0', text.size() - carry))
-        refuse_nul(text, static_cast<const char*>(nul));
       all_blank = all_blank && text.find_first_not_of(" \t\r") == text.npos;
       std::size_t cut = text.size();
       if (!eof) {
@@ -269,6 +280,8 @@ class CsvReader {
         cut = nl == text.npos ? 0 : nl + 1;
       }
       if (cut > 0) parse(text, 0, cut);
+      // The unfinished line is refused at once when binary: a NUL line never ends.
+      if (std::max(cut, carry) < text.size()) exact_.refuse_nul(text.substr(std::max(cut, carry)));
       bytes_ += got;
       if (progress_ != nullptr && *progress_) (*progress_)(exact_.state().builder.rows(), bytes_);
       blocks_.consume(cut);
@@ -287,17 +300,6 @@ class CsvReader {
         text.find_first_not_of(" \t\r", bom ? 3 : 0) == text.npos)
       throw Error(source_ + ": is empty");
     return bom;
-  }
-
-  /// A NUL byte: the lines before its own are parsed first, so that the first problem in the
-  /// text is the one reported, whatever the block size (and so the thread count).
-  [[noreturn]] void refuse_nul(std::string_view text, const char* nul) {
-    const std::size_t at = std::size_t(nul - text.data());
-    const std::size_t nl = text.rfind('\n', at);
-    const std::size_t line_start = nl == text.npos ? 0 : nl + 1;
-    if (line_start > 0) parse(text, 0, line_start);
-    throw Error("'" + source_ + "' is binary (a NUL byte on line " +
-                std::to_string(exact_.state().line + 1) + "), not CSV text");
   }
 
   /// Parses the whole lines text[pos, cut).
