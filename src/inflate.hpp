@@ -147,8 +147,10 @@ class ReadAhead {
 /// Text a block at a time for a reader that parses whole lines and keeps the unfinished one
 /// (Note [Streaming CSV] in csv_reader.cpp). Plain text in memory is read in place, and a plain
 /// regular file is memory-mapped and read in place, its pages dropped behind the reader (no
-/// copy into a buffer, and resident memory stays a few blocks); anything else (gzip, a pipe, a
-/// file that cannot be mapped) is read into a buffer, gzip inflated ahead (ReadAhead).
+/// copy into a buffer, and resident memory stays a few blocks; as with a mapped .npy file, a
+/// file cut short by another process while it is read ends this one with SIGBUS); anything else
+/// (gzip, a pipe, a file that cannot be mapped) is read into a buffer, gzip inflated ahead
+/// (ReadAhead).
 class TextBlocks {
  public:
   explicit TextBlocks(InputStream& in);
