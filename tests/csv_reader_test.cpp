@@ -194,6 +194,25 @@ TEST(CsvStreaming, GzipFileReadAsItInflates) {
   std::filesystem::remove(path);
 }
 
+TEST(CsvStreaming, PlainFileReadInPlaceAsFromMemory) {
+  // About 11 MB, with a byte-order mark: the map's pages are dropped behind the reader as it
+  // goes (TextBlocks), and the rows are those parse_csv reads from memory.
+  const std::string text = numeric_rows(250000, 12);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "dptrain_mapped_test.csv").string();
+  std::ofstream(path, std::ios::binary) << "\xEF\xBB\xBF" << text;
+  parallel::WorkerPool pool(parallel::Backend::threads, 2);
+  TableOptions o;
+  o.pool = &pool;
+  const Dataset d = load_csv(path, o);
+  const Dataset plain = parse_csv(text, "t.csv", {});
+  EXPECT_EQ(d.rows, 250000u);
+  EXPECT_EQ(bits(d.x), bits(plain.x));
+  EXPECT_EQ(d.labels, plain.labels);
+  EXPECT_EQ(d.schema.feature_names, plain.schema.feature_names);
+  std::filesystem::remove(path);
+}
+
 /// The message of parse_csv(text) on a pool of `workers`, or "" when it reads.
 std::string message_of(const std::string& text, const std::string& name, std::size_t workers) {
   parallel::WorkerPool pool(parallel::Backend::threads, workers);
