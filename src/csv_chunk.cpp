@@ -85,7 +85,7 @@ std::string_view trimmed(const char* b, const char* e) {
     // A byte >= 10 (or with its top bit set) is not a digit: the lowest such byte ends the run
     // (a carry from it only reaches the bytes after it).
     const std::uint64_t stops = ((x + 0x7676767676767676u) | x) & 0x8080808080808080u;
-    const int n = stops == 0 ? 8 : std::countr_zero(stops) / 8;
+    const int n = std::countr_zero(stops) / 8;  // 8 when every byte is a digit (stops == 0)
     if (n == 0) return p;
     std::uint64_t v = x << (64 - 8 * n);  // the n digits in the top bytes, zeros before them
     v = v * 10 + (v >> 8);                // pairs, then fours, then the eight digits' value
@@ -109,8 +109,8 @@ std::string_view trimmed(const char* b, const char* e) {
   static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-  const bool negative = p < e && *p == '-';
-  if (negative) ++p;
+  const bool negative = p < e && *p == '-';  // half the values of centred data: no branches
+  p += negative;
   std::uint64_t m = 0;
   int digits = 0, scale = 0;
   p = digit_run(p, e, m, digits);
@@ -133,7 +133,7 @@ std::string_view trimmed(const char* b, const char* e) {
   }
   if (m > (std::uint64_t(1) << 53) || scale < -22 || scale > 22) return nullptr;
   const double r = scale < 0 ? double(m) / kPow10[-scale] : double(m) * kPow10[scale];
-  v = negative ? -r : r;
+  v = std::bit_cast<double>(std::bit_cast<std::uint64_t>(r) | std::uint64_t(negative) << 63);
   return p;
 }
 
