@@ -2,8 +2,6 @@
 // Internal to the table readers (table.cpp: CSV, sqlite.cpp: SQLite): number parsing and the
 // builder that turns rows into a Dataset, resolving the label column and mapping class labels
 // to class indices (Note [Schema] in schema.hpp).
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -191,17 +189,6 @@ class LabelMapper {
   std::unordered_map<std::string, std::int32_t> seen_;  // and every text it mapped
 };
 
-/// Asks for transparent huge pages over the whole 2 MiB pages of [p, p + bytes): a matrix of
-/// many megabytes is then faulted in 2 MiB at a time rather than 4 KiB (the faults were about
-/// 6% of the CPU time of loading a 400,000 x 50 CSV), and its rows sit in fewer TLB entries
-/// while training. Only advice: nothing changes where the system gives no huge pages.
-inline void advise_huge_pages(void* p, std::size_t bytes) {
-  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
-  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-}
-
 /// Collects rows into a Dataset: the label column becomes labels or targets, the header names
 /// the schema's features (Note [Schema]).
 class TableBuilder {
@@ -295,7 +282,6 @@ class TableBuilder {
   /// Room for `rows` rows in all (an estimate: more may come).
   void reserve(std::size_t rows) {
     data_.x.reserve(rows * data_.features);
-    advise_huge_pages(data_.x.data(), data_.x.capacity() * sizeof(float));
     if (text_label()) labels_.reserve(rows);
     if (data_.target_width > 0) data_.targets.reserve(rows);
   }
