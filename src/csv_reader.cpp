@@ -258,6 +258,9 @@ class CsvReader {
     workers_ = options.pool != nullptr ? options.pool->size() : 1;
     fast_ = fast && csv_detail::fast_delimiter(options.delimiter);
     results_.resize(workers_);
+    // Blanks, but not the delimiter: a line of tabs is a row of empty fields in a tab-separated
+    // file, whatever the block it is read in.
+    std::erase(blanks_, options.delimiter);
   }
 
   Dataset read() {
@@ -273,7 +276,7 @@ class CsvReader {
         text.remove_prefix(3);
       }
       first = false;
-      all_blank = all_blank && text.find_first_not_of(" \t\r") == text.npos;
+      all_blank = all_blank && text.find_first_not_of(blanks_) == text.npos;
       std::size_t cut = text.size();
       if (!eof) {
         const std::size_t nl = text.rfind('\n');
@@ -297,7 +300,7 @@ class CsvReader {
     require_text_start(text, source_);
     const bool bom = text.starts_with("\xEF\xBB\xBF");
     if (eof && text.find('\0') == text.npos &&
-        text.find_first_not_of(" \t\r", bom ? 3 : 0) == text.npos)
+        text.find_first_not_of(blanks_, bom ? 3 : 0) == text.npos)
       throw Error(source_ + ": is empty");
     return bom;
   }
@@ -392,6 +395,7 @@ class CsvReader {
   TableOptions options_;
   std::size_t chunk_, workers_ = 1, bytes_ = 0;
   const CsvProgress* progress_;
+  std::string blanks_ = " \t\r";  // an input of these alone is empty
   bool fast_ = true, reserved_ = false;
   std::vector<ChunkRows> results_;
 };
