@@ -142,6 +142,7 @@ def main():
     if not a.skip_loadtxt:
         contenders["numpy.loadtxt(dtype=float32)"] = (
             "py", lambda: np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32))
+    load_before = os.getloadavg()
     times = {k: [] for k in contenders}
     walls = {k: [] for k in contenders}
     rss = {k: [] for k in contenders}
@@ -161,7 +162,9 @@ def main():
 
     print(f"CPU: {cpu_model()}; file: {a.rows} rows x {a.features} features + label, "
           f"{size / 1e6:.1f} MB of CSV ({os.path.getsize(path + '.gz') / 1e6:.1f} MB gzip'ed); "
-          f"float32 matrix {matrix / 1e6:.1f} MB; {a.rounds} interleaved rounds\n")
+          f"float32 matrix {matrix / 1e6:.1f} MB; {a.rounds} interleaved rounds; load average "
+          f"(1, 5, 15 min) {'/'.join(f'{x:.2f}' for x in load_before)} before, "
+          f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())} after\n")
     print("| reader | load s (median, min-max) | MB/s of CSV text | CPU s (median) | "
           "to end of epoch 1 s | peak RSS MB |")
     print("|---|---|---|---|---|---|")

@@ -3,6 +3,8 @@
 // numeric CSV straight into float features, on one worker per chunk (Note [Fast CSV path]).
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +23,35 @@ struct RowLayout {
 /// number, a blank, a quote or a line end.
 bool fast_delimiter(char delimiter);
 
+/// Floats appended without being initialised first (a std::vector would zero them): the
+/// fast path writes each row's features in place.
+class FloatRun {
+ public:
+  float* data() { return data_.get(); }
+  const float* data() const { return data_.get(); }
+  std::size_t size() const { return size_; }
+  /// Room for `n` more floats, uninitialised: the caller writes them all (or shrinks back).
+  float* grow(std::size_t n) {
+    if (size_ + n > capacity_) reallocate(size_ + n);
+    float* at = data_.get() + size_;
+    size_ += n;
+    return at;
+  }
+  void push_back(float f) { *grow(1) = f; }
+  /// Shrinks to `n` <= size() floats.
+  void shrink(std::size_t n) { size_ = n; }
+  void clear() { size_ = 0; }
+  operator std::span<const float>() const { return {data_.get(), size_}; }
+
+ private:
+  void reallocate(std::size_t need);
+  std::unique_ptr<float[]> data_;
+  std::size_t size_ = 0, capacity_ = 0;
+};
+
 /// The rows of one chunk, as far as the fast path could read them.
 struct ChunkRows {
-  std::vector<float> x;                  ///< rows x (columns - label columns) features
+  FloatRun x;                            ///< rows x (columns - label columns) features
   std::vector<float> targets;            ///< a numeric label column's values
   std::string label_text;                ///< text labels back to back (text_label)
   std::vector<std::uint32_t> label_end;  ///< end of each row's label in label_text

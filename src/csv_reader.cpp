@@ -142,11 +142,24 @@ class ExactReader {
       if (stop_clean && clean() &&
           (stops.empty() || (next_stop < stops.size() && stops[next_stop] == pos)))
         return pos;
+      if (pos == 0 || text[pos - 1] == '\n') {  // a line's start (not after a lone CR)
+        const std::size_t lf = text.find('\n', pos);
+        refuse_nul(text.substr(pos, lf == text.npos ? lf : lf - pos));
+      }
       const std::size_t end = line_end(text, pos);
       feed_line(text.substr(pos, end - pos));
       pos = end;
     }
     return pos;
+  }
+
+  /// Throws when the line (up to its LF) holds a NUL byte: binary data, not text. Checked
+  /// where a line begins, before any of it is parsed, so that the first problem in the text is
+  /// the one reported; the fast path leaves such lines to this reader.
+  void refuse_nul(std::string_view line) const {
+    if (line.find('\0') != line.npos)
+      throw Error("'" + state_.source + "' is binary (a NUL byte on line " +
+                  std::to_string(state_.line + 1) + "), not CSV text");
   }
 
   /// The end of the input: a quoted field still open is refused (Note [Unclosed quote]).
@@ -220,20 +233,23 @@ namespace {
 
 using csv_detail::ChunkRows;
 
-/// Note [Streaming CSV]. The input is read a block at a time into one buffer (block: a chunk
-/// of kCsvChunkBytes per worker): the rows up to the block's last line end are parsed, then the
-/// unfinished line moves to the front and the next block follows it. So the text is never held
-/// whole: memory is the float matrix, the buffer, and per worker the rows of its chunk. Lines go to
-/// the exact reader until it stands at a row boundary with the columns known (the header, or a
-/// quoted field running over several lines); from there the block is cut at line ends into one
-/// chunk per worker, parsed in parallel by the fast path, and taken in order: a refused line
-/// goes to the exact reader, which reads on until it stands between rows at the start of a
-/// chunk, whose rows are then taken as parsed (Note [Fast CSV path]).
+/// Note [Streaming CSV]. The input is taken a block at a time (block: a chunk of kCsvChunkBytes
+/// per worker; TextBlocks in inflate.hpp): the rows up to the block's last line end are parsed,
+/// and the unfinished line is kept for the next block to follow. Plain text is read in place (a
+/// regular file memory-mapped, its pages dropped behind the reader), anything else into one
+/// buffer. So the text is never held whole: memory is the float matrix, the buffer, and per worker
+/// the rows of its chunk. Lines go to the exact reader until it stands at a row boundary with the
+/// columns known (the header, or a quoted field running over several lines); from there the block
+/// is cut at line ends into one chunk per worker, parsed in parallel by the fast path, and taken in
+/// order: a refused line goes to the exact reader, which reads on until it stands between rows at
+/// the start of a chunk, whose rows are then taken as parsed (Note [Fast CSV path]). A gzip'ed file
+/// is inflated ahead while a block is parsed (Note [Inflation ahead] in inflate.hpp).
 class CsvReader {
  public:
   CsvReader(detail::InputStream& in, const std::string& source, const TableOptions& options,
             std::size_t chunk_bytes, bool fast, const CsvProgress* progress = nullptr)
       : in_(in),
+        blocks_(in),
         source_(source),
         exact_(source, options),
         options_(options),
@@ -242,35 +258,36 @@ class CsvReader {
     workers_ = options.pool != nullptr ? options.pool->size() : 1;
     fast_ = fast && csv_detail::fast_delimiter(options.delimiter);
     results_.resize(workers_);
+    // Blanks, but not the delimiter: a line of tabs is a row of empty fields in a tab-separated
+    // file, whatever the block it is read in.
+    std::erase(blanks_, options.delimiter);
   }
 
   Dataset read() {
-    std::string buf;
-    std::size_t carry = 0;
     bool first = true, all_blank = true;
     for (;;) {
-      const std::size_t want = std::max(chunk_ * workers_, carry);
+      const std::size_t carry = blocks_.kept(), want = std::max(chunk_ * workers_, carry);
       check_memory(carry + want);
-      buf.resize(carry + want);
-      const std::size_t got = in_.read(buf.data() + carry, want);
-      const bool eof = got < want;
-      buf.resize(carry + got);
-      if (first && check_start(buf, eof)) buf.erase(0, 3);  // a UTF-8 byte-order mark
+      bool eof = false;
+      std::string_view text = blocks_.next(want, eof);
+      const std::size_t got = text.size() - carry;
+      if (first && check_start(text, eof)) {  // a UTF-8 byte-order mark
+        blocks_.consume(3);
+        text.remove_prefix(3);
+      }
       first = false;
-      const std::string_view text = buf;
-      if (const void* nul = std::memchr(text.data() + carry, '\0', text.size() - carry))
-        refuse_nul(text, static_cast<const char*>(nul));
-      all_blank = all_blank && text.find_first_not_of(" \t\r") == text.npos;
+      all_blank = all_blank && text.find_first_not_of(blanks_) == text.npos;
       std::size_t cut = text.size();
       if (!eof) {
         const std::size_t nl = text.rfind('\n');
         cut = nl == text.npos ? 0 : nl + 1;
       }
       if (cut > 0) parse(text, 0, cut);
+      // The unfinished line is refused at once when binary: a NUL line never ends.
+      if (std::max(cut, carry) < text.size()) exact_.refuse_nul(text.substr(std::max(cut, carry)));
       bytes_ += got;
       if (progress_ != nullptr && *progress_) (*progress_)(exact_.state().builder.rows(), bytes_);
-      carry = text.size() - cut;
-      std::memmove(buf.data(), buf.data() + cut, carry);
+      blocks_.consume(cut);
       if (eof) break;
     }
     if (all_blank) throw Error(source_ + ": is empty");
@@ -283,20 +300,9 @@ class CsvReader {
     require_text_start(text, source_);
     const bool bom = text.starts_with("\xEF\xBB\xBF");
     if (eof && text.find('\0') == text.npos &&
-        text.find_first_not_of(" \t\r", bom ? 3 : 0) == text.npos)
+        text.find_first_not_of(blanks_, bom ? 3 : 0) == text.npos)
       throw Error(source_ + ": is empty");
     return bom;
-  }
-
-  /// A NUL byte: the lines before its own are parsed first, so that the first problem in the
-  /// text is the one reported, whatever the block size (and so the thread count).
-  [[noreturn]] void refuse_nul(std::string_view text, const char* nul) {
-    const std::size_t at = std::size_t(nul - text.data());
-    const std::size_t nl = text.rfind('\n', at);
-    const std::size_t line_start = nl == text.npos ? 0 : nl + 1;
-    if (line_start > 0) parse(text, 0, line_start);
-    throw Error("'" + source_ + "' is binary (a NUL byte on line " +
-                std::to_string(exact_.state().line + 1) + "), not CSV text");
   }
 
   /// Parses the whole lines text[pos, cut).
@@ -374,19 +380,22 @@ class CsvReader {
   /// inflation]): an endless or inflating input stops here, not in the kernel's OOM killer.
   void check_memory(std::size_t buffer) {
     const CsvState& s = exact_.state();
-    const double bytes =
-        double(s.builder.bytes()) + double(buffer) + double(workers_) * double(chunk_) * 2;
+    const double bytes = double(s.builder.bytes()) + double(buffer) +
+                         double(workers_) * double(chunk_) * 2 +
+                         double(detail::kAheadPiece * detail::kAheadPieces);
     check_fits_memory(
         bytes, "'" + source_ + "' (" + std::to_string(s.builder.rows()) + " rows read so far)",
         ErrorTopic::none);
   }
 
   detail::InputStream& in_;
+  detail::TextBlocks blocks_;  // in place when plain, else buffered (gzip inflated ahead)
   std::string source_;
   ExactReader exact_;
   TableOptions options_;
   std::size_t chunk_, workers_ = 1, bytes_ = 0;
   const CsvProgress* progress_;
+  std::string blanks_ = " \t\r";  // an input of these alone is empty
   bool fast_ = true, reserved_ = false;
   std::vector<ChunkRows> results_;
 };

@@ -1,5 +1,6 @@
 #include "inflate.hpp"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <system_error>
 
 #include "dptrain/error.hpp"
 
@@ -35,8 +37,8 @@ bool GzipInflater::refill() {
   return n > 0;
 }
 
-std::size_t GzipInflater::read(char* out, std::size_t size) {
-  std::size_t produced = 0;
+std::size_t GzipInflater::read(char* out, std::size_t size, std::size_t& produced) {
+  produced = 0;
   while (produced < size && !done_) {
     if (z_.avail_in == 0 && !refill()) fail("truncated gzip data");
     z_.next_out = reinterpret_cast<Bytef*>(out + produced);
@@ -143,15 +145,151 @@ std::size_t InputStream::pull(char* out, std::size_t size) {
   }
 }
 
-std::size_t InputStream::read(char* out, std::size_t size) {
-  if (gzip_) return gzip_->read(out, size);
-  std::size_t got = 0;
+std::size_t InputStream::read(char* out, std::size_t size, std::size_t& got) {
+  got = 0;
+  if (gzip_) return gzip_->read(out, size, got);
   while (got < size) {
     const std::size_t n = pull(out + got, size - got);
     if (n == 0) break;
     got += n;
   }
   return got;
+}
+
+}  // namespace dptrain::detail
+
+namespace dptrain::detail {
+
+ReadAhead::ReadAhead(InputStream& in) : in_(in) {
+  if (!in.gzipped() || !in.regular()) return;
+  ring_.resize(kAheadPieces);
+  for (Piece& p : ring_) p.bytes.resize(kAheadPiece);
+  try {
+    thread_ = std::thread([this] { produce(); });
+  } catch (const std::system_error&) {
+    ring_.clear();  // no thread: read inline (Note [Inflation ahead])
+  }
+}
+
+ReadAhead::~ReadAhead() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  emptied_.notify_one();
+  thread_.join();
+}
+
+void ReadAhead::produce() {
+  for (std::size_t next = 0;; next = (next + 1) % ring_.size()) {
+    {
+      std::unique_lock lock(mutex_);
+      emptied_.wait(lock, [&] { return stop_ || ready_ < ring_.size(); });
+      if (stop_) return;
+    }
+    Piece& p = ring_[next];  // not ready: the reader does not touch it
+    p.size = 0;
+    try {
+      in_.read(p.bytes.data(), kAheadPiece, p.size);
+    } catch (...) {
+      p.error = std::current_exception();
+    }
+    const bool last = p.error || p.size < kAheadPiece;
+    {
+      std::lock_guard lock(mutex_);
+      ++ready_;
+    }
+    filled_.notify_one();
+    if (last) return;
+  }
+}
+
+std::size_t ReadAhead::read(char* out, std::size_t size) {
+  if (ring_.empty()) return in_.read(out, size);
+  std::size_t got = 0;
+  while (got < size && !end_) {
+    {
+      std::unique_lock lock(mutex_);
+      filled_.wait(lock, [&] { return ready_ > 0; });
+    }
+    Piece& p = ring_[head_];  // ready: the producer does not touch it
+    if (offset_ < p.size) {
+      const std::size_t n = std::min(size - got, p.size - offset_);
+      std::memcpy(out + got, p.bytes.data() + offset_, n);
+      got += n;
+      offset_ += n;
+      continue;
+    }
+    if (p.error) {  // the bytes before the error delivered, more wanted: as inline
+      end_ = true;
+      std::rethrow_exception(p.error);
+    }
+    if (p.size < kAheadPiece) {
+      end_ = true;
+      break;
+    }
+    offset_ = 0;
+    head_ = (head_ + 1) % ring_.size();
+    {
+      std::lock_guard lock(mutex_);
+      --ready_;
+    }
+    emptied_.notify_one();
+  }
+  return got;
+}
+
+}  // namespace dptrain::detail
+
+namespace dptrain::detail {
+
+TextBlocks::TextBlocks(InputStream& in) : ahead_(in) {
+  if (in.gzipped() || !in.regular()) return;
+  size_ = in.plain_size();
+  if (in.descriptor() < 0) {
+    whole_ = in.memory().data();
+    return;
+  }
+  void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, in.descriptor(), 0);
+  if (map == MAP_FAILED) return;  // read into the buffer instead
+  ::madvise(map, size_, MADV_SEQUENTIAL);
+  whole_ = static_cast<const char*>(map);
+  mapped_ = size_;
+}
+
+TextBlocks::~TextBlocks() {
+  if (mapped_ > 0) ::munmap(const_cast<char*>(whole_), mapped_);
+}
+
+std::string_view TextBlocks::next(std::size_t more, bool& eof) {
+  if (whole_ != nullptr) {
+    const std::size_t got = std::min(more, size_ - end_);
+    eof = got < more;
+    end_ += got;
+    return {whole_ + start_, end_ - start_};
+  }
+  const std::size_t kept = end_ - start_;
+  std::memmove(buf_.data(), buf_.data() + start_, kept);
+  buf_.resize(kept + more);
+  const std::size_t got = ahead_.read(buf_.data() + kept, more);
+  eof = got < more;
+  buf_.resize(kept + got);
+  start_ = 0;
+  end_ = kept + got;
+  return buf_;
+}
+
+void TextBlocks::consume(std::size_t n) {
+  start_ += n;
+  if (mapped_ == 0) return;
+  // The pages wholly behind the reader leave resident memory (they stay in the page cache).
+  constexpr std::size_t kDrop = std::size_t(8) << 20;
+  const std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
+  const std::size_t behind = start_ / page * page;
+  if (behind < dropped_ + kDrop) return;
+  ::madvise(const_cast<char*>(whole_) + dropped_, behind - dropped_, MADV_DONTNEED);
+  dropped_ = behind;
 }
 
 }  // namespace dptrain::detail

@@ -2,6 +2,7 @@
 // same data set or message as the exact reader alone, whatever the chunks and workers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +126,30 @@ TEST(CsvFastPath, QuotesCommentsAndBlankLines) {
   expect_same("a\tb\ty\n1\t2\t0\n\t\t\n3\t4\t1\n", tabs);  // a line of tabs: empty fields
 }
 
+TEST(CsvFastPath, LabelColumnAnywhereAndLongDigitRuns) {
+  // The one-pass row (plain_row) with the label first or in the middle, as a class and as a
+  // target, numbers of 8 and more digits on either side of the point, fields at the line end.
+  std::string text = "y,a,b\n";
+  std::mt19937_64 rng(11);
+  for (int r = 0; r < 400; ++r) {
+    const std::string big = std::to_string(rng() % 1000000000000ull);
+    text += std::to_string(r % 4) + "," + big + "." + std::to_string(rng() % 100000000) + ",-" +
+            std::to_string(rng() % 1000) + "\n";
+  }
+  TableOptions first;
+  first.label = "y";
+  expect_same(text, first);
+  first.classification = false;
+  expect_same(text, first);
+  TableOptions middle;
+  middle.label = "a";
+  expect_same(text, middle);
+  expect_same(text + "1,2,3,4\n", middle);  // too many fields after a label in the middle
+  expect_same(text + "1,2\n", middle);      // too few
+  middle.classification = false;
+  expect_same(text, middle);
+}
+
 TEST(CsvFastPath, ErrorsKeepTheExactReadersMessageAndLine) {
   const std::string good = numeric_rows(150, 5);
   for (const char* bad : {"1,2,3\n", "1,,2,0\n", "1,x,2,0\n", "1,2,3,0,5\n", "nan,1,2,0\n",
@@ -167,6 +192,61 @@ TEST(CsvStreaming, GzipFileReadAsItInflates) {
   EXPECT_EQ(bits(d.x), bits(plain.x));
   EXPECT_EQ(d.labels, plain.labels);
   std::filesystem::remove(path);
+}
+
+TEST(CsvStreaming, PlainFileReadInPlaceAsFromMemory) {
+  // About 11 MB, with a byte-order mark: the map's pages are dropped behind the reader as it
+  // goes (TextBlocks), and the rows are those parse_csv reads from memory.
+  const std::string text = numeric_rows(250000, 12);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "dptrain_mapped_test.csv").string();
+  std::ofstream(path, std::ios::binary) << "\xEF\xBB\xBF" << text;
+  parallel::WorkerPool pool(parallel::Backend::threads, 2);
+  TableOptions o;
+  o.pool = &pool;
+  const Dataset d = load_csv(path, o);
+  const Dataset plain = parse_csv(text, "t.csv", {});
+  EXPECT_EQ(d.rows, 250000u);
+  EXPECT_EQ(bits(d.x), bits(plain.x));
+  EXPECT_EQ(d.labels, plain.labels);
+  EXPECT_EQ(d.schema.feature_names, plain.schema.feature_names);
+  std::filesystem::remove(path);
+}
+
+/// The message of parse_csv(text) on a pool of `workers`, or "" when it reads.
+std::string message_of(const std::string& text, const std::string& name, std::size_t workers) {
+  parallel::WorkerPool pool(parallel::Backend::threads, workers);
+  TableOptions o;
+  o.pool = &pool;
+  try {
+    parse_csv(text, name, o);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CsvStreaming, GzipErrorsComeAfterTheProblemsBeforeThem) {
+  // About 6 MiB of text, inflated ahead in pieces while the blocks before are parsed (Note
+  // [Inflation ahead]): a bad cell in the second MiB-range is met before the gzip data's own
+  // problem near its end, and without it the gzip problem is the message.
+  const std::string rows = numeric_rows(140000, 9);
+  const std::size_t at = rows.find('\n', 2600000) + 1;
+  const std::string bad = rows.substr(0, at) + "1,x,2,0\n" + rows.substr(at);
+  const std::string line = std::to_string(std::count(bad.begin(), bad.begin() + at, '\n') + 1);
+  const std::string bad_cell = "t.csv.gz: line " + line + ", column 2: 'x' is not a number";
+  const std::string cut = test::gzip_member(bad), whole = test::gzip_member(rows);
+  for (const std::size_t workers : {1, 2}) {
+    SCOPED_TRACE(std::to_string(workers) + " workers");
+    EXPECT_EQ(message_of(cut.substr(0, cut.size() * 9 / 10), "t.csv.gz", workers), bad_cell);
+    EXPECT_EQ(message_of(cut + "junk", "t.csv.gz", workers), bad_cell);
+    EXPECT_EQ(message_of(whole.substr(0, whole.size() * 9 / 10), "t.csv.gz", workers),
+              "cannot read 't.csv.gz': truncated gzip data");
+    EXPECT_EQ(message_of(whole + "junk", "t.csv.gz", workers),
+              "cannot read 't.csv.gz': 4 bytes of trailing data after gzip member 1 that are "
+              "not another gzip member");
+    EXPECT_EQ(message_of(whole, "t.csv.gz", workers), "");
+  }
 }
 
 TEST(CsvStreaming, BinaryInflatedDataIsRefusedInTheFirstBlock) {
