@@ -10,6 +10,14 @@ dptrain.MLPClassifier / dptrain.Trainer against the CLI's training time on the s
 Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as above so OpenBLAS picks its kernel for this CPU;
 the BLAS that ran (threadpoolctl) is printed. Prints a Markdown table.
 
+--part datasets: the estimators as a user copies scikit-learn's parameters (its defaults: adam,
+100 hidden units, batch min(200, n), tol 1e-4 with 10 epochs' patience, max_iter 200; 30 epochs
+at most on the two generated sets) on iris, wine, breast cancer, digits, diabetes,
+make_classification(50000, 100) and make_regression(20000, 50), standardised float32 features
+(and regression targets), 5 seeds,
+interleaved as for lbfgs; mean fit time, mean test score (accuracy or R^2) and epochs, and the
+ratio of scikit-learn's best thread setting to dptrain's.
+
 --part lbfgs: solver='lbfgs' on digits and breast cancer (standardised, float32, 100 hidden
 units, alpha 1e-4, max_iter 200), scikit-learn's lbfgs against dptrain's, 5 seeds, every
 (seed, library, thread count) fit interleaved with the others; mean fit time, mean test
@@ -166,7 +174,8 @@ def main():
     p.add_argument("--threads", default="1,2")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--part", choices=["all", "compare", "overhead", "lbfgs"], default="all")
+    p.add_argument("--part", choices=["all", "compare", "overhead", "lbfgs", "datasets"],
+                   default="all")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--child", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -183,6 +192,8 @@ def main():
 
     if args.part == "lbfgs":
         return lbfgs_table(args, threads)
+    if args.part == "datasets":
+        return datasets_table(args, threads)
     if args.part != "overhead":
         compare_table(args, threads)
     if args.part != "compare":
@@ -258,6 +269,77 @@ def lbfgs_table(args, threads):
         ratio = best["scikit-learn"][0] / best["dptrain"][0]
         rows.append(f"| {name} | **ratio** | sk {best['scikit-learn'][1]} / dp "
                     f"{best['dptrain'][1]} | **{ratio:.2f}x** | | |")
+    print("\n".join(rows))
+
+
+def datasets():
+    """(name, estimator kind, X, y, max_iter): the sets of --part datasets."""
+    from sklearn.datasets import (load_diabetes, load_iris, load_wine, make_classification,
+                                  make_regression)
+    out = [(n, "classifier", *f(return_X_y=True), 200) for n, f in
+           (("iris", load_iris), ("wine", load_wine), ("breast cancer", load_breast_cancer),
+            ("digits", load_digits))]
+    X, y = load_diabetes(return_X_y=True)  # targets standardised, as for the features
+    out.append(("diabetes", "regressor", X, (y - y.mean()) / y.std(), 200))
+    out.append(("make_classification(50000, 100)", "classifier",
+                *make_classification(50000, 100, n_informative=20, random_state=0), 30))
+    X, y = make_regression(20000, 50, n_informative=20, noise=5.0, random_state=0)
+    out.append(("make_regression(20000, 50)", "regressor", X, (y - y.mean()) / y.std(), 30))
+    return out
+
+
+def seeded_runs(make, X, y, X_test, y_test, threads, seeds):
+    """{(library, threads): [(seconds, score, iterations)]}, every (seed, threads, library) fit
+    interleaved; the first fit of each setting (seed -1) is an untimed warm-up."""
+    runs = {}
+    for seed in [-1] + list(range(seeds)):
+        for t in threads:
+            for lib in ("scikit-learn", "dptrain"):
+                model = make(lib, t, max(seed, 0))
+                with threadpool_limits(limits=t):
+                    start = time.perf_counter()
+                    model.fit(X, y)
+                    seconds = time.perf_counter() - start
+                if seed >= 0:
+                    runs.setdefault((lib, t), []).append(
+                        (seconds, model.score(X_test, y_test), model.n_iter_))
+    return runs
+
+
+def ratio_rows(name, runs, unit_ms=True):
+    rows, best = [], {}
+    for (lib, t), r in sorted(runs.items()):
+        mean = np.mean(r, axis=0)
+        fit = f"{mean[0] * 1e3:.1f} ms" if unit_ms else f"{mean[0]:.3f} s"
+        rows.append(f"| {name} | {lib} | {t} | {fit} | {mean[1]:.4f} | {mean[2]:.0f} |")
+        if lib not in best or mean[0] < best[lib][0]:
+            best[lib] = (mean[0], t)
+    ratio = best["scikit-learn"][0] / best["dptrain"][0]
+    rows.append(f"| {name} | **ratio** | sk {best['scikit-learn'][1]} / dp "
+                f"{best['dptrain'][1]} | **{ratio:.2f}x** | | |")
+    return rows
+
+
+def datasets_table(args, threads):
+    from sklearn.neural_network import MLPRegressor as SkReg  # noqa: PLC0415
+    rows = ["| data | library | threads | mean fit | mean test score | mean epochs |",
+            "|---|---|---|---|---|---|"]
+    for name, kind, X, y, max_iter in datasets():
+        strat = y if kind == "classifier" else None
+        a, b, c, d = train_test_split(X, y, random_state=0, stratify=strat)
+        scaler = StandardScaler().fit(a)
+        a, b = scaler.transform(a).astype(np.float32), scaler.transform(b).astype(np.float32)
+
+        def make(lib, t, seed, kind=kind, max_iter=max_iter):
+            common = dict(max_iter=max_iter, random_state=seed)
+            if lib == "scikit-learn":
+                return (SkMLP if kind == "classifier" else SkReg)(**common)
+            est = dptrain.MLPClassifier if kind == "classifier" else dptrain.MLPRegressor
+            return est(n_threads=t, **common)
+
+        rows += ratio_rows(name, seeded_runs(make, a, c, b, d, threads, args.seeds),
+                           unit_ms=len(a) < 10000)
+        print(rows[-1], file=sys.stderr, flush=True)
     print("\n".join(rows))
 
 
