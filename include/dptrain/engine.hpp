@@ -121,6 +121,23 @@ inline const char* precision_name(Precision p) {
   return kPrecisionNames.name(p);
 }
 
+/// Note [Name tables], for the worker pool's backends (parallel/pool.hpp). The table lives
+/// here rather than beside the enum because parallel/ is a library of its own, below dptrain:
+/// it has neither NameTable nor dptrain::Error. Everything that names a backend in text (the
+/// CLI's --backend, Python's backend=, reports) goes through this table.
+inline constexpr NameTable<parallel::Backend, 3> kBackendNames{
+    "backend",
+    {{{parallel::Backend::tbb, "tbb"},
+      {parallel::Backend::openmp, "openmp"},
+      {parallel::Backend::threads, "threads"}}}};
+static_assert(kBackendNames.complete_through(parallel::Backend::threads));
+inline parallel::Backend parse_backend(std::string_view name) {
+  return kBackendNames.parse(name);
+}
+inline const char* backend_name(parallel::Backend backend) {
+  return kBackendNames.name(backend);
+}
+
 /// Each worker gets at least this much arithmetic per step, or fewer workers are used.
 inline constexpr double kMinFlopsPerWorker = 2.0e6;
 /// The fused reduce + update sums this many gradient values at a time (see InProcessReducer).
