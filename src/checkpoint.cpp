@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint_meaning.hpp"
+#include "run_settings_json.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
 #include "dptrain/kernel_choice.hpp"
@@ -20,6 +21,7 @@ namespace {
 
 constexpr char kMagic[8] = {'D', 'P', 'T', 'C', 'K', 'P', 'T', '\n'};
 using json = nlohmann::json;
+using detail::whole;
 
 template <class T>
 void put(std::string& out, T value) {
@@ -42,18 +44,6 @@ json spec_to_json(const ModelSpec& spec) {
       layers.push_back({{"kind", "dropout"}, {"rate", l.rate}});
   }
   return {{"inputs", spec.inputs}, {"init", kInitNames.name(spec.init)}, {"layers", layers}};
-}
-
-/// A size or count in the metadata. nlohmann's get<std::size_t>() casts floats (undefined
-/// behaviour beyond the range: 1e30) and negative numbers (-1 becomes 2^64 - 1) without a check.
-std::uint64_t whole(const json& parent, const char* key) {
-  const json& j = parent.at(key);
-  if (!j.is_number_unsigned()) {
-    std::string text = j.dump();
-    if (text.size() > 40) text = text.substr(0, 40) + "...";
-    throw Error(std::string("'") + key + "' must be a whole number >= 0, not " + text);
-  }
-  return j.get<std::uint64_t>();
 }
 
 ModelSpec spec_from_json(const json& j) {
@@ -120,29 +110,8 @@ class Reader {
 
 std::string encode_checkpoint(const Checkpoint& c) {
   check_schema_text(c.schema, "the checkpoint's schema");
-  const OptimizerConfig& o = c.optimizer;
   json meta = {
       {"spec", spec_to_json(c.spec)},
-      {"loss", loss_name(c.loss)},
-      {"optimizer",
-       {{"kind", optimizer_name(o.kind)},
-        {"learning_rate", o.learning_rate},
-        {"momentum", o.momentum},
-        {"beta1", o.beta1},
-        {"beta2", o.beta2},
-        {"rho", o.rho},
-        {"epsilon", o.epsilon},
-        {"weight_decay", o.weight_decay},
-        {"l1", o.l1},
-        {"l2", o.l2}}},
-      {"schedule",
-       {{"kind", schedule_name(c.schedule.kind)},
-        {"step_epochs", c.schedule.step_epochs},
-        {"gamma", c.schedule.gamma},
-        {"min_lr", c.schedule.min_lr}}},
-      {"seed", c.seed},
-      {"batch_size", c.batch_size},
-      {"epochs_total", c.epochs_total},
       {"epochs_done", c.epochs_done},
       {"step", c.step},
       {"epoch_progress",
@@ -151,8 +120,6 @@ std::string encode_checkpoint(const Checkpoint& c) {
         {"metric_values", c.epoch_progress.metric_values},
         {"loss_sum", c.epoch_progress.loss_sum},
         {"metric_sum", c.epoch_progress.metric_sum}}},
-      {"deterministic", c.deterministic},
-      {"micro_batches", c.micro_batches},
       {"normalizer",
        {{"kind", normalization_name(c.normalizer.kind)},
         {"offset", c.normalizer.offset},
@@ -167,6 +134,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
         {"label_column", c.schema.label_column},
         {"class_names", c.schema.class_names}}},
   };
+  detail::settings_to_json(c, meta);  // Note [Run settings]
   if (c.data_fingerprint.known())  // Note [Data fingerprint]
     meta["data_fingerprint"] = {{"rows", c.data_fingerprint.rows},
                                 {"features", c.data_fingerprint.features},
@@ -220,34 +188,14 @@ EpochProgress progress_from_json(const json& meta, const Checkpoint& c) {
   return p;
 }
 
-/// The settings part of the metadata (everything but the model spec) into `c`.
-void settings_from_json(const json& meta, Checkpoint& c) {
-  c.loss = parse_loss(meta.at("loss").get<std::string>());
-  const json& o = meta.at("optimizer");
-  c.optimizer.kind = parse_optimizer(o.at("kind").get<std::string>());
-  c.optimizer.learning_rate = o.at("learning_rate").get<double>();
-  c.optimizer.momentum = o.at("momentum").get<double>();
-  c.optimizer.beta1 = o.at("beta1").get<double>();
-  c.optimizer.beta2 = o.at("beta2").get<double>();
-  c.optimizer.rho = o.at("rho").get<double>();
-  c.optimizer.epsilon = o.at("epsilon").get<double>();
-  c.optimizer.weight_decay = o.at("weight_decay").get<double>();
-  c.optimizer.l1 = o.at("l1").get<double>();
-  c.optimizer.l2 = o.at("l2").get<double>();
+/// The run's settings and the training state (everything but the model spec) into `c`.
+void state_from_json(const json& meta, Checkpoint& c) {
+  detail::settings_from_json(meta, c, c.unrecorded);  // Note [Run settings]
   c.optimizer.validate();
-  const json& s = meta.at("schedule");
-  c.schedule.kind = parse_schedule(s.at("kind").get<std::string>());
-  c.schedule.step_epochs = whole(s, "step_epochs");
-  c.schedule.gamma = s.at("gamma").get<double>();
-  c.schedule.min_lr = s.at("min_lr").get<double>();
   c.schedule.validate();
-  c.seed = whole(meta, "seed");
-  c.batch_size = whole(meta, "batch_size");
-  c.epochs_total = whole(meta, "epochs_total");
+  if (c.micro_batches == 0) c.unrecorded.emplace_back("micro_batches");
   c.epochs_done = whole(meta, "epochs_done");
   c.step = whole(meta, "step");
-  c.deterministic = meta.at("deterministic").get<bool>();
-  c.micro_batches = whole(meta, "micro_batches");
   const json& n = meta.at("normalizer");
   c.normalizer.kind = parse_normalization(n.at("kind").get<std::string>());
   c.normalizer.offset = n.at("offset").get<std::vector<float>>();
@@ -368,7 +316,7 @@ Checkpoint decode_checkpoint(std::string_view bytes, const std::string& source) 
   try {
     const json meta = json::parse(meta_text);
     c.spec = spec_from_json(meta.at("spec"));
-    settings_from_json(meta, c);
+    state_from_json(meta, c);
     detail::check_checkpoint_meaning(c);
   } catch (const json::exception& e) {
     throw Error(where + " has corrupt metadata: " + e.what());

@@ -87,13 +87,9 @@ void Trainer::check_ranks_agree(const Dataset& train) const {
   if (!comm || ranks_agree_) return;
   const TrainConfig& c = config_;
   // Ranks that disagree on the model, the settings or the data fail fast, before training.
-  const std::string settings =
-      engine_.model().spec().describe() + "|" + loss_name(c.loss) + "|" +
-      optimizer_name(c.optimizer.kind) + "|" + std::to_string(c.optimizer.learning_rate) + "|" +
-      std::to_string(c.batch_size) + "|" + std::to_string(c.seed) + "|" + std::to_string(c.epochs) +
-      "|" + std::to_string(c.deterministic) + "|" + std::to_string(c.micro_batches) + "|" +
-      std::to_string(train.rows) + "|" + std::to_string(train.features) + "|" +
-      std::to_string(train.classes);
+  const std::string settings = engine_.model().spec().describe() + "|" + describe(c) + "|" +
+                               std::to_string(train.rows) + "|" + std::to_string(train.features) +
+                               "|" + std::to_string(train.classes);
   std::uint64_t fp = hash_bytes(settings.data(), settings.size());
   const std::span<const float> values = train.feature_values();
   fp ^= hash_bytes(values.data(), values.size_bytes()) * 3;
@@ -124,14 +120,9 @@ std::vector<float> Trainer::predict(const Dataset& data) {
 }
 
 void apply_checkpoint_settings(const Checkpoint& c, TrainConfig& config) {
-  config.loss = c.loss;
-  config.optimizer = c.optimizer;
-  config.schedule = c.schedule;
-  config.seed = c.seed;
-  config.batch_size = c.batch_size;
-  config.epochs = c.epochs_total;
-  config.deterministic = c.deterministic;
-  if (c.micro_batches) config.micro_batches = c.micro_batches;
+  const RunSettings own = config;
+  static_cast<RunSettings&>(config) = c;  // the run's settings as a whole (Note [Run settings])
+  for (const std::string& key : c.unrecorded) copy_setting(key, own, config);
   apply_recorded_kernels(c.kernels, config);
 }
 
@@ -140,17 +131,10 @@ Checkpoint Trainer::checkpoint() const {
   c.spec = engine_.model().spec();
   const auto params = engine_.model().parameters();
   c.parameters.assign(params.begin(), params.end());
-  c.loss = config_.loss;
-  c.optimizer = config_.optimizer;
-  c.schedule = config_.schedule;
-  c.seed = config_.seed;
-  c.batch_size = config_.batch_size;
-  c.epochs_total = config_.epochs;
+  static_cast<RunSettings&>(c) = config_;  // as a whole (Note [Run settings])
   c.epochs_done = epochs_done_;
   c.step = step_count();
   c.epoch_progress = progress_;
-  c.deterministic = config_.deterministic;
-  c.micro_batches = config_.micro_batches;
   c.kernels = recorded_kernels(config_, engine_.weight_gradients());
   const auto s0 = engine_.optimizer().state(0), s1 = engine_.optimizer().state(1);
   c.state0.assign(s0.begin(), s0.end());

@@ -185,5 +185,51 @@ TEST(Checkpoint, RecordsTheClassesOfTheTrainingData) {
   EXPECT_EQ(restored.checkpoint().classes, 2u);
 }
 
+TEST(Checkpoint, RecordsTheShuffleAndOlderFilesKeepTheRunsOwn) {
+  // Note [Run settings]: the shuffle is recorded; a file written before it was (the keys
+  // removed, as today's older format has them) loads, and a resume keeps the run's own.
+  const Dataset d = make_synthetic("blobs8", 1);
+  Model<float> m(ModelSpec::mlp({8, 6, 1}, Activation::relu, Activation::sigmoid));
+  m.initialize(1);
+  TrainConfig c;
+  c.loss = Loss::bce;
+  c.epochs = 1;
+  c.shuffle_mode = ShuffleMode::window;
+  c.shuffle_block_rows = 10;
+  Trainer t(m, c);
+  t.fit(d);
+  const std::string bytes = encode_checkpoint(t.checkpoint());
+  const Checkpoint saved = decode_checkpoint(bytes, "mem");
+  EXPECT_EQ(saved.shuffle_mode, ShuffleMode::window);
+  EXPECT_EQ(saved.shuffle_block_rows, 10u);
+  EXPECT_TRUE(saved.unrecorded.empty());
+  TrainConfig resumed;
+  apply_checkpoint_settings(saved, resumed);
+  EXPECT_EQ(resumed.shuffle_mode, ShuffleMode::window);
+  EXPECT_TRUE(differences(saved, resumed).empty());
+  resumed.optimizer.learning_rate = 0.5;
+  const auto diff = differences(saved, resumed);
+  ASSERT_EQ(diff.size(), 1u);
+  EXPECT_EQ(diff[0].key, "optimizer/learning_rate");
+  EXPECT_EQ(diff[0].flag, "lr");
+  EXPECT_EQ(diff[0].given, "0.5");
+  EXPECT_EQ(diff[0].recorded, "0.001");
+
+  const std::string old = test::with_metadata(bytes, [](std::string meta) {
+    for (const std::string key : {"shuffle_block_rows", "shuffle_mode", "shuffle"})
+      meta = std::regex_replace(meta, std::regex(",?\"" + key + "\":[^,}]*"), "");
+    return meta;
+  });
+  const Checkpoint older = decode_checkpoint(old, "old");
+  EXPECT_EQ(older.unrecorded,
+            (std::vector<std::string>{"shuffle", "shuffle_mode", "shuffle_block_rows"}));
+  EXPECT_EQ(older.seed, saved.seed);
+  TrainConfig own;
+  own.shuffle_mode = ShuffleMode::window;
+  apply_checkpoint_settings(older, own);
+  EXPECT_EQ(own.shuffle_mode, ShuffleMode::window);
+  EXPECT_EQ(own.loss, Loss::bce);
+}
+
 }  // namespace
 }  // namespace dptrain

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "dptrain/activation.hpp"
+#include "dptrain/engine.hpp"
 #include "dptrain/model.hpp"
 #include "dptrain/optimizer.hpp"
 #include "dptrain/schema.hpp"
@@ -56,8 +57,19 @@ TEST(NameTable, EveryTableRoundTrips) {
     EXPECT_EQ(kOptimizerNames.parse(optimizer_name(e.value)), e.value);
   for (const auto& e : kInitNames.names) EXPECT_EQ(kInitNames.parse(e.name), e.value);
   for (const auto& e : kTaskNames.names) EXPECT_EQ(parse_task(task_name(e.value)), e.value);
+  for (const auto& e : kBackendNames.names) EXPECT_EQ(parse_backend(backend_name(e.value)), e.value);
   EXPECT_EQ(parse_activation("linear"), Activation::identity);
   EXPECT_STREQ(kInitNames.name(Init::automatic), "auto");
+}
+
+TEST(NameTable, BackendNamesRefuseWhatThePoolLacks) {
+  EXPECT_EQ(parse_backend("openmp"), parallel::Backend::openmp);
+  try {
+    parse_backend("cuda");
+    ADD_FAILURE() << "parse_backend accepted cuda";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "unknown backend 'cuda' (expected tbb, openmp or threads)");
+  }
 }
 
 }  // namespace

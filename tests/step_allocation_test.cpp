@@ -139,7 +139,7 @@ TEST(StepAllocation, NoneInTheStep) {
         for (bool timing : {false, true}) {
           const Case k{backend, threads, det, timing, Parallelism::data, plain_kernel()};
           EXPECT_EQ(allocations_in_steps(k), 0)
-              << parallel::backend_name(backend) << " threads " << threads << " det " << det
+              << backend_name(backend) << " threads " << threads << " det " << det
               << " timing " << timing;
         }
   EXPECT_EQ(allocations_in_steps(
@@ -148,7 +148,7 @@ TEST(StepAllocation, NoneInTheStep) {
   for (auto backend : {parallel::Backend::tbb, parallel::Backend::threads})
     EXPECT_EQ(allocations_in_steps({backend, 4, false, true, Parallelism::data, plain_kernel(), 2}),
               0)
-        << "2x2 groups, " << parallel::backend_name(backend);
+        << "2x2 groups, " << backend_name(backend);
 }
 
 // oneDNN 2.6 builds a small argument map inside every primitive execution (its C API takes no
@@ -181,15 +181,15 @@ TEST(StepAllocation, OnednnOnlyItsSmallArgumentMaps) {
       k.threads = 4, k.parallelism = Parallelism::data, k.group_threads = 2;
     }
     const long first = allocations_in_steps(k);
-    EXPECT_LE(largest.load(), 1024u) << parallel::backend_name(backend);
+    EXPECT_LE(largest.load(), 1024u) << backend_name(backend);
     const long again = allocations_in_steps(k);
-    EXPECT_LE(largest.load(), 1024u) << parallel::backend_name(backend);
+    EXPECT_LE(largest.load(), 1024u) << backend_name(backend);
     if (backend == parallel::Backend::threads)  // each part on the same thread every step
       EXPECT_EQ(again, first);
     else  // see above: oneTBB's choice of thread, oneDNN's once-per-thread blocks
       EXPECT_LE(std::abs(again - first), long(k.threads))
           << "first " << first << " again " << again;
-    EXPECT_LE(first, 20 * 12 * 10) << parallel::backend_name(backend);  // 2 parts a product
+    EXPECT_LE(first, 20 * 12 * 10) << backend_name(backend);  // 2 parts a product
   }
 }
 

@@ -21,7 +21,7 @@ inline parallel::Backend first_test_backend() {
   const char* list = std::getenv("DPTRAIN_TEST_BACKENDS");
   if (!list || !*list) return parallel::Backend::tbb;
   const std::string s(list);
-  return parallel::parse_backend(s.substr(0, s.find(',')));
+  return parse_backend(s.substr(0, s.find(',')));
 }
 
 /// `bytes` with its metadata rewritten by `edit` (length and CRC fixed), as an old or edited

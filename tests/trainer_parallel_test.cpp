@@ -103,7 +103,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, DeterministicTest,
                          ::testing::Values(parallel::Backend::tbb, parallel::Backend::openmp,
                                            parallel::Backend::threads),
                          [](const auto& info) {
-                           return std::string(parallel::backend_name(info.param));
+                           return std::string(backend_name(info.param));
                          });
 
 TEST(DataParallel, SameThreadCountSameBitsEveryRun) {

@@ -4,8 +4,10 @@
 // File format (version 1, little-endian):
 //   8 bytes   magic "DPTCKPT\n"
 //   u32       format version
-//   u64 n, n bytes   metadata: JSON (architecture, loss, optimizer and schedule settings, seed,
-//                    batch size, epoch/step position, normalisation, early-stopping state;
+//   u64 n, n bytes   metadata: JSON (architecture, the run's settings: loss, optimizer and
+//                    schedule settings, seed, batch size, epochs, shuffle (since "shuffle",
+//                    "shuffle_mode" and "shuffle_block_rows" exist; older files lack them);
+//                    epoch/step position, normalisation, early-stopping state;
 //                    "target_normalizer" only when the targets were standardised; and
 //                    "epoch_progress": the position inside an unfinished epoch; and
 //                    "data_fingerprint": the training rows, Note [Data fingerprint])
@@ -31,6 +33,7 @@
 #include "dptrain/model.hpp"
 #include "dptrain/normalize.hpp"
 #include "dptrain/optimizer.hpp"
+#include "dptrain/run_settings.hpp"
 #include "dptrain/schedule.hpp"
 #include "dptrain/schema.hpp"
 
@@ -48,20 +51,18 @@ struct EpochProgress {
   double metric_sum = 0;          ///< correct predictions, or sum of squared errors
 };
 
-struct Checkpoint {
+/// The run's settings (RunSettings: loss, optimizer, schedule, seed, batch size, epochs in all,
+/// determinism, shuffle) and its training state.
+struct Checkpoint : RunSettings {
   ModelSpec spec;
   std::vector<float> parameters;
-  Loss loss = Loss::ce;
-  OptimizerConfig optimizer;
-  ScheduleConfig schedule;
-  std::uint64_t seed = 0;
-  std::size_t batch_size = 0;
-  std::size_t epochs_total = 0;  ///< --epochs of the run (the schedule's horizon)
+  /// The settings (RunSettings keys, Note [Run settings] in src/run_settings.cpp) that the file
+  /// lacks, having been written before they were recorded: their values above are defaults,
+  /// and a resume keeps the run's own. micro_batches also when the file holds 0.
+  std::vector<std::string> unrecorded;
   std::size_t epochs_done = 0;
   std::uint64_t step = 0;        ///< optimizer steps taken
   EpochProgress epoch_progress;  ///< inside epoch epochs_done + 1 (zero at a boundary)
-  bool deterministic = false;
-  std::size_t micro_batches = 0;
   std::vector<float> state0, state1;
   Normalizer normalizer;
   /// Regression targets standardised in training (--normalize-target); inactive when absent.

@@ -24,6 +24,7 @@
 #include "dptrain/peak.hpp"
 #include "dptrain/plan.hpp"
 #include "dptrain/rng.hpp"
+#include "dptrain/run_settings.hpp"
 #include "dptrain/schedule.hpp"
 #include "dptrain/schema.hpp"
 #include "dptrain/shuffle.hpp"

@@ -98,6 +98,7 @@
 #include "dptrain/parallel/reducer.hpp"
 #include "dptrain/parallel/row_partition.hpp"
 #include "dptrain/plan.hpp"
+#include "dptrain/run_settings.hpp"
 #include "dptrain/topology.hpp"
 
 namespace dptrain {
@@ -121,17 +122,32 @@ inline const char* precision_name(Precision p) {
   return kPrecisionNames.name(p);
 }
 
+/// Note [Name tables], for the worker pool's backends (parallel/pool.hpp). The table lives
+/// here rather than beside the enum because parallel/ is a library of its own, below dptrain:
+/// it has neither NameTable nor dptrain::Error. Everything that names a backend in text (the
+/// CLI's --backend, Python's backend=, reports) goes through this table.
+inline constexpr NameTable<parallel::Backend, 3> kBackendNames{
+    "backend",
+    {{{parallel::Backend::tbb, "tbb"},
+      {parallel::Backend::openmp, "openmp"},
+      {parallel::Backend::threads, "threads"}}}};
+static_assert(kBackendNames.complete_through(parallel::Backend::threads));
+inline parallel::Backend parse_backend(std::string_view name) {
+  return kBackendNames.parse(name);
+}
+inline const char* backend_name(parallel::Backend backend) {
+  return kBackendNames.name(backend);
+}
+
 /// Each worker gets at least this much arithmetic per step, or fewer workers are used.
 inline constexpr double kMinFlopsPerWorker = 2.0e6;
 /// The fused reduce + update sums this many gradient values at a time (see InProcessReducer).
 inline constexpr std::size_t kUpdateChunk = parallel::InProcessReducer::kChunk;
 
-/// What the engine needs to run steps.
-struct EngineConfig {
-  std::size_t batch_size = 32;  ///< the most rows one step takes (global, over all ranks)
-  std::uint64_t seed = 42;      ///< dropout masks
-  Loss loss = Loss::ce;
-  OptimizerConfig optimizer;
+/// What the engine needs to run steps: the run's settings (run_settings.hpp; the engine reads
+/// the loss, optimizer, seed, batch size and determinism, the Trainer the rest) and how to run
+/// them, which a resumed run may change.
+struct EngineConfig : RunSettings {
   std::size_t threads = 1;
   parallel::Backend backend = parallel::Backend::tbb;
   /// data, intra or G x T, and the weight-gradient strategy (plan.hpp). Checked by check_plan;
@@ -139,8 +155,6 @@ struct EngineConfig {
   /// no communicator (Note [Owner computes] in src/engine/owner_update.cpp), auto must be
   /// resolved first (Trainer does).
   Plan plan;
-  bool deterministic = false;      ///< Note [Reproducibility]
-  std::size_t micro_batches = 16;  ///< units per step with deterministic
   GemmBackend gemm = default_gemm_backend();
   /// With gemm `automatic`: the kernel of each product shape (kernel_choice.hpp); null: the
   /// built-in kernel for every product.

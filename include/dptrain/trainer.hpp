@@ -48,18 +48,9 @@ struct CheckpointEvery {
   bool active() const { return (steps || seconds > 0) && (sink || !path.empty()); }
 };
 
-/// The engine's settings (engine.hpp) plus the epoch loop's.
+/// The engine's settings (engine.hpp; the epoch loop's epochs, schedule and shuffle are among
+/// its RunSettings) plus the trainer's services.
 struct TrainConfig : EngineConfig {
-  std::size_t epochs = 10;
-  ScheduleConfig schedule;
-  bool shuffle = true;
-  /// How `shuffle` orders an epoch (shuffle.hpp): full, a uniform permutation of all rows; or
-  /// window, shuffled blocks in shuffled windows (Note [Windowed shuffle] in src/shuffle.cpp),
-  /// for features memory-mapped from a file larger than memory: the next window is paged in
-  /// while the engine steps and the windows behind are dropped (Dataset::borrowed_from_file).
-  ShuffleMode shuffle_mode = ShuffleMode::full;
-  /// Rows per block of the window shuffle; 0: as many as fill 4 MiB (ShuffleWindows).
-  std::size_t shuffle_block_rows = 0;
   /// Called on the caller's thread after every step with (steps done, steps in the epoch; 0
   /// when unknown, as for a BatchSource), e.g. for a progress bar. Keep it cheap. The trainer's
   /// position already includes the step, so checkpoint() from here resumes after it (this is
@@ -149,10 +140,10 @@ struct FitResult {
   std::optional<LbfgsResult> lbfgs;
 };
 
-/// Sets the settings of the run a checkpoint records — loss, optimizer, schedule, seed, batch
-/// size, epochs in all, determinism and micro-batches (when recorded) — in `config`, leaving the
-/// engine's own (threads, backend, kernel, precision) as they are: how the CLI's --resume and
-/// the Python package continue a checkpoint.
+/// Sets the settings of the run a checkpoint records (its RunSettings, run_settings.hpp, as a
+/// whole; those an older checkpoint lacks keep `config`'s values) and its kernel choice in
+/// `config`, leaving the engine's own (threads, backend, plan, precision) as they are: how the
+/// CLI's --resume and the Python package continue a checkpoint.
 void apply_checkpoint_settings(const Checkpoint& checkpoint, TrainConfig& config);
 
 /// Trains one Model<float> on in-memory data. Driven from one thread; only request_stop() and

@@ -25,26 +25,6 @@
 
 namespace dptrain::parallel {
 
-Backend parse_backend(std::string_view name) {
-  if (name == "tbb") return Backend::tbb;
-  if (name == "openmp") return Backend::openmp;
-  if (name == "threads") return Backend::threads;
-  throw std::invalid_argument("unknown backend '" + std::string(name) +
-                              "' (expected tbb, openmp or threads)");
-}
-
-const char* backend_name(Backend backend) {
-  switch (backend) {
-    case Backend::tbb:
-      return "tbb";
-    case Backend::openmp:
-      return "openmp";
-    case Backend::threads:
-      return "threads";
-  }
-  return "?";
-}
-
 std::size_t hardware_threads() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {

@@ -77,8 +77,8 @@ TrainConfig config_from_kwargs(const py::kwargs& kwargs) {
 
 void bind_enum_settings(py::class_<TrainConfig>& c) {
   name_property<Loss>(c, "loss", &TrainConfig::loss, &parse_loss, &loss_name);
-  name_property<parallel::Backend>(c, "backend", &TrainConfig::backend, &parallel::parse_backend,
-                                   &parallel::backend_name);
+  name_property<parallel::Backend>(c, "backend", &TrainConfig::backend, &parse_backend,
+                                   &backend_name);
   c.def_property(
       "plan", [](const TrainConfig& t) { return to_string(t.plan); },
       [](TrainConfig& t, const std::string& v) { t.plan = parse_plan(v); });

@@ -164,7 +164,7 @@ void print_banner(const BenchSettings& s, const Machine& m, const Communicator* 
     plan = "groups of " + std::to_string(s.base.plan.group_threads) +
            " threads (data where that does not divide the threads)";
   std::printf("GEMM: %s; backend %s; plan %s; precision %s; weight gradients %s%s\n",
-              gemm_kernel_description(s.base.gemm).c_str(), parallel::backend_name(s.base.backend),
+              gemm_kernel_description(s.base.gemm).c_str(), backend_name(s.base.backend),
               plan.c_str(), precision_name(s.base.precision),
               weight_gradients_name(s.base.plan.weight_gradients),
               s.base.deterministic ? "; deterministic" : "");
@@ -312,7 +312,7 @@ json bench_document(const BenchSettings& s, const Machine& m, const json& result
           {"topology", topology_json(machine_topology())},
           {"pinned", !s.base.pin_cores.empty()},
           {"gemm", gemm_kernel_description(s.base.gemm)},
-          {"backend", parallel::backend_name(s.base.backend)},
+          {"backend", backend_name(s.base.backend)},
           {"parallelism", parallelism_name(s.base.plan.parallelism)},
           {"deterministic", s.base.deterministic},
           {"sgemm_gflops", json_number(m.sgemm_gflops)},

@@ -121,7 +121,7 @@ void add_engine_options(cxxopts::Options& options) {
 
 PlanRequest read_engine_options(const cxxopts::ParseResult& r, EngineConfig& c, bool read_threads) {
   if (read_threads) c.threads = parse_threads(r["threads"].as<std::string>(), "threads");
-  c.backend = parallel::parse_backend(r["backend"].as<std::string>());
+  c.backend = parse_backend(r["backend"].as<std::string>());
   c.plan.parallelism = parse_parallelism(r["parallelism"].as<std::string>());
   c.plan.weight_gradients = parse_weight_gradients(r["weight-grads"].as<std::string>());
   const PlanRequest plan = read_plan_option(r, c, read_threads);

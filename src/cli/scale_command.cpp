@@ -226,7 +226,7 @@ ScaleSettings read_scale_settings(const cxxopts::ParseResult& r) {
   const bool bf16 = s.base.precision == Precision::bf16;
   s.strategies = parse_strategies(
       bf16 && !r.count("parallelism") ? std::string("data") : r["parallelism"].as<std::string>());
-  s.base.backend = parallel::parse_backend(r["backend"].as<std::string>());
+  s.base.backend = parse_backend(r["backend"].as<std::string>());
   read_pin_option(r, s.base);
   s.weak = r.count("weak") > 0;
   if (r.count("gemm")) s.base.gemm = parse_gemm_backend(r["gemm"].as<std::string>());
@@ -268,7 +268,7 @@ ScaleSweep run_sweep(const ScaleSettings& s) {
   std::printf("machine: %s%s\n", machine_topology().describe().c_str(),
               s.base.pin_cores.empty() ? "" : "; workers pinned to cores");
   std::printf("model %s: %s; backend %s; precision %s%s\n", s.ref.name.c_str(), s.ref.what.c_str(),
-              parallel::backend_name(s.base.backend), precision_name(s.base.precision),
+              backend_name(s.base.backend), precision_name(s.base.precision),
               s.base.deterministic ? "; deterministic" : "");
   if (s.weak)
     std::printf("WEAK scaling: batch = %zu x threads (every worker keeps %zu rows per step)\n",

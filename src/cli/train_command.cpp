@@ -202,7 +202,7 @@ void print_header(const TrainSettings& s, const TrainData& d, const Model<float>
       "\nthreads %zu (%zu worker(s) per step; backend %s, plan %s%s, weight gradients "
       "%s), batch %zu, GEMM %s\n",
       config.threads, trainer.workers_for((config.batch_size + ranks - 1) / ranks),
-      parallel::backend_name(config.backend), plan_shape(config.plan, config.threads).c_str(),
+      backend_name(config.backend), plan_shape(config.plan, config.threads).c_str(),
       config.deterministic ? ", deterministic" : "",
       weight_gradients_name(trainer.engine().weight_gradients()), config.batch_size,
       kernel_text(trainer.config()).c_str());
@@ -259,7 +259,7 @@ void log_epoch(Outputs& out, const EpochReport& e, const TrainConfig& config, co
                       {"lr", er.learning_rate},
                       {"schedule", schedule_name(config.schedule.kind)},
                       {"threads", config.threads},
-                      {"backend", parallel::backend_name(config.backend)},
+                      {"backend", backend_name(config.backend)},
                       {"gemm", kernel_text(config)},
                       {"weight_gradients", weight_gradients_name(config.plan.weight_gradients)},
                       {"samples_per_s", er.samples_per_second},

@@ -83,33 +83,26 @@ std::string number_text(double v) {
 
 /// A training flag as given and as the checkpoint has it ("with 0.001", "without ...").
 struct FlagValues {
-  const char* flag;
-  std::string given, have;
+  std::string flag, given, have;
 };
 
-/// The optimizer, schedule, seed and batch size as given (read_fresh_training) and as the
-/// checkpoint has them.
+/// The flags that set the run's settings (RunSettings, Note [Run settings] in
+/// src/run_settings.cpp) whose values differ from the checkpoint's: every flag is parsed as in
+/// a fresh run (a bad value throws here), then the settings are compared as a whole.
 std::vector<FlagValues> training_flags(const cxxopts::ParseResult& r, const TrainSettings& s) {
-  TrainConfig given = s.config;
+  TrainConfig given = s.config;  // the checkpoint's settings, then the flags' values
+  read_engine_options(r, given);
   read_fresh_training(r, given);
-  const TrainConfig& have = s.config;
-  auto pair = [](const char* flag, std::string g, const std::string& h) {
-    return FlagValues{flag, std::move(g), "with " + h};
-  };
-  const OptimizerConfig &go = given.optimizer, &ho = have.optimizer;
-  const ScheduleConfig &gs = given.schedule, &hs = have.schedule;
-  return {pair("seed", std::to_string(given.seed), std::to_string(have.seed)),
-          pair("batch-size", std::to_string(given.batch_size), std::to_string(have.batch_size)),
-          pair("optimizer", optimizer_name(go.kind), optimizer_name(ho.kind)),
-          pair("lr", number_text(go.learning_rate), number_text(ho.learning_rate)),
-          pair("momentum", number_text(go.momentum), number_text(ho.momentum)),
-          pair("weight-decay", number_text(go.weight_decay), number_text(ho.weight_decay)),
-          pair("l1", number_text(go.l1), number_text(ho.l1)),
-          pair("l2", number_text(go.l2), number_text(ho.l2)),
-          pair("schedule", schedule_name(gs.kind), schedule_name(hs.kind)),
-          pair("lr-step-epochs", std::to_string(gs.step_epochs), std::to_string(hs.step_epochs)),
-          pair("lr-gamma", number_text(gs.gamma), number_text(hs.gamma)),
-          pair("min-lr", number_text(gs.min_lr), number_text(hs.min_lr))};
+  if (r.count("loss")) given.loss = parse_loss(r["loss"].as<std::string>());
+  given.shuffle_mode = read_shuffle_option(r);
+  std::vector<FlagValues> flags;
+  for (const SettingDifference& d : differences(*s.resumed, given, s.resumed->unrecorded)) {
+    if (d.toggle)  // a flag without a value: "--deterministic ..., trained without --deterministic"
+      flags.push_back({d.flag, "", (d.recorded == "true" ? "with --" : "without --") + d.flag});
+    else
+      flags.push_back({d.flag, d.given, "with " + d.recorded});
+  }
+  return flags;
 }
 
 std::string widths_text(const std::vector<std::size_t>& widths) {
@@ -148,15 +141,8 @@ std::vector<FlagValues> model_flags(const cxxopts::ParseResult& r, TrainSettings
       {"output",
        given("output", [](const std::string& t) { return activation_name(parse_activation(t)); }),
        std::string("with ") + activation_name(c.spec.output_activation())},
-      {"loss", given("loss", [](const std::string& t) { return loss_name(parse_loss(t)); }),
-       std::string("with ") + loss_name(c.loss)},
       {"normalize", normalization_name(parse_normalization(r["normalize"].as<std::string>())),
-       std::string("with ") + normalization_name(c.normalizer.kind)},
-      {"deterministic", "", c.deterministic ? "with " : "without --deterministic"}};
-  const std::size_t micro = parse_count(r["micro-batches"].as<std::string>(), "micro-batches", 1);
-  if (c.micro_batches)  // 0: a checkpoint older than the field
-    flags.push_back(
-        {"micro-batches", std::to_string(micro), "with " + std::to_string(c.micro_batches)});
+       std::string("with ") + normalization_name(c.normalizer.kind)}};
   if (!hidden.empty()) {
     flags.push_back({"activation", activation_name(s.hidden),
                      std::string("with ") + activation_name(activation)});
@@ -172,8 +158,8 @@ void refuse_changed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
   std::vector<FlagValues> flags = training_flags(r, s);
   for (FlagValues& f : model_flags(r, s)) flags.push_back(std::move(f));
   for (const auto& [flag, given, have] : flags)
-    if (r.count(flag) && "with " + given != have)
-      throw Error("--" + std::string(flag) + (given.empty() ? "" : " " + given) +
+    if (!flag.empty() && r.count(flag) && "with " + given != have)
+      throw Error("--" + flag + (given.empty() ? "" : " " + given) +
                   " differs from checkpoint '" + s.resume_path + "', trained " + have +
                   "; a resumed run keeps its settings (start a new run to change them)");
 }

@@ -226,7 +226,7 @@ std::string workload_text(const ModelSpec& spec, const EngineConfig& c) {
          optimizer_name(c.optimizer.kind) + " batch " + std::to_string(c.batch_size) + " threads " +
          std::to_string(c.threads) + " plan " + parallelism_name(c.plan.parallelism) +
          " groups-of " + std::to_string(c.plan.group_threads) + " pool " +
-         parallel::backend_name(c.backend) +
+         backend_name(c.backend) +
          (c.deterministic ? " deterministic " + std::to_string(c.micro_batches) : "");
 }
 

@@ -11,7 +11,6 @@
 #include <exception>
 #include <memory>
 #include <stdexcept>
-#include <string_view>
 #include <system_error>
 
 #include "dptrain/parallel/function_ref.hpp"
@@ -24,9 +23,8 @@ enum class Backend {
   threads,  ///< dptrain's own std::thread workers with a spin-then-block barrier
 };
 
-/// Parses "tbb", "openmp" or "threads"; throws std::invalid_argument naming the bad value.
-Backend parse_backend(std::string_view name);
-const char* backend_name(Backend backend);
+/// The names of the backends ("tbb", "openmp", "threads"): dptrain::kBackendNames
+/// (include/dptrain/engine.hpp).
 
 /// Number of hardware threads this process may run on (sched affinity), at least 1.
 std::size_t hardware_threads();
