@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint_meaning.hpp"
-#include "run_settings_json.hpp"
 #include "dptrain/error.hpp"
 #include "dptrain/io.hpp"
 #include "dptrain/kernel_choice.hpp"
 #include "dptrain/limits.hpp"
 #include "dptrain/utf8.hpp"
+#include "run_settings_json.hpp"
 
 namespace dptrain {
 
@@ -135,7 +135,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
         {"class_names", c.schema.class_names}}},
   };
   detail::settings_to_json(c, meta);  // Note [Run settings]
-  if (c.data_fingerprint.known())  // Note [Data fingerprint]
+  if (c.data_fingerprint.known())     // Note [Data fingerprint]
     meta["data_fingerprint"] = {{"rows", c.data_fingerprint.rows},
                                 {"features", c.data_fingerprint.features},
                                 {"hash", c.data_fingerprint.hash}};

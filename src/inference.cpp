@@ -79,7 +79,8 @@ Inference::Inference(const ModelSpec& spec, InferenceOptions options) : options_
   if (options_.chunk_rows == 0) throw std::invalid_argument("Inference: chunk_rows must be >= 1");
   // Workers run single-threaded kernels: the rows, not the products, are split (Note [Threads]).
   for (std::size_t w = 0; w < pool_size(options_); ++w) {
-    workspaces_.emplace_back(spec, options_.chunk_rows, GemmContext{options_.gemm, nullptr, nullptr, options_.kernels.get()});
+    workspaces_.emplace_back(spec, options_.chunk_rows,
+                             GemmContext{options_.gemm, nullptr, nullptr, options_.kernels.get()});
     activations_.emplace_back(spec, options_.chunk_rows);
   }
 }

@@ -40,34 +40,57 @@ constexpr Field<Get> field(const char* key, const char* flag, Get get,
 }
 
 const auto kFields = std::make_tuple(
-    field("loss", "loss", [](auto& s) -> auto& { return s.loss; }),
-    field("optimizer/kind", "optimizer", [](auto& s) -> auto& { return s.optimizer.kind; }),
-    field("optimizer/learning_rate", "lr",
-          [](auto& s) -> auto& { return s.optimizer.learning_rate; }),
-    field("optimizer/momentum", "momentum", [](auto& s) -> auto& { return s.optimizer.momentum; }),
-    field("optimizer/beta1", "", [](auto& s) -> auto& { return s.optimizer.beta1; }),
-    field("optimizer/beta2", "", [](auto& s) -> auto& { return s.optimizer.beta2; }),
-    field("optimizer/rho", "", [](auto& s) -> auto& { return s.optimizer.rho; }),
-    field("optimizer/epsilon", "", [](auto& s) -> auto& { return s.optimizer.epsilon; }),
-    field("optimizer/weight_decay", "weight-decay",
-          [](auto& s) -> auto& { return s.optimizer.weight_decay; }),
-    field("optimizer/l1", "l1", [](auto& s) -> auto& { return s.optimizer.l1; }),
-    field("optimizer/l2", "l2", [](auto& s) -> auto& { return s.optimizer.l2; }),
-    field("schedule/kind", "schedule", [](auto& s) -> auto& { return s.schedule.kind; }),
-    field("schedule/step_epochs", "lr-step-epochs",
-          [](auto& s) -> auto& { return s.schedule.step_epochs; }),
-    field("schedule/gamma", "lr-gamma", [](auto& s) -> auto& { return s.schedule.gamma; }),
-    field("schedule/min_lr", "min-lr", [](auto& s) -> auto& { return s.schedule.min_lr; }),
-    field("seed", "seed", [](auto& s) -> auto& { return s.seed; }),
-    field("batch_size", "batch-size", [](auto& s) -> auto& { return s.batch_size; }),
-    field("epochs_total", "epochs", [](auto& s) -> auto& { return s.epochs; }, Resume::may_change),
-    field("deterministic", "deterministic", [](auto& s) -> auto& { return s.deterministic; }),
-    field("micro_batches", "micro-batches", [](auto& s) -> auto& { return s.micro_batches; }),
-    field("shuffle", "", [](auto& s) -> auto& { return s.shuffle; }, Resume::keeps, Since::newer),
-    field("shuffle_mode", "shuffle", [](auto& s) -> auto& { return s.shuffle_mode; },
-          Resume::keeps, Since::newer),
-    field("shuffle_block_rows", "", [](auto& s) -> auto& { return s.shuffle_block_rows; },
-          Resume::keeps, Since::newer));
+    field(
+        "loss", "loss", [](auto& s) -> auto& { return s.loss; }),
+    field(
+        "optimizer/kind", "optimizer", [](auto& s) -> auto& { return s.optimizer.kind; }),
+    field(
+        "optimizer/learning_rate", "lr",
+        [](auto& s) -> auto& { return s.optimizer.learning_rate; }),
+    field(
+        "optimizer/momentum", "momentum", [](auto& s) -> auto& { return s.optimizer.momentum; }),
+    field(
+        "optimizer/beta1", "", [](auto& s) -> auto& { return s.optimizer.beta1; }),
+    field(
+        "optimizer/beta2", "", [](auto& s) -> auto& { return s.optimizer.beta2; }),
+    field(
+        "optimizer/rho", "", [](auto& s) -> auto& { return s.optimizer.rho; }),
+    field(
+        "optimizer/epsilon", "", [](auto& s) -> auto& { return s.optimizer.epsilon; }),
+    field(
+        "optimizer/weight_decay", "weight-decay",
+        [](auto& s) -> auto& { return s.optimizer.weight_decay; }),
+    field(
+        "optimizer/l1", "l1", [](auto& s) -> auto& { return s.optimizer.l1; }),
+    field(
+        "optimizer/l2", "l2", [](auto& s) -> auto& { return s.optimizer.l2; }),
+    field(
+        "schedule/kind", "schedule", [](auto& s) -> auto& { return s.schedule.kind; }),
+    field(
+        "schedule/step_epochs", "lr-step-epochs",
+        [](auto& s) -> auto& { return s.schedule.step_epochs; }),
+    field(
+        "schedule/gamma", "lr-gamma", [](auto& s) -> auto& { return s.schedule.gamma; }),
+    field(
+        "schedule/min_lr", "min-lr", [](auto& s) -> auto& { return s.schedule.min_lr; }),
+    field(
+        "seed", "seed", [](auto& s) -> auto& { return s.seed; }),
+    field(
+        "batch_size", "batch-size", [](auto& s) -> auto& { return s.batch_size; }),
+    field(
+        "epochs_total", "epochs", [](auto& s) -> auto& { return s.epochs; }, Resume::may_change),
+    field(
+        "deterministic", "deterministic", [](auto& s) -> auto& { return s.deterministic; }),
+    field(
+        "micro_batches", "micro-batches", [](auto& s) -> auto& { return s.micro_batches; }),
+    field(
+        "shuffle", "", [](auto& s) -> auto& { return s.shuffle; }, Resume::keeps, Since::newer),
+    field(
+        "shuffle_mode", "shuffle", [](auto& s) -> auto& { return s.shuffle_mode; }, Resume::keeps,
+        Since::newer),
+    field(
+        "shuffle_block_rows", "", [](auto& s) -> auto& { return s.shuffle_block_rows; },
+        Resume::keeps, Since::newer));
 
 template <class F>
 void for_each_field(F&& f) {
@@ -75,10 +98,18 @@ void for_each_field(F&& f) {
 }
 
 // The name table of each enum a setting holds.
-constexpr const auto& names_of(Loss) { return kLossNames; }
-constexpr const auto& names_of(OptimizerKind) { return kOptimizerNames; }
-constexpr const auto& names_of(ScheduleKind) { return kScheduleNames; }
-constexpr const auto& names_of(ShuffleMode) { return kShuffleModeNames; }
+constexpr const auto& names_of(Loss) {
+  return kLossNames;
+}
+constexpr const auto& names_of(OptimizerKind) {
+  return kOptimizerNames;
+}
+constexpr const auto& names_of(ScheduleKind) {
+  return kScheduleNames;
+}
+constexpr const auto& names_of(ShuffleMode) {
+  return kShuffleModeNames;
+}
 
 template <class T>
 std::string text_of(const T& value) {

@@ -72,9 +72,9 @@ Trainer::Trainer(Model<float>& model, TrainConfig config)
                                        *config_.communicator, [this] { return stop_requested(); })
                                  : nullptr),
       engine_(model, engine_config(config_, vote_.get())),
-      inference_(model.spec(), InferenceOptions{&engine_.evaluation_pool(), kInferenceChunkRows,
-                                                config_.gemm, config_.kernels,
-                                                config_.min_flops_per_worker}) {}
+      inference_(model.spec(),
+                 InferenceOptions{&engine_.evaluation_pool(), kInferenceChunkRows, config_.gemm,
+                                  config_.kernels, config_.min_flops_per_worker}) {}
 
 Trainer::~Trainer() = default;
 

@@ -57,7 +57,8 @@ TEST(NameTable, EveryTableRoundTrips) {
     EXPECT_EQ(kOptimizerNames.parse(optimizer_name(e.value)), e.value);
   for (const auto& e : kInitNames.names) EXPECT_EQ(kInitNames.parse(e.name), e.value);
   for (const auto& e : kTaskNames.names) EXPECT_EQ(parse_task(task_name(e.value)), e.value);
-  for (const auto& e : kBackendNames.names) EXPECT_EQ(parse_backend(backend_name(e.value)), e.value);
+  for (const auto& e : kBackendNames.names)
+    EXPECT_EQ(parse_backend(backend_name(e.value)), e.value);
   EXPECT_EQ(parse_activation("linear"), Activation::identity);
   EXPECT_STREQ(kInitNames.name(Init::automatic), "auto");
 }

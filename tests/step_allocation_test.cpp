@@ -138,9 +138,8 @@ TEST(StepAllocation, NoneInTheStep) {
       for (bool det : {false, true})
         for (bool timing : {false, true}) {
           const Case k{backend, threads, det, timing, Parallelism::data, plain_kernel()};
-          EXPECT_EQ(allocations_in_steps(k), 0)
-              << backend_name(backend) << " threads " << threads << " det " << det
-              << " timing " << timing;
+          EXPECT_EQ(allocations_in_steps(k), 0) << backend_name(backend) << " threads " << threads
+                                                << " det " << det << " timing " << timing;
         }
   EXPECT_EQ(allocations_in_steps(
                 {parallel::Backend::threads, 2, false, true, Parallelism::intra, plain_kernel()}),

@@ -102,9 +102,7 @@ TEST_P(DeterministicTest, BitwiseIdenticalForEveryThreadCount) {
 INSTANTIATE_TEST_SUITE_P(Backends, DeterministicTest,
                          ::testing::Values(parallel::Backend::tbb, parallel::Backend::openmp,
                                            parallel::Backend::threads),
-                         [](const auto& info) {
-                           return std::string(backend_name(info.param));
-                         });
+                         [](const auto& info) { return std::string(backend_name(info.param)); });
 
 TEST(DataParallel, SameThreadCountSameBitsEveryRun) {
   const Dataset d = make_synthetic("blobs8", 1);

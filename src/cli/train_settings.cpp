@@ -159,8 +159,8 @@ void refuse_changed_settings(const cxxopts::ParseResult& r, TrainSettings& s) {
   for (FlagValues& f : model_flags(r, s)) flags.push_back(std::move(f));
   for (const auto& [flag, given, have] : flags)
     if (!flag.empty() && r.count(flag) && "with " + given != have)
-      throw Error("--" + flag + (given.empty() ? "" : " " + given) +
-                  " differs from checkpoint '" + s.resume_path + "', trained " + have +
+      throw Error("--" + flag + (given.empty() ? "" : " " + given) + " differs from checkpoint '" +
+                  s.resume_path + "', trained " + have +
                   "; a resumed run keeps its settings (start a new run to change them)");
 }
 

@@ -225,8 +225,7 @@ std::string workload_text(const ModelSpec& spec, const EngineConfig& c) {
   return spec.describe() + " loss " + loss_name(c.loss) + " optimizer " +
          optimizer_name(c.optimizer.kind) + " batch " + std::to_string(c.batch_size) + " threads " +
          std::to_string(c.threads) + " plan " + parallelism_name(c.plan.parallelism) +
-         " groups-of " + std::to_string(c.plan.group_threads) + " pool " +
-         backend_name(c.backend) +
+         " groups-of " + std::to_string(c.plan.group_threads) + " pool " + backend_name(c.backend) +
          (c.deterministic ? " deterministic " + std::to_string(c.micro_batches) : "");
 }
 
