@@ -237,38 +237,17 @@ def lbfgs_table(args, threads):
             "|---|---|---|---|---|---|"]
     for name, load in (("digits", load_digits), ("breast cancer", load_breast_cancer)):
         X, y, X_test, y_test = lbfgs_data(load)
-        runs = {}  # (library, threads) -> [(seconds, accuracy, iterations)]
-        # Untimed first: dptrain's first fit of a shape measures its kernels (gemm auto, Note
-        # [Kernel wisdom]; cached on disk after), and both libraries' first calls load code.
-        for seed in [-1] + list(range(args.seeds)):
-            for t in threads:  # interleaved: each seed runs every setting once
-                common = dict(hidden_layer_sizes=(100,), solver="lbfgs", alpha=1e-4,
-                              max_iter=200, random_state=max(seed, 0))
-                for lib in ("scikit-learn", "dptrain"):
-                    if lib == "scikit-learn":
-                        with threadpool_limits(limits=t):
-                            model = SkMLP(**common)
-                            start = time.perf_counter()
-                            model.fit(X, y)
-                            seconds = time.perf_counter() - start
-                    else:
-                        model = dptrain.MLPClassifier(n_threads=t, **common)
-                        start = time.perf_counter()
-                        model.fit(X, y)
-                        seconds = time.perf_counter() - start
-                    if seed >= 0:
-                        runs.setdefault((lib, t), []).append(
-                            (seconds, model.score(X_test, y_test), model.n_iter_))
-        best = {}
-        for (lib, t), r in sorted(runs.items()):
-            mean = np.mean(r, axis=0)
-            rows.append(f"| {name} | {lib} | {t} | {mean[0] * 1e3:.1f} ms | {mean[1]:.4f} "
-                        f"| {mean[2]:.0f} |")
-            if lib not in best or mean[0] < best[lib][0]:
-                best[lib] = (mean[0], t)
-        ratio = best["scikit-learn"][0] / best["dptrain"][0]
-        rows.append(f"| {name} | **ratio** | sk {best['scikit-learn'][1]} / dp "
-                    f"{best['dptrain'][1]} | **{ratio:.2f}x** | | |")
+
+        def make(lib, t, seed):
+            # The first (untimed) fit of a setting: dptrain measures its kernels for a new shape
+            # (gemm auto, Note [Kernel wisdom]; cached on disk after), both libraries load code.
+            common = dict(hidden_layer_sizes=(100,), solver="lbfgs", alpha=1e-4, max_iter=200,
+                          random_state=seed)
+            if lib == "scikit-learn":
+                return SkMLP(**common)
+            return dptrain.MLPClassifier(n_threads=t, **common)
+
+        rows += ratio_rows(name, seeded_runs(make, X, y, X_test, y_test, threads, args.seeds))
     print("\n".join(rows))
 
 
