@@ -7,7 +7,7 @@
 # The Release suite and the install and pip tests run under strace, and the package-closure
 # check (scripts/check-packages.py) then fails naming any file used (by configure, the compilers,
 # the programs, the tests) whose package a fresh Debian 12 would not get from scripts/setup.sh.
-# Exits non-zero on any failure. DPTRAIN_SKIP_SANITIZERS=1 runs the Release suite (and the
+# Exits non-zero on any failure. DPTRAIN_SKIP_SANITIZERS=1 runs the Release suite (both runs, and the
 # closure check) only.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
